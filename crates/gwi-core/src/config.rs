@@ -1,0 +1,611 @@
+//! Connector configuration: typed structs parsed from TOML or JSON, every bad field reported by
+//! path, defaults applied, and secret references (`env:NAME`, `file:PATH`) resolved.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use schemars::JsonSchema;
+use secrecy::{ExposeSecret, SecretString};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer};
+use url::Url;
+
+use crate::auth::AuthConfig;
+use crate::error::{ConnectorError, FieldError};
+
+/// The JSON Schema `format` that marks a secret reference, so parsing can find every one.
+const SECRET_FORMAT: &str = "secret-ref";
+
+/// Where a secret's value came from; shown instead of the value.
+#[derive(Clone, PartialEq, Eq)]
+pub enum SecretOrigin {
+    /// An environment variable.
+    Env(String),
+    /// A file's contents (trailing newline trimmed).
+    File(PathBuf),
+    /// Written literally in the config (discouraged).
+    Literal,
+}
+
+impl fmt::Display for SecretOrigin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Env(name) => write!(f, "env:{name}"),
+            Self::File(path) => write!(f, "file:{}", path.display()),
+            Self::Literal => f.write_str("literal"),
+        }
+    }
+}
+
+/// A resolved secret config value. `Debug` and logs show `[redacted]` and where it came from.
+#[derive(Clone)]
+pub struct Secret {
+    value: SecretString,
+    origin: SecretOrigin,
+}
+
+impl Secret {
+    /// Resolves a reference: `env:NAME`, `file:PATH`, or a literal value.
+    pub fn resolve(reference: &str) -> Result<Self, String> {
+        if let Some(name) = reference.strip_prefix("env:") {
+            let value = std::env::var(name).map_err(|e| match e {
+                std::env::VarError::NotPresent => {
+                    format!("environment variable {name} is not set")
+                }
+                std::env::VarError::NotUnicode(_) => {
+                    format!("environment variable {name} is not valid UTF-8")
+                }
+            })?;
+            if value.is_empty() {
+                return Err(format!("environment variable {name} is empty"));
+            }
+            Ok(Self {
+                value: SecretString::from(value),
+                origin: SecretOrigin::Env(name.to_owned()),
+            })
+        } else if let Some(path) = reference.strip_prefix("file:") {
+            let value = std::fs::read_to_string(path)
+                .map_err(|e| format!("cannot read secret file {path}: {e}"))?;
+            Ok(Self {
+                value: SecretString::from(value.trim_end_matches(['\n', '\r']).to_owned()),
+                origin: SecretOrigin::File(PathBuf::from(path)),
+            })
+        } else if reference.is_empty() {
+            Err("must not be empty".to_owned())
+        } else {
+            Ok(Self::literal(reference))
+        }
+    }
+
+    /// A secret given directly by code (tests, programmatic configs).
+    pub fn literal(value: impl Into<String>) -> Self {
+        Self {
+            value: SecretString::from(value.into()),
+            origin: SecretOrigin::Literal,
+        }
+    }
+
+    /// The secret value, for the one place that must send it.
+    pub fn expose(&self) -> &SecretString {
+        &self.value
+    }
+
+    /// Where the value came from.
+    pub fn origin(&self) -> &SecretOrigin {
+        &self.origin
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "[redacted] ({})", self.origin)
+    }
+}
+
+impl PartialEq for Secret {
+    fn eq(&self, other: &Self) -> bool {
+        self.origin == other.origin && self.value.expose_secret() == other.value.expose_secret()
+    }
+}
+
+impl<'de> Deserialize<'de> for Secret {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let reference = String::deserialize(deserializer)?;
+        Secret::resolve(&reference).map_err(serde::de::Error::custom)
+    }
+}
+
+impl serde::Serialize for Secret {
+    /// Serializes the origin, never the value, so a config can be echoed safely.
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match &self.origin {
+            SecretOrigin::Literal => serializer.serialize_str("[redacted]"),
+            origin => serializer.serialize_str(&origin.to_string()),
+        }
+    }
+}
+
+impl JsonSchema for Secret {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Secret".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "minLength": 1,
+            "format": SECRET_FORMAT,
+            "description": "A secret: \"env:NAME\" reads an environment variable, \"file:PATH\" reads a file, anything else is used literally (discouraged).",
+            "writeOnly": true
+        })
+    }
+}
+
+fn default_tenant() -> String {
+    "default".to_owned()
+}
+
+/// HTTP behaviour every connector shares; all fields have defaults.
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpSettings {
+    /// Per-request timeout in seconds.
+    #[schemars(range(min = 1))]
+    pub timeout_secs: u64,
+    /// Attempts per request, the first included.
+    #[schemars(range(min = 1, max = 20))]
+    pub max_attempts: u32,
+    /// Longest single wait gwi accepts from `Retry-After` or a rate-limit reset, in seconds.
+    pub max_wait_secs: u64,
+    /// Overrides the connector's documented request rate (requests per second).
+    pub requests_per_second: Option<f64>,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        Self {
+            timeout_secs: 30,
+            max_attempts: 5,
+            max_wait_secs: 900,
+            requests_per_second: None,
+        }
+    }
+}
+
+/// The part of every connector's config that the framework reads: tenant, auth, base URL, HTTP.
+///
+/// Connector configs embed it with `#[serde(flatten)]`.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+pub struct CommonConfig {
+    /// Tenant the synced data belongs to (records and state are kept per tenant).
+    #[serde(default = "default_tenant")]
+    pub tenant_id: String,
+    /// Credentials.
+    pub auth: AuthConfig,
+    /// Overrides the provider's API root (self-hosted instances, the sandbox).
+    #[serde(default)]
+    pub base_url: Option<Url>,
+    /// Timeouts, retries and pacing.
+    #[serde(default)]
+    pub http: HttpSettings,
+}
+
+/// Rules a config must follow beyond what its JSON Schema can say.
+pub trait ValidateConfig {
+    /// Every violation, by field path; empty when the config is valid.
+    fn validate(&self) -> Vec<FieldError> {
+        Vec::new()
+    }
+}
+
+/// Parses a connector config from TOML text.
+pub fn from_toml<T>(connector: &str, text: &str) -> Result<T, ConnectorError>
+where
+    T: DeserializeOwned + JsonSchema + ValidateConfig,
+{
+    let value: serde_json::Value = toml::from_str(text).map_err(|e| {
+        ConnectorError::config(
+            connector,
+            vec![FieldError::new("", format!("not valid TOML: {e}"))],
+        )
+    })?;
+    from_value(connector, value)
+}
+
+/// Parses a connector config from JSON text.
+pub fn from_json<T>(connector: &str, text: &str) -> Result<T, ConnectorError>
+where
+    T: DeserializeOwned + JsonSchema + ValidateConfig,
+{
+    let value: serde_json::Value = serde_json::from_str(text).map_err(|e| {
+        ConnectorError::config(
+            connector,
+            vec![FieldError::new("", format!("not valid JSON: {e}"))],
+        )
+    })?;
+    from_value(connector, value)
+}
+
+/// Parses a connector config from a JSON value (e.g. a table of `gwi.toml`).
+///
+/// Reports every problem at once: schema violations (missing, wrong type, unknown field,
+/// pattern), then unresolvable secrets, then the config's own [`ValidateConfig`] rules.
+pub fn from_value<T>(connector: &str, value: serde_json::Value) -> Result<T, ConnectorError>
+where
+    T: DeserializeOwned + JsonSchema + ValidateConfig,
+{
+    let schema = config_schema::<T>();
+    let mut errors = schema_errors(&schema, &value);
+    if !errors.is_empty() {
+        return Err(ConnectorError::config(connector, errors));
+    }
+    // Serde stops at the first error, so secrets are checked first, all of them, by path.
+    let mut literals = Vec::new();
+    check_secrets(
+        schema.as_value(),
+        schema.as_value(),
+        &value,
+        String::new(),
+        &mut errors,
+        &mut literals,
+    );
+    if !errors.is_empty() {
+        return Err(ConnectorError::config(connector, errors));
+    }
+    for path in literals {
+        tracing::warn!(
+            connector,
+            field = %path,
+            "a secret is written literally in the config; use \"env:NAME\" or \"file:PATH\" to keep it out of files and shell history"
+        );
+    }
+    let config: T = serde_path_to_error::deserialize(&value).map_err(|e| {
+        ConnectorError::config(
+            connector,
+            vec![FieldError::new(
+                display_path(e.path()),
+                e.inner().to_string(),
+            )],
+        )
+    })?;
+    errors.extend(config.validate());
+    if errors.is_empty() {
+        Ok(config)
+    } else {
+        Err(ConnectorError::config(connector, errors))
+    }
+}
+
+/// The JSON Schema of a config type, with unknown top-level keys refused.
+pub fn config_schema<T: JsonSchema>() -> schemars::Schema {
+    let mut schema = schemars::schema_for!(T);
+    if let Some(obj) = schema.as_object_mut() {
+        obj.entry("additionalProperties")
+            .or_insert(serde_json::Value::Bool(false));
+    }
+    schema
+}
+
+fn schema_errors(schema: &schemars::Schema, value: &serde_json::Value) -> Vec<FieldError> {
+    let validator = match jsonschema::validator_for(schema.as_value()) {
+        Ok(v) => v,
+        Err(e) => return vec![FieldError::new("", format!("internal schema error: {e}"))],
+    };
+    let mut errors: Vec<FieldError> = validator
+        .iter_errors(value)
+        .map(|e| describe_schema_error(&e))
+        .collect();
+    errors.sort_by(|a, b| a.field.cmp(&b.field));
+    errors.dedup();
+    errors
+}
+
+fn describe_schema_error(error: &jsonschema::ValidationError<'_>) -> FieldError {
+    use jsonschema::error::ValidationErrorKind as K;
+    let base = pointer_to_path(&error.instance_path.to_string());
+    let join = |name: &str| {
+        if base.is_empty() {
+            name.to_owned()
+        } else {
+            format!("{base}.{name}")
+        }
+    };
+    match &error.kind {
+        K::Required { property } => {
+            FieldError::new(join(property.as_str().unwrap_or("?")), "missing")
+        }
+        K::AdditionalProperties { unexpected } => FieldError::new(
+            join(&unexpected.join(", ")),
+            "unknown field (check the spelling; `gwi connectors schema` lists the fields)",
+        ),
+        K::Pattern { pattern } => FieldError::new(
+            base,
+            format!(
+                "{} does not match the expected form {pattern}",
+                error.instance
+            ),
+        ),
+        K::OneOfNotValid { .. } | K::AnyOf { .. } | K::OneOfMultipleValid { .. } => {
+            FieldError::new(base, describe_variant_mismatch(&error.instance))
+        }
+        _ => FieldError::new(base, error.to_string()),
+    }
+}
+
+fn describe_variant_mismatch(instance: &serde_json::Value) -> String {
+    match instance.get("type").and_then(|t| t.as_str()) {
+        Some(kind) => format!(
+            "not a valid \"{kind}\" entry (an unknown type, a missing field or an unknown field)"
+        ),
+        None => "does not match any allowed form (is a `type` field missing?)".to_owned(),
+    }
+}
+
+/// `/resources/1/name` -> `resources[1].name`.
+fn pointer_to_path(pointer: &str) -> String {
+    let mut out = String::new();
+    for part in pointer.split('/').skip(1) {
+        let part = part.replace("~1", "/").replace("~0", "~");
+        if part.chars().all(|c| c.is_ascii_digit()) && !part.is_empty() {
+            out.push_str(&format!("[{part}]"));
+        } else {
+            if !out.is_empty() {
+                out.push('.');
+            }
+            out.push_str(&part);
+        }
+    }
+    out
+}
+
+fn display_path(path: &serde_path_to_error::Path) -> String {
+    let text = path.to_string();
+    if text == "." { String::new() } else { text }
+}
+
+/// Walks `value` alongside its schema and tries to resolve every secret reference, collecting
+/// failures (with their paths) and the paths of secrets written literally.
+fn check_secrets(
+    root: &serde_json::Value,
+    schema: &serde_json::Value,
+    value: &serde_json::Value,
+    path: String,
+    errors: &mut Vec<FieldError>,
+    literals: &mut Vec<String>,
+) {
+    let schema = resolve_ref(root, schema);
+    if schema.get("format").and_then(|f| f.as_str()) == Some(SECRET_FORMAT) {
+        if let Some(reference) = value.as_str() {
+            match Secret::resolve(reference) {
+                Ok(secret) if *secret.origin() == SecretOrigin::Literal => literals.push(path),
+                Ok(_) => {}
+                Err(message) => errors.push(FieldError::new(path, message)),
+            }
+        }
+        return;
+    }
+    for key in ["allOf", "anyOf", "oneOf"] {
+        if let Some(branches) = schema.get(key).and_then(|b| b.as_array()) {
+            for branch in branches {
+                if branch_matches_tag(root, branch, value) {
+                    check_secrets(root, branch, value, path.clone(), errors, literals);
+                }
+            }
+        }
+    }
+    match value {
+        serde_json::Value::Object(map) => {
+            let props = schema.get("properties").and_then(|p| p.as_object());
+            let extra = schema.get("additionalProperties").filter(|a| a.is_object());
+            for (key, child) in map {
+                let child_path = if path.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{path}.{key}")
+                };
+                if let Some(sub) = props.and_then(|p| p.get(key)).or(extra) {
+                    check_secrets(root, sub, child, child_path, errors, literals);
+                }
+            }
+        }
+        serde_json::Value::Array(items) => {
+            if let Some(sub) = schema.get("items") {
+                for (i, child) in items.iter().enumerate() {
+                    check_secrets(root, sub, child, format!("{path}[{i}]"), errors, literals);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// For tagged enums: a branch applies when its `type` constant equals the value's `type`.
+fn branch_matches_tag(
+    root: &serde_json::Value,
+    branch: &serde_json::Value,
+    value: &serde_json::Value,
+) -> bool {
+    let branch = resolve_ref(root, branch);
+    let tag = branch
+        .get("properties")
+        .and_then(|p| p.get("type"))
+        .and_then(|t| {
+            t.get("const")
+                .or_else(|| t.get("enum").and_then(|e| e.get(0)))
+        });
+    match tag {
+        Some(tag) => value.get("type") == Some(tag),
+        None => true,
+    }
+}
+
+fn resolve_ref<'a>(
+    root: &'a serde_json::Value,
+    schema: &'a serde_json::Value,
+) -> &'a serde_json::Value {
+    let mut current = schema;
+    for _ in 0..16 {
+        match current
+            .get("$ref")
+            .and_then(|r| r.as_str())
+            .and_then(|r| r.strip_prefix('#'))
+        {
+            Some(pointer) => match root.pointer(pointer) {
+                Some(target) => current = target,
+                None => break,
+            },
+            None => break,
+        }
+    }
+    current
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[derive(Debug, Deserialize, JsonSchema)]
+    struct DemoConfig {
+        #[serde(flatten)]
+        common: CommonConfig,
+        /// Repositories as owner/name.
+        #[schemars(length(min = 1))]
+        repositories: Vec<Repo>,
+        #[serde(default = "default_page_size")]
+        page_size: u32,
+        #[serde(default)]
+        webhook_secret: Option<Secret>,
+    }
+
+    #[derive(Debug, Deserialize, JsonSchema)]
+    #[serde(transparent)]
+    struct Repo(#[schemars(regex(pattern = r"^[^/\s]+/[^/\s]+$"))] String);
+
+    fn default_page_size() -> u32 {
+        100
+    }
+
+    impl ValidateConfig for DemoConfig {
+        fn validate(&self) -> Vec<FieldError> {
+            if self.page_size > 100 {
+                vec![FieldError::new("page_size", "at most 100")]
+            } else {
+                vec![]
+            }
+        }
+    }
+
+    fn fields(err: ConnectorError) -> Vec<String> {
+        match err {
+            ConnectorError::Config { errors, .. } => {
+                errors.iter().map(ToString::to_string).collect()
+            }
+            other => panic!("expected a config error, got {other}"),
+        }
+    }
+
+    #[test]
+    fn every_invalid_field_is_reported_by_path() {
+        let err = from_value::<DemoConfig>(
+            "demo",
+            json!({"auth": {"type": "bearer"}, "repositories": ["acme/widgets", "nope"], "colour": 1}),
+        )
+        .unwrap_err();
+        let fields = fields(err);
+        let text = fields.join("\n");
+        assert!(text.contains("auth"), "{text}");
+        assert!(text.contains("repositories[1]"), "{text}");
+        assert!(text.contains("colour: unknown field"), "{text}");
+    }
+
+    #[test]
+    fn missing_required_field_is_named() {
+        let err = from_value::<DemoConfig>("demo", json!({"repositories": ["a/b"]})).unwrap_err();
+        assert_eq!(fields(err), ["auth: missing"]);
+    }
+
+    #[test]
+    fn missing_token_inside_auth_is_named() {
+        let err = from_value::<DemoConfig>(
+            "demo",
+            json!({"auth": {"type": "bearer"}, "repositories": ["a/b"]}),
+        )
+        .unwrap_err();
+        let text = fields(err).join("\n");
+        assert!(text.starts_with("auth"), "{text}");
+    }
+
+    #[test]
+    fn defaults_apply_and_toml_parses() {
+        let config: DemoConfig = from_toml(
+            "demo",
+            "repositories = [\"a/b\"]\nauth = { type = \"bearer\", token = \"plain\" }\n",
+        )
+        .unwrap();
+        assert_eq!(config.page_size, 100);
+        assert_eq!(config.repositories[0].0, "a/b");
+        assert!(config.webhook_secret.is_none());
+        assert_eq!(config.common.tenant_id, "default");
+        assert_eq!(config.common.http.max_attempts, 5);
+    }
+
+    #[test]
+    fn every_unresolvable_secret_is_named_without_its_value() {
+        let err = from_value::<DemoConfig>(
+            "demo",
+            json!({
+                "auth": {"type": "bearer", "token": "env:GWI_TEST_SURELY_UNSET_TOKEN"},
+                "repositories": ["a/b"],
+                "webhook_secret": "file:/nonexistent/gwi/secret",
+            }),
+        )
+        .unwrap_err();
+        let fields = fields(err);
+        assert_eq!(fields.len(), 2, "{fields:?}");
+        assert!(fields[0].starts_with(
+            "auth.token: environment variable GWI_TEST_SURELY_UNSET_TOKEN is not set"
+        ));
+        assert!(
+            fields[1]
+                .starts_with("webhook_secret: cannot read secret file /nonexistent/gwi/secret")
+        );
+    }
+
+    #[test]
+    fn custom_rules_run_after_the_schema() {
+        let err = from_value::<DemoConfig>(
+            "demo",
+            json!({"auth": {"type": "none"}, "repositories": ["a/b"], "page_size": 500}),
+        )
+        .unwrap_err();
+        assert_eq!(fields(err), ["page_size: at most 100"]);
+    }
+
+    #[test]
+    fn secrets_resolve_from_env_and_file_and_debug_hides_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("token");
+        std::fs::write(&path, "from-file-value\n").unwrap();
+        let from_file = Secret::resolve(&format!("file:{}", path.display())).unwrap();
+        assert_eq!(from_file.expose().expose_secret(), "from-file-value");
+        // PATH is set in every test environment; its value must never show in Debug.
+        let from_env = Secret::resolve("env:PATH").unwrap();
+        let shown = format!("{from_env:?} {from_file:?}");
+        assert!(shown.contains("[redacted] (env:PATH)"), "{shown}");
+        assert!(!shown.contains("from-file-value"), "{shown}");
+        let config: DemoConfig = from_value(
+            "demo",
+            json!({"auth": {"type": "bearer", "token": "hunter2-literal"}, "repositories": ["a/b"]}),
+        )
+        .unwrap();
+        let debug = format!("{config:?}");
+        assert!(debug.contains("[redacted]"), "{debug}");
+        assert!(!debug.contains("hunter2-literal"), "{debug}");
+    }
+
+    #[test]
+    fn pointer_paths_read_like_config_paths() {
+        assert_eq!(pointer_to_path("/resources/1/name"), "resources[1].name");
+        assert_eq!(pointer_to_path(""), "");
+    }
+}

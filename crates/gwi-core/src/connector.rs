@@ -1,0 +1,164 @@
+//! The `Connector` trait every provider implements, and the metadata it publishes.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use futures::stream::BoxStream;
+use serde::Serialize;
+
+use crate::config::CommonConfig;
+use crate::context::ConnectorContext;
+use crate::error::ConnectorError;
+use crate::health::HealthStatus;
+use crate::record::ConnectorRecord;
+use crate::stream::{StreamDescriptor, SyncItem, SyncOptions};
+use crate::sync::SyncResult;
+use crate::webhook::WebhookEvent;
+
+/// Documented request budget of a provider, used to size the proactive rate limiter.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct RateLimits {
+    /// Sustained requests per second, if the provider states one.
+    pub requests_per_second: Option<f64>,
+    /// Requests per hour, if the provider states one.
+    pub requests_per_hour: Option<u32>,
+}
+
+impl RateLimits {
+    /// The tighter of the two budgets, in requests per second.
+    pub fn effective_per_second(&self) -> Option<f64> {
+        let hourly = self.requests_per_hour.map(|h| f64::from(h) / 3600.0);
+        match (self.requests_per_second, hourly) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+}
+
+/// What a connector is and can do; shown by `gwi connectors info`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ConnectorMetadata {
+    /// Unique name, used in configs, URLs and the registry (e.g. `github`).
+    pub name: String,
+    /// Semantic version of the connector.
+    pub version: String,
+    /// One line saying what it syncs.
+    pub description: String,
+    /// Record types it can produce.
+    pub record_types: Vec<String>,
+    /// Auth `type`s it accepts.
+    pub auth_methods: Vec<String>,
+    /// Whether it resumes from stored cursors.
+    pub supports_incremental: bool,
+    /// Whether it maps webhook events to records.
+    pub supports_webhooks: bool,
+    /// The provider's documented request budget.
+    pub rate_limits: RateLimits,
+    /// Free-form capability tags (`sync`, `webhooks`, `incremental`, ...).
+    pub capabilities: Vec<String>,
+    /// Where its user docs live.
+    pub documentation_url: Option<String>,
+}
+
+/// What `authenticate` learned about the credentials.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct AuthInfo {
+    /// Who the credentials belong to (login, email, app), if the provider says.
+    pub identity: Option<String>,
+    /// Scopes granted, if the provider says.
+    pub scopes: Vec<String>,
+}
+
+/// A source of records: a provider's API seen through gwi's framework.
+///
+/// A connector is built from its typed config (see [`crate::registry`]); the framework hands it a
+/// [`ConnectorContext`] whose HTTP client already authenticates, paces and retries. The connector
+/// lists its streams, yields records and checkpoints per stream, and maps verified webhook events
+/// to records. Lifecycle hooks have default bodies.
+#[async_trait]
+pub trait Connector: Send + Sync {
+    /// Unique name (same as `metadata().name`).
+    fn name(&self) -> &str;
+
+    /// What the connector is and can do.
+    fn metadata(&self) -> ConnectorMetadata;
+
+    /// The connector config's JSON Schema.
+    fn config_schema(&self) -> schemars::Schema;
+
+    /// The shared part of the config: tenant, auth, base URL, HTTP settings.
+    fn common(&self) -> &CommonConfig;
+
+    /// Checks the credentials against the provider; errors say what to fix.
+    async fn authenticate(&self, ctx: &ConnectorContext) -> Result<AuthInfo, ConnectorError>;
+
+    /// Runs the connector's health checks.
+    async fn health_check(&self, ctx: &ConnectorContext) -> HealthStatus;
+
+    /// The streams a run with `options` reads (resources x types).
+    fn streams(&self, options: &SyncOptions) -> Result<Vec<StreamDescriptor>, ConnectorError>;
+
+    /// Reads one stream: records, with a checkpoint after each page that is safe to resume from.
+    fn sync<'a>(
+        &'a self,
+        ctx: &'a ConnectorContext,
+        stream: &'a StreamDescriptor,
+        options: &'a SyncOptions,
+    ) -> BoxStream<'a, Result<SyncItem, ConnectorError>>;
+
+    /// Maps a verified, deduplicated webhook event to the records it changes.
+    ///
+    /// Records must carry the same ids a sync gives, so both upsert one row.
+    /// Events the connector does not map yield no records.
+    async fn process_webhook(
+        &self,
+        event: &WebhookEvent,
+    ) -> Result<Vec<ConnectorRecord>, ConnectorError> {
+        let _ = event;
+        Ok(Vec::new())
+    }
+
+    /// Called before a sync starts; an error stops the sync.
+    async fn on_before_sync(
+        &self,
+        ctx: &ConnectorContext,
+        options: &SyncOptions,
+    ) -> Result<(), ConnectorError> {
+        let _ = (ctx, options);
+        Ok(())
+    }
+
+    /// Called after a sync succeeded.
+    async fn on_after_sync(&self, ctx: &ConnectorContext, result: &SyncResult) {
+        let _ = (ctx, result);
+    }
+
+    /// Called when a sync fails, before the error is returned.
+    async fn on_error(&self, ctx: &ConnectorContext, error: &ConnectorError) {
+        let _ = (ctx, error);
+    }
+
+    /// Called each time a request waits for the provider's rate limit.
+    fn on_rate_limit(&self, wait: Duration) {
+        tracing::info!(
+            connector = self.name(),
+            wait_ms = wait.as_millis() as u64,
+            "waiting for rate limit"
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn effective_rate_is_the_tighter_budget() {
+        let limits = RateLimits {
+            requests_per_second: Some(30.0),
+            requests_per_hour: Some(3600),
+        };
+        assert_eq!(limits.effective_per_second(), Some(1.0));
+        assert_eq!(RateLimits::default().effective_per_second(), None);
+    }
+}

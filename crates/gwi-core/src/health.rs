@@ -1,0 +1,111 @@
+//! Health reports: named checks, each pass / warn / fail.
+
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+/// Outcome of one health check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CheckStatus {
+    /// Working as expected.
+    Pass,
+    /// Working, but needs attention soon (e.g. rate limit nearly used up).
+    Warn,
+    /// Not working.
+    Fail,
+}
+
+/// One named check in a health report.
+#[derive(Debug, Clone, Serialize)]
+pub struct HealthCheck {
+    /// Stable name, e.g. `auth_valid`, `api_reachable`, `rate_limit_ok`.
+    pub name: String,
+    /// The outcome.
+    pub status: CheckStatus,
+    /// How long the check took.
+    #[serde(serialize_with = "as_millis", rename = "duration_ms")]
+    pub duration: Duration,
+    /// Why it did not pass, without secrets.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Extra figures (remaining quota, ...).
+    #[serde(skip_serializing_if = "serde_json::Value::is_null")]
+    pub metadata: serde_json::Value,
+}
+
+fn as_millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_u64(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+impl HealthCheck {
+    /// Times `check` and records its outcome under `name`.
+    pub async fn run<F, Fut>(name: &str, check: F) -> Self
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<(CheckStatus, serde_json::Value), String>>,
+    {
+        let start = Instant::now();
+        let outcome = check().await;
+        let duration = start.elapsed();
+        match outcome {
+            Ok((status, metadata)) => Self {
+                name: name.to_owned(),
+                status,
+                duration,
+                error: None,
+                metadata,
+            },
+            Err(error) => Self {
+                name: name.to_owned(),
+                status: CheckStatus::Fail,
+                duration,
+                error: Some(error),
+                metadata: serde_json::Value::Null,
+            },
+        }
+    }
+}
+
+/// A connector's health: healthy unless some check failed.
+#[derive(Debug, Clone, Serialize)]
+pub struct HealthStatus {
+    /// Connector name.
+    pub connector: String,
+    /// False when any check failed.
+    pub healthy: bool,
+    /// When the report was made.
+    pub timestamp: DateTime<Utc>,
+    /// The checks, in the order they ran.
+    pub checks: Vec<HealthCheck>,
+}
+
+impl HealthStatus {
+    /// Builds a report from checks; `healthy` is derived, never set by hand.
+    pub fn from_checks(connector: impl Into<String>, checks: Vec<HealthCheck>) -> Self {
+        Self {
+            connector: connector.into(),
+            healthy: checks.iter().all(|c| c.status != CheckStatus::Fail),
+            timestamp: Utc::now(),
+            checks,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_failed_check_makes_the_report_unhealthy_but_a_warning_does_not() {
+        let warn = HealthCheck::run("rate_limit_ok", || async {
+            Ok((CheckStatus::Warn, serde_json::json!({"remaining": 10})))
+        })
+        .await;
+        assert!(HealthStatus::from_checks("x", vec![warn.clone()]).healthy);
+        let fail = HealthCheck::run("auth_valid", || async { Err("401".to_owned()) }).await;
+        assert_eq!(fail.status, CheckStatus::Fail);
+        assert!(!HealthStatus::from_checks("x", vec![warn, fail]).healthy);
+    }
+}

@@ -1,0 +1,1 @@
+//! Pagination: cursor, offset, page number, `Link` header and GraphQL `pageInfo`, as one stream.

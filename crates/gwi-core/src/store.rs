@@ -1,0 +1,215 @@
+//! The `Store` trait: where records, sync state, idempotency claims and the webhook inbox live.
+//!
+//! Engines live in `gwi-store` (SQLite, PostgreSQL) and `gwi-testing` (memory); the core only
+//! states the contract, which the shared conformance suite checks for each engine.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use secrecy::SecretString;
+use serde::Serialize;
+
+use crate::record::ConnectorRecord;
+use crate::stream::Checkpoint;
+
+/// A failure of the storage engine.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The store could not be reached or the connection broke.
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+    /// A query or transaction failed.
+    #[error("store query failed: {0}")]
+    Query(String),
+    /// Schema migrations could not run.
+    #[error("store migration failed: {0}")]
+    Migration(String),
+    /// The store URL is not one gwi knows (`sqlite://...`, `postgres://...`).
+    #[error("unsupported store URL {0:?}: use sqlite://PATH or postgres://USER@HOST/DB")]
+    UnsupportedUrl(String),
+    /// Stored data could not be decoded.
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+    /// No such entry (inbox event id, ...).
+    #[error("not found: {0}")]
+    NotFound(String),
+}
+
+/// Whose data a call is about: records and state are kept per tenant and connector.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Scope {
+    /// Tenant id.
+    pub tenant: String,
+    /// Connector name.
+    pub connector: String,
+}
+
+impl Scope {
+    /// Builds a scope.
+    pub fn new(tenant: impl Into<String>, connector: impl Into<String>) -> Self {
+        Self {
+            tenant: tenant.into(),
+            connector: connector.into(),
+        }
+    }
+}
+
+/// A stream's stored resume point.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StreamState {
+    /// Stream name.
+    pub stream: String,
+    /// The cursor of the last committed checkpoint.
+    pub cursor: serde_json::Value,
+    /// When it was committed.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// What an upsert did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct UpsertOutcome {
+    /// Rows inserted or replaced by a newer version.
+    pub written: u64,
+    /// Rows left alone because the stored copy was as new or newer.
+    pub unchanged: u64,
+}
+
+/// Which records to read.
+#[derive(Debug, Clone, Default)]
+pub struct RecordQuery {
+    /// Tenant (required).
+    pub tenant: String,
+    /// Only this connector's records.
+    pub connector: Option<String>,
+    /// Only this record type.
+    pub record_type: Option<String>,
+    /// Only records updated at or after this time.
+    pub updated_since: Option<DateTime<Utc>>,
+    /// At most this many, newest `updated_at` first.
+    pub limit: Option<u64>,
+    /// Skip this many (for paging through an export).
+    pub offset: u64,
+}
+
+/// A raw webhook delivery as received, before the connector maps it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InboundWebhook {
+    /// Tenant the delivery is for.
+    pub tenant: String,
+    /// Connector it is for.
+    pub connector: String,
+    /// Provider's delivery id (or a body hash); unique per connector.
+    pub dedupe_key: String,
+    /// Provider's event type (e.g. `pull_request`).
+    pub event_type: String,
+    /// The headers gwi keeps (never signatures or tokens).
+    pub headers: Vec<(String, String)>,
+    /// The raw body bytes, exactly as signed.
+    pub body: Vec<u8>,
+    /// When it was received.
+    pub received_at: DateTime<Utc>,
+}
+
+/// Result of appending to the inbox.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InboxAppend {
+    /// Stored for processing, with its inbox id.
+    Stored(i64),
+    /// The dedupe key was already present: nothing stored.
+    Duplicate,
+}
+
+/// Processing state of an inbox entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InboxStatus {
+    /// Waiting to be processed (or to be retried).
+    Pending,
+    /// Processed; its records are stored.
+    Done,
+    /// Gave up after repeated failures; kept with the reason.
+    Dead,
+}
+
+/// A stored webhook delivery with its processing state.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InboxEntry {
+    /// Inbox id.
+    pub id: i64,
+    /// The delivery.
+    pub webhook: InboundWebhook,
+    /// Current status.
+    pub status: InboxStatus,
+    /// Failed attempts so far.
+    pub attempts: u32,
+    /// Last failure, if any.
+    pub last_error: Option<String>,
+}
+
+/// Where gwi keeps what it synced, and what it needs to resume and dedupe.
+///
+/// Every method is atomic on its own. `commit_batch` is the heart of gwi's exactly-once effect:
+/// records and the checkpoint covering them are written in one transaction.
+#[async_trait]
+pub trait Store: Send + Sync {
+    /// Upserts `records` and, in the same transaction, saves `checkpoint` for the scope.
+    ///
+    /// A record replaces the stored one only if its `updated_at` is as new or newer.
+    async fn commit_batch(
+        &self,
+        scope: &Scope,
+        records: &[ConnectorRecord],
+        checkpoint: Option<&Checkpoint>,
+    ) -> Result<UpsertOutcome, StoreError>;
+
+    /// All stored stream states of a scope.
+    async fn load_state(&self, scope: &Scope) -> Result<Vec<StreamState>, StoreError>;
+
+    /// Forgets stream state (one stream, or all of the scope); returns how many were removed.
+    async fn reset_state(&self, scope: &Scope, stream: Option<&str>) -> Result<u64, StoreError>;
+
+    /// Claims `key` for `ttl`: `true` the first time, `false` while a live claim exists.
+    /// One atomic statement: two concurrent callers never both get `true`.
+    async fn claim_idempotency_key(&self, key: &str, ttl: Duration) -> Result<bool, StoreError>;
+
+    /// Durably appends a delivery unless its dedupe key is already in the inbox (atomically).
+    async fn inbox_append(&self, webhook: &InboundWebhook) -> Result<InboxAppend, StoreError>;
+
+    /// Up to `limit` pending entries whose retry time has come, oldest first.
+    async fn inbox_fetch_pending(&self, limit: u32) -> Result<Vec<InboxEntry>, StoreError>;
+
+    /// Marks an entry processed.
+    async fn inbox_mark_done(&self, id: i64) -> Result<(), StoreError>;
+
+    /// Records a failed attempt: retried after `retry_at`, or dead-lettered when `None`.
+    async fn inbox_mark_failed(
+        &self,
+        id: i64,
+        error: &str,
+        retry_at: Option<DateTime<Utc>>,
+    ) -> Result<(), StoreError>;
+
+    /// Number of entries in each status, for metrics.
+    async fn inbox_counts(&self) -> Result<Vec<(InboxStatus, u64)>, StoreError>;
+
+    /// Saves a rotated OAuth2 refresh token so the next run uses it.
+    async fn save_refresh_token(
+        &self,
+        scope: &Scope,
+        token: &SecretString,
+    ) -> Result<(), StoreError>;
+
+    /// The last saved refresh token, if any.
+    async fn load_refresh_token(&self, scope: &Scope) -> Result<Option<SecretString>, StoreError>;
+
+    /// Reads records, newest `updated_at` first.
+    async fn query_records(&self, query: &RecordQuery) -> Result<Vec<ConnectorRecord>, StoreError>;
+
+    /// Counts records matching `query` (its `limit` and `offset` are ignored).
+    async fn count_records(&self, query: &RecordQuery) -> Result<u64, StoreError>;
+
+    /// Checks that the store answers (for `/readyz`).
+    async fn ping(&self) -> Result<(), StoreError>;
+}
