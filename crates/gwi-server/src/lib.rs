@@ -1,1 +1,1 @@
-//! placeholder
+//! The gwi webhook service: verified, deduplicated, durable-before-ack.

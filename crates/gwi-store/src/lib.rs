@@ -1,1 +1,1 @@
-//! placeholder
+//! Storage engines for gwi: SQLite (default) and PostgreSQL.

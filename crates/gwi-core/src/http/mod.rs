@@ -209,3 +209,5 @@ mod tests {
 
 mod api_client;
 pub use api_client::{ApiClient, ApiClientBuilder, provider_message};
+mod reqwest_client;
+pub use reqwest_client::{ReqwestClient, USER_AGENT};

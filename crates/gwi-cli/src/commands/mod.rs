@@ -1,0 +1,3 @@
+//! One module per `gwi` subcommand.
+
+pub mod connectors;
