@@ -1,6 +1,9 @@
 //! `gwi`: sync SaaS data, check connectors, serve webhooks, run the local sandbox.
 
 mod commands;
+mod config_file;
+mod logging;
+mod protocol;
 
 use clap::{Parser, Subcommand};
 

@@ -1,0 +1,151 @@
+//! `gwi.toml`: the store URL, the server settings and each connector's config.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use serde::Deserialize;
+
+/// Where the config file is looked for when neither `--config` nor `GWI_CONFIG` names one.
+pub const DEFAULT_CONFIG_PATH: &str = "gwi.toml";
+/// The store used when neither the config, `--store` nor `GWI_STORE` names one.
+pub const DEFAULT_STORE_URL: &str = "sqlite://gwi.db";
+
+/// The parsed config file. Connector tables stay untyped here: each connector parses its own.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigFile {
+    /// `[store]`.
+    #[serde(default)]
+    pub store: StoreSection,
+    /// `[server]`.
+    #[serde(default)]
+    pub server: ServerSection,
+    /// `[connectors.NAME]` tables.
+    #[serde(default)]
+    pub connectors: BTreeMap<String, toml::Table>,
+}
+
+/// `[store]`: where records and state live.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreSection {
+    /// `sqlite://PATH` or `postgres://USER@HOST/DB`.
+    pub url: Option<String>,
+}
+
+/// `[server]`: the webhook service.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSection {
+    /// Address to listen on, e.g. `127.0.0.1:8080`.
+    pub listen: Option<String>,
+    /// Largest accepted webhook body in bytes.
+    pub body_limit_bytes: Option<usize>,
+    /// Seconds a request may take before it is answered 503.
+    pub request_timeout_secs: Option<u64>,
+    /// Requests handled at once; more wait.
+    pub concurrency_limit: Option<usize>,
+    /// Background workers draining the inbox.
+    pub workers: Option<usize>,
+}
+
+impl ConfigFile {
+    /// Reads and parses `path`.
+    pub fn load(path: &Path) -> anyhow::Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read config file {}", path.display()))?;
+        Self::parse(&text).with_context(|| format!("in config file {}", path.display()))
+    }
+
+    /// Parses config text.
+    pub fn parse(text: &str) -> anyhow::Result<Self> {
+        Ok(toml::from_str(text)?)
+    }
+
+    /// Loads the file named by `--config`/`GWI_CONFIG`, or `./gwi.toml` if present, or nothing.
+    pub fn discover(explicit: Option<&Path>) -> anyhow::Result<(Self, Option<PathBuf>)> {
+        match explicit {
+            Some(path) => Ok((Self::load(path)?, Some(path.to_owned()))),
+            None => {
+                let default = Path::new(DEFAULT_CONFIG_PATH);
+                if default.exists() {
+                    Ok((Self::load(default)?, Some(default.to_owned())))
+                } else {
+                    Ok((Self::default(), None))
+                }
+            }
+        }
+    }
+
+    /// The store URL: `--store`/`GWI_STORE` first, then `[store] url`, then the default.
+    pub fn store_url(&self, explicit: Option<&str>) -> String {
+        explicit
+            .map(str::to_owned)
+            .or_else(|| self.store.url.clone())
+            .unwrap_or_else(|| DEFAULT_STORE_URL.to_owned())
+    }
+
+    /// The `[connectors.NAME]` table as JSON, for the connector's own parser.
+    pub fn connector_config(&self, name: &str) -> anyhow::Result<serde_json::Value> {
+        match self.connectors.get(name) {
+            Some(table) => Ok(serde_json::to_value(table)?),
+            None if self.connectors.is_empty() => bail!(
+                "no [connectors.{name}] table: pass --config FILE (or set GWI_CONFIG) naming a gwi.toml that configures {name}"
+            ),
+            None => bail!(
+                "the config has no [connectors.{name}] table (it configures: {})",
+                self.connectors
+                    .keys()
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const EXAMPLE: &str = r#"
+[store]
+url = "sqlite://gwi.db"
+
+[connectors.github]
+base_url = "http://127.0.0.1:8787"          # omit for api.github.com
+repositories = ["acme/widgets"]
+types = ["pull_request", "issue"]          # omit for all
+auth = { type = "bearer", token = "env:GITHUB_TOKEN" }
+webhook_secret = "env:GITHUB_WEBHOOK_SECRET"
+"#;
+
+    #[test]
+    fn the_documented_example_parses() {
+        let config = ConfigFile::parse(EXAMPLE).unwrap();
+        assert_eq!(config.store_url(None), "sqlite://gwi.db");
+        assert_eq!(config.store_url(Some("postgres://x/y")), "postgres://x/y");
+        let github = config.connector_config("github").unwrap();
+        assert_eq!(github["repositories"][0], "acme/widgets");
+        assert_eq!(github["auth"]["token"], "env:GITHUB_TOKEN");
+    }
+
+    #[test]
+    fn an_unconfigured_connector_names_the_configured_ones() {
+        let config = ConfigFile::parse(EXAMPLE).unwrap();
+        let err = config.connector_config("jira").unwrap_err().to_string();
+        assert!(
+            err.contains("[connectors.jira]") && err.contains("github"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn unknown_top_level_sections_are_refused() {
+        let err = ConfigFile::parse("[stroe]\nurl = \"x\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("stroe"), "{err}");
+    }
+}
