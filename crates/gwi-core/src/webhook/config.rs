@@ -65,11 +65,11 @@ impl SchemeKind {
     pub fn default_tolerance(self) -> Option<Duration> {
         match self {
             Self::GitHub | Self::Jira => None,
-            Self::GitLab => Some(super::gitlab::GITLAB_TOLERANCE),
-            Self::Slack => Some(super::slack::SLACK_TOLERANCE),
-            Self::Linear => Some(super::linear::LINEAR_TOLERANCE),
-            Self::Stripe => Some(super::stripe::STRIPE_TOLERANCE),
-            Self::StandardWebhooks => Some(super::standard::STANDARD_WEBHOOKS_TOLERANCE),
+            Self::GitLab => Some(super::GITLAB_TOLERANCE),
+            Self::Slack => Some(super::SLACK_TOLERANCE),
+            Self::Linear => Some(super::LINEAR_TOLERANCE),
+            Self::Stripe => Some(super::STRIPE_TOLERANCE),
+            Self::StandardWebhooks => Some(super::STANDARD_WEBHOOKS_TOLERANCE),
         }
     }
 }

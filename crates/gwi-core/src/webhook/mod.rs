@@ -35,15 +35,16 @@ pub use config::{SchemeKind, WebhookConfig};
 pub use dedupe::{MAX_ID_LEN, UNKNOWN_EVENT, body_hash};
 pub use error::{VerifyError, WebhookConfigError};
 pub use github::GitHubScheme;
-pub use gitlab::GitLabScheme;
+pub use gitlab::{GITLAB_TOLERANCE, GitLabScheme};
 pub use headers::{
-    SENSITIVE_HEADERS, headers_to_keep, is_sensitive_header, strip_sensitive_headers,
+    SENSITIVE_HEADERS, headers_from_pairs, headers_to_keep, is_sensitive_header,
+    strip_sensitive_headers,
 };
 pub use jira::JiraScheme;
-pub use linear::LinearScheme;
-pub use slack::SlackScheme;
-pub use standard::StandardWebhooksScheme;
-pub use stripe::StripeScheme;
+pub use linear::{LINEAR_TOLERANCE, LinearScheme};
+pub use slack::{SLACK_TOLERANCE, SlackScheme};
+pub use standard::{STANDARD_WEBHOOKS_TOLERANCE, StandardWebhooksScheme};
+pub use stripe::{STRIPE_TOLERANCE, StripeScheme};
 
 /// A provider's way of signing deliveries, naming them and identifying their retries.
 ///
