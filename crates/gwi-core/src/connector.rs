@@ -1,5 +1,6 @@
 //! The `Connector` trait every provider implements, and the metadata it publishes.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -13,7 +14,7 @@ use crate::health::HealthStatus;
 use crate::record::ConnectorRecord;
 use crate::stream::{StreamDescriptor, SyncItem, SyncOptions};
 use crate::sync::SyncResult;
-use crate::webhook::WebhookEvent;
+use crate::webhook::{SignatureScheme, WebhookEvent};
 
 /// Documented request budget of a provider, used to size the proactive rate limiter.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
@@ -105,6 +106,13 @@ pub trait Connector: Send + Sync {
         stream: &'a StreamDescriptor,
         options: &'a SyncOptions,
     ) -> BoxStream<'a, Result<SyncItem, ConnectorError>>;
+
+    /// How this connector's webhooks are signed, built from its config (e.g. `webhook_secret`).
+    ///
+    /// `None` (the default) means the connector takes no webhooks; the server answers 404.
+    fn webhook_scheme(&self) -> Option<Arc<dyn SignatureScheme>> {
+        None
+    }
 
     /// Maps a verified, deduplicated webhook event to the records it changes.
     ///
