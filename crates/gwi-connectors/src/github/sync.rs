@@ -15,10 +15,11 @@
 //! GitHub's `since` and `created>=` are inclusive, so the record at the cursor comes again on the
 //! next run; upserts are idempotent, so that costs one record, never a loss.
 //!
-//! Known limits of GitHub's listings (webhooks cover both): an ascending listing is paged by
-//! offset, so an item updated *during* a run moves to the end and can push an unread item onto
-//! a page already read; and `since` on commits filters by committer date, so commits merged from
-//! an older branch are not seen by an incremental run.
+//! Known limits of GitHub's listings: an ascending listing is paged by offset, so an item
+//! updated *during* a run moves to the end and can shift an unread item onto a page already
+//! read (a `--full-refresh` run recovers it); and `since` on commits filters by committer date,
+//! so commits merged from an older branch are missed by incremental runs (`push` webhooks
+//! carry them).
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use futures::StreamExt;
