@@ -1,8 +1,15 @@
 //! Built-in gwi connectors, one module per provider, each behind a cargo feature.
 
+#[cfg(feature = "github")]
+pub mod github;
+
 use gwi_core::registry::Registry;
 
 /// A registry holding every connector this build includes.
 pub fn registry() -> Registry {
-    Registry::new()
+    #[allow(unused_mut)]
+    let mut registry = Registry::new();
+    #[cfg(feature = "github")]
+    registry.register::<github::GithubConnector>();
+    registry
 }

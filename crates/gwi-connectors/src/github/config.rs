@@ -1,0 +1,405 @@
+//! The GitHub connector's typed config.
+
+use std::fmt;
+
+use gwi_core::config::{CommonConfig, Secret, ValidateConfig};
+use gwi_core::error::FieldError;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+/// The public GitHub API; GitHub Enterprise Server lives at `https://HOST/api/v3`.
+pub const DEFAULT_BASE_URL: &str = "https://api.github.com";
+
+/// Config of the GitHub connector (`[connectors.github]` in `gwi.toml`).
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+pub struct GithubConfig {
+    /// Tenant, credentials (`bearer` token or `github_app`), `base_url` and HTTP settings.
+    ///
+    /// `base_url` defaults to `https://api.github.com`; GitHub Enterprise Server is
+    /// `https://HOST/api/v3`.
+    #[serde(flatten)]
+    pub common: CommonConfig,
+    /// Repositories to sync, as `owner/name`.
+    #[schemars(length(min = 1))]
+    pub repositories: Vec<Repository>,
+    /// Record types to sync; omit for every type the `features` allow.
+    #[serde(default)]
+    pub types: Option<Vec<RecordType>>,
+    /// Optional record families (all on by default).
+    #[serde(default)]
+    pub features: Features,
+    /// Secret GitHub signs webhook deliveries with (checked by `gwi serve`, not by the connector).
+    #[serde(default)]
+    pub webhook_secret: Option<Secret>,
+}
+
+impl ValidateConfig for GithubConfig {
+    fn validate(&self) -> Vec<FieldError> {
+        let mut errors = Vec::new();
+        if let Some(url) = &self.common.base_url
+            && let Err(message) = check_base_url(url)
+        {
+            errors.push(FieldError::new("base_url", message));
+        }
+        if let Some(types) = &self.types {
+            for (i, t) in types.iter().enumerate() {
+                if !self.features.allows(*t) {
+                    errors.push(FieldError::new(
+                        format!("types[{i}]"),
+                        format!(
+                            "{t} is listed but features.{} is false; enable the feature or drop the type",
+                            t.feature().unwrap_or("?")
+                        ),
+                    ));
+                }
+            }
+        }
+        errors
+    }
+}
+
+impl GithubConfig {
+    /// The API root requests are built from: `base_url`, or the public API.
+    pub fn base_url(&self) -> Result<Url, url::ParseError> {
+        match &self.common.base_url {
+            Some(url) => Ok(url.clone()),
+            None => Url::parse(DEFAULT_BASE_URL),
+        }
+    }
+
+    /// The record types this config enables, in sync order.
+    pub fn enabled_types(&self) -> Vec<RecordType> {
+        RecordType::ALL
+            .into_iter()
+            .filter(|t| self.features.allows(*t))
+            .filter(|t| self.types.as_ref().is_none_or(|types| types.contains(t)))
+            .collect()
+    }
+}
+
+/// A URL is usable as an API root when requests can be built under it.
+fn check_base_url(url: &Url) -> Result<(), String> {
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(format!("{url} must be an http or https URL"));
+    }
+    if url.cannot_be_a_base() || url.host_str().is_none() {
+        return Err(format!("{url} is not a URL requests can be built under"));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(format!(
+            "{url} must not have a query or fragment (e.g. https://github.example.com/api/v3)"
+        ));
+    }
+    Ok(())
+}
+
+/// A repository as `owner/name`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Deserialize, Serialize, JsonSchema)]
+#[serde(transparent)]
+pub struct Repository(
+    #[schemars(regex(pattern = r"^[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9._-]+$"))] String,
+);
+
+impl Repository {
+    /// Parses `owner/name`, refusing anything else.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let valid = text.split_once('/').is_some_and(|(owner, name)| {
+            !owner.is_empty()
+                && !name.is_empty()
+                && owner.starts_with(|c: char| c.is_ascii_alphanumeric())
+                && owner.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+                && name != "."
+                && name != ".."
+        });
+        if valid {
+            Ok(Self(text.to_owned()))
+        } else {
+            Err(format!("{text:?} is not a repository as owner/name"))
+        }
+    }
+
+    /// `owner/name`.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The owner (user or organization).
+    pub fn owner(&self) -> &str {
+        self.0.split_once('/').map_or("", |(owner, _)| owner)
+    }
+
+    /// The repository name.
+    pub fn name(&self) -> &str {
+        self.0.split_once('/').map_or("", |(_, name)| name)
+    }
+}
+
+impl fmt::Display for Repository {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A record type the GitHub connector produces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RecordType {
+    /// Pull requests (`pr-<id>`).
+    PullRequest,
+    /// Issues that are not pull requests (`issue-<id>`).
+    Issue,
+    /// Issue comments and pull request review comments (`issue-comment-<id>`, `review-comment-<id>`).
+    Comment,
+    /// Pull request reviews (`review-<id>`); one request per updated pull request.
+    Review,
+    /// Commits of the default branch (`commit-<sha>`).
+    Commit,
+    /// GitHub Actions workflow runs (`workflow-run-<id>`).
+    WorkflowRun,
+}
+
+impl RecordType {
+    /// Every type, in the order streams are listed.
+    pub const ALL: [RecordType; 6] = [
+        Self::PullRequest,
+        Self::Issue,
+        Self::Comment,
+        Self::Review,
+        Self::Commit,
+        Self::WorkflowRun,
+    ];
+
+    /// The name used in records, stream names and configs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::PullRequest => "pull_request",
+            Self::Issue => "issue",
+            Self::Comment => "comment",
+            Self::Review => "review",
+            Self::Commit => "commit",
+            Self::WorkflowRun => "workflow_run",
+        }
+    }
+
+    /// Parses a type name.
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|t| t.as_str() == name)
+    }
+
+    /// The `features` flag that gates this type, if any.
+    fn feature(self) -> Option<&'static str> {
+        match self {
+            Self::PullRequest | Self::Issue => None,
+            Self::Comment => Some("comments"),
+            Self::Review => Some("reviews"),
+            Self::Commit => Some("commits"),
+            Self::WorkflowRun => Some("workflow_runs"),
+        }
+    }
+}
+
+impl fmt::Display for RecordType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Optional record families; each costs requests, so each can be turned off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct Features {
+    /// Sync issue comments and pull request review comments.
+    pub comments: bool,
+    /// Sync pull request reviews (one extra request per pull request updated since the last run).
+    pub reviews: bool,
+    /// Sync commits of each repository's default branch.
+    pub commits: bool,
+    /// Sync GitHub Actions workflow runs.
+    pub workflow_runs: bool,
+}
+
+impl Default for Features {
+    fn default() -> Self {
+        Self {
+            comments: true,
+            reviews: true,
+            commits: true,
+            workflow_runs: true,
+        }
+    }
+}
+
+impl Features {
+    /// Whether the flags allow `record_type`.
+    pub fn allows(&self, record_type: RecordType) -> bool {
+        match record_type {
+            RecordType::PullRequest | RecordType::Issue => true,
+            RecordType::Comment => self.comments,
+            RecordType::Review => self.reviews,
+            RecordType::Commit => self.commits,
+            RecordType::WorkflowRun => self.workflow_runs,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use gwi_core::config::from_value;
+    use gwi_core::error::ConnectorError;
+    use serde_json::json;
+
+    fn parse(value: serde_json::Value) -> Result<GithubConfig, ConnectorError> {
+        from_value("github", value)
+    }
+
+    fn field_errors(err: ConnectorError) -> Vec<String> {
+        match err {
+            ConnectorError::Config { errors, .. } => {
+                errors.iter().map(ToString::to_string).collect()
+            }
+            other => panic!("expected a config error, got {other}"),
+        }
+    }
+
+    #[test]
+    fn minimal_config_gets_defaults() {
+        let config = parse(json!({
+            "repositories": ["acme/widgets"],
+            "auth": {"type": "bearer", "token": "literal-token"},
+        }))
+        .unwrap();
+        assert_eq!(
+            config.base_url().unwrap().as_str(),
+            "https://api.github.com/"
+        );
+        assert_eq!(config.features, Features::default());
+        assert_eq!(config.enabled_types(), RecordType::ALL);
+        assert!(config.webhook_secret.is_none());
+        assert_eq!(config.repositories[0].owner(), "acme");
+        assert_eq!(config.repositories[0].name(), "widgets");
+    }
+
+    #[test]
+    fn the_issue_example_toml_parses() {
+        let config: GithubConfig = gwi_core::config::from_toml(
+            "github",
+            r#"
+base_url = "http://127.0.0.1:8787"
+repositories = ["acme/widgets"]
+types = ["pull_request", "issue"]
+auth = { type = "bearer", token = "env:PATH" }
+webhook_secret = "env:PATH"
+"#,
+        )
+        .unwrap();
+        assert_eq!(
+            config.enabled_types(),
+            [RecordType::PullRequest, RecordType::Issue]
+        );
+        assert_eq!(
+            config.base_url().unwrap().as_str(),
+            "http://127.0.0.1:8787/"
+        );
+        assert!(config.webhook_secret.is_some());
+    }
+
+    #[test]
+    fn a_malformed_repository_is_named_by_index() {
+        let err = parse(json!({
+            "repositories": ["acme/widgets", "not-a-repo"],
+            "auth": {"type": "none"},
+        }))
+        .unwrap_err();
+        let errors = field_errors(err);
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(
+            errors[0].starts_with("repositories[1]: \"not-a-repo\" does not match"),
+            "{errors:?}"
+        );
+    }
+
+    #[test]
+    fn unknown_types_and_feature_keys_are_refused() {
+        let err = parse(json!({
+            "repositories": ["a/b"],
+            "auth": {"type": "none"},
+            "types": ["pull_request", "wiki"],
+            "features": {"comments": true, "emoji": true},
+        }))
+        .unwrap_err();
+        let text = field_errors(err).join("\n");
+        assert!(text.contains("types[1]"), "{text}");
+        assert!(text.contains("features"), "{text}");
+    }
+
+    #[test]
+    fn a_type_whose_feature_is_off_is_refused() {
+        let err = parse(json!({
+            "repositories": ["a/b"],
+            "auth": {"type": "none"},
+            "types": ["issue", "review"],
+            "features": {"reviews": false},
+        }))
+        .unwrap_err();
+        let errors = field_errors(err);
+        assert_eq!(errors.len(), 1);
+        assert!(errors[0].starts_with("types[1]: review"), "{errors:?}");
+        assert!(errors[0].contains("features.reviews"), "{errors:?}");
+    }
+
+    #[test]
+    fn features_switch_types_off() {
+        let config = parse(json!({
+            "repositories": ["a/b"],
+            "auth": {"type": "none"},
+            "features": {"reviews": false, "commits": false},
+        }))
+        .unwrap();
+        assert_eq!(
+            config.enabled_types(),
+            [
+                RecordType::PullRequest,
+                RecordType::Issue,
+                RecordType::Comment,
+                RecordType::WorkflowRun
+            ]
+        );
+    }
+
+    #[test]
+    fn base_url_must_be_http() {
+        let err = parse(json!({
+            "repositories": ["a/b"],
+            "auth": {"type": "none"},
+            "base_url": "ftp://github.example.com/api/v3",
+        }))
+        .unwrap_err();
+        assert!(field_errors(err)[0].starts_with("base_url:"));
+    }
+
+    #[test]
+    fn repository_parse_agrees_with_the_schema_pattern() {
+        for good in ["acme/widgets", "a-b/c.d_e", "A1/x"] {
+            assert!(Repository::parse(good).is_ok(), "{good}");
+        }
+        for bad in [
+            "acme", "/x", "a/", "a/b/c", "a b/c", "-a/b", "a/..", "a/b?c",
+        ] {
+            assert!(Repository::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn record_type_names_round_trip() {
+        for t in RecordType::ALL {
+            assert_eq!(RecordType::parse(t.as_str()), Some(t));
+            assert_eq!(serde_json::to_value(t).unwrap(), json!(t.as_str()));
+        }
+        assert_eq!(RecordType::parse("wiki"), None);
+    }
+}

@@ -1,0 +1,89 @@
+//! `health_check`: credentials accepted, API reachable, rate-limit headroom.
+
+use chrono::DateTime;
+use gwi_core::error::ConnectorError;
+use gwi_core::health::{CheckStatus, HealthCheck, HealthStatus};
+use gwi_core::http::ApiClient;
+use serde_json::json;
+
+use super::auth::authenticate;
+use super::config::GithubConfig;
+use super::core::GithubApi;
+use super::models::RateLimitStatus;
+use super::records::SOURCE;
+
+/// Share of the hourly budget used above which `rate_limit_ok` warns.
+const WARN_ABOVE_PERCENT_USED: f64 = 90.0;
+
+/// Runs `auth_valid`, `api_reachable` and `rate_limit_ok`.
+pub(crate) async fn health_check(
+    config: &GithubConfig,
+    api: &GithubApi,
+    client: &ApiClient,
+) -> HealthStatus {
+    let auth = HealthCheck::run("auth_valid", || async {
+        let info = authenticate(config, api, client)
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok((
+            CheckStatus::Pass,
+            json!({ "identity": info.identity, "scopes": info.scopes }),
+        ))
+    })
+    .await;
+    let reachable = HealthCheck::run("api_reachable", || async {
+        // Any HTTP answer from the API root proves the network path and base_url; only no
+        // answer, or a failing server, is a failure.
+        match client.send(api.get(&[])).await {
+            Ok(_) => Ok((CheckStatus::Pass, serde_json::Value::Null)),
+            Err(e @ ConnectorError::Network { .. }) => Err(e.to_string()),
+            Err(e @ ConnectorError::Api { status, .. }) if status >= 500 => Err(e.to_string()),
+            Err(_) => Ok((CheckStatus::Pass, serde_json::Value::Null)),
+        }
+    })
+    .await;
+    let rate_limit = HealthCheck::run("rate_limit_ok", || async {
+        Ok(rate_limit_headroom(api, client).await)
+    })
+    .await;
+    HealthStatus::from_checks(SOURCE, vec![auth, reachable, rate_limit])
+}
+
+/// The REST (`core`) budget; not knowing it is a warning, never a failure.
+async fn rate_limit_headroom(
+    api: &GithubApi,
+    client: &ApiClient,
+) -> (CheckStatus, serde_json::Value) {
+    let response = match client.send(api.get(&["rate_limit"])).await {
+        Ok(response) => response,
+        // GitHub Enterprise Server answers 404 when rate limiting is turned off.
+        Err(ConnectorError::Api { status: 404, .. }) => {
+            return (CheckStatus::Pass, json!({ "enabled": false }));
+        }
+        Err(e) => return (CheckStatus::Warn, json!({ "error": e.to_string() })),
+    };
+    let status: RateLimitStatus = match client.decode(&response) {
+        Ok(status) => status,
+        Err(e) => return (CheckStatus::Warn, json!({ "error": e.to_string() })),
+    };
+    let core = status.resources.core;
+    let used_percent = if core.limit == 0 {
+        100.0
+    } else {
+        core.limit.saturating_sub(core.remaining) as f64 * 100.0 / core.limit as f64
+    };
+    let check = if used_percent > WARN_ABOVE_PERCENT_USED {
+        CheckStatus::Warn
+    } else {
+        CheckStatus::Pass
+    };
+    (
+        check,
+        json!({
+            "limit": core.limit,
+            "remaining": core.remaining,
+            "used_percent": (used_percent * 10.0).round() / 10.0,
+            "resets_at": DateTime::from_timestamp(core.reset, 0),
+        }),
+    )
+}

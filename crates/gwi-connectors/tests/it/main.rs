@@ -1,0 +1,11 @@
+//! Integration tests of the built-in connectors, compiled as one binary.
+
+// Test helpers outside `#[test]` functions panic on purpose: a failed setup is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod github_contract;
+mod github_sync;
+mod github_webhook;
+mod support;
+// A sandbox test joins here once `gwi-sandbox` serves GitHub: `support::github(base_url)`
+// builds the connector against any base URL, so it can reuse the assertions above.
