@@ -1,3 +1,5 @@
 //! One module per `gwi` subcommand.
 
+pub mod check;
+pub mod common;
 pub mod connectors;
