@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use crate::auth::{AuthBuild, RefreshTokenSink};
 use crate::connector::Connector;
 use crate::error::ConnectorError;
 use crate::http::{ApiClient, HttpClient};
@@ -26,9 +27,20 @@ impl ConnectorContext {
         connector: &dyn Connector,
         transport: Arc<dyn HttpClient>,
     ) -> Result<Self, ConnectorError> {
+        Self::with_token_sink(connector, transport, None)
+    }
+
+    /// Like [`new`](Self::new), persisting rotated OAuth2 refresh tokens to `token_sink`.
+    pub fn with_token_sink(
+        connector: &dyn Connector,
+        transport: Arc<dyn HttpClient>,
+        token_sink: Option<Arc<dyn RefreshTokenSink>>,
+    ) -> Result<Self, ConnectorError> {
         let progress = Arc::new(Progress::default());
         let common = connector.common();
-        let auth = common.auth.build(connector.name())?;
+        let auth = common
+            .auth
+            .build(AuthBuild::new(connector.name(), transport.clone()).token_sink(token_sink))?;
         let http = ApiClient::builder(connector.name(), transport)
             .auth(auth)
             .settings(&common.http)
