@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use crate::connector::Connector;
 use crate::error::ConnectorError;
-use crate::http::{ApiClient, HttpClient};
+use crate::http::{ApiClient, HttpClient, RateLimitListener};
 use crate::progress::Progress;
 
 /// Per-run services for a connector: HTTP (auth, retry, rate limit), progress counters.
@@ -22,23 +22,45 @@ pub struct ConnectorContext {
 
 impl ConnectorContext {
     /// Builds the context for `connector` from its common config and metadata over `transport`.
+    ///
+    /// Rate-limit waits are not reported to the connector; use [`Self::for_connector`] for that.
     pub fn new(
         connector: &dyn Connector,
         transport: Arc<dyn HttpClient>,
     ) -> Result<Self, ConnectorError> {
+        Self::build(connector, transport, None)
+    }
+
+    /// Like [`Self::new`], and forwards every rate-limit wait to `connector.on_rate_limit`.
+    pub fn for_connector(
+        connector: &Arc<dyn Connector>,
+        transport: Arc<dyn HttpClient>,
+    ) -> Result<Self, ConnectorError> {
+        let hook = Arc::clone(connector);
+        let listener: RateLimitListener = Arc::new(move |wait| hook.on_rate_limit(wait));
+        Self::build(connector.as_ref(), transport, Some(listener))
+    }
+
+    fn build(
+        connector: &dyn Connector,
+        transport: Arc<dyn HttpClient>,
+        listener: Option<RateLimitListener>,
+    ) -> Result<Self, ConnectorError> {
         let progress = Arc::new(Progress::default());
         let common = connector.common();
         let auth = common.auth.build(connector.name())?;
-        let http = ApiClient::builder(connector.name(), transport)
+        let mut builder = ApiClient::builder(connector.name(), transport)
             .auth(auth)
             .settings(&common.http)
             .rate_limits(connector.metadata().rate_limits)
-            .progress(progress.clone())
-            .build();
+            .progress(progress.clone());
+        if let Some(listener) = listener {
+            builder = builder.on_rate_limit(listener);
+        }
         Ok(Self {
             connector: connector.name().to_owned(),
             tenant: common.tenant_id.clone(),
-            http,
+            http: builder.build(),
             progress,
         })
     }

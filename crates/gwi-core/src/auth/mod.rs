@@ -22,6 +22,13 @@ pub trait AuthStrategy: Send + Sync + std::fmt::Debug {
 
     /// A description safe to show in metadata, health output and logs (never a secret).
     fn describe(&self) -> String;
+
+    /// Tells credentials apart so each gets its own rate limiter; see
+    /// [`credential_fingerprint`](crate::http::credential_fingerprint). `None` shares one limiter
+    /// among every credential of the same [`describe`](Self::describe) (slower, never too fast).
+    fn credential_fingerprint(&self) -> Option<u64> {
+        None
+    }
 }
 
 /// Sends no credentials.
@@ -72,6 +79,11 @@ impl AuthStrategy for BearerAuth {
     }
     fn describe(&self) -> String {
         "bearer token".to_owned()
+    }
+    fn credential_fingerprint(&self) -> Option<u64> {
+        Some(crate::http::credential_fingerprint(
+            self.token.expose().expose_secret().as_bytes(),
+        ))
     }
 }
 
