@@ -297,12 +297,12 @@ impl ApiClient {
                 }
             };
 
-            if let (Some(wait), Failure::Response(response)) = (provider_wait, &failure) {
-                if wait > policy.max_wait {
-                    // Everyone sharing this credential would hit the same wall: stop them too.
-                    inner.limiter.pause_for(wait);
-                    return Err(self.rate_limited(response.status.as_u16(), Some(wait)));
-                }
+            if let (Some(wait), Failure::Response(response)) = (provider_wait, &failure)
+                && wait > policy.max_wait
+            {
+                // Everyone sharing this credential would hit the same wall: stop them too.
+                inner.limiter.pause_for(wait);
+                return Err(self.rate_limited(response.status.as_u16(), Some(wait)));
             }
             if attempt >= policy.max_attempts {
                 return Err(self.final_error(request, failure, provider_wait));
@@ -419,10 +419,16 @@ impl ApiClient {
     }
 
     fn network_error(&self, url: &Url, error: &HttpError) -> ConnectorError {
+        let safe = self.redact(url);
+        // A transport may quote the URL raw, or redacted without this client's extra names.
+        let message = error
+            .to_string()
+            .replace(url.as_str(), &safe)
+            .replace(&redact_url(url, &[]), &safe);
         ConnectorError::Network {
             connector: self.inner.connector.clone(),
-            url: self.redact(url),
-            message: error.to_string(),
+            url: safe,
+            message,
         }
     }
 
