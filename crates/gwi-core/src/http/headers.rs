@@ -59,16 +59,16 @@ pub fn reset_in(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
         .to_str()
         .ok()?
         .trim();
-    let at = if let Ok(n) = value.parse::<u64>() {
-        if n < EPOCH_THRESHOLD {
-            return Some(Duration::from_secs(n));
-        } else if n < EPOCH_MILLIS_THRESHOLD {
-            UNIX_EPOCH + Duration::from_secs(n)
+    let at = if let Ok(n) = value.parse::<f64>() {
+        // Integers and fractions alike: small is a delta, large an epoch in seconds or millis.
+        let n = Duration::try_from_secs_f64(n).ok()?;
+        if n.as_secs() < EPOCH_THRESHOLD {
+            return Some(n);
+        } else if n.as_secs() < EPOCH_MILLIS_THRESHOLD {
+            UNIX_EPOCH + n
         } else {
-            UNIX_EPOCH + Duration::from_millis(n)
+            UNIX_EPOCH + n / 1000
         }
-    } else if let Ok(secs) = value.parse::<f64>() {
-        return Duration::try_from_secs_f64(secs).ok();
     } else {
         let parsed = chrono::DateTime::parse_from_rfc3339(value).ok()?;
         SystemTime::from(parsed)
@@ -154,6 +154,13 @@ mod tests {
         assert_eq!(reset_in(&delta, now), Some(Duration::from_secs(42)));
         let date = headers(&[("x-ratelimit-reset", "2023-11-14T22:14:20Z")]);
         assert_eq!(reset_in(&date, now), Some(Duration::from_secs(60)));
+        let fraction = headers(&[("x-ratelimit-reset", "1700000060.5")]);
+        assert_eq!(
+            reset_in(&fraction, now),
+            Some(Duration::from_millis(60_500))
+        );
+        let past = headers(&[("x-ratelimit-reset", "1699999000")]);
+        assert_eq!(reset_in(&past, now), Some(Duration::ZERO));
     }
 
     #[test]

@@ -2,7 +2,7 @@
 
 use crate::error::ConnectorError;
 use crate::http::{HttpRequest, HttpResponse};
-use crate::pagination::json::{JsonPointer, array_len, is_null, pick};
+use crate::pagination::json::{Found, JsonPointer, Want, is_empty_array, is_null, pick};
 use crate::pagination::{Paginator, page_error, query_param, with_query_param, with_url};
 
 /// Reads the next cursor at a JSON pointer and sends it as a query parameter (Slack, many REST APIs).
@@ -47,15 +47,16 @@ impl Paginator for CursorParam {
     ) -> Result<Option<HttpRequest>, ConnectorError> {
         let [cursor, items] = pick(
             &response.body,
-            [Some(&self.cursor_at), self.items_at.as_ref()],
+            [
+                Some(Want::Raw(&self.cursor_at)),
+                self.items_at.as_ref().map(Want::Raw),
+            ],
         )
         .map_err(|e| page_error("", format!("page is not valid JSON: {e}")))?;
-        if let Some(items) = items
-            && array_len(items) == Some(0)
-        {
+        if items.and_then(Found::raw).is_some_and(is_empty_array) {
             return Ok(None);
         }
-        let Some(cursor) = cursor.filter(|c| !is_null(c)) else {
+        let Some(cursor) = cursor.and_then(Found::raw).filter(|c| !is_null(c)) else {
             return Ok(None);
         };
         let token = match serde_json::from_str::<serde_json::Value>(cursor.get()) {

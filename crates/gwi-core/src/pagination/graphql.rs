@@ -5,7 +5,7 @@ use url::Url;
 
 use crate::error::ConnectorError;
 use crate::http::{HttpRequest, HttpResponse};
-use crate::pagination::json::{JsonPointer, array_len, pick};
+use crate::pagination::json::{Found, JsonPointer, Want, is_empty_array, pick};
 use crate::pagination::{Paginator, page_error};
 
 /// Reads `pageInfo` at a pointer and re-sends the query with `variables.after` set to `endCursor`.
@@ -80,10 +80,13 @@ impl Paginator for GraphQlPageInfo {
     ) -> Result<Option<HttpRequest>, ConnectorError> {
         let [page_info, items] = pick(
             &response.body,
-            [Some(&self.page_info_at), self.items_at.as_ref()],
+            [
+                Some(Want::Raw(&self.page_info_at)),
+                self.items_at.as_ref().map(Want::Raw),
+            ],
         )
         .map_err(|e| page_error("", format!("page is not valid JSON: {e}")))?;
-        let Some(page_info) = page_info else {
+        let Some(page_info) = page_info.and_then(Found::raw) else {
             return Err(page_error(
                 self.page_info_at.as_str(),
                 "no pageInfo in the response; check the query asks for `pageInfo { hasNextPage \
@@ -96,9 +99,7 @@ impl Paginator for GraphQlPageInfo {
                 format!("pageInfo is not {{hasNextPage, endCursor}}: {e}"),
             )
         })?;
-        if let Some(items) = items
-            && array_len(items) == Some(0)
-        {
+        if items.and_then(Found::raw).is_some_and(is_empty_array) {
             return Ok(None);
         }
         let (true, Some(cursor)) = (info.has_next_page, info.end_cursor) else {

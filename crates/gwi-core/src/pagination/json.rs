@@ -82,24 +82,62 @@ impl fmt::Display for JsonPointer {
     }
 }
 
-/// The raw JSON at each pointer (`None` where absent), found in one pass over `body`.
+/// What [`pick`] should bring back from one pointer.
+#[derive(Debug, Clone, Copy)]
+pub enum Want<'a> {
+    /// The value, as raw JSON text borrowed from the body.
+    Raw(&'a JsonPointer),
+    /// The length of the array there, counted while passing over it (nothing is kept).
+    Len(&'a JsonPointer),
+}
+
+impl Want<'_> {
+    fn pointer(&self) -> &JsonPointer {
+        match self {
+            Self::Raw(p) | Self::Len(p) => p,
+        }
+    }
+}
+
+/// What [`pick`] found at one pointer.
+#[derive(Debug, Clone, Copy)]
+pub enum Found<'de> {
+    /// The value at a [`Want::Raw`] pointer.
+    Raw(&'de RawValue),
+    /// The array length at a [`Want::Len`] pointer.
+    Len(usize),
+    /// A [`Want::Len`] pointer found something that is not an array.
+    NotArray,
+}
+
+impl<'de> Found<'de> {
+    /// The raw value, if this was a [`Want::Raw`].
+    pub fn raw(self) -> Option<&'de RawValue> {
+        match self {
+            Self::Raw(raw) => Some(raw),
+            _ => None,
+        }
+    }
+}
+
+/// What each pointer holds (`None` where absent), found in one pass over `body`.
 ///
-/// At most 32 pointers; `None` entries are skipped.
+/// At most 32 wants; `None` entries are skipped.
 pub fn pick<'de, const N: usize>(
     body: &'de [u8],
-    pointers: [Option<&JsonPointer>; N],
-) -> Result<[Option<&'de RawValue>; N], serde_json::Error> {
+    wants: [Option<Want<'_>>; N],
+) -> Result<[Option<Found<'de>>; N], serde_json::Error> {
     const { assert!(N <= 32, "pick takes at most 32 pointers") };
     let mut out = [None; N];
     let active = (0..N)
-        .filter(|&i| pointers[i].is_some())
+        .filter(|&i| wants[i].is_some())
         .fold(0u32, |mask, i| mask | (1 << i));
     if active == 0 {
         return Ok(out);
     }
     let mut de = serde_json::Deserializer::from_slice(body);
     Pick {
-        pointers: &pointers,
+        wants: &wants,
         active,
         depth: 0,
         out: &mut out,
@@ -109,46 +147,57 @@ pub fn pick<'de, const N: usize>(
     Ok(out)
 }
 
+/// Whether `raw` is an empty array: a look at its ends, not a pass over it.
+pub fn is_empty_array(raw: &RawValue) -> bool {
+    raw.get()
+        .trim()
+        .strip_prefix('[')
+        .is_some_and(|rest| rest.trim_start().starts_with(']'))
+}
+
 /// The number of elements when `raw` is an array, else `None`.
 pub fn array_len(raw: &RawValue) -> Option<usize> {
-    struct Count;
-    impl<'de> Visitor<'de> for Count {
-        type Value = Option<usize>;
-        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("any JSON value")
-        }
-        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-            let mut n = 0;
-            while seq.next_element::<IgnoredAny>()?.is_some() {
-                n += 1;
-            }
-            Ok(Some(n))
-        }
-        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-            while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-            Ok(None)
-        }
-        fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-        fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-        fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-        fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-        fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-        fn visit_unit<E>(self) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-    }
     let mut de = serde_json::Deserializer::from_str(raw.get());
     de.deserialize_any(Count).ok().flatten()
+}
+
+/// Counts an array's elements while skipping them; anything else counts as `None`.
+struct Count;
+
+impl<'de> Visitor<'de> for Count {
+    type Value = Option<usize>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut n = 0;
+        while seq.next_element::<IgnoredAny>()?.is_some() {
+            n += 1;
+        }
+        Ok(Some(n))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(None)
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
 }
 
 /// Whether `raw` is JSON `null` (which providers use for "no more").
@@ -157,17 +206,17 @@ pub fn is_null(raw: &RawValue) -> bool {
 }
 
 struct Pick<'p, 'o, 'de, const N: usize> {
-    pointers: &'p [Option<&'p JsonPointer>; N],
+    wants: &'p [Option<Want<'p>>; N],
     active: u32,
     depth: usize,
-    out: &'o mut [Option<&'de RawValue>; N],
+    out: &'o mut [Option<Found<'de>>; N],
 }
 
 impl<const N: usize> Pick<'_, '_, '_, N> {
-    fn matching(&self, test: impl Fn(&JsonPointer) -> bool) -> u32 {
+    fn matching(&self, test: impl Fn(&Want<'_>) -> bool) -> u32 {
         let mut mask = 0;
-        for (i, pointer) in self.pointers.iter().enumerate() {
-            if self.active & (1 << i) != 0 && pointer.is_some_and(&test) {
+        for (i, want) in self.wants.iter().enumerate() {
+            if self.active & (1 << i) != 0 && want.as_ref().is_some_and(&test) {
                 mask |= 1 << i;
             }
         }
@@ -176,7 +225,7 @@ impl<const N: usize> Pick<'_, '_, '_, N> {
 
     fn child_mask(&self, test: impl Fn(&Segment) -> bool) -> u32 {
         let depth = self.depth;
-        self.matching(|p| p.segments.get(depth).is_some_and(&test))
+        self.matching(|w| w.pointer().segments.get(depth).is_some_and(&test))
     }
 }
 
@@ -185,22 +234,37 @@ impl<'de, const N: usize> DeserializeSeed<'de> for Pick<'_, '_, 'de, N> {
 
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
         let depth = self.depth;
-        let ending = self.matching(|p| p.segments.len() == depth);
+        let ending = self.matching(|w| w.pointer().segments.len() == depth);
         if ending == 0 {
             return deserializer.deserialize_any(PickVisitor(self));
+        }
+        let wants_raw = self.matching(|w| matches!(w, Want::Raw(_))) & ending;
+        let deeper = self.active & !ending;
+        if wants_raw == 0 && deeper == 0 {
+            // Only lengths end here: count in this same pass, keep nothing.
+            let len = deserializer.deserialize_any(Count)?;
+            let found = len.map_or(Found::NotArray, Found::Len);
+            for i in 0..N {
+                if ending & (1 << i) != 0 {
+                    self.out[i] = Some(found);
+                }
+            }
+            return Ok(());
         }
         let raw = <&'de RawValue as de::Deserialize<'de>>::deserialize(deserializer)?;
         for i in 0..N {
             if ending & (1 << i) != 0 {
-                self.out[i] = Some(raw);
+                self.out[i] = Some(match self.wants[i] {
+                    Some(Want::Len(_)) => array_len(raw).map_or(Found::NotArray, Found::Len),
+                    _ => Found::Raw(raw),
+                });
             }
         }
         // A pointer nested inside one that ends here: walk the captured value for it.
-        let deeper = self.active & !ending;
         if deeper != 0 {
             let mut inner = serde_json::Deserializer::from_str(raw.get());
             Pick {
-                pointers: self.pointers,
+                wants: self.wants,
                 active: deeper,
                 depth,
                 out: self.out,
@@ -228,7 +292,7 @@ impl<'de, const N: usize> Visitor<'de> for PickVisitor<'_, '_, 'de, N> {
                 map.next_value::<IgnoredAny>()?;
             } else {
                 map.next_value_seed(Pick {
-                    pointers: pick.pointers,
+                    wants: pick.wants,
                     active: matched,
                     depth: pick.depth + 1,
                     out: &mut *pick.out,
@@ -247,7 +311,7 @@ impl<'de, const N: usize> Visitor<'de> for PickVisitor<'_, '_, 'de, N> {
                 seq.next_element::<IgnoredAny>()?.is_some()
             } else {
                 seq.next_element_seed(Pick {
-                    pointers: pick.pointers,
+                    wants: pick.wants,
                     active: matched,
                     depth: pick.depth + 1,
                     out: &mut *pick.out,
@@ -307,10 +371,10 @@ mod tests {
 
     fn raw_text<const N: usize>(body: &str, pointers: [&str; N]) -> [Option<String>; N] {
         let pointers: Vec<JsonPointer> = pointers.iter().map(|p| JsonPointer::new(p)).collect();
-        let refs: [Option<&JsonPointer>; N] = std::array::from_fn(|i| Some(&pointers[i]));
-        pick(body.as_bytes(), refs)
+        let wants: [Option<Want<'_>>; N] = std::array::from_fn(|i| Some(Want::Raw(&pointers[i])));
+        pick(body.as_bytes(), wants)
             .unwrap()
-            .map(|raw| raw.map(|r| r.get().to_owned()))
+            .map(|found| found.and_then(Found::raw).map(|r| r.get().to_owned()))
     }
 
     #[test]
@@ -351,26 +415,60 @@ mod tests {
     #[test]
     fn invalid_json_is_an_error() {
         let pointer = JsonPointer::new("/a");
-        assert!(pick(br#"{"a": 1"#, [Some(&pointer)]).is_err());
-        assert!(pick(br#"{"a": 1} trailing"#, [Some(&pointer)]).is_err());
+        assert!(pick(br#"{"a": 1"#, [Some(Want::Raw(&pointer))]).is_err());
+        assert!(pick(br#"{"a": 1} trailing"#, [Some(Want::Raw(&pointer))]).is_err());
+        assert!(pick(br#"{"a": [1,}"#, [Some(Want::Len(&pointer))]).is_err());
+    }
+
+    fn lens<const N: usize>(body: &str, pointers: [&str; N]) -> [Option<Option<usize>>; N] {
+        let pointers: Vec<JsonPointer> = pointers.iter().map(|p| JsonPointer::new(p)).collect();
+        let wants: [Option<Want<'_>>; N] = std::array::from_fn(|i| Some(Want::Len(&pointers[i])));
+        pick(body.as_bytes(), wants).unwrap().map(|found| {
+            found.map(|f| match f {
+                Found::Len(n) => Some(n),
+                Found::NotArray => None,
+                Found::Raw(_) => panic!("asked for a length"),
+            })
+        })
     }
 
     #[test]
-    fn array_len_counts_only_arrays() {
+    fn lengths_are_counted_and_non_arrays_said() {
         let body = r#"{"a":[1,[2,3],{"x":[]}],"b":{"c":1},"e":[]}"#;
-        let pointers = [
-            JsonPointer::new("/a"),
-            JsonPointer::new("/b"),
-            JsonPointer::new("/e"),
-        ];
-        let [a, b, e] = pick(
+        assert_eq!(
+            lens(body, ["/a", "/b", "/e", "/zzz"]),
+            [Some(Some(3)), Some(None), Some(Some(0)), None]
+        );
+    }
+
+    #[test]
+    fn a_length_and_a_value_inside_the_same_array_are_both_found() {
+        let body = r#"{"items":[{"id":7},{"id":8}]}"#;
+        let items = JsonPointer::new("/items");
+        let first_id = JsonPointer::new("/items/0/id");
+        let [len, id] = pick(
             body.as_bytes(),
-            [Some(&pointers[0]), Some(&pointers[1]), Some(&pointers[2])],
+            [Some(Want::Len(&items)), Some(Want::Raw(&first_id))],
         )
         .unwrap();
-        assert_eq!(array_len(a.unwrap()), Some(3));
-        assert_eq!(array_len(b.unwrap()), None);
-        assert_eq!(array_len(e.unwrap()), Some(0));
+        assert!(matches!(len, Some(Found::Len(2))));
+        assert_eq!(id.and_then(Found::raw).map(|r| r.get()), Some("7"));
+    }
+
+    #[test]
+    fn empty_arrays_are_recognised_without_a_pass() {
+        let [empty, spaced, full, object] = raw_text(
+            "{\"a\":[],\"b\":[ \n\t ],\"c\":[1],\"d\":{}}",
+            ["/a", "/b", "/c", "/d"],
+        );
+        let check = |text: Option<String>| {
+            let raw = RawValue::from_string(text.unwrap()).unwrap();
+            is_empty_array(&raw)
+        };
+        assert!(check(empty));
+        assert!(check(spaced));
+        assert!(!check(full));
+        assert!(!check(object));
     }
 
     #[test]

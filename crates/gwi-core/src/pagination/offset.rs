@@ -2,7 +2,7 @@
 
 use crate::error::ConnectorError;
 use crate::http::{HttpRequest, HttpResponse};
-use crate::pagination::json::{JsonPointer, array_len, is_null, pick};
+use crate::pagination::json::{Found, JsonPointer, Want, is_null, pick};
 use crate::pagination::{Paginator, page_error, query_param, with_query_param, with_url};
 
 /// Advances an offset parameter by the items each page returned, until the `total` is reached.
@@ -106,10 +106,13 @@ impl Paginator for Offset {
     ) -> Result<Option<HttpRequest>, ConnectorError> {
         let [total, items] = pick(
             &response.body,
-            [self.total_at.as_ref(), self.items_at.as_ref()],
+            [
+                self.total_at.as_ref().map(Want::Raw),
+                self.items_at.as_ref().map(Want::Len),
+            ],
         )
         .map_err(|e| page_error("", format!("page is not valid JSON: {e}")))?;
-        let total = match total.filter(|t| !is_null(t)) {
+        let total = match total.and_then(Found::raw).filter(|t| !is_null(t)) {
             None => None,
             Some(raw) => Some(raw.get().trim().parse::<u64>().map_err(|_| {
                 page_error(
@@ -122,12 +125,13 @@ impl Paginator for Offset {
             (None, _) => None,
             // No item array at all: nothing on this page.
             (Some(_), None) => Some(0),
-            (Some(pointer), Some(raw)) => Some(array_len(raw).ok_or_else(|| {
-                page_error(
+            (Some(_), Some(Found::Len(n))) => Some(n),
+            (Some(pointer), Some(_)) => {
+                return Err(page_error(
                     pointer.as_str(),
-                    format!("expected the page's items (an array), found {}", raw.get()),
-                )
-            })?),
+                    "expected the page's items (an array)",
+                ));
+            }
         };
         if count == Some(0) {
             return Ok(None);

@@ -2,7 +2,7 @@
 
 use crate::error::ConnectorError;
 use crate::http::{HttpRequest, HttpResponse};
-use crate::pagination::json::{JsonPointer, array_len, pick};
+use crate::pagination::json::{Found, JsonPointer, Want, pick};
 use crate::pagination::{Paginator, page_error, query_param, with_query_param, with_url};
 
 /// Asks for page 1, 2, 3, ... and stops on an empty page or one shorter than `per_page`.
@@ -77,16 +77,17 @@ impl Paginator for PageNumber {
         request: &HttpRequest,
         response: &HttpResponse,
     ) -> Result<Option<HttpRequest>, ConnectorError> {
-        let [items] = pick(&response.body, [Some(&self.items_at)])
+        let [items] = pick(&response.body, [Some(Want::Len(&self.items_at))])
             .map_err(|e| page_error("", format!("page is not valid JSON: {e}")))?;
         let count = match items {
             None => 0,
-            Some(raw) => array_len(raw).ok_or_else(|| {
-                page_error(
+            Some(Found::Len(n)) => n,
+            Some(_) => {
+                return Err(page_error(
                     self.items_at.to_string(),
-                    format!("expected the page's items (an array), found {}", raw.get()),
-                )
-            })?,
+                    "expected the page's items (an array)",
+                ));
+            }
         };
         let per_page = query_param(&request.url, &self.per_page_param)
             .and_then(|v| v.parse().ok())
