@@ -32,7 +32,7 @@ use serde_json::{Value, json};
 use super::config::{GithubConfig, RecordType, Repository};
 use super::core::{GithubApi, PER_PAGE};
 // MERGE: switch to `gwi_core::pagination::{paginate, LinkHeader}` and delete `link.rs`.
-use super::link::{LinkHeader, paginate};
+use gwi_core::pagination::{LinkHeader, paginate};
 use super::models::{
     Commit, Issue, IssueComment, PullRequest, Review, ReviewComment, WorkflowRunsPage,
 };

@@ -133,6 +133,12 @@ impl AuthStrategy for ApiKeyAuth {
         }
     }
 
+    fn credential_fingerprint(&self) -> Option<u64> {
+        Some(crate::http::credential_fingerprint(
+            self.key.expose().expose_secret().as_bytes(),
+        ))
+    }
+
     fn secret_query_params(&self) -> Vec<String> {
         match &self.location {
             ApiKeyLocation::Query { name } => vec![name.clone()],

@@ -61,6 +61,15 @@ impl AuthStrategy for BasicAuth {
     fn describe(&self) -> String {
         "basic auth".to_owned()
     }
+
+    fn credential_fingerprint(&self) -> Option<u64> {
+        let credential = format!(
+            "{}:{}",
+            self.username,
+            self.password.expose().expose_secret()
+        );
+        Some(crate::http::credential_fingerprint(credential.as_bytes()))
+    }
 }
 
 #[cfg(test)]

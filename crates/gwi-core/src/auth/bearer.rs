@@ -45,6 +45,12 @@ impl AuthStrategy for BearerAuth {
     fn describe(&self) -> String {
         "bearer token".to_owned()
     }
+
+    fn credential_fingerprint(&self) -> Option<u64> {
+        Some(crate::http::credential_fingerprint(
+            self.token.expose().expose_secret().as_bytes(),
+        ))
+    }
 }
 
 #[cfg(test)]

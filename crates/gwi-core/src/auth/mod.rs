@@ -73,6 +73,13 @@ pub trait AuthStrategy: Send + Sync + std::fmt::Debug {
     fn secret_query_params(&self) -> Vec<String> {
         Vec::new()
     }
+
+    /// Tells credentials apart so each gets its own rate limiter; see
+    /// [`credential_fingerprint`](crate::http::credential_fingerprint). `None` shares one limiter
+    /// among every credential of the same [`describe`](Self::describe) (slower, never too fast).
+    fn credential_fingerprint(&self) -> Option<u64> {
+        None
+    }
 }
 
 /// Keeps refresh tokens that the provider rotated, so the next run starts from the newest one.
