@@ -18,6 +18,9 @@ enum Command {
     /// List connectors and show their metadata and config schema.
     #[command(subcommand)]
     Connectors(commands::connectors::ConnectorsCommand),
+    /// Run local simulated provider APIs (GitHub) with fault injection, or send signed test
+    /// webhooks. Point a connector's base URL at it to try gwi without real tokens.
+    Sandbox(Box<commands::sandbox::SandboxArgs>),
 }
 
 #[tokio::main]
@@ -25,6 +28,7 @@ async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Connectors(cmd) => commands::connectors::run(cmd),
+        Command::Sandbox(args) => commands::sandbox::run(*args).await,
     };
     match result {
         Ok(code) => code,

@@ -48,7 +48,8 @@ pub struct Change {
     pub kind: &'static str,
     /// Updated or created.
     pub action: ChangeAction,
-    /// The record's id (GitHub: numeric id; commits: 0, see `sha`).
+    /// The record's id (GitHub: the id its list endpoint shows, so a pull request's id from
+    /// `/pulls`, not its issue id; commits: 0, see `sha`).
     pub id: u64,
     /// Issue or pull request number, where the kind has one.
     #[serde(skip_serializing_if = "Option::is_none")]

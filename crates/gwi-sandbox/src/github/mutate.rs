@@ -35,9 +35,10 @@ pub fn mutate(ds: &mut Dataset, count: usize, at: Secs, rng: &mut SandboxRng) ->
                 number,
                 sha,
             };
-        let issue_change = |i: &super::data::Issue, action| {
-            let kind = if i.pull.is_some() { "pull" } else { "issue" };
-            change(kind, action, i.id, Some(i.number), None)
+        // Pull requests are reported with the id `/pulls` shows, issues with the issue id.
+        let issue_change = |i: &super::data::Issue, action| match &i.pull {
+            Some(p) => change("pull", action, p.id, Some(i.number), None),
+            None => change("issue", action, i.id, Some(i.number), None),
         };
         let roll = rng.below(100);
         match roll {
