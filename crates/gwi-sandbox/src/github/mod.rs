@@ -24,7 +24,8 @@ use serde::Serialize;
 pub use self::data::{DATA_END, DATA_START, Dataset, OWNER, REPO_NAMES};
 use self::listing::{Endpoint, ListQuery};
 use self::views::{
-    Base, CommitView, IssueCommentView, IssueView, PullView, ReviewCommentView, ReviewView, RunView,
+    Base, CommitView, IssueCommentView, IssueView, Prerendered, PullView, ReviewCommentView,
+    ReviewView, RunView,
 };
 use crate::core::auth::TokenPolicy;
 use crate::core::cache::GenerationCache;
@@ -95,7 +96,8 @@ struct RenderedPage {
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 struct PageKey {
-    base: Base,
+    api: String,
+    html: String,
     repo: usize,
     endpoint: Endpoint,
     query: ListQuery,
@@ -110,6 +112,7 @@ pub struct GitHub {
     rate: RateLimiter,
     listings: GenerationCache<(usize, Endpoint, ListQuery), Arc<Vec<u32>>>,
     pages: GenerationCache<PageKey, RenderedPage>,
+    prerendered: GenerationCache<(String, String), Arc<Prerendered>>,
 }
 
 impl std::fmt::Debug for GitHub {
@@ -129,6 +132,7 @@ impl GitHub {
             rate: RateLimiter::new(rate_limit),
             listings: GenerationCache::new(4096),
             pages: GenerationCache::new(16_384),
+            prerendered: GenerationCache::new(64),
         }
     }
 
@@ -209,7 +213,8 @@ impl GitHub {
         let ds = self.read();
         let generation = ds.generation;
         let key = PageKey {
-            base: base.clone(),
+            api: base.api.clone(),
+            html: base.html.clone(),
             repo,
             endpoint,
             query: query.clone(),
@@ -236,7 +241,20 @@ impl GitHub {
         };
         let params = crate::core::page::PageParams { per_page, page };
         let slice = listing.get(params.range(listing.len())).unwrap_or(&[]);
-        let body = render(&ds, rd, endpoint, slice, base, listing.len())?;
+        let roots = (base.api.clone(), base.html.clone());
+        let pre = match self.prerendered.get(generation, &roots) {
+            Some(p) => p,
+            None => {
+                let p = Arc::new(Prerendered::build(base, &ds));
+                self.prerendered.insert(generation, roots, Arc::clone(&p));
+                p
+            }
+        };
+        let base = Base {
+            pre: Some(pre),
+            ..base.clone()
+        };
+        let body = render(&ds, rd, endpoint, slice, &base, listing.len())?;
         let rendered = RenderedPage {
             body: Bytes::from(body),
             total: listing.len(),
@@ -255,7 +273,15 @@ fn render(
     b: &Base,
     total: usize,
 ) -> Result<Vec<u8>, serde_json::Error> {
-    let mut out: Vec<u8> = Vec::with_capacity(64 + idx.len() * 3072);
+    // Typical record sizes, so a page's buffer is allocated once.
+    let per_record = match endpoint {
+        Endpoint::Pulls => 16_384,
+        Endpoint::Runs => 11_776,
+        Endpoint::Issues | Endpoint::Commits => 3_584,
+        Endpoint::ReviewComments => 2_304,
+        Endpoint::IssueComments | Endpoint::Reviews(_) => 1_664,
+    };
+    let mut out: Vec<u8> = Vec::with_capacity(64 + idx.len() * per_record);
     if endpoint == Endpoint::Runs {
         out.extend_from_slice(format!("{{\"total_count\":{total},\"workflow_runs\":").as_bytes());
     }

@@ -123,10 +123,7 @@ impl Ctx {
 
     fn base(&self, headers: &HeaderMap) -> Base {
         let html = origin(headers, "127.0.0.1");
-        Base {
-            api: format!("{html}{}", self.prefix),
-            html,
-        }
+        Base::new(format!("{html}{}", self.prefix), html)
     }
 }
 

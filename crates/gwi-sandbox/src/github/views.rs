@@ -1,9 +1,13 @@
 //! GitHub's JSON shapes for the sandbox records, serialised straight from the data (no
 //! intermediate `Value` trees: pages are rendered often and must be cheap).
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use base64::Engine as _;
 use serde::ser::{SerializeMap, SerializeSeq};
 use serde::{Serialize, Serializer};
+use serde_json::value::RawValue;
 
 use super::data::{
     Account, Commit, Dataset, Issue, IssueComment, Label, Pull, RepoData, Review, ReviewComment,
@@ -12,21 +16,85 @@ use super::data::{
 use crate::cat;
 use crate::core::time::{Iso, OptIso};
 
-/// Where URLs in the JSON point: the API root and the web root.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+/// Where URLs in the JSON point (the API root and the web root), plus sub-objects already
+/// rendered for these roots.
+#[derive(Debug, Clone, Default)]
 pub struct Base {
     /// API root, e.g. `http://127.0.0.1:8787` or `http://127.0.0.1:8787/api/v3`.
     pub api: String,
     /// Web root, e.g. `http://127.0.0.1:8787`.
     pub html: String,
+    /// Accounts and repositories rendered once and spliced in wherever they appear (a page of
+    /// pull requests repeats the same repository twice per record).
+    pub pre: Option<Arc<Prerendered>>,
 }
 
 impl Base {
+    /// Roots without pre-rendered parts.
+    pub fn new(api: String, html: String) -> Self {
+        Self {
+            api,
+            html,
+            pre: None,
+        }
+    }
+
     /// github.com's roots (webhook payloads).
     pub fn github_com() -> Self {
-        Self {
-            api: "https://api.github.com".into(),
-            html: "https://github.com".into(),
+        Self::new("https://api.github.com".into(), "https://github.com".into())
+    }
+}
+
+/// JSON of the accounts and repositories of one dataset generation, for one [`Base`].
+#[derive(Debug, Default)]
+pub struct Prerendered {
+    accounts: HashMap<u64, Box<RawValue>>,
+    repos_full: HashMap<u64, Box<RawValue>>,
+    repos_minimal: HashMap<u64, Box<RawValue>>,
+}
+
+impl Prerendered {
+    /// Renders every account and repository of `ds` for `b`'s roots.
+    pub fn build(b: &Base, ds: &Dataset) -> Self {
+        let plain = Base::new(b.api.clone(), b.html.clone());
+        let raw = |v: &dyn to_json::Render| RawValue::from_string(v.render()).ok();
+        let mut out = Self::default();
+        for a in ds.users.iter().chain(std::iter::once(&ds.org)) {
+            if let Some(r) = raw(&AccountView { b: &plain, a }) {
+                out.accounts.insert(a.id, r);
+            }
+        }
+        for rd in &ds.repos {
+            if let Some(r) = raw(&RepoView {
+                b: &plain,
+                ds,
+                rd,
+                full: true,
+            }) {
+                out.repos_full.insert(rd.repo.id, r);
+            }
+            if let Some(r) = raw(&RepoView {
+                b: &plain,
+                ds,
+                rd,
+                full: false,
+            }) {
+                out.repos_minimal.insert(rd.repo.id, r);
+            }
+        }
+        out
+    }
+}
+
+mod to_json {
+    /// Something rendered to a JSON string (object-safe stand-in for `Serialize`).
+    pub trait Render {
+        fn render(&self) -> String;
+    }
+
+    impl<T: serde::Serialize> Render for T {
+        fn render(&self) -> String {
+            serde_json::to_string(self).unwrap_or_default()
         }
     }
 }
@@ -133,6 +201,9 @@ pub struct AccountView<'a> {
 impl Serialize for AccountView<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let (b, a) = (self.b, self.a);
+        if let Some(raw) = b.pre.as_ref().and_then(|p| p.accounts.get(&a.id)) {
+            return raw.serialize(s);
+        }
         let login = a.login.as_str();
         let mut m = s.serialize_map(None)?;
         m.serialize_entry("login", login)?;
@@ -287,6 +358,15 @@ pub struct RepoView<'a> {
 impl Serialize for RepoView<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let (b, r) = (self.b, &self.rd.repo);
+        if let Some(raw) = b.pre.as_ref().and_then(|p| {
+            if self.full {
+                p.repos_full.get(&r.id)
+            } else {
+                p.repos_minimal.get(&r.id)
+            }
+        }) {
+            return raw.serialize(s);
+        }
         let full = r.full_name.as_str();
         let host = b.html.split("://").nth(1).unwrap_or("github.com");
         let mut m = s.serialize_map(None)?;
