@@ -21,7 +21,8 @@ use axum::Router;
 use bytes::Bytes;
 use serde::Serialize;
 
-pub use self::data::{DATA_END, DATA_START, Dataset, OWNER, REPO_NAMES};
+pub(crate) use self::data::Dataset;
+pub use self::data::{DATA_END, DATA_START, OWNER, REPO_NAMES};
 use self::listing::{Endpoint, ListQuery};
 use self::views::{
     Base, CommitView, IssueCommentView, IssueView, Prerendered, PullView, ReviewCommentView,
@@ -193,11 +194,6 @@ impl GitHub {
             out.repos.insert(rd.repo.full_name.clone(), c);
         }
         out
-    }
-
-    /// A copy of the current data (webhook payloads are built from it).
-    pub fn snapshot(&self) -> Dataset {
-        self.read().clone()
     }
 
     /// One list page: from the cache, or filtered, sorted and rendered now.

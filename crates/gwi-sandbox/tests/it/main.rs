@@ -5,6 +5,7 @@
 
 mod auth;
 mod faults;
+mod lifecycle;
 mod mutate;
 mod pagination;
 mod since;
