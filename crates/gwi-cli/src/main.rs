@@ -26,6 +26,9 @@ enum Command {
     Connectors(commands::connectors::ConnectorsCommand),
     /// Check a connector's credentials and health (auth, reachability, rate-limit headroom).
     Check(commands::check::CheckArgs),
+    /// Run local simulated provider APIs (GitHub) with fault injection, or send signed test
+    /// webhooks. Point a connector's base URL at it to try gwi without real tokens.
+    Sandbox(Box<commands::sandbox::SandboxArgs>),
 }
 
 #[tokio::main]
@@ -35,6 +38,7 @@ async fn main() -> std::process::ExitCode {
     let result = match cli.command {
         Command::Connectors(cmd) => commands::connectors::run(cmd),
         Command::Check(args) => commands::check::run(args).await,
+        Command::Sandbox(args) => commands::sandbox::run(*args).await,
     };
     match result {
         Ok(code) => code,

@@ -3,3 +3,4 @@
 pub mod check;
 pub mod common;
 pub mod connectors;
+pub mod sandbox;
