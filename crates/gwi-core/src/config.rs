@@ -324,7 +324,7 @@ fn describe_schema_error(error: &jsonschema::ValidationError<'_>) -> FieldError 
                 error.instance
             ),
         ),
-        K::OneOfNotValid { .. } | K::AnyOf { .. } | K::OneOfMultipleValid { .. } => {
+        K::OneOfNotValid | K::AnyOf | K::OneOfMultipleValid => {
             FieldError::new(base, describe_variant_mismatch(&error.instance))
         }
         _ => FieldError::new(base, error.to_string()),
