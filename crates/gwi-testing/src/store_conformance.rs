@@ -20,6 +20,7 @@
 // Test-suite code: a failed unwrap is a failed conformance check, reported by the test harness.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use std::collections::BTreeSet;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -73,6 +74,7 @@ macro_rules! store_conformance_tests {
             expired_idempotency_key_can_be_claimed_again,
             inbox_append_dedupes_per_connector,
             inbox_fetch_returns_pending_oldest_first_and_leases_them,
+            concurrent_inbox_fetches_never_share_an_entry,
             inbox_failed_entries_retry_then_go_dead,
             inbox_marking_an_unknown_entry_is_not_found,
             inbox_counts_report_every_status,
@@ -685,6 +687,46 @@ pub async fn inbox_fetch_returns_pending_oldest_first_and_leases_them(store: Arc
     store.inbox_mark_done(appended[0]).await.unwrap();
     assert_eq!(count_of(store.as_ref(), InboxStatus::Done).await, 1);
     assert_eq!(count_of(store.as_ref(), InboxStatus::Pending).await, 2);
+}
+
+/// Workers fetching at the same time get disjoint entries, and together all of them.
+pub async fn concurrent_inbox_fetches_never_share_an_entry(store: Arc<dyn Store>) {
+    let mut appended = BTreeSet::new();
+    for i in 0..40 {
+        let key = format!("d-{i}");
+        appended.insert(stored_id(
+            store.inbox_append(&webhook("github", &key)).await.unwrap(),
+        ));
+    }
+    let barrier = Arc::new(tokio::sync::Barrier::new(8));
+    let workers: Vec<_> = (0..8)
+        .map(|_| {
+            let store = store.clone();
+            let barrier = barrier.clone();
+            tokio::spawn(async move {
+                barrier.wait().await;
+                let mut mine = Vec::new();
+                loop {
+                    let batch = store.inbox_fetch_pending(3).await.unwrap();
+                    if batch.is_empty() {
+                        return mine;
+                    }
+                    mine.extend(batch.into_iter().map(|e| e.id));
+                }
+            })
+        })
+        .collect();
+    let mut fetched = Vec::new();
+    for worker in workers {
+        fetched.extend(worker.await.unwrap());
+    }
+    let distinct: BTreeSet<i64> = fetched.iter().copied().collect();
+    assert_eq!(
+        distinct.len(),
+        fetched.len(),
+        "an entry was handed to two workers"
+    );
+    assert_eq!(distinct, appended);
 }
 
 /// A failure with a retry time comes back then; without one the entry is dead.
