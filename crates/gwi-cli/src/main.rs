@@ -25,6 +25,8 @@ enum Command {
     Sync(Box<commands::sync::SyncArgs>),
     /// Check a connector's credentials and health (auth, reachability, rate-limit headroom).
     Check(commands::check::CheckArgs),
+    /// Try gwi without tokens: sync the local GitHub sandbox into ./gwi-demo.db and show it.
+    Demo(commands::demo::DemoArgs),
     /// List connectors and show their metadata and config schema. and show their metadata and config schema.
     #[command(subcommand)]
     Connectors(commands::connectors::ConnectorsCommand),
@@ -45,6 +47,7 @@ async fn main() -> std::process::ExitCode {
     logging::init(cli.verbose);
     let result = match cli.command {
         Command::Sync(args) => commands::sync::run(*args).await,
+        Command::Demo(args) => commands::demo::run(args).await,
         Command::Connectors(cmd) => commands::connectors::run(cmd),
         Command::State(cmd) => commands::state::run(cmd).await,
         Command::Records(cmd) => commands::records::run(cmd).await,

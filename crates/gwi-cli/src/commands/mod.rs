@@ -3,6 +3,7 @@
 pub mod check;
 pub mod common;
 pub mod connectors;
+pub mod demo;
 pub mod records;
 pub mod sandbox;
 pub mod state;
