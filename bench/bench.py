@@ -14,6 +14,8 @@ only the standard library itself. Settings come from the environment:
     BENCH_RECORDS_QUERY  SQL counting synced records in gwi's SQLite store (default: auto)
     BENCH_INBOX_QUERY    SQL listing stored webhook delivery ids (default: auto)
     BENCH_GWI_LOG      GWI_LOG value for gwi runs (default: unset)
+    BENCH_DLT_FORMAT   dlt loader_file_format, default "jsonl" ("default" = dlt's insert_values)
+    BENCH_TIMEOUT      seconds before one run is killed, default 900
     BENCH_OUT          report path, default docs/benchmarks.md
     BENCH_KEEP         keep the scratch directory when set to 1
 
@@ -77,6 +79,10 @@ WEBHOOK_RATE = env_int("BENCH_WEBHOOK_RATE", 2000)
 WEBHOOK_SECS = env_int("BENCH_WEBHOOK_SECS", 10)
 WEBHOOK_CONNECTIONS = env_int("BENCH_WEBHOOK_CONNECTIONS", 64)
 OUT = Path(os.environ.get("BENCH_OUT", ROOT / "docs" / "benchmarks.md"))
+DLT_FORMAT = os.environ.get("BENCH_DLT_FORMAT", "jsonl")
+TIMEOUT = env_int("BENCH_TIMEOUT", 900)
+# The floor takes well under a second; more runs steady its median.
+FLOOR_RUNS = max(RUNS, 9)
 
 
 def log(msg: str) -> None:
@@ -176,8 +182,10 @@ class Run:
 
     wall_s: float
     rss_kib: int
+    cpu_s: float
     upstream_cpu_s: float
     records_served: int
+    bytes_served: int
     records_seen: int | None
     in_process_s: float | None
     ok: bool
@@ -218,6 +226,14 @@ class Row:
         return max(r.rss_kib for r in good) if good else None
 
     @property
+    def busy(self) -> float | None:
+        """The tool's CPU time (user + system, children included) ÷ its wall time."""
+        good = self.good
+        if not good:
+            return None
+        return statistics.median(r.cpu_s / r.wall_s for r in good if r.wall_s > 0)
+
+    @property
     def upstream_busy(self) -> float | None:
         """Upstream CPU time as a share of the tool's wall time (1.0 = one core all the time)."""
         good = self.good
@@ -253,27 +269,37 @@ def timed(
     before_cpu, before = upstream.cpu(), upstream.stats()
     with open(efile, "w") as err, open(stdout_path or os.devnull, "w") as out:
         t0 = time.monotonic()
-        proc = subprocess.run(
+        # Own session, so a run past the timeout is killed with everything it started.
+        proc = subprocess.Popen(
             [TIME, "-v", "-o", str(tfile), *argv],
             stdout=out,
             stderr=err,
             env={**os.environ, **(env or {})},
-            check=False,
+            start_new_session=True,
         )
+        try:
+            returncode = proc.wait(timeout=TIMEOUT)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            returncode = "timeout"
         wall = time.monotonic() - t0
     after_cpu, after = upstream.cpu(), upstream.stats()
     text = tfile.read_text() if tfile.exists() else ""
     m = re.search(r"Maximum resident set size \(kbytes\): (\d+)", text)
+    cpu = sum(float(x) for x in re.findall(r"(?:User|System) time \(seconds\): ([\d.]+)", text))
     stderr = efile.read_text(errors="replace")
     run = Run(
         wall_s=wall,
         rss_kib=int(m.group(1)) if m else 0,
+        cpu_s=cpu,
         upstream_cpu_s=after_cpu - before_cpu,
         records_served=after.get("pull_records", 0) - before.get("pull_records", 0),
+        bytes_served=after.get("body_bytes", 0) - before.get("body_bytes", 0),
         records_seen=None,
         in_process_s=None,
-        ok=proc.returncode == 0,
-        note="" if proc.returncode == 0 else f"exit {proc.returncode}",
+        ok=returncode == 0,
+        note="" if returncode == 0 else (f"killed after {TIMEOUT} s" if returncode == "timeout" else f"exit {returncode}"),
     )
     if not run.ok:
         log(f"  {argv[0]} failed ({run.note}); stderr tail:\n" + "\n".join(stderr.splitlines()[-15:]))
@@ -306,8 +332,7 @@ def floor(up: Upstream, scratch: Path) -> Row:
         run, _ = timed(argv, up, scratch)
         return run
 
-    # Cheap and short, so a few more runs steady the median.
-    return repeat(Row("floor (curl)", up.records), max(RUNS, 5), once)
+    return repeat(Row("floor (curl)", up.records), FLOOR_RUNS, once)
 
 
 def parallel_floor(up: Upstream) -> dict:
@@ -431,6 +456,8 @@ def singer(up: Upstream, scratch: Path, runs: int) -> Row:
 
 def dlt(up: Upstream, scratch: Path, mode: str, runs: int) -> Row:
     label = "dlt extract" if mode == "extract" else "dlt → duckdb"
+    if DLT_FORMAT != "default":
+        label += f" ({DLT_FORMAT})"
 
     def once(i: int) -> Run:
         work = scratch / f"dlt-{mode}-{up.records}-{i}"
@@ -440,6 +467,7 @@ def dlt(up: Upstream, scratch: Path, mode: str, runs: int) -> Row:
             str(VENV_PY), str(PEERS / "dlt_bench.py"),
             "--base-url", up.base_url, "--repository", REPO, "--token", TOKEN,
             "--mode", mode, "--workdir", str(work), "--report", str(report),
+            "--loader-file-format", DLT_FORMAT,
         ]  # fmt: skip
         run, _ = timed(argv, up, scratch, env={"RUNTIME__DLTHUB_TELEMETRY": "false"})
         if report.exists():
@@ -504,8 +532,9 @@ def check_ids(ids_file: Path, stored: set[str]) -> tuple[int, int]:
 
 def drive(url: str, mode: str, scratch: Path, server_pid: int, label: str) -> dict:
     """One load-generator run against url; its JSON report plus the server's CPU time."""
-    ids = scratch / f"ids-{label}-{mode}.txt"
-    out = scratch / f"webhooks-{label}-{mode}.json"
+    slug = label.replace(" ", "-")
+    ids = scratch / f"ids-{slug}-{mode}.txt"
+    out = scratch / f"webhooks-{slug}-{mode}.json"
     extra = ["--rate", str(WEBHOOK_RATE)] if mode == "fixed" else ["--max"]
     argv = [
         str(WEBHOOKS), "--url", url, "--duration", str(WEBHOOK_SECS),
@@ -606,7 +635,7 @@ def table(rows: list[Row]) -> str:
     gwi_rate = by["gwi (sqlite)"].rate if "gwi (sqlite)" in by else None
     head = (
         "| tool | records/s | median wall | peak RSS | vs floor | gwi (sqlite) is × faster "
-        "| records/s after start-up | upstream CPU | runs | all records |\n"
+        "| records/s after start-up | CPU: tool / upstream | runs | all records |\n"
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|\n"
     )
     lines = []
@@ -618,7 +647,11 @@ def table(rows: list[Row]) -> str:
         vs_floor = f"{rate / floor_rate:.0%}" if rate and floor_rate else "–"
         peer = r.tool not in ("gwi (sqlite)", "gwi (ndjson)", "floor (curl)")
         vs_gwi = f"{gwi_rate / rate:.1f}×" if peer and rate and gwi_rate else "–"
-        busy = f"{r.upstream_busy:.0%}" if r.upstream_busy is not None else "–"
+        busy = (
+            f"{r.busy:.0%} / {r.upstream_busy:.0%}"
+            if r.busy is not None and r.upstream_busy is not None
+            else "–"
+        )
         wall = f"{r.wall:.2f} s" if r.wall else "–"
         lines.append(
             f"| {r.tool} | {fmt_rate(rate)} | {wall} | {fmt_mib(r.rss_kib)} | {vs_floor} | {vs_gwi} "
@@ -767,12 +800,15 @@ def render(results: dict[int, list[Row]], checks: dict[int, dict], w: dict, m: d
         "- **gwi**: `gwi sync github --types pull_request --full-refresh` into a fresh SQLite file, "
         "and with `--output ndjson` to /dev/null;\n"
         "- **singer-sdk tap**: a minimal `RESTStream` + `HeaderLinkPaginator` tap, records to /dev/null;\n"
-        "- **dlt**: the `rest_api` source, `pipeline.extract` only, and a full `pipeline.run` into DuckDB.\n\n"
+        "- **dlt**: the `rest_api` source with its `header_link` paginator, `pipeline.extract` only, "
+        f"and a full `pipeline.run` into DuckDB (loader file format: `{DLT_FORMAT}`).\n\n"
         "records/s is N ÷ the median wall time of the whole process (start-up included); "
         "*records/s after start-up* excludes interpreter and import time where the tool reports it. "
         "Peak RSS is the largest `/usr/bin/time -v` maximum resident set over the runs. "
-        "*upstream CPU* is the upstream's CPU time ÷ the tool's wall time (100 % = one core busy "
-        "all the time): well under 100 % means the tool, not the upstream, set the pace. "
+        "*CPU* is CPU time (user + system) ÷ the tool's wall time, for the tool and for the "
+        "upstream (100 % = one core busy all the time; the machine has "
+        f"{os.cpu_count()}): an upstream well under 100 % while the tool runs means the tool, "
+        "not the upstream, set the pace. "
         "*all records* checks that the upstream served exactly N records during every run and, "
         "where the tool reports a count, that it saw N.\n",
     ]
@@ -781,11 +817,27 @@ def render(results: dict[int, list[Row]], checks: dict[int, dict], w: dict, m: d
         parts.append(table(rows))
         c = checks.get(n, {})
         if c:
+            ub, scale = c.get("upstream_busy", 0), c.get("aggregate_vs_single", 0)
+            headline = "Not the bottleneck" if scale >= 1.3 or ub < 0.5 else "Possibly a bottleneck"
+            if scale >= 1.3:
+                verdict = (
+                    f"two clients moved {scale:.2f}× the records of one, so a single client (the "
+                    "floor, or any tool above) could not saturate it"
+                )
+            elif ub < 0.5:
+                verdict = f"it used {ub:.0%} of one core, so it had capacity to spare"
+            else:
+                verdict = (
+                    f"two clients moved only {scale:.2f}× the records of one with the upstream at "
+                    f"{ub:.0%} of one core: check whether the upstream limited this floor"
+                )
             parts.append(
-                f"\nUpstream: rendered in {c['render_s']:.1f} s, {fmt_mib(c.get('upstream_rss_kib'))} resident. "
-                f"Two floor downloads in parallel: {fmt_rate(c.get('aggregate_rate'))} records/s together "
-                f"({c.get('aggregate_vs_single', 0):.2f}× one download) with the upstream "
-                f"{c.get('upstream_busy', 0):.0%} busy.\n"
+                f"\nUpstream: {c.get('bytes_per_record', 0):,.0f} bytes of JSON per record, "
+                f"rendered in {c['render_s']:.1f} s, {fmt_mib(c.get('upstream_rss_kib'))} resident. "
+                f"{headline}: during two parallel floor downloads "
+                f"({fmt_rate(c.get('aggregate_rate'))} records/s together) it used {ub:.0%} of one "
+                f"core, and {verdict}. While the tools ran it was busy for the share shown in the "
+                "CPU column.\n"
             )
     parts.append("## Webhook ingest (`gwi serve`, SQLite)\n")
     parts.append(webhook_section(w))
@@ -834,10 +886,18 @@ def main() -> int:
     if not peers_ok and TOOLS & {"singer", "dlt-extract", "dlt-duckdb"}:
         notes.append("peers skipped: bench/.venv is missing (bench/run.sh creates it)")
     notes.append(
-        f"{RUNS} runs per measurement ({max(RUNS, 5)} for the floor); the Python peers run "
+        f"{RUNS} runs per measurement ({FLOOR_RUNS} for the floor); the Python peers run "
         f"{SLOW_RUNS}× at N ≥ 100,000 "
         "(dlt → duckdb alone takes minutes there)."
     )
+    if DLT_FORMAT != "default":
+        notes.append(
+            f"dlt runs with `loader_file_format=\"{DLT_FORMAT}\"`. Its default for DuckDB, `insert_values`, "
+            "loaded 20,000 of these records at 177 records/s with a 3.8 GB peak RSS here (dlt 1.31, "
+            "duckdb 2.0.0; 5,000 records: 25 s in the load step vs 1 s with jsonl), which would "
+            "turn the comparison into a straw man and the 200k run into an hour. "
+            "`BENCH_DLT_FORMAT=default` measures it anyway."
+        )
     notes.append(
         "The machine is shared: other processes compete for the same cores, so figures move "
         "between runs; compare rows of the same table, which ran minutes apart."
@@ -864,8 +924,10 @@ def main() -> int:
                     rows.append(floor(up, scratch))
                     par = parallel_floor(up)
                     single = rows[-1].rate or 0
+                    served = rows[-1].good[0] if rows[-1].good else None
                     checks[n] = {
                         "render_s": up.render_s,
+                        "bytes_per_record": served.bytes_served / n if served else 0,
                         "aggregate_rate": par["aggregate_rate"],
                         "aggregate_vs_single": par["aggregate_rate"] / single if single else 0,
                         "upstream_busy": par["upstream_busy"],
