@@ -825,7 +825,7 @@ def render(results: dict[int, list[Row]], checks: dict[int, dict], w: dict, m: d
                     "floor, or any tool above) could not saturate it"
                 )
             elif ub < 0.5:
-                verdict = f"it used {ub:.0%} of one core, so it had capacity to spare"
+                verdict = "with most of a core idle it had capacity to spare"
             else:
                 verdict = (
                     f"two clients moved only {scale:.2f}× the records of one with the upstream at "
@@ -887,8 +887,7 @@ def main() -> int:
         notes.append("peers skipped: bench/.venv is missing (bench/run.sh creates it)")
     notes.append(
         f"{RUNS} runs per measurement ({FLOOR_RUNS} for the floor); the Python peers run "
-        f"{SLOW_RUNS}× at N ≥ 100,000 "
-        "(dlt → duckdb alone takes minutes there)."
+        f"{SLOW_RUNS}× at N ≥ 100,000, where each of their runs takes about a minute."
     )
     if DLT_FORMAT != "default":
         notes.append(
