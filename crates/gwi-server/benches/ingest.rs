@@ -1,0 +1,2 @@
+//! Ingest throughput benchmark (written below).
+fn main() {}

@@ -1,0 +1,125 @@
+//! Durable before acknowledged: an event answered 202 survives a SIGKILL of the server process
+//! and is processed by the next one.
+//!
+//! The server runs as a child process: this test binary re-executed with only
+//! [`crash_child_server`] selected and `GWI_IT_CHILD_STORE` naming the store file.
+
+use std::path::Path;
+use std::process::Stdio;
+use std::sync::Arc;
+
+use gwi_core::store::InboxStatus;
+use gwi_server::ServerConfig;
+use http::StatusCode;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+use crate::support::*;
+
+const CHILD_STORE: &str = "GWI_IT_CHILD_STORE";
+const CHILD_BEHAVIOUR: &str = "GWI_IT_CHILD_BEHAVIOUR";
+const CONNECTOR: &str = "crashy";
+
+/// The child side: serves a file-backed store until killed. Does nothing unless started by
+/// [`start_child`] (the environment variable is unset in a normal run).
+#[test]
+#[ignore = "child process of the crash test; started by it with GWI_IT_CHILD_STORE set"]
+fn crash_child_server() {
+    let Ok(path) = std::env::var(CHILD_STORE) else {
+        return;
+    };
+    let behaviour = match std::env::var(CHILD_BEHAVIOUR).as_deref() {
+        Ok("hang") => Behaviour::Hang,
+        _ => Behaviour::Map,
+    };
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async move {
+        let store = Arc::new(TestStore::file(Path::new(&path)));
+        let connector = TestConnector::github(CONNECTOR, behaviour);
+        let config = ServerConfig {
+            workers: 1,
+            ..fast_config()
+        };
+        let server = server(vec![connector], store, config);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        println!("LISTENING {}", listener.local_addr().unwrap());
+        server
+            .serve(listener, std::future::pending())
+            .await
+            .unwrap();
+    });
+}
+
+/// Starts a server process over the store at `path`; returns it and its address.
+async fn start_child(path: &Path, behaviour: &str) -> (Child, String) {
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "crash::crash_child_server",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(CHILD_STORE, path)
+        .env(CHILD_BEHAVIOUR, behaviour)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let addr = tokio::time::timeout(std::time::Duration::from_secs(30), async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            // libtest prints "test NAME ... " without a newline before the test's own output.
+            if let Some((_, addr)) = line.split_once("LISTENING ") {
+                return addr.trim().to_owned();
+            }
+        }
+        panic!("the child server exited before listening");
+    })
+    .await
+    .expect("the child server did not start in time");
+    (child, addr)
+}
+
+#[tokio::test]
+async fn an_event_acknowledged_before_sigkill_is_processed_after_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("inbox.json");
+
+    // First server: accepts the event, then hangs while processing it and is killed.
+    let (mut first, addr) = start_child(&path, "hang").await;
+    let body = br#"{"id":"survivor","title":"acknowledged then killed"}"#.to_vec();
+    let mut request = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .unwrap()
+        .post(format!("http://{addr}/webhooks/{CONNECTOR}"))
+        .header("content-type", "application/json")
+        .body(body.clone());
+    for (name, value) in github_headers("crash-1", &body) {
+        request = request.header(name, value);
+    }
+    let answer = request.send().await.unwrap();
+    assert_eq!(answer.status(), StatusCode::ACCEPTED);
+    first.kill().await.unwrap(); // SIGKILL: no shutdown code runs.
+
+    let after_kill = TestStore::file(&path);
+    let entries = after_kill.entries();
+    assert_eq!(entries.len(), 1, "the acknowledged event is in the store");
+    assert_eq!(entries[0].status, InboxStatus::Pending);
+    assert!(after_kill.records().is_empty());
+
+    // Second server over the same store: finds the event and processes it.
+    let (mut second, _) = start_child(&path, "map").await;
+    eventually("the restarted server processed the event", || async {
+        let store = TestStore::file(&path);
+        store.entries().first().map(|e| e.status) == Some(InboxStatus::Done)
+            && store.records().len() == 1
+    })
+    .await;
+    second.kill().await.unwrap();
+    let records = TestStore::file(&path).records();
+    assert_eq!(records[0].id, "survivor");
+    assert_eq!(records[0].data["title"], "acknowledged then killed");
+}
