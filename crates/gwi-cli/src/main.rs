@@ -21,6 +21,8 @@ enum Command {
     /// List connectors and show their metadata and config schema.
     #[command(subcommand)]
     Connectors(commands::connectors::ConnectorsCommand),
+    /// Receive webhooks: verify, deduplicate, store durably, process in the background.
+    Serve(commands::serve::ServeArgs),
 }
 
 #[tokio::main]
@@ -28,6 +30,10 @@ async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Connectors(cmd) => commands::connectors::run(cmd),
+        Command::Serve(args) => {
+            logging::init(false);
+            commands::serve::run(args).await
+        }
     };
     match result {
         Ok(code) => code,

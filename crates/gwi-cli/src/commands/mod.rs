@@ -1,3 +1,4 @@
 //! One module per `gwi` subcommand.
 
 pub mod connectors;
+pub mod serve;
