@@ -12,6 +12,9 @@ use clap::{Parser, Subcommand};
 #[derive(Debug, Parser)]
 #[command(name = "gwi", version, about, long_about = None)]
 struct Cli {
+    /// Log debug details to stderr (same as GWI_LOG=debug).
+    #[arg(long, short, global = true)]
+    verbose: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -21,6 +24,8 @@ enum Command {
     /// List connectors and show their metadata and config schema.
     #[command(subcommand)]
     Connectors(commands::connectors::ConnectorsCommand),
+    /// Check a connector's credentials and health (auth, reachability, rate-limit headroom).
+    Check(commands::check::CheckArgs),
     /// Receive webhooks: verify, deduplicate, store durably, process in the background.
     Serve(commands::serve::ServeArgs),
 }
@@ -28,18 +33,26 @@ enum Command {
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
+    logging::init(cli.verbose);
     let result = match cli.command {
         Command::Connectors(cmd) => commands::connectors::run(cmd),
-        Command::Serve(args) => {
-            logging::init(false);
-            commands::serve::run(args).await
-        }
+        Command::Check(args) => commands::check::run(args).await,
+        Command::Serve(args) => commands::serve::run(args).await,
     };
     match result {
         Ok(code) => code,
+        // `gwi ... | head` closing the pipe early is not a failure.
+        Err(e) if is_broken_pipe(&e) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
-            std::process::ExitCode::FAILURE
+            std::process::ExitCode::from(commands::common::exit_code_for(&e))
         }
     }
+}
+
+fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error.chain().any(|e| {
+        e.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }

@@ -235,10 +235,8 @@ where
 {
     let schema = config_schema::<T>();
     let mut errors = schema_errors(&schema, &value);
-    if !errors.is_empty() {
-        return Err(ConnectorError::config(connector, errors));
-    }
-    // Serde stops at the first error, so secrets are checked first, all of them, by path.
+    // Serde stops at the first error, so secrets are checked first, all of them, by path,
+    // and reported together with the schema violations.
     let mut literals = Vec::new();
     check_secrets(
         schema.as_value(),
@@ -516,6 +514,23 @@ mod tests {
         assert!(text.contains("auth"), "{text}");
         assert!(text.contains("repositories[1]"), "{text}");
         assert!(text.contains("colour: unknown field"), "{text}");
+    }
+
+    #[test]
+    fn schema_violations_and_missing_secrets_are_reported_together() {
+        let err = from_value::<DemoConfig>(
+            "demo",
+            json!({"auth": {"type": "bearer", "token": "env:GWI_TEST_SURELY_UNSET_TOKEN"}, "repositories": ["nope"]}),
+        )
+        .unwrap_err();
+        let text = fields(err).join("\n");
+        assert!(text.contains("repositories[0]"), "{text}");
+        assert!(
+            text.contains(
+                "auth.token: environment variable GWI_TEST_SURELY_UNSET_TOKEN is not set"
+            ),
+            "{text}"
+        );
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! `gwi connectors list|info|schema`.
 
+use std::io::Write;
 use std::process::ExitCode;
 
+use anyhow::Context;
 use clap::Subcommand;
 
 /// What to show about connectors.
@@ -9,18 +11,79 @@ use clap::Subcommand;
 pub enum ConnectorsCommand {
     /// List the connectors this build includes.
     List,
+    /// Show a connector's metadata: record types, auth methods, rate limits, capabilities.
+    #[command(after_help = "Example:\n  gwi connectors info github")]
+    Info {
+        /// Connector name, as `gwi connectors list` shows it.
+        name: String,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the JSON Schema of a connector's config (the `[connectors.NAME]` table).
+    #[command(after_help = "Example:\n  gwi connectors schema github > github.schema.json")]
+    Schema {
+        /// Connector name.
+        name: String,
+    },
 }
 
 /// Runs a `gwi connectors` command.
 pub fn run(command: ConnectorsCommand) -> anyhow::Result<ExitCode> {
     let registry = gwi_connectors::registry();
+    let mut out = std::io::stdout().lock();
+    let lookup = |name: &str| {
+        registry.get(name).cloned().with_context(|| {
+            let known: Vec<_> = registry.iter().map(|f| f.name()).collect();
+            format!("no connector named {name:?}; known: {}", known.join(", "))
+        })
+    };
     match command {
         ConnectorsCommand::List => {
             for factory in registry.iter() {
                 let meta = factory.metadata();
-                println!("{:<12} {:<8} {}", meta.name, meta.version, meta.description);
+                writeln!(
+                    out,
+                    "{:<12} {:<8} {}",
+                    meta.name, meta.version, meta.description
+                )?;
             }
+        }
+        ConnectorsCommand::Info { name, json } => {
+            let meta = lookup(&name)?.metadata();
+            if json {
+                writeln!(out, "{}", serde_json::to_string_pretty(&meta)?)?;
+            } else {
+                writeln!(out, "{} {}", meta.name, meta.version)?;
+                writeln!(out, "  {}", meta.description)?;
+                writeln!(out, "  record types:  {}", meta.record_types.join(", "))?;
+                writeln!(out, "  auth methods:  {}", meta.auth_methods.join(", "))?;
+                writeln!(
+                    out,
+                    "  incremental:   {}",
+                    yes_no(meta.supports_incremental)
+                )?;
+                writeln!(out, "  webhooks:      {}", yes_no(meta.supports_webhooks))?;
+                if let Some(rps) = meta.rate_limits.requests_per_second {
+                    writeln!(out, "  rate limit:    {rps} requests/s")?;
+                }
+                if let Some(rph) = meta.rate_limits.requests_per_hour {
+                    writeln!(out, "  rate limit:    {rph} requests/hour")?;
+                }
+                writeln!(out, "  capabilities:  {}", meta.capabilities.join(", "))?;
+                if let Some(url) = meta.documentation_url {
+                    writeln!(out, "  docs:          {url}")?;
+                }
+            }
+        }
+        ConnectorsCommand::Schema { name } => {
+            let schema = lookup(&name)?.config_schema();
+            writeln!(out, "{}", serde_json::to_string_pretty(&schema)?)?;
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn yes_no(b: bool) -> &'static str {
+    if b { "yes" } else { "no" }
 }

@@ -1,4 +1,6 @@
 //! One module per `gwi` subcommand.
 
+pub mod check;
+pub mod common;
 pub mod connectors;
 pub mod serve;

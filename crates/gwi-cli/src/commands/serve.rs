@@ -1,7 +1,6 @@
 //! `gwi serve`: the webhook service for the connectors in the config file.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,6 +11,7 @@ use gwi_core::connector::Connector;
 use gwi_core::store::Store;
 use gwi_server::{Server, ServerConfig};
 
+use super::common::{ConfigArgs, bad_usage, build_connector};
 use crate::config_file::ConfigFile;
 
 /// Address used when neither `--listen` nor `[server] listen` names one.
@@ -19,16 +19,15 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 
 /// Receive webhooks: verify, deduplicate, store durably, then process in the background.
 #[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  gwi serve --config gwi.toml\n  gwi serve --listen 0.0.0.0:8080 --store sqlite:///var/lib/gwi/gwi.db\n\nEndpoints: POST /webhooks/{connector}[/{tenant}], GET /healthz, /readyz, /metrics.\nCtrl-C or SIGTERM stops accepting, finishes requests and events in flight, then exits."
+)]
 pub struct ServeArgs {
-    /// Config file [default: ./gwi.toml if present].
-    #[arg(long, env = "GWI_CONFIG")]
-    pub config: Option<PathBuf>,
+    #[command(flatten)]
+    pub config: ConfigArgs,
     /// Address to listen on [default: `[server] listen`, else 127.0.0.1:8080].
-    #[arg(long, env = "GWI_LISTEN")]
+    #[arg(long, env = "GWI_LISTEN", value_name = "ADDR")]
     pub listen: Option<SocketAddr>,
-    /// Store URL, `sqlite://PATH` or `postgres://...` [default: `[store] url`, else sqlite://gwi.db].
-    #[arg(long, env = "GWI_STORE")]
-    pub store: Option<String>,
     /// Events processed at once; 0 stores events without processing them.
     #[arg(long)]
     pub workers: Option<usize>,
@@ -51,13 +50,13 @@ pub struct ServeArgs {
 
 /// Runs the service until Ctrl-C or SIGTERM, then shuts down gracefully.
 pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
-    let (file, path) = ConfigFile::discover(args.config.as_deref())?;
-    let config = server_config(&args, &file)?;
+    let file = args.config.load()?;
+    let config = server_config(&args, &file).map_err(bad_usage)?;
     let connectors = build_connectors(&file, &args.connectors)?;
-    let store_url = file.store_url(args.store.as_deref());
+    let store_url = file.store_url(args.config.store.as_deref());
     let store = open_store(&store_url).await?;
 
-    let server = Server::new(connectors, store, config.clone())?;
+    let server = Server::new(connectors, store, config.clone()).map_err(bad_usage)?;
     let webhooks = server.webhook_connectors();
     if webhooks.is_empty() {
         tracing::warn!(
@@ -70,7 +69,6 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let local = listener.local_addr().unwrap_or(config.listen);
     tracing::info!(
         listen = %local,
-        config = %path.as_deref().map_or_else(|| "(none)".to_owned(), |p| p.display().to_string()),
         workers = config.workers,
         webhooks = %webhooks.iter().map(|n| format!("/webhooks/{n}")).collect::<Vec<_>>().join(" "),
         "gwi serve ready"
@@ -123,19 +121,13 @@ fn build_connectors(file: &ConfigFile, only: &[String]) -> anyhow::Result<Vec<Ar
         only.to_vec()
     };
     if names.is_empty() {
-        anyhow::bail!(
+        return Err(bad_usage(anyhow::anyhow!(
             "no connectors configured: add a [connectors.NAME] table with its webhook secret to the config file (--config or GWI_CONFIG)"
-        );
+        )));
     }
-    let registry = gwi_connectors::registry();
     names
         .iter()
-        .map(|name| {
-            let config = file.connector_config(name)?;
-            registry
-                .build(name, config)
-                .with_context(|| format!("cannot build connector {name}"))
-        })
+        .map(|name| build_connector(file, name))
         .collect()
 }
 

@@ -16,6 +16,8 @@ mod records;
 mod sync;
 mod webhook;
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use chrono::Utc;
 use futures::stream::BoxStream;
@@ -27,7 +29,7 @@ use gwi_core::health::HealthStatus;
 use gwi_core::record::ConnectorRecord;
 use gwi_core::registry::ConnectorDefinition;
 use gwi_core::stream::{StreamDescriptor, SyncItem, SyncOptions};
-use gwi_core::webhook::WebhookEvent;
+use gwi_core::webhook::{GitHubScheme, SignatureScheme, WebhookEvent};
 
 pub use self::config::{DEFAULT_BASE_URL, Features, GithubConfig, RecordType, Repository};
 use self::core::GithubApi;
@@ -43,6 +45,7 @@ const REQUESTS_PER_HOUR: u32 = 5000;
 pub struct GithubConnector {
     config: GithubConfig,
     api: GithubApi,
+    webhook: Option<Arc<dyn SignatureScheme>>,
 }
 
 impl GithubConnector {
@@ -96,6 +99,10 @@ impl Connector for GithubConnector {
         sync::sync(&self.api, &ctx.http, stream, options)
     }
 
+    fn webhook_scheme(&self) -> Option<Arc<dyn SignatureScheme>> {
+        self.webhook.clone()
+    }
+
     async fn process_webhook(
         &self,
         event: &WebhookEvent,
@@ -133,6 +140,22 @@ impl ConnectorDefinition for GithubConnector {
             ConnectorError::config(SOURCE, vec![FieldError::new("base_url", e.to_string())])
         })?;
         let api = GithubApi::new(base)?;
-        Ok(Self { config, api })
+        let webhook = match &config.webhook_secret {
+            Some(secret) => {
+                let scheme = GitHubScheme::new(std::slice::from_ref(secret)).map_err(|e| {
+                    ConnectorError::config(
+                        SOURCE,
+                        vec![FieldError::new("webhook_secret", e.to_string())],
+                    )
+                })?;
+                Some(Arc::new(scheme) as Arc<dyn SignatureScheme>)
+            }
+            None => None,
+        };
+        Ok(Self {
+            config,
+            api,
+            webhook,
+        })
     }
 }

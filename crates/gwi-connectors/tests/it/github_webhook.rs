@@ -489,3 +489,39 @@ async fn a_webhook_and_a_sync_give_the_same_records() {
     assert_eq!(from_sync.data, from_push.data);
     assert_eq!(from_sync.metadata, from_push.metadata);
 }
+
+#[tokio::test]
+async fn the_configured_webhook_secret_verifies_githubs_signature() {
+    let github = github_with(github_config(
+        "http://127.0.0.1:1",
+        &["acme/widgets"],
+        json!({"webhook_secret": "hook-secret-literal"}),
+    ));
+    let scheme = github.webhook_scheme().expect("a secret is configured");
+    let body = br#"{"zen":"Design for failure."}"#;
+    let secret = gwi_core::config::Secret::literal("hook-secret-literal");
+    let mut headers = http::HeaderMap::new();
+    for (name, value) in gwi_core::webhook::sign::github(&secret, body) {
+        headers.insert(name, value.parse().unwrap());
+    }
+    assert!(
+        scheme
+            .verify(&headers, body, std::time::SystemTime::now())
+            .is_ok()
+    );
+    assert!(
+        scheme
+            .verify(&headers, b"{}", std::time::SystemTime::now())
+            .is_err()
+    );
+}
+
+#[tokio::test]
+async fn without_a_webhook_secret_the_connector_takes_no_webhooks() {
+    let github = github_with(github_config(
+        "http://127.0.0.1:1",
+        &["acme/widgets"],
+        json!({}),
+    ));
+    assert!(github.webhook_scheme().is_none());
+}

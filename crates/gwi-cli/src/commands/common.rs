@@ -1,0 +1,83 @@
+//! Pieces every command shares: config and store flags, building connectors, exit codes.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use gwi_core::connector::Connector;
+use gwi_core::context::ConnectorContext;
+use gwi_core::error::ConnectorError;
+use gwi_core::http::ReqwestClient;
+
+use crate::config_file::ConfigFile;
+
+/// `--config` and `--store`, accepted by every command that reads them.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ConfigArgs {
+    /// Config file (default: ./gwi.toml when present).
+    #[arg(long, short = 'c', env = "GWI_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Store URL: sqlite://PATH or postgres://USER@HOST/DB (default: the config's [store] url,
+    /// else sqlite://gwi.db).
+    #[arg(long, env = "GWI_STORE", value_name = "URL")]
+    pub store: Option<String>,
+}
+
+impl ConfigArgs {
+    /// Loads the config file these flags name.
+    pub fn load(&self) -> anyhow::Result<ConfigFile> {
+        let (file, _) = ConfigFile::discover(self.config.as_deref()).map_err(bad_usage)?;
+        Ok(file)
+    }
+}
+
+/// An error that is the user's input (flags, config): `gwi` exits with code 2.
+#[derive(Debug)]
+pub struct BadUsage(pub anyhow::Error);
+
+impl std::fmt::Display for BadUsage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:#}", self.0)
+    }
+}
+
+impl std::error::Error for BadUsage {}
+
+/// Marks `error` as bad usage (exit code 2).
+pub fn bad_usage(error: impl Into<anyhow::Error>) -> anyhow::Error {
+    anyhow::Error::new(BadUsage(error.into()))
+}
+
+/// The exit code for an error: 2 for bad usage or config, 1 otherwise.
+pub fn exit_code_for(error: &anyhow::Error) -> u8 {
+    let usage = error.chain().any(|e| {
+        e.downcast_ref::<BadUsage>().is_some()
+            || matches!(
+                e.downcast_ref::<ConnectorError>(),
+                Some(ConnectorError::Config { .. })
+            )
+    });
+    if usage { 2 } else { 1 }
+}
+
+/// Builds connector `name` from its `[connectors.NAME]` table.
+pub fn build_connector(config: &ConfigFile, name: &str) -> anyhow::Result<Arc<dyn Connector>> {
+    let registry = gwi_connectors::registry();
+    if registry.get(name).is_none() {
+        let known: Vec<_> = registry.iter().map(|f| f.name()).collect();
+        return Err(bad_usage(anyhow::anyhow!(
+            "no connector named {name:?}; known: {}",
+            known.join(", ")
+        )));
+    }
+    let table = config.connector_config(name).map_err(bad_usage)?;
+    registry.build(name, table).map_err(bad_usage)
+}
+
+/// The per-run context for `connector`, over the real HTTP transport.
+pub fn context_for(connector: &Arc<dyn Connector>) -> anyhow::Result<ConnectorContext> {
+    let timeout = Duration::from_secs(connector.common().http.timeout_secs);
+    let transport = Arc::new(ReqwestClient::new(timeout).context("cannot set up HTTP")?);
+    Ok(ConnectorContext::new(connector.as_ref(), transport)?)
+}
