@@ -1,7 +1,7 @@
 //! `TestStore`: a small recording store with switches to make it fail, optionally saved to a
 //! file after every change so a child server process can be killed and restarted over it.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -24,6 +24,9 @@ struct State {
     inbox: Vec<Slot>,
     /// (tenant, connector, type, id) -> record.
     records: BTreeMap<String, ConnectorRecord>,
+    /// `connector/dedupe_key` of every inbox entry, rebuilt on load.
+    #[serde(skip)]
+    keys: HashSet<String>,
 }
 
 #[derive(Clone, Serialize, Deserialize)]
@@ -89,10 +92,15 @@ impl TestStore {
 
     /// A store saved to `path` after every change, loading what is there.
     pub fn file(path: &Path) -> Self {
-        let state = std::fs::read(path)
+        let mut state: State = std::fs::read(path)
             .ok()
             .and_then(|bytes| serde_json::from_slice(&bytes).ok())
             .unwrap_or_default();
+        state.keys = state
+            .inbox
+            .iter()
+            .map(|s| format!("{}/{}", s.connector, s.dedupe_key))
+            .collect();
         Self {
             state: Mutex::new(state),
             file: Some(path.to_owned()),
@@ -209,10 +217,9 @@ impl Store for TestStore {
             return Err(unavailable());
         }
         self.change(|state| {
-            if state
-                .inbox
-                .iter()
-                .any(|s| s.connector == webhook.connector && s.dedupe_key == webhook.dedupe_key)
+            if !state
+                .keys
+                .insert(format!("{}/{}", webhook.connector, webhook.dedupe_key))
             {
                 return Ok(InboxAppend::Duplicate);
             }

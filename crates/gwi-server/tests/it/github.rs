@@ -1,0 +1,73 @@
+//! End to end with the real GitHub connector: a signed `issues` delivery over HTTP becomes the
+//! same `issue` record a sync stores.
+
+use std::sync::Arc;
+
+use gwi_core::config::Secret;
+use gwi_core::store::InboxStatus;
+use gwi_core::webhook::sign;
+use http::StatusCode;
+use serde_json::json;
+
+use crate::support::*;
+
+const SECRET: &str = "github-e2e-secret";
+
+fn fixture(name: &str) -> Vec<u8> {
+    let path = format!(
+        "{}/../gwi-connectors/tests/fixtures/github/webhooks/issues/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+#[tokio::test]
+async fn a_github_issues_delivery_becomes_an_issue_record() {
+    let github = gwi_connectors::registry()
+        .build(
+            "github",
+            json!({
+                "repositories": ["Codertocat/Hello-World"],
+                "auth": {"type": "bearer", "token": "ghp_unused_in_this_test"},
+                // Never called: mapping a webhook needs no API request.
+                "base_url": "http://127.0.0.1:9",
+                "webhook_secret": SECRET,
+            }),
+        )
+        .unwrap();
+    assert!(
+        github.webhook_scheme().is_some(),
+        "webhook_secret configures the scheme"
+    );
+    let store = Arc::new(TestStore::new());
+    let running = spawn(server(vec![github], store.clone(), fast_config())).await;
+
+    let body = fixture("opened.json");
+    let mut request = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .unwrap()
+        .post(running.url("/webhooks/github"))
+        .header("content-type", "application/json")
+        .header("x-github-event", "issues")
+        .header("x-github-delivery", "72d3162e-cc78-11e3-81ab-4c9367dc0958")
+        .body(body.clone());
+    for (name, value) in sign::github(&Secret::literal(SECRET), &body) {
+        request = request.header(name, value);
+    }
+    let answer = request.send().await.unwrap();
+    assert_eq!(answer.status(), StatusCode::ACCEPTED);
+
+    eventually("the delivery is processed", || async {
+        store
+            .entries()
+            .first()
+            .is_some_and(|e| e.status == InboxStatus::Done)
+    })
+    .await;
+    running.stop().await;
+    let records = store.records();
+    assert_eq!(records.len(), 1, "{records:?}");
+    assert_eq!(records[0].record_type, "issue");
+    assert_eq!(records[0].source, "github");
+}
