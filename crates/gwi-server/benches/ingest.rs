@@ -19,7 +19,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::body::Body;
-use futures::StreamExt;
 use gwi_core::config::Secret;
 use gwi_core::webhook::sign;
 use gwi_server::{Server, ServerConfig};
@@ -54,32 +53,44 @@ fn deliveries(n: usize, body_size: usize, prefix: &str) -> Vec<Delivery> {
         .collect()
 }
 
-/// Sends every delivery with `concurrency` in flight; returns elapsed time and sorted latencies.
+/// Sends every delivery from `concurrency` client tasks (spread over the runtime's threads);
+/// returns elapsed time and sorted latencies.
 async fn run(
     router: &axum::Router,
     batch: Vec<Delivery>,
     concurrency: usize,
     expect: StatusCode,
 ) -> (Duration, Vec<Duration>) {
+    let mut lanes: Vec<Vec<Delivery>> = vec![Vec::new(); concurrency];
+    for (i, delivery) in batch.into_iter().enumerate() {
+        lanes[i % concurrency].push(delivery);
+    }
     let started = Instant::now();
-    let mut latencies: Vec<Duration> = futures::stream::iter(batch)
-        .map(|(headers, body)| {
+    let clients: Vec<_> = lanes
+        .into_iter()
+        .map(|lane| {
             let router = router.clone();
-            async move {
-                let mut request = Request::post("/webhooks/bench");
-                for (name, value) in headers {
-                    request = request.header(name, value);
+            tokio::spawn(async move {
+                let mut latencies = Vec::with_capacity(lane.len());
+                for (headers, body) in lane {
+                    let mut request = Request::post("/webhooks/bench");
+                    for (name, value) in headers {
+                        request = request.header(name, value);
+                    }
+                    let request = request.body(Body::from(body)).unwrap();
+                    let sent = Instant::now();
+                    let response = router.clone().oneshot(request).await.unwrap();
+                    assert_eq!(response.status(), expect);
+                    latencies.push(sent.elapsed());
                 }
-                let request = request.body(Body::from(body)).unwrap();
-                let sent = Instant::now();
-                let response = router.oneshot(request).await.unwrap();
-                assert_eq!(response.status(), expect);
-                sent.elapsed()
-            }
+                latencies
+            })
         })
-        .buffer_unordered(concurrency)
-        .collect()
-        .await;
+        .collect();
+    let mut latencies = Vec::new();
+    for client in futures::future::join_all(clients).await {
+        latencies.extend(client.unwrap());
+    }
     let elapsed = started.elapsed();
     latencies.sort();
     (elapsed, latencies)
