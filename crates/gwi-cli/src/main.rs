@@ -28,6 +28,9 @@ enum Command {
     Check(commands::check::CheckArgs),
     /// Receive webhooks: verify, deduplicate, store durably, process in the background.
     Serve(commands::serve::ServeArgs),
+    /// Run local simulated provider APIs (GitHub) with fault injection, or send signed test
+    /// webhooks. Point a connector's base URL at it to try gwi without real tokens.
+    Sandbox(Box<commands::sandbox::SandboxArgs>),
 }
 
 #[tokio::main]
@@ -38,6 +41,7 @@ async fn main() -> std::process::ExitCode {
         Command::Connectors(cmd) => commands::connectors::run(cmd),
         Command::Check(args) => commands::check::run(args).await,
         Command::Serve(args) => commands::serve::run(args).await,
+        Command::Sandbox(args) => commands::sandbox::run(*args).await,
     };
     match result {
         Ok(code) => code,

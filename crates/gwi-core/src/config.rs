@@ -158,6 +158,22 @@ pub struct HttpSettings {
     pub max_wait_secs: u64,
     /// Overrides the connector's documented request rate (requests per second).
     pub requests_per_second: Option<f64>,
+    /// First retry's backoff ceiling in milliseconds; it doubles per retry (with full jitter).
+    #[schemars(range(min = 1))]
+    pub initial_backoff_ms: u64,
+    /// Cap on one backoff between retries, in seconds.
+    #[schemars(range(min = 1))]
+    pub max_backoff_secs: u64,
+    /// Gives up retrying one request once this many seconds have passed since its first attempt.
+    #[schemars(range(min = 1))]
+    pub max_elapsed_secs: u64,
+    /// Requests allowed back to back before pacing starts (the limiter's burst).
+    #[schemars(range(min = 1))]
+    pub burst: u32,
+    /// When `X-RateLimit-Remaining` falls to this fraction of `X-RateLimit-Limit`, the remaining
+    /// requests are spread evenly until the reset.
+    #[schemars(range(min = 0.0, max = 1.0))]
+    pub slow_down_below: f64,
 }
 
 impl Default for HttpSettings {
@@ -167,6 +183,11 @@ impl Default for HttpSettings {
             max_attempts: 5,
             max_wait_secs: 900,
             requests_per_second: None,
+            initial_backoff_ms: 500,
+            max_backoff_secs: 30,
+            max_elapsed_secs: 1800,
+            burst: 1,
+            slow_down_below: 0.1,
         }
     }
 }

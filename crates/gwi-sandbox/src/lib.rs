@@ -1,1 +1,105 @@
 //! Local simulated provider APIs with fault injection and a signed-webhook sender.
+//!
+//! `gwi sandbox` (and [`Sandbox::start`] in tests) serves provider APIs that behave closely enough
+//! like the real ones that a connector cannot tell, given the sandbox's URL as its `base_url`:
+//!
+//! - **GitHub REST** at `/` and at `/api/v3` (GitHub Enterprise Server shape); see [`github`].
+//! - **Data** generated from a seed, sized by a scale, and mutable over time
+//!   (`POST /_sandbox/mutate`), with expected record counts at `GET /_sandbox/stats` and
+//!   [`SandboxHandle::github`].
+//! - **Faults** (429, 403 secondary rate limit, 500/502/503, connection reset mid-body, truncated
+//!   JSON, latency), drawn per request from the seed; see [`faults`].
+//! - **Tokens**: by default any token starting with `gwi-sandbox` (e.g. `gwi-sandbox-token`) is
+//!   accepted; [`SandboxConfig::tokens`] can list exact tokens instead.
+//! - **Webhooks**: [`send_webhooks`] sends signed deliveries built from the same data.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), gwi_sandbox::SandboxError> {
+//! use gwi_sandbox::{Sandbox, SandboxConfig};
+//! let sandbox = Sandbox::start(SandboxConfig { seed: 7, ..SandboxConfig::default() }).await?;
+//! let counts = sandbox.github().counts();
+//! println!("{} serves {} pull requests", sandbox.base_url(), counts.total.pulls);
+//! sandbox.shutdown().await;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Routes
+//!
+//! GitHub (each also under `/api/v3`): `GET /user`, `/rate_limit`, `/repos/{o}/{r}`,
+//! `/repos/{o}/{r}/pulls` (`state`, `sort=created|updated|popularity`, `direction`),
+//! `/repos/{o}/{r}/pulls/{n}`, `/repos/{o}/{r}/pulls/{n}/reviews`, `/repos/{o}/{r}/pulls/comments`
+//! (`since`, `sort`, `direction`), `/repos/{o}/{r}/issues` (issues *and* pull requests, the latter
+//! with a `pull_request` key; `state`, `since`, `sort=created|updated|comments`, `direction`),
+//! `/repos/{o}/{r}/issues/{n}`, `/repos/{o}/{r}/issues/comments` (`since`, `sort`, `direction`),
+//! `/repos/{o}/{r}/commits` (`since`, `until`), `/repos/{o}/{r}/actions/runs`
+//! (`{"total_count", "workflow_runs"}`; `created=>=2024-05-01T00:00:00Z`, `<=`, `>`, `<`, `a..b`,
+//! or a date). Lists take `per_page` (default 30, max 100) and `page` and answer with RFC 8288
+//! `Link` headers (`prev`, `next`, `last`, `first`; absolute URLs built from the request's `Host`).
+//! Every answer carries `X-RateLimit-Limit/Remaining/Used/Reset/Resource` (one window shared by all
+//! tokens; `/rate_limit` does not count). A missing token gets 401 `Requires authentication`, a
+//! wrong one 401 `Bad credentials`, both as `{"message", "documentation_url", "status"}`; an unknown
+//! repository or path gets 404 `Not Found`; a malformed `since` gets 422.
+//!
+//! Control (never faulted, never counted): `GET /_sandbox/stats`, `GET|POST /_sandbox/faults`
+//! (`{"spec": "error=0.05,429=0.01"}` or `{"429": 0.01, "latency": "20ms"}`), `POST
+//! /_sandbox/mutate` (`{"count": N, "provider": "github"}`, answers with a [`MutationReport`]).
+//!
+//! `GET /_sandbox/stats` ([`SandboxStats`]):
+//!
+//! ```json
+//! {
+//!   "seed": 1, "scale": 1,
+//!   "requests": { "total": 1, "by_route": { "GET /repos/{owner}/{repo}/pulls": 1 } },
+//!   "faults": { "total": 0, "by_kind": { "403": 0, "429": 0, "500": 0, "502": 0, "503": 0,
+//!                                        "latency": 0, "reset": 0, "truncate": 0 } },
+//!   "fault_config": { "500": 0.0, "502": 0.0, "503": 0.0, "429": 0.0, "403": 0.0, "reset": 0.0,
+//!                     "truncate": 0.0, "latency": "0s", "retry_after": "1s",
+//!                     "spec": "none,retry-after=1s" },
+//!   "mutations": 0,
+//!   "records": { "github": {
+//!     "repos": { "acme/widgets": { "pulls": 121, "pulls_open": 68, "issues": 148,
+//!                                  "issues_open": 89, "issues_and_pulls": 269,
+//!                                  "issues_and_pulls_open": 157, "issue_comments": 565,
+//!                                  "review_comments": 111, "reviews": 109, "commits": 301,
+//!                                  "workflow_runs": 201 },
+//!                "acme/gadgets": { "...": "..." } },
+//!     "total": { "...": "..." } } }
+//! }
+//! ```
+//!
+//! # Data and time
+//!
+//! Generated records span 2024 (before 2025-01-01T00:00:00Z). A mutation stamps every record it
+//! touches with one timestamp, `max(wall clock, previous mutation + 1 s)`: strictly later than
+//! anything served before, so `since=<that timestamp>` returns exactly the changed records. The
+//! record *contents* of a mutation are fixed by the seed and how many mutations came before; only
+//! the timestamps follow the wall clock.
+//!
+//! Adding a provider: implement [`Provider`] in its own module (routes at the provider's real
+//! paths, a [`faults::FaultResponder`] for its error wording, counts, mutations) and list it in
+//! the server's providers; the fault layer, pagination helpers, clock and caches in [`core`] are
+//! shared.
+
+pub mod config;
+mod control;
+pub mod core;
+pub mod error;
+pub mod faults;
+pub mod github;
+pub mod provider;
+mod server;
+pub mod stats;
+pub mod webhook;
+
+pub use config::SandboxConfig;
+pub use core::auth::{DEFAULT_TOKEN_PREFIX, TokenPolicy};
+pub use core::rate_limit::RateLimitConfig;
+pub use error::SandboxError;
+pub use faults::{FaultConfig, FaultKind};
+pub use github::{GitHubCounts, RepoCounts};
+pub use provider::{Change, ChangeAction, MutationReport, Provider};
+pub use server::{Sandbox, SandboxHandle, SandboxStats};
+pub use webhook::{
+    DeliveryResult, SendOptions, SendReport, WebhookProvider, github_signature, send_webhooks,
+};

@@ -3,4 +3,5 @@
 pub mod check;
 pub mod common;
 pub mod connectors;
+pub mod sandbox;
 pub mod serve;

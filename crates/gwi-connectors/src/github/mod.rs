@@ -10,7 +10,6 @@ mod auth;
 mod config;
 mod core;
 mod health;
-mod link;
 mod models;
 mod records;
 mod sync;

@@ -32,11 +32,11 @@ use serde_json::{Value, json};
 use super::config::{GithubConfig, RecordType, Repository};
 use super::core::{GithubApi, PER_PAGE};
 // MERGE: switch to `gwi_core::pagination::{paginate, LinkHeader}` and delete `link.rs`.
-use super::link::{LinkHeader, paginate};
 use super::models::{
     Commit, Issue, IssueComment, PullRequest, Review, ReviewComment, WorkflowRunsPage,
 };
 use super::records::{self, SOURCE};
+use gwi_core::pagination::{LinkHeader, paginate};
 
 /// The streams a run with `options` reads: selected repositories x enabled, selected types.
 pub(crate) fn streams(

@@ -1,17 +1,38 @@
 //! `ApiClient`: the HTTP client connectors use, with auth, pacing, retries and typed errors.
 
+use std::fmt;
 use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
+use http::StatusCode;
 use url::Url;
 
 use crate::auth::{AuthStrategy, NoAuth};
 use crate::config::HttpSettings;
 use crate::connector::RateLimits;
 use crate::error::ConnectorError;
-use crate::http::{HttpClient, HttpError, HttpRequest, HttpResponse, redact_url};
+use crate::http::metrics::HttpMetrics;
+use crate::http::rate_limit::{
+    RateLimitConfig, RateLimitKey, RateLimiter, Waited, credential_fingerprint,
+};
+use crate::http::retry::{Outcome, RetryPolicy};
+use crate::http::{HttpClient, HttpError, HttpRequest, HttpResponse, headers, redact_url};
 use crate::progress::Progress;
 
+/// Told how long a request waits because the provider limited us (e.g. `Connector::on_rate_limit`).
+pub type RateLimitListener = Arc<dyn Fn(Duration) + Send + Sync>;
+
 /// Sends connector requests: applies auth, paces, retries, and maps failures to [`ConnectorError`].
+///
+/// Cheap to clone: clones share one connection pool, one rate limiter and one set of counters.
+///
+/// Each attempt: wait for the [`RateLimiter`], apply auth, send, learn from the rate-limit
+/// headers. A 401 asks the auth strategy to refresh and, if it did, is sent once more. A
+/// retryable failure (see [`RetryPolicy`]) waits and tries again: the provider's `Retry-After` or
+/// reset time when it gives one (shared with every client of the same credential, and refused at
+/// once when longer than the policy's `max_wait`), otherwise an exponential backoff with full
+/// jitter. When attempts or time run out the last failure is returned as `RateLimited`, `Api` or
+/// `Network`.
 #[derive(Clone)]
 pub struct ApiClient {
     inner: Arc<Inner>,
@@ -23,14 +44,22 @@ struct Inner {
     auth: Arc<dyn AuthStrategy>,
     settings: HttpSettings,
     rate_limits: RateLimits,
+    retry: RetryPolicy,
+    limiter: Arc<RateLimiter>,
     progress: Arc<Progress>,
+    listener: Option<RateLimitListener>,
+    metrics: HttpMetrics,
+    timeout: Duration,
+    secret_params: Vec<String>,
 }
 
-impl std::fmt::Debug for ApiClient {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl fmt::Debug for ApiClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ApiClient")
             .field("connector", &self.inner.connector)
             .field("auth", &self.inner.auth.describe())
+            .field("retry", &self.inner.retry)
+            .field("pacing", &self.inner.limiter.is_pacing())
             .finish_non_exhaustive()
     }
 }
@@ -43,6 +72,10 @@ pub struct ApiClientBuilder {
     settings: HttpSettings,
     rate_limits: RateLimits,
     progress: Arc<Progress>,
+    retry: Option<RetryPolicy>,
+    limiter: Option<Arc<RateLimiter>>,
+    listener: Option<RateLimitListener>,
+    secret_params: Vec<String>,
 }
 
 impl ApiClientBuilder {
@@ -66,19 +99,74 @@ impl ApiClientBuilder {
         self.progress = progress;
         self
     }
+    /// Replaces the retry policy derived from the settings.
+    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.retry = Some(policy);
+        self
+    }
+    /// Uses `limiter` instead of the process-wide one for this connector and credential.
+    pub fn rate_limiter(mut self, limiter: Arc<RateLimiter>) -> Self {
+        self.limiter = Some(limiter);
+        self
+    }
+    /// Calls `listener` with every wait the provider's rate limit imposes.
+    pub fn on_rate_limit(mut self, listener: RateLimitListener) -> Self {
+        self.listener = Some(listener);
+        self
+    }
+    /// Query parameters to hide in logs and errors, beyond the usual `token`, `api_key`, ...
+    pub fn secret_query_params(mut self, names: &[&str]) -> Self {
+        self.secret_params = names.iter().map(|n| (*n).to_owned()).collect();
+        self
+    }
     /// Finishes the client.
     pub fn build(self) -> ApiClient {
+        let retry = self
+            .retry
+            .unwrap_or_else(|| RetryPolicy::from_settings(&self.settings));
+        let limiter = self.limiter.unwrap_or_else(|| {
+            let credential = self
+                .auth
+                .credential_fingerprint()
+                .unwrap_or_else(|| credential_fingerprint(self.auth.describe().as_bytes()));
+            let key = RateLimitKey {
+                connector: self.connector.clone(),
+                credential,
+            };
+            RateLimiter::shared(
+                key,
+                &RateLimitConfig::from_settings(&self.settings, &self.rate_limits),
+            )
+        });
+        // The auth strategy knows where it puts secrets (an API key query parameter).
+        let secret_params = self
+            .secret_params
+            .into_iter()
+            .chain(self.auth.secret_query_params())
+            .collect();
         ApiClient {
             inner: Arc::new(Inner {
+                metrics: HttpMetrics::new(&self.connector),
+                timeout: Duration::from_secs(self.settings.timeout_secs.max(1)),
                 connector: self.connector,
                 transport: self.transport,
                 auth: self.auth,
                 settings: self.settings,
                 rate_limits: self.rate_limits,
+                retry,
+                limiter,
                 progress: self.progress,
+                listener: self.listener,
+                secret_params,
             }),
         }
     }
+}
+
+/// The last failure of a request, kept to report once retrying stops.
+enum Failure {
+    Transport(HttpError),
+    Response(HttpResponse),
 }
 
 impl ApiClient {
@@ -94,6 +182,10 @@ impl ApiClient {
             settings: HttpSettings::default(),
             rate_limits: RateLimits::default(),
             progress: Arc::new(Progress::default()),
+            retry: None,
+            limiter: None,
+            listener: None,
+            secret_params: Vec::new(),
         }
     }
 
@@ -107,22 +199,141 @@ impl ApiClient {
         &self.inner.progress
     }
 
-    /// Sends a request; a non-2xx answer becomes a typed error.
-    pub async fn send(&self, mut request: HttpRequest) -> Result<HttpResponse, ConnectorError> {
-        let _ = (&self.inner.settings, &self.inner.rate_limits);
-        self.inner.auth.apply(&mut request).await?;
-        let url = request.url.clone();
-        self.inner.progress.add_request(false);
-        let response = self
+    /// The retry policy in force.
+    pub fn retry_policy(&self) -> &RetryPolicy {
+        &self.inner.retry
+    }
+
+    /// The rate limiter this client (and every client of the same credential) waits on.
+    pub fn rate_limiter(&self) -> &Arc<RateLimiter> {
+        &self.inner.limiter
+    }
+
+    /// The HTTP settings the client was built with.
+    pub fn settings(&self) -> &HttpSettings {
+        &self.inner.settings
+    }
+
+    /// The provider's documented budget the client was built with.
+    pub fn rate_limits(&self) -> &RateLimits {
+        &self.inner.rate_limits
+    }
+
+    /// `url` as text safe for logs and errors (query secrets and userinfo hidden).
+    pub fn redact(&self, url: &Url) -> String {
+        let extra: Vec<&str> = self
             .inner
-            .transport
-            .send(request)
-            .await
-            .map_err(|e| self.network_error(&url, &e))?;
-        if response.status.is_success() {
-            Ok(response)
-        } else {
-            Err(self.status_error(&response))
+            .secret_params
+            .iter()
+            .map(String::as_str)
+            .collect();
+        redact_url(url, &extra)
+    }
+
+    /// Sends a request; a non-2xx answer becomes a typed error.
+    pub async fn send(&self, request: HttpRequest) -> Result<HttpResponse, ConnectorError> {
+        self.execute(&request).await
+    }
+
+    /// Sends a request the caller keeps (e.g. a paginator): auth, pacing, retries, typed errors.
+    pub async fn execute(&self, request: &HttpRequest) -> Result<HttpResponse, ConnectorError> {
+        let inner = &*self.inner;
+        let policy = &inner.retry;
+        let started = tokio::time::Instant::now();
+        // Attempts counted against the policy; a post-refresh resend is not one of them.
+        let mut attempt: u32 = 0;
+        let mut sent: u32 = 0;
+        let mut refreshed = false;
+        let mut last_status: Option<StatusCode> = None;
+        loop {
+            let waited = inner
+                .limiter
+                .acquire(policy.max_wait)
+                .await
+                .map_err(|wait| {
+                    let status = last_status.map_or(429, |s| s.as_u16());
+                    self.rate_limited(status, Some(wait))
+                })?;
+            self.record_wait(waited);
+
+            attempt += 1;
+            sent += 1;
+            let mut outgoing = request.clone();
+            outgoing.timeout.get_or_insert(inner.timeout);
+            inner.auth.apply(&mut outgoing).await?;
+            inner.progress.add_request(sent > 1);
+            if sent > 1 {
+                inner.metrics.retry();
+            }
+            let sent_at = tokio::time::Instant::now();
+            let result = inner.transport.send(outgoing).await;
+            let latency = sent_at.elapsed();
+
+            let (failure, provider_wait) = match result {
+                Ok(response) => {
+                    inner.limiter.observe(&response.headers);
+                    inner
+                        .metrics
+                        .request(&request.method, Some(response.status), latency);
+                    self.trace_attempt(request, Some(response.status), sent, latency);
+                    if response.status.is_success() {
+                        return Ok(response);
+                    }
+                    last_status = Some(response.status);
+                    if response.status == StatusCode::UNAUTHORIZED && !refreshed {
+                        refreshed = true;
+                        if inner.auth.on_unauthorized().await? {
+                            attempt -= 1;
+                            continue;
+                        }
+                    }
+                    if !policy.is_retryable(Outcome::Response(&response)) {
+                        return Err(self.status_error(&response));
+                    }
+                    let wait = headers::provider_wait(&response.headers, SystemTime::now());
+                    (Failure::Response(response), wait)
+                }
+                Err(error) => {
+                    inner.metrics.request(&request.method, None, latency);
+                    self.trace_attempt(request, None, sent, latency);
+                    if !policy.is_retryable(Outcome::Transport(&error)) {
+                        return Err(self.network_error(&request.url, &error));
+                    }
+                    (Failure::Transport(error), None)
+                }
+            };
+
+            if let (Some(wait), Failure::Response(response)) = (provider_wait, &failure)
+                && wait > policy.max_wait
+            {
+                // Everyone sharing this credential would hit the same wall: stop them too.
+                inner.limiter.pause_for(wait);
+                return Err(self.rate_limited(response.status.as_u16(), Some(wait)));
+            }
+            if attempt >= policy.max_attempts {
+                return Err(self.final_error(request, failure, provider_wait));
+            }
+            let wait = provider_wait.unwrap_or_else(|| policy.backoff(attempt));
+            if started.elapsed() + wait > policy.max_elapsed {
+                return Err(self.final_error(request, failure, provider_wait));
+            }
+            tracing::debug!(
+                connector = %inner.connector,
+                attempt = sent,
+                wait_ms = millis(wait),
+                provider_asked = provider_wait.is_some(),
+                "retrying request"
+            );
+            match provider_wait {
+                // The next acquire sleeps it, as does every other stream on this credential.
+                Some(wait) => inner.limiter.pause_for(wait),
+                None => {
+                    tokio::time::sleep(wait).await;
+                    if matches!(&failure, Failure::Response(r) if is_rate_limit(r)) {
+                        self.record_provider_wait(wait);
+                    }
+                }
+            }
         }
     }
 
@@ -147,24 +358,95 @@ impl ApiClient {
                 e.path().to_string(),
                 format!(
                     "unexpected response from {}: {}",
-                    redact_url(&response.url, &[]),
+                    self.redact(&response.url),
                     e.inner()
                 ),
             )
         })
     }
 
+    fn record_wait(&self, waited: Waited) {
+        if !waited.paced.is_zero() {
+            self.inner.metrics.rate_limit_wait("pacing", waited.paced);
+        }
+        if !waited.paused.is_zero() {
+            self.record_provider_wait(waited.paused);
+        }
+    }
+
+    fn record_provider_wait(&self, wait: Duration) {
+        self.inner.metrics.rate_limit_wait("provider", wait);
+        self.inner.progress.add_rate_limit_wait(wait);
+        if let Some(listener) = &self.inner.listener {
+            listener(wait);
+        }
+    }
+
+    fn trace_attempt(
+        &self,
+        request: &HttpRequest,
+        status: Option<StatusCode>,
+        attempt: u32,
+        latency: Duration,
+    ) {
+        // Fields are only evaluated when debug is enabled, so redaction costs nothing otherwise.
+        tracing::debug!(
+            connector = %self.inner.connector,
+            method = %request.method,
+            url = %self.redact(&request.url),
+            status = status.map_or(0, |s| s.as_u16()),
+            attempt,
+            latency_ms = millis(latency),
+            "http attempt"
+        );
+    }
+
+    fn final_error(
+        &self,
+        request: &HttpRequest,
+        failure: Failure,
+        provider_wait: Option<Duration>,
+    ) -> ConnectorError {
+        match failure {
+            Failure::Transport(error) => self.network_error(&request.url, &error),
+            Failure::Response(response) if is_rate_limit(&response) => {
+                self.rate_limited(response.status.as_u16(), provider_wait)
+            }
+            Failure::Response(response) => self.status_error(&response),
+        }
+    }
+
+    fn rate_limited(&self, status: u16, retry_after: Option<Duration>) -> ConnectorError {
+        ConnectorError::RateLimited {
+            connector: self.inner.connector.clone(),
+            status,
+            retry_after,
+        }
+    }
+
     fn network_error(&self, url: &Url, error: &HttpError) -> ConnectorError {
+        let safe = self.redact(url);
+        // A transport may quote the URL raw, or redacted without this client's extra names.
+        let message = error
+            .to_string()
+            .replace(url.as_str(), &safe)
+            .replace(&redact_url(url, &[]), &safe);
         ConnectorError::Network {
             connector: self.inner.connector.clone(),
-            url: redact_url(url, &[]),
-            message: error.to_string(),
+            url: safe,
+            message,
         }
     }
 
     fn status_error(&self, response: &HttpResponse) -> ConnectorError {
         let connector = self.inner.connector.clone();
         let status = response.status.as_u16();
+        if is_rate_limit(response) {
+            return self.rate_limited(
+                status,
+                headers::provider_wait(&response.headers, SystemTime::now()),
+            );
+        }
         let message = provider_message(&response.body);
         match status {
             401 | 403 => ConnectorError::Authentication {
@@ -172,19 +454,24 @@ impl ApiClient {
                 message,
                 required_scopes: Vec::new(),
             },
-            429 => ConnectorError::RateLimited {
-                connector,
-                status,
-                retry_after: None,
-            },
             _ => ConnectorError::Api {
                 connector,
                 status,
-                url: redact_url(&response.url, &[]),
+                url: self.redact(&response.url),
                 message,
             },
         }
     }
+}
+
+/// A 429, or a 403 that carries rate-limit signals (GitHub's primary and secondary limits).
+fn is_rate_limit(response: &HttpResponse) -> bool {
+    response.status == StatusCode::TOO_MANY_REQUESTS
+        || (response.status == StatusCode::FORBIDDEN && headers::is_rate_limited(&response.headers))
+}
+
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
 
 /// The provider's error message: a JSON `message`/`error` field, else the start of the body.

@@ -208,6 +208,16 @@ mod tests {
 }
 
 mod api_client;
-pub use api_client::{ApiClient, ApiClientBuilder, provider_message};
+pub use api_client::{ApiClient, ApiClientBuilder, RateLimitListener, provider_message};
+pub mod headers;
+mod metrics;
+pub use metrics::{
+    HTTP_REQUEST_DURATION_SECONDS, HTTP_REQUESTS_TOTAL, HTTP_RETRIES_TOTAL,
+    RATE_LIMIT_WAIT_SECONDS_TOTAL, describe_http_metrics,
+};
+pub mod rate_limit;
+pub use rate_limit::{RateLimitConfig, RateLimitKey, RateLimiter, credential_fingerprint};
 mod reqwest_client;
 pub use reqwest_client::{ReqwestClient, USER_AGENT};
+pub mod retry;
+pub use retry::{Outcome, RetryPolicy, default_retryable};

@@ -3,11 +3,34 @@
 //! A [`Paginator`] looks at the request that produced a page and at the page's response and says
 //! what to request next. [`paginate`] drives it through an [`ApiClient`], so every page gets auth,
 //! pacing and retries, and yields pages as they arrive (nothing is buffered).
+//!
+//! Every walk stops cleanly when the paginator finds no next page (a missing cursor, an empty
+//! page, a short page, no `rel="next"`), fails with a clear error when the provider sends the
+//! same next page twice (a loop that would never end), and stops after
+//! [`PaginateOptions::max_pages`] pages when a bound is set.
+
+use std::collections::HashSet;
+use std::hash::{DefaultHasher, Hash, Hasher};
 
 use futures::stream::BoxStream;
+use url::Url;
 
-use crate::error::ConnectorError;
+use crate::error::{ConnectorError, FieldError};
 use crate::http::{ApiClient, HttpRequest, HttpResponse};
+
+mod cursor;
+mod graphql;
+pub mod json;
+mod link_header;
+mod offset;
+mod page_number;
+
+pub use cursor::CursorParam;
+pub use graphql::GraphQlPageInfo;
+pub use json::JsonPointer;
+pub use link_header::{Link, LinkHeader, Links, next_link, parse_link_header};
+pub use offset::Offset;
+pub use page_number::PageNumber;
 
 /// One fetched page.
 #[derive(Debug, Clone)]
@@ -21,6 +44,8 @@ pub struct Page {
 }
 
 /// Decides the request for the next page from the current one.
+///
+/// Errors may leave their `connector` empty: [`paginate`] fills in the client's connector name.
 pub trait Paginator: Send {
     /// The next page's request, or `None` when `response` was the last page.
     fn next_request(
@@ -28,6 +53,23 @@ pub trait Paginator: Send {
         request: &HttpRequest,
         response: &HttpResponse,
     ) -> Result<Option<HttpRequest>, ConnectorError>;
+
+    /// Completes the first request (e.g. adds the page-size parameter); by default unchanged.
+    fn first_request(&mut self, request: HttpRequest) -> HttpRequest {
+        request
+    }
+
+    /// Names the page `request` asks for (its cursor, offset or URL), for error messages.
+    fn describe_request(&self, request: &HttpRequest) -> String {
+        crate::http::redact_url(&request.url, &[])
+    }
+}
+
+/// Limits on a [`paginate_with`] walk.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PaginateOptions {
+    /// Stop after this many pages (a safety bound or a sample); `None` walks to the end.
+    pub max_pages: Option<u32>,
 }
 
 /// Fetches `first`, then each next page `paginator` names, as a stream of pages.
@@ -36,6 +78,110 @@ pub fn paginate<'a, P: Paginator + 'a>(
     first: HttpRequest,
     paginator: P,
 ) -> BoxStream<'a, Result<Page, ConnectorError>> {
-    let _ = (client, first, paginator);
-    Box::pin(futures::stream::empty())
+    paginate_with(client, first, paginator, PaginateOptions::default())
+}
+
+/// [`paginate`] with limits.
+///
+/// A page is yielded before the paginator's verdict on it is acted upon, so a loop or a malformed
+/// page is reported after the last good page, never instead of it.
+pub fn paginate_with<'a, P: Paginator + 'a>(
+    client: &'a ApiClient,
+    first: HttpRequest,
+    mut paginator: P,
+    options: PaginateOptions,
+) -> BoxStream<'a, Result<Page, ConnectorError>> {
+    Box::pin(async_stream::try_stream! {
+        let mut request = paginator.first_request(first);
+        // Fingerprints of every request sent: a repeat means the provider is going round in circles.
+        let mut seen = HashSet::new();
+        seen.insert(fingerprint(&request));
+        let mut number: u32 = 0;
+        loop {
+            number += 1;
+            let response = client.execute(&request).await?;
+            client.progress().add_page();
+            let next = paginator
+                .next_request(&request, &response)
+                .map_err(|e| with_connector(e, client.connector()));
+            yield Page { number, request, response };
+            let Some(next) = next? else { break };
+            if options.max_pages.is_some_and(|max| number >= max) {
+                tracing::debug!(connector = client.connector(), pages = number, "stopping at max_pages; more pages exist");
+                break;
+            }
+            if !seen.insert(fingerprint(&next)) {
+                Err::<(), _>(loop_error(client.connector(), &paginator.describe_request(&next)))?;
+            }
+            request = next;
+        }
+    })
+}
+
+fn fingerprint(request: &HttpRequest) -> u64 {
+    let mut hasher = DefaultHasher::new();
+    request.method.hash(&mut hasher);
+    request.url.as_str().hash(&mut hasher);
+    request.body.hash(&mut hasher);
+    hasher.finish()
+}
+
+fn loop_error(connector: &str, page: &str) -> ConnectorError {
+    ConnectorError::Validation {
+        connector: connector.to_owned(),
+        errors: vec![FieldError::new(
+            "pagination",
+            format!(
+                "the provider pointed to the same next page twice ({page}); stopping instead of \
+                 fetching pages forever. The provider's paging is broken or the paginator reads \
+                 the wrong field"
+            ),
+        )],
+    }
+}
+
+/// Puts `connector` into a paginator's error that left it empty.
+fn with_connector(mut error: ConnectorError, name: &str) -> ConnectorError {
+    if let ConnectorError::Validation { connector, .. } = &mut error
+        && connector.is_empty()
+    {
+        name.clone_into(connector);
+    }
+    error
+}
+
+/// A paginator's complaint about a page, by the JSON field (or header) at fault.
+pub(crate) fn page_error(field: impl Into<String>, message: impl Into<String>) -> ConnectorError {
+    ConnectorError::validation(String::new(), field, message)
+}
+
+/// `url` with query parameter `name` set to `value` (replacing any earlier values).
+pub(crate) fn with_query_param(url: &Url, name: &str, value: &str) -> Url {
+    let mut url = url.clone();
+    let others: Vec<(String, String)> = url
+        .query_pairs()
+        .filter(|(k, _)| k != name)
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    url.query_pairs_mut()
+        .clear()
+        .extend_pairs(others)
+        .append_pair(name, value);
+    url
+}
+
+/// The value of query parameter `name`, if present.
+pub(crate) fn query_param<'u>(url: &'u Url, name: &str) -> Option<std::borrow::Cow<'u, str>> {
+    url.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v)
+}
+
+/// `request` for another page: same method, headers and body, different URL.
+pub(crate) fn with_url(request: &HttpRequest, url: Url) -> HttpRequest {
+    HttpRequest {
+        method: request.method.clone(),
+        url,
+        headers: request.headers.clone(),
+        body: request.body.clone(),
+        timeout: request.timeout,
+    }
 }

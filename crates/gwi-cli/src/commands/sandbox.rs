@@ -1,0 +1,368 @@
+//! `gwi sandbox`: local simulated provider APIs with fault injection, and a signed-webhook sender.
+
+use std::net::IpAddr;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use clap::{Args, Subcommand, ValueEnum};
+use gwi_sandbox::{
+    FaultConfig, RateLimitConfig, Sandbox, SandboxConfig, SendOptions, TokenPolicy,
+    WebhookProvider, send_webhooks,
+};
+use url::Url;
+
+const SERVE_EXAMPLES: &str = "\
+Examples:
+  gwi sandbox
+      Serve the GitHub API on http://127.0.0.1:8787/ with seed 1, scale 1 and no faults.
+  gwi sandbox --port 0 --seed 42 --scale 10
+      Pick a free port, and serve ten times more data drawn from seed 42.
+  gwi sandbox --faults error=0.05,429=0.01,reset=0.01,latency=20ms
+      Fail 5 % of requests with 500/502/503, 1 % with 429, reset 1 % mid-body, delay all by 20 ms.
+  gwi sandbox send-webhook github --to http://127.0.0.1:8080/webhooks/github \\
+      --secret s3cret --event pull_request --count 100 --duplicate-rate 0.1
+      Send 100 signed pull_request deliveries, re-sending about 10 of them.
+
+Point a connector at the sandbox with its base URL (GitHub: http://127.0.0.1:8787/, or
+http://127.0.0.1:8787/api/v3/ for the Enterprise Server shape) and any token starting with
+`gwi-sandbox` (for example `gwi-sandbox-token`), unless --token lists the accepted tokens.
+
+At runtime:
+  curl http://127.0.0.1:8787/_sandbox/stats                      request, fault and record counts
+  curl -XPOST http://127.0.0.1:8787/_sandbox/faults -d '{\"spec\": \"503=0.2\"}'   change faults
+  curl -XPOST http://127.0.0.1:8787/_sandbox/mutate -d '{\"count\": 25}'        update/create records";
+
+const FAULTS_HELP: &str = "\
+Faults to inject, as comma-separated key=value pairs. Rates are per-request probabilities (a request \
+gets at most one fault, so they must add up to at most 1):
+  error=R      500, 502 and 503 at R/3 each (or set 500=R, 502=R, 503=R one by one)
+  429=R        429 Too Many Requests with Retry-After
+  403=R        403 secondary rate limit (GitHub's message) with Retry-After
+  reset=R      send the headers and part of the body, then drop the connection
+  truncate=R   200 with a body cut short (Content-Length matches the cut body)
+  latency=D    delay every request by D (20ms), or by a random D in a range (10ms-50ms)
+  retry-after=D  Retry-After sent with 429/403 faults (default 1s)
+Draws come from --seed: same seed, same faults for a sequential client. `none` disables faults.";
+
+/// Arguments of `gwi sandbox`.
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true, after_long_help = SERVE_EXAMPLES)]
+pub struct SandboxArgs {
+    /// Something else than serving.
+    #[command(subcommand)]
+    pub command: Option<SandboxCommand>,
+    /// How to serve.
+    #[command(flatten)]
+    pub serve: ServeArgs,
+}
+
+/// Options for serving the simulated APIs.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Port to listen on; 0 picks a free one (the URL is printed).
+    #[arg(long, default_value_t = 8787, env = "GWI_SANDBOX_PORT")]
+    pub port: u16,
+    /// Address to listen on. The sandbox accepts sandbox tokens only; keep it on loopback.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub bind: IpAddr,
+    /// Seed for the generated data, mutations and fault draws: same seed, same data.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Data size: at scale N each repository holds about N times 120 pull requests, 150 issues,
+    /// 540 comments, 300 commits and 200 workflow runs.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub scale: u32,
+    /// Faults to inject (see `--help` for the keys), e.g. `error=0.05,429=0.01,latency=20ms`.
+    #[arg(long, value_name = "SPEC", default_value = "none", value_parser = parse_faults, long_help = FAULTS_HELP)]
+    pub faults: FaultConfig,
+    /// Accept exactly this token (repeatable) instead of any token starting with `gwi-sandbox`.
+    #[arg(long = "token", value_name = "TOKEN")]
+    pub tokens: Vec<String>,
+    /// Requests per hour before the primary rate limit answers 403 (X-RateLimit-* headers).
+    #[arg(long, default_value_t = 5000, value_name = "N")]
+    pub rate_limit: u64,
+}
+
+/// `gwi sandbox` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum SandboxCommand {
+    /// Send signed webhook deliveries (realistic payloads, the provider's real headers) to a URL.
+    #[command(after_long_help = "\
+Examples:
+  gwi sandbox send-webhook github --to http://127.0.0.1:8080/webhooks/github --secret s3cret \\
+      --event pull_request
+  GWI_WEBHOOK_SECRET=s3cret gwi sandbox send-webhook github \\
+      --to http://127.0.0.1:8080/webhooks/github --event push --count 500 \\
+      --duplicate-rate 0.05 --bad-signature-rate 0.02 --concurrency 16
+
+Headers: X-GitHub-Event, X-GitHub-Delivery (a UUID; a duplicate re-sends the same id and body),
+X-GitHub-Hook-ID, User-Agent: GitHub-Hookshot/..., Content-Type: application/json, and
+X-Hub-Signature-256: sha256=<hex HMAC-SHA256 of the raw body with the secret>.
+Exits non-zero if any request got no response.")]
+    SendWebhook(SendWebhookArgs),
+}
+
+/// Webhook formats the sender knows.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum WebhookProviderArg {
+    /// GitHub (`X-Hub-Signature-256`).
+    Github,
+}
+
+/// Options of `gwi sandbox send-webhook`.
+#[derive(Debug, Args)]
+pub struct SendWebhookArgs {
+    /// Provider whose webhook format to send.
+    #[arg(value_enum)]
+    pub provider: WebhookProviderArg,
+    /// Receiver URL, e.g. http://127.0.0.1:8080/webhooks/github.
+    #[arg(long)]
+    pub to: Url,
+    /// Shared webhook secret the signatures are made with.
+    #[arg(long, env = "GWI_WEBHOOK_SECRET", hide_env_values = true)]
+    pub secret: String,
+    /// Event type: pull_request, issues, issue_comment, pull_request_review, push, workflow_run.
+    #[arg(long, default_value = "pull_request", value_parser = [
+        "pull_request", "issues", "issue_comment", "pull_request_review", "push", "workflow_run",
+    ])]
+    pub event: String,
+    /// Distinct deliveries to send.
+    #[arg(long, default_value_t = 1)]
+    pub count: usize,
+    /// Share of deliveries sent a second time (same delivery id and body), after the originals.
+    #[arg(long, default_value_t = 0.0, value_parser = parse_rate, value_name = "RATE")]
+    pub duplicate_rate: f64,
+    /// Share of deliveries signed with the wrong key (the receiver must refuse them).
+    #[arg(long, default_value_t = 0.0, value_parser = parse_rate, value_name = "RATE")]
+    pub bad_signature_rate: f64,
+    /// Seed for payloads, delivery ids and the choices above.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Data scale the payloads are drawn from (match the server's --scale to get the same records).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub scale: u32,
+    /// Requests in flight at once.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..))]
+    pub concurrency: u16,
+    /// Print the full report (every request) as JSON instead of a summary.
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn parse_faults(spec: &str) -> Result<FaultConfig, String> {
+    spec.parse::<FaultConfig>().map_err(|e| e.to_string())
+}
+
+fn parse_rate(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(r) if (0.0..=1.0).contains(&r) => Ok(r),
+        _ => Err(format!("`{text}` is not a rate between 0 and 1")),
+    }
+}
+
+/// Runs `gwi sandbox`: serves until Ctrl-C, or sends webhooks.
+pub async fn run(args: SandboxArgs) -> anyhow::Result<ExitCode> {
+    match args.command {
+        Some(SandboxCommand::SendWebhook(send)) => send_webhook(send).await,
+        None => serve(args.serve).await,
+    }
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let tokens = if args.tokens.is_empty() {
+        TokenPolicy::default()
+    } else {
+        TokenPolicy::exact(args.tokens)
+    };
+    let config = SandboxConfig {
+        bind: args.bind,
+        port: args.port,
+        seed: args.seed,
+        scale: args.scale,
+        faults: args.faults,
+        tokens,
+        rate_limit: RateLimitConfig {
+            limit: args.rate_limit,
+            ..RateLimitConfig::default()
+        },
+    };
+    let sandbox = Sandbox::start(config)
+        .await
+        .context("starting the sandbox")?;
+    let base = sandbox.base_url();
+    println!("gwi sandbox listening on {base}");
+    println!(
+        "  GitHub API      {base}  (Enterprise Server shape: {})",
+        sandbox.enterprise_base_url()
+    );
+    match sandbox.token() {
+        Some(t) => println!("  token           {t}  (any token starting with `gwi-sandbox` works)"),
+        None => println!("  token           one of the --token values"),
+    }
+    println!("  data            seed {}, scale {}", args.seed, args.scale);
+    for (repo, c) in &sandbox.github().counts().repos {
+        println!(
+            "    {repo:<14} {} pull requests, {} issues, {} issue comments, {} reviews, {} review \
+             comments, {} commits, {} workflow runs",
+            c.pulls,
+            c.issues,
+            c.issue_comments,
+            c.reviews,
+            c.review_comments,
+            c.commits,
+            c.workflow_runs
+        );
+    }
+    println!("  faults          {}", sandbox.faults());
+    println!(
+        "  control         GET {base}_sandbox/stats, POST {base}_sandbox/faults, POST {base}_sandbox/mutate"
+    );
+    println!("Press Ctrl-C to stop.");
+    tokio::signal::ctrl_c()
+        .await
+        .context("waiting for Ctrl-C")?;
+    println!("stopping");
+    sandbox.shutdown().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn send_webhook(args: SendWebhookArgs) -> anyhow::Result<ExitCode> {
+    let WebhookProviderArg::Github = args.provider;
+    let options = SendOptions {
+        provider: WebhookProvider::GitHub,
+        duplicate_rate: args.duplicate_rate,
+        bad_signature_rate: args.bad_signature_rate,
+        seed: args.seed,
+        scale: args.scale,
+        concurrency: usize::from(args.concurrency),
+        ..SendOptions::github(args.to.clone(), args.secret, &args.event, args.count)
+    };
+    let report = send_webhooks(options).await.context("sending webhooks")?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        let statuses: Vec<String> = report
+            .status_counts
+            .iter()
+            .map(|(status, n)| format!("{status}: {n}"))
+            .collect();
+        println!(
+            "sent {} requests to {} ({} deliveries, {} duplicates, {} with a bad signature)",
+            report.sent, args.to, report.deliveries, report.duplicates, report.bad_signatures
+        );
+        println!(
+            "  responses       {}",
+            if statuses.is_empty() {
+                "none".into()
+            } else {
+                statuses.join(", ")
+            }
+        );
+        if report.transport_errors > 0 {
+            let first = report
+                .results
+                .iter()
+                .find_map(|r| r.error.as_deref())
+                .unwrap_or("");
+            println!(
+                "  no response     {} (first: {first})",
+                report.transport_errors
+            );
+        }
+    }
+    Ok(if report.transport_errors == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Debug, Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: SandboxArgs,
+    }
+
+    #[test]
+    fn serve_flags_parse_with_defaults() {
+        let cli = Cli::try_parse_from([
+            "gwi",
+            "--seed",
+            "7",
+            "--faults",
+            "error=0.05,429=0.01,latency=20ms",
+        ])
+        .unwrap();
+        assert!(cli.args.command.is_none());
+        assert_eq!(cli.args.serve.port, 8787);
+        assert_eq!(cli.args.serve.seed, 7);
+        assert_eq!(cli.args.serve.scale, 1);
+        assert_eq!(cli.args.serve.faults.too_many_requests, 0.01);
+    }
+
+    #[test]
+    fn bad_fault_specs_are_refused() {
+        assert!(Cli::try_parse_from(["gwi", "--faults", "error=3"]).is_err());
+        assert!(Cli::try_parse_from(["gwi", "--faults", "wobble=0.1"]).is_err());
+    }
+
+    #[test]
+    fn send_webhook_parses() {
+        let cli = Cli::try_parse_from([
+            "gwi",
+            "send-webhook",
+            "github",
+            "--to",
+            "http://127.0.0.1:9/hook",
+            "--secret",
+            "s",
+            "--event",
+            "push",
+            "--count",
+            "5",
+            "--duplicate-rate",
+            "0.5",
+        ])
+        .unwrap();
+        let Some(SandboxCommand::SendWebhook(a)) = cli.args.command else {
+            panic!("expected send-webhook");
+        };
+        assert_eq!(a.event, "push");
+        assert_eq!(a.count, 5);
+        assert_eq!(a.duplicate_rate, 0.5);
+        assert!(
+            Cli::try_parse_from([
+                "gwi",
+                "send-webhook",
+                "github",
+                "--to",
+                "http://x/",
+                "--secret",
+                "s",
+                "--event",
+                "nope"
+            ])
+            .is_err()
+        );
+        assert!(
+            Cli::try_parse_from([
+                "gwi",
+                "send-webhook",
+                "github",
+                "--to",
+                "http://x/",
+                "--secret",
+                "s",
+                "--bad-signature-rate",
+                "2"
+            ])
+            .is_err()
+        );
+    }
+}

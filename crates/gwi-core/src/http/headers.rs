@@ -1,0 +1,196 @@
+//! Reading a provider's rate-limit headers: `Retry-After`, `X-RateLimit-Remaining/Limit/Reset`.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use http::HeaderMap;
+use http::header::{HeaderName, RETRY_AFTER};
+
+/// `X-RateLimit-Remaining`: requests left in the current window.
+pub const X_RATELIMIT_REMAINING: HeaderName = HeaderName::from_static("x-ratelimit-remaining");
+/// `X-RateLimit-Limit`: the window's size in requests.
+pub const X_RATELIMIT_LIMIT: HeaderName = HeaderName::from_static("x-ratelimit-limit");
+/// `X-RateLimit-Reset`: when the window resets.
+pub const X_RATELIMIT_RESET: HeaderName = HeaderName::from_static("x-ratelimit-reset");
+/// `RateLimit-Remaining` (GitLab, IETF draft).
+pub const RATELIMIT_REMAINING: HeaderName = HeaderName::from_static("ratelimit-remaining");
+/// `RateLimit-Limit` (GitLab, IETF draft).
+pub const RATELIMIT_LIMIT: HeaderName = HeaderName::from_static("ratelimit-limit");
+/// `RateLimit-Reset` (GitLab, IETF draft).
+pub const RATELIMIT_RESET: HeaderName = HeaderName::from_static("ratelimit-reset");
+
+/// Reset values below this are read as seconds from now, above it as a Unix time: providers differ
+/// (GitHub and GitLab send epoch seconds, the IETF draft sends a delta), and 10^9 seconds is 2001.
+const EPOCH_THRESHOLD: u64 = 1_000_000_000;
+/// Reset values above this are epoch milliseconds (Linear).
+const EPOCH_MILLIS_THRESHOLD: u64 = 100_000_000_000;
+
+/// `Retry-After` as a wait from `now`: delta seconds or an HTTP-date (a past date means no wait).
+pub fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
+    let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    if let Ok(secs) = value.parse::<f64>() {
+        return Duration::try_from_secs_f64(secs).ok();
+    }
+    let at = httpdate::parse_http_date(value).ok()?;
+    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
+}
+
+/// Requests left in the window (`X-RateLimit-Remaining` or `RateLimit-Remaining`).
+pub fn remaining(headers: &HeaderMap) -> Option<u64> {
+    header_u64(headers, &X_RATELIMIT_REMAINING)
+        .or_else(|| header_u64(headers, &RATELIMIT_REMAINING))
+}
+
+/// The window's size (`X-RateLimit-Limit` or `RateLimit-Limit`).
+pub fn limit(headers: &HeaderMap) -> Option<u64> {
+    header_u64(headers, &X_RATELIMIT_LIMIT).or_else(|| header_u64(headers, &RATELIMIT_LIMIT))
+}
+
+/// Time from `now` until the window resets (`X-RateLimit-Reset` or `RateLimit-Reset`).
+///
+/// Accepts epoch seconds, epoch milliseconds, delta seconds and RFC 3339 timestamps, because
+/// providers disagree; a reset in the past is no wait.
+pub fn reset_in(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
+    let value = headers
+        .get(&X_RATELIMIT_RESET)
+        .or_else(|| headers.get(&RATELIMIT_RESET))?
+        .to_str()
+        .ok()?
+        .trim();
+    let at = if let Ok(n) = value.parse::<f64>() {
+        // Integers and fractions alike: small is a delta, large an epoch in seconds or millis.
+        let n = Duration::try_from_secs_f64(n).ok()?;
+        if n.as_secs() < EPOCH_THRESHOLD {
+            return Some(n);
+        } else if n.as_secs() < EPOCH_MILLIS_THRESHOLD {
+            UNIX_EPOCH + n
+        } else {
+            UNIX_EPOCH + n / 1000
+        }
+    } else {
+        let parsed = chrono::DateTime::parse_from_rfc3339(value).ok()?;
+        SystemTime::from(parsed)
+    };
+    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
+}
+
+/// Whether a response says the client is rate limited: it names a wait, or has no requests left.
+pub fn is_rate_limited(headers: &HeaderMap) -> bool {
+    headers.contains_key(RETRY_AFTER) || remaining(headers) == Some(0)
+}
+
+/// How long the provider asked us to wait before the next request, if it said.
+///
+/// `Retry-After` wins; otherwise the reset time counts only when no requests are left.
+pub fn provider_wait(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
+    retry_after(headers, now).or_else(|| {
+        if remaining(headers) == Some(0) {
+            reset_in(headers, now)
+        } else {
+            None
+        }
+    })
+}
+
+fn header_u64(headers: &HeaderMap, name: &HeaderName) -> Option<u64> {
+    headers.get(name)?.to_str().ok()?.trim().parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::HeaderValue;
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (k, v) in pairs {
+            map.append(*k, HeaderValue::from_str(v).unwrap());
+        }
+        map
+    }
+
+    fn at(secs: u64) -> SystemTime {
+        UNIX_EPOCH + Duration::from_secs(secs)
+    }
+
+    #[test]
+    fn retry_after_reads_delta_seconds() {
+        let h = headers(&[("retry-after", "2")]);
+        assert_eq!(retry_after(&h, at(0)), Some(Duration::from_secs(2)));
+    }
+
+    #[test]
+    fn retry_after_reads_an_http_date_relative_to_now() {
+        let now = at(1_700_000_000);
+        let date = httpdate::fmt_http_date(now + Duration::from_secs(30));
+        let h = headers(&[("retry-after", &date)]);
+        assert_eq!(retry_after(&h, now), Some(Duration::from_secs(30)));
+    }
+
+    #[test]
+    fn retry_after_in_the_past_is_no_wait() {
+        let now = at(1_700_000_000);
+        let date = httpdate::fmt_http_date(now - Duration::from_secs(30));
+        let h = headers(&[("retry-after", &date)]);
+        assert_eq!(retry_after(&h, now), Some(Duration::ZERO));
+    }
+
+    #[test]
+    fn garbage_retry_after_is_ignored() {
+        let h = headers(&[("retry-after", "soon")]);
+        assert_eq!(retry_after(&h, at(0)), None);
+    }
+
+    #[test]
+    fn reset_reads_epoch_seconds_millis_delta_and_rfc3339() {
+        let now = at(1_700_000_000);
+        let epoch = headers(&[("x-ratelimit-reset", "1700000060")]);
+        assert_eq!(reset_in(&epoch, now), Some(Duration::from_secs(60)));
+        let millis = headers(&[("x-ratelimit-reset", "1700000060000")]);
+        assert_eq!(reset_in(&millis, now), Some(Duration::from_secs(60)));
+        let delta = headers(&[("ratelimit-reset", "42")]);
+        assert_eq!(reset_in(&delta, now), Some(Duration::from_secs(42)));
+        let date = headers(&[("x-ratelimit-reset", "2023-11-14T22:14:20Z")]);
+        assert_eq!(reset_in(&date, now), Some(Duration::from_secs(60)));
+        let fraction = headers(&[("x-ratelimit-reset", "1700000060.5")]);
+        assert_eq!(
+            reset_in(&fraction, now),
+            Some(Duration::from_millis(60_500))
+        );
+        let past = headers(&[("x-ratelimit-reset", "1699999000")]);
+        assert_eq!(reset_in(&past, now), Some(Duration::ZERO));
+    }
+
+    #[test]
+    fn reset_counts_as_a_wait_only_when_nothing_remains() {
+        let now = at(1_700_000_000);
+        let some_left = headers(&[
+            ("x-ratelimit-remaining", "3"),
+            ("x-ratelimit-reset", "1700000060"),
+        ]);
+        assert_eq!(provider_wait(&some_left, now), None);
+        assert!(!is_rate_limited(&some_left));
+        let none_left = headers(&[
+            ("x-ratelimit-remaining", "0"),
+            ("x-ratelimit-reset", "1700000060"),
+        ]);
+        assert_eq!(
+            provider_wait(&none_left, now),
+            Some(Duration::from_secs(60))
+        );
+        assert!(is_rate_limited(&none_left));
+    }
+
+    #[test]
+    fn retry_after_wins_over_reset() {
+        let now = at(1_700_000_000);
+        let h = headers(&[
+            ("retry-after", "5"),
+            ("x-ratelimit-remaining", "0"),
+            ("x-ratelimit-reset", "1700000060"),
+        ]);
+        assert_eq!(provider_wait(&h, now), Some(Duration::from_secs(5)));
+    }
+}

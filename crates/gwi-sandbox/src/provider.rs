@@ -1,0 +1,76 @@
+//! What a simulated provider plugs into the sandbox: its routes, its error wording for injected
+//! faults, its expected record counts and its mutations.
+
+use std::sync::Arc;
+
+use axum::Router;
+use serde::Serialize;
+
+use crate::core::rng::SandboxRng;
+use crate::core::time::{Iso, Secs};
+use crate::faults::FaultResponder;
+
+/// One simulated provider API (GitHub now; GitLab, Jira, Slack, Linear, Google later).
+pub trait Provider: Send + Sync + 'static {
+    /// Short name used in stats and reports (`"github"`).
+    fn name(&self) -> &'static str;
+    /// The provider's routes at their real paths; the server wraps them in the fault layer.
+    fn router(self: Arc<Self>) -> Router;
+    /// How the provider words injected 429/403/5xx answers.
+    fn fault_responder(&self) -> Arc<dyn FaultResponder>;
+    /// The records it serves right now, per scope and kind, for `/_sandbox/stats`.
+    fn counts_json(&self) -> serde_json::Value;
+    /// The newest timestamp in its data (mutations are stamped after it).
+    fn newest_timestamp(&self) -> Secs;
+    /// Changes `count` records (updates, sometimes creations), all stamped `at`.
+    fn mutate(&self, count: usize, at: Secs, rng: &mut SandboxRng) -> Vec<Change>;
+}
+
+/// Whether a mutation changed an existing record or made a new one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ChangeAction {
+    /// An existing record got a new `updated_at`.
+    Updated,
+    /// A record was created.
+    Created,
+}
+
+/// One record a mutation touched.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub struct Change {
+    /// Provider name.
+    pub provider: &'static str,
+    /// Where the record lives (GitHub: `owner/repo`).
+    pub scope: String,
+    /// Record kind (`issue`, `pull`, `issue_comment`, `review_comment`, `review`, `commit`,
+    /// `workflow_run`).
+    pub kind: &'static str,
+    /// Updated or created.
+    pub action: ChangeAction,
+    /// The record's id (GitHub: the id its list endpoint shows, so a pull request's id from
+    /// `/pulls`, not its issue id; commits: 0, see `sha`).
+    pub id: u64,
+    /// Issue or pull request number, where the kind has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub number: Option<u64>,
+    /// Commit sha, for commits.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sha: Option<String>,
+}
+
+/// What `POST /_sandbox/mutate` changed.
+#[derive(Debug, Clone, Serialize)]
+pub struct MutationReport {
+    /// The timestamp every change carries (`updated_at`, or `created_at` for new records); strictly
+    /// later than any timestamp served before.
+    pub at: Iso,
+    /// The same, as Unix seconds.
+    pub at_unix: Secs,
+    /// Existing records changed.
+    pub updated: usize,
+    /// Records created.
+    pub created: usize,
+    /// Every record touched, once each.
+    pub changes: Vec<Change>,
+}

@@ -1,0 +1,281 @@
+//! Starting and stopping a sandbox, and its state shared by every route.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use axum::Router;
+use axum::response::IntoResponse;
+use serde::Serialize;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use url::Url;
+
+use crate::config::SandboxConfig;
+use crate::control;
+use crate::core::clock::MutationClock;
+use crate::core::rng::{SandboxRng, hash_str};
+use crate::core::time::Iso;
+use crate::error::SandboxError;
+use crate::faults::{FaultConfig, FaultInjector, FaultLayer};
+use crate::github::GitHub;
+use crate::provider::{MutationReport, Provider};
+use crate::stats::{Faults, RequestStats, Requests};
+
+/// Everything behind one running sandbox.
+pub(crate) struct SandboxState {
+    pub(crate) seed: u64,
+    pub(crate) scale: u32,
+    pub(crate) injector: Arc<FaultInjector>,
+    pub(crate) github: Arc<GitHub>,
+    clock: MutationClock,
+    mutations: AtomicU64,
+}
+
+impl SandboxState {
+    fn providers(&self) -> Vec<Arc<dyn Provider>> {
+        vec![Arc::clone(&self.github) as Arc<dyn Provider>]
+    }
+
+    /// Applies `count` changes to each provider (or only to `provider`), all stamped with one
+    /// fresh timestamp.
+    pub(crate) fn mutate(
+        &self,
+        count: usize,
+        provider: Option<&str>,
+    ) -> Result<MutationReport, String> {
+        let targets: Vec<Arc<dyn Provider>> = self
+            .providers()
+            .into_iter()
+            .filter(|p| provider.is_none_or(|name| p.name() == name))
+            .collect();
+        if targets.is_empty() {
+            return Err(format!(
+                "unknown provider `{}`",
+                provider.unwrap_or_default()
+            ));
+        }
+        let at = self.clock.tick();
+        let seq = self.mutations.fetch_add(1, Ordering::Relaxed);
+        let mut changes = Vec::new();
+        for p in targets {
+            let mut rng = SandboxRng::derive(self.seed, "mutate", &[hash_str(p.name()), seq]);
+            changes.extend(p.mutate(count, at, &mut rng));
+        }
+        let created = changes
+            .iter()
+            .filter(|c| c.action == crate::provider::ChangeAction::Created)
+            .count();
+        Ok(MutationReport {
+            at: Iso(at),
+            at_unix: at,
+            updated: changes.len() - created,
+            created,
+            changes,
+        })
+    }
+
+    /// The stats document served at `/_sandbox/stats`.
+    pub(crate) fn stats(&self) -> SandboxStats {
+        let counts = self.injector.stats().snapshot();
+        SandboxStats {
+            seed: self.seed,
+            scale: self.scale,
+            requests: counts.requests,
+            faults: counts.faults,
+            fault_config: self.injector.config(),
+            mutations: self.mutations.load(Ordering::Relaxed),
+            records: self
+                .providers()
+                .iter()
+                .map(|p| (p.name().to_owned(), p.counts_json()))
+                .collect(),
+        }
+    }
+}
+
+/// What `GET /_sandbox/stats` returns.
+#[derive(Debug, Clone, Serialize)]
+pub struct SandboxStats {
+    /// Seed the data and faults come from.
+    pub seed: u64,
+    /// Data scale.
+    pub scale: u32,
+    /// Provider requests served (`/_sandbox/*` not included).
+    pub requests: Requests,
+    /// Faults injected.
+    pub faults: Faults,
+    /// Fault settings now.
+    pub fault_config: FaultConfig,
+    /// Mutations applied so far.
+    pub mutations: u64,
+    /// Expected record counts per provider (GitHub: see [`GitHubCounts`](crate::github::GitHubCounts)).
+    pub records: BTreeMap<String, serde_json::Value>,
+}
+
+/// Entry point: starts simulated provider APIs on a local port.
+#[derive(Debug, Clone, Copy)]
+pub struct Sandbox;
+
+impl Sandbox {
+    /// Binds the port, generates the data and serves until the handle is shut down or dropped.
+    pub async fn start(config: SandboxConfig) -> Result<SandboxHandle, SandboxError> {
+        config.faults.validate()?;
+        let addr = SocketAddr::new(config.bind, config.port);
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|source| SandboxError::Bind { addr, source })?;
+        let local = listener
+            .local_addr()
+            .map_err(|source| SandboxError::Bind { addr, source })?;
+
+        let stats = Arc::new(RequestStats::default());
+        let injector = Arc::new(FaultInjector::new(config.seed, config.faults, stats));
+        let github = Arc::new(GitHub::new(
+            config.seed,
+            config.scale.max(1),
+            config.tokens.clone(),
+            config.rate_limit,
+        ));
+        let floor = github.newest_timestamp();
+        let state = Arc::new(SandboxState {
+            seed: config.seed,
+            scale: config.scale.max(1),
+            injector: Arc::clone(&injector),
+            github,
+            clock: MutationClock::new(floor),
+            mutations: AtomicU64::new(0),
+        });
+
+        let mut app = Router::new().merge(control::router(Arc::clone(&state)));
+        for provider in state.providers() {
+            let layer = FaultLayer::new(Arc::clone(&injector), provider.fault_responder());
+            app = app.merge(provider.router().layer(layer));
+        }
+        let app = app.fallback(|| async { crate::github::not_found_response().into_response() });
+
+        let (tx, rx) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let served = axum::serve(listener, app)
+                .with_graceful_shutdown(async {
+                    let _ = rx.await;
+                })
+                .await;
+            if let Err(e) = served {
+                tracing::warn!(error = %e, "sandbox server stopped with an error");
+            }
+        });
+        let base_url = Url::parse(&format!("http://{local}/")).map_err(|e| SandboxError::Bind {
+            addr,
+            source: std::io::Error::other(e.to_string()),
+        })?;
+        tracing::info!(%base_url, "sandbox listening");
+        Ok(SandboxHandle {
+            base_url,
+            addr: local,
+            token: config.tokens.example(),
+            state,
+            shutdown: Some(tx),
+            task: Some(task),
+        })
+    }
+}
+
+/// A running sandbox. Dropping it stops the server (without waiting); [`shutdown`](Self::shutdown)
+/// stops it and waits for in-flight requests to finish.
+pub struct SandboxHandle {
+    base_url: Url,
+    addr: SocketAddr,
+    token: Option<String>,
+    state: Arc<SandboxState>,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for SandboxHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SandboxHandle")
+            .field("base_url", &self.base_url.as_str())
+            .finish_non_exhaustive()
+    }
+}
+
+impl SandboxHandle {
+    /// `http://127.0.0.1:<port>/`: the GitHub API base URL (point a connector's `base_url` here).
+    pub fn base_url(&self) -> &Url {
+        &self.base_url
+    }
+
+    /// The same API under `/api/v3`, the GitHub Enterprise Server shape.
+    pub fn enterprise_base_url(&self) -> Url {
+        self.base_url
+            .join("api/v3/")
+            .unwrap_or_else(|_| self.base_url.clone())
+    }
+
+    /// The address the server listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// A token the sandbox accepts (`None` when the accepted tokens are configured secrets).
+    pub fn token(&self) -> Option<&str> {
+        self.token.as_deref()
+    }
+
+    /// The simulated GitHub: expected counts, repository names, pull request numbers.
+    pub fn github(&self) -> &GitHub {
+        &self.state.github
+    }
+
+    /// Request, fault and record counters (what `GET /_sandbox/stats` returns).
+    pub fn stats(&self) -> SandboxStats {
+        self.state.stats()
+    }
+
+    /// The fault settings now.
+    pub fn faults(&self) -> FaultConfig {
+        self.state.injector.config()
+    }
+
+    /// Replaces the fault settings.
+    pub fn set_faults(&self, faults: FaultConfig) -> Result<(), SandboxError> {
+        faults.validate()?;
+        self.state.injector.set_config(faults);
+        Ok(())
+    }
+
+    /// Changes `count` records per provider (what `POST /_sandbox/mutate` does).
+    pub fn mutate(&self, count: usize) -> MutationReport {
+        match self.state.mutate(count, None) {
+            Ok(r) => r,
+            // Only reachable with a provider filter, which this method does not pass.
+            Err(_) => MutationReport {
+                at: Iso(0),
+                at_unix: 0,
+                updated: 0,
+                created: 0,
+                changes: Vec::new(),
+            },
+        }
+    }
+
+    /// Stops accepting connections and waits for in-flight requests to finish.
+    pub async fn shutdown(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for SandboxHandle {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}

@@ -1,0 +1,165 @@
+#[allow(unused_imports)]
+use crate::{JsonRequest as _, JsonResponse as _};
+use std::collections::BTreeSet;
+
+use serde_json::Value;
+
+use crate::{client, get, start_default, walk};
+
+async fn post_mutate(c: &reqwest::Client, sb: &gwi_sandbox::SandboxHandle, count: usize) -> Value {
+    c.post(format!("{}_sandbox/mutate", sb.base_url()))
+        .json(&serde_json::json!({ "count": count }))
+        .send()
+        .await
+        .expect("mutate")
+        .json()
+        .await
+        .expect("report")
+}
+
+fn changed(report: &Value, repo: &str, kinds: &[&str], field: &str) -> BTreeSet<u64> {
+    report["changes"]
+        .as_array()
+        .expect("changes")
+        .iter()
+        .filter(|c| c["scope"] == repo && kinds.contains(&c["kind"].as_str().unwrap_or("")))
+        .map(|c| c[field].as_u64().expect("number"))
+        .collect()
+}
+
+#[tokio::test]
+async fn mutate_makes_exactly_the_changed_records_appear_in_since_queries() {
+    let sb = start_default().await;
+    let c = client();
+    let base = sb.base_url();
+    let (before, _) = walk(
+        &c,
+        &format!("{base}repos/acme/widgets/issues?state=all&per_page=100"),
+    )
+    .await;
+    let newest_before = before
+        .iter()
+        .map(|v| v["updated_at"].as_str().unwrap_or("").to_owned())
+        .max()
+        .unwrap_or_default();
+
+    let report = post_mutate(&c, &sb, 60).await;
+    let at = report["at"].as_str().expect("at").to_owned();
+    assert!(at > newest_before, "{at} should be after {newest_before}");
+    assert!(report["changes"].as_array().is_some_and(|a| !a.is_empty()));
+
+    for repo in ["acme/widgets", "acme/gadgets"] {
+        let (issues, _) = walk(
+            &c,
+            &format!("{base}repos/{repo}/issues?state=all&per_page=100&since={at}"),
+        )
+        .await;
+        let got: BTreeSet<u64> = issues
+            .iter()
+            .map(|v| v["number"].as_u64().expect("number"))
+            .collect();
+        assert_eq!(
+            got,
+            changed(&report, repo, &["issue", "pull"], "number"),
+            "{repo} issues"
+        );
+        assert!(issues.iter().all(|v| v["updated_at"] == at.as_str()));
+
+        let (comments, _) = walk(
+            &c,
+            &format!("{base}repos/{repo}/issues/comments?per_page=100&since={at}"),
+        )
+        .await;
+        let got: BTreeSet<u64> = comments
+            .iter()
+            .map(|v| v["id"].as_u64().expect("id"))
+            .collect();
+        assert_eq!(
+            got,
+            changed(&report, repo, &["issue_comment"], "id"),
+            "{repo} comments"
+        );
+
+        let (rc, _) = walk(
+            &c,
+            &format!("{base}repos/{repo}/pulls/comments?per_page=100&since={at}"),
+        )
+        .await;
+        let got: BTreeSet<u64> = rc.iter().map(|v| v["id"].as_u64().expect("id")).collect();
+        assert_eq!(
+            got,
+            changed(&report, repo, &["review_comment"], "id"),
+            "{repo} review comments"
+        );
+    }
+
+    // Counts follow the created records, and a full walk still sees every record once.
+    let counts = sb.github().counts();
+    let (all, _) = walk(
+        &c,
+        &format!("{base}repos/acme/widgets/issues?state=all&per_page=100"),
+    )
+    .await;
+    assert_eq!(all.len(), counts.repos["acme/widgets"].issues_and_pulls);
+    let created_issues = report["changes"]
+        .as_array()
+        .expect("changes")
+        .iter()
+        .filter(|c| {
+            c["scope"] == "acme/widgets"
+                && c["action"] == "created"
+                && (c["kind"] == "issue" || c["kind"] == "pull")
+        })
+        .count();
+    assert_eq!(all.len(), before.len() + created_issues);
+}
+
+#[tokio::test]
+async fn each_mutation_is_stamped_strictly_later_than_the_last() {
+    let sb = start_default().await;
+    let a = sb.mutate(3);
+    let b = sb.mutate(3);
+    let c = sb.mutate(3);
+    assert!(a.at_unix < b.at_unix && b.at_unix < c.at_unix);
+    let stats: Value = get(&client(), &format!("{}_sandbox/stats", sb.base_url()))
+        .await
+        .json()
+        .await
+        .expect("stats");
+    assert_eq!(stats["mutations"], 3);
+}
+
+#[tokio::test]
+async fn cached_pages_are_refreshed_after_a_mutation() {
+    let sb = start_default().await;
+    let c = client();
+    let url = format!(
+        "{}repos/acme/gadgets/issues?state=all&sort=updated&per_page=5",
+        sb.base_url()
+    );
+    let before: Vec<Value> = get(&c, &url).await.json().await.expect("json");
+    let report = sb.mutate(20);
+    let after: Vec<Value> = get(&c, &url).await.json().await.expect("json");
+    let touched_gadgets = report
+        .changes
+        .iter()
+        .any(|ch| ch.scope == "acme/gadgets" && (ch.kind == "issue" || ch.kind == "pull"));
+    assert!(
+        touched_gadgets,
+        "seed 1 touches acme/gadgets issues in 20 changes"
+    );
+    assert_ne!(before, after);
+    assert_eq!(after[0]["updated_at"], report.at.to_string());
+}
+
+#[tokio::test]
+async fn mutate_rejects_a_malformed_body() {
+    let sb = start_default().await;
+    let resp = client()
+        .post(format!("{}_sandbox/mutate", sb.base_url()))
+        .body("{\"count\": \"many\"}")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(resp.status(), reqwest::StatusCode::BAD_REQUEST);
+}
