@@ -1,13 +1,15 @@
 //! Background workers: take due events from the inbox, map them to records, store the records,
 //! mark the events done; retry failures with backoff and dead-letter them with the reason.
 //!
-//! One dispatcher task fetches and hands events to at most `workers` processing tasks. It
-//! remembers which ids are queued or in flight, so an event still pending in the store (it is
-//! marked only when processed) is never given to two tasks of this process at once. It wakes on
-//! a new event, on a finished task, at the next retry time, and every `poll_interval` (events
-//! left by a crash, or appended by another process).
+//! One dispatcher task fetches and hands events to at most `workers` processing tasks. It asks
+//! the store for only as many events as it has free tasks: stores lease what they return, so
+//! an event fetched but left waiting here would be hidden from every other worker until its
+//! lease ran out. It also remembers the ids in flight, so an event returned again (a store that
+//! does not lease, or a lease that expired mid-processing) is never given to two tasks of this
+//! process at once. It wakes on a new event, on a finished task, at the next retry time, and
+//! every `poll_interval` (events left by a crash, or appended by another process).
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, HashSet};
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -83,9 +85,8 @@ async fn dispatch(shared: Arc<Shared>, cancel: CancellationToken) {
     if workers == 0 {
         return;
     }
-    let mut queue: VecDeque<InboxEntry> = VecDeque::new();
-    // Ids queued or being processed by this process.
-    let mut known: HashSet<i64> = HashSet::new();
+    // Ids being processed by this process.
+    let mut in_flight: HashSet<i64> = HashSet::new();
     let mut tasks: JoinSet<Option<Duration>> = JoinSet::new();
     let mut task_ids: HashMap<tokio::task::Id, i64> = HashMap::new();
     let mut next_retry: Option<tokio::time::Instant> = None;
@@ -96,15 +97,17 @@ async fn dispatch(shared: Arc<Shared>, cancel: CancellationToken) {
             break;
         }
         let mut wait = shared.config.poll_interval;
-        if queue.is_empty() && tasks.len() < workers {
-            // Ask for more than the ids already known so new ones are always among the answer.
-            let limit = u32::try_from(known.len() + 2 * workers).unwrap_or(u32::MAX);
+        let free = workers.saturating_sub(tasks.len());
+        if free > 0 {
+            let limit = u32::try_from(free).unwrap_or(u32::MAX);
             match shared.store.inbox_fetch_pending(limit).await {
                 Ok(entries) => {
                     fetch_failures = 0;
                     for entry in entries {
-                        if known.insert(entry.id) {
-                            queue.push_back(entry);
+                        if in_flight.insert(entry.id) {
+                            let id = entry.id;
+                            let handle = tasks.spawn(process(shared.clone(), entry));
+                            task_ids.insert(handle.id(), id);
                         }
                     }
                 }
@@ -114,14 +117,6 @@ async fn dispatch(shared: Arc<Shared>, cancel: CancellationToken) {
                     tracing::warn!("webhook workers cannot read the inbox: {failure}");
                 }
             }
-        }
-        while tasks.len() < workers {
-            let Some(entry) = queue.pop_front() else {
-                break;
-            };
-            let id = entry.id;
-            let handle = tasks.spawn(process(shared.clone(), entry));
-            task_ids.insert(handle.id(), id);
         }
 
         let mut wake_at = tokio::time::Instant::now() + wait;
@@ -137,7 +132,7 @@ async fn dispatch(shared: Arc<Shared>, cancel: CancellationToken) {
                     Err(join) => (join.id(), None),
                 };
                 if let Some(id) = task_ids.remove(&task) {
-                    known.remove(&id);
+                    in_flight.remove(&id);
                 }
                 if let Some(retry_in) = retry_in {
                     let at = tokio::time::Instant::now() + retry_in + RETRY_SLACK;

@@ -17,7 +17,7 @@ use tokio::process::{Child, Command};
 use crate::support::*;
 
 const CHILD_STORE: &str = "GWI_IT_CHILD_STORE";
-const CHILD_BEHAVIOUR: &str = "GWI_IT_CHILD_BEHAVIOUR";
+const CHILD_WORKERS: &str = "GWI_IT_CHILD_WORKERS";
 const CONNECTOR: &str = "crashy";
 
 /// The child side: serves a file-backed store until killed. Does nothing unless started by
@@ -28,16 +28,16 @@ fn crash_child_server() {
     let Ok(path) = std::env::var(CHILD_STORE) else {
         return;
     };
-    let behaviour = match std::env::var(CHILD_BEHAVIOUR).as_deref() {
-        Ok("hang") => Behaviour::Hang,
-        _ => Behaviour::Map,
-    };
+    let workers = std::env::var(CHILD_WORKERS)
+        .ok()
+        .and_then(|w| w.parse().ok())
+        .unwrap_or(1);
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async move {
         let store = Arc::new(TestStore::file(Path::new(&path)));
-        let connector = TestConnector::github(CONNECTOR, behaviour);
+        let connector = TestConnector::github(CONNECTOR, Behaviour::Map);
         let config = ServerConfig {
-            workers: 1,
+            workers,
             ..fast_config()
         };
         let server = server(vec![connector], store, config);
@@ -51,7 +51,7 @@ fn crash_child_server() {
 }
 
 /// Starts a server process over the store at `path`; returns it and its address.
-async fn start_child(path: &Path, behaviour: &str) -> (Child, String) {
+async fn start_child(path: &Path, workers: usize) -> (Child, String) {
     let mut child = Command::new(std::env::current_exe().unwrap())
         .args([
             "--exact",
@@ -61,7 +61,7 @@ async fn start_child(path: &Path, behaviour: &str) -> (Child, String) {
             "--test-threads=1",
         ])
         .env(CHILD_STORE, path)
-        .env(CHILD_BEHAVIOUR, behaviour)
+        .env(CHILD_WORKERS, workers.to_string())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .kill_on_drop(true)
@@ -87,8 +87,10 @@ async fn an_event_acknowledged_before_sigkill_is_processed_after_restart() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("inbox.json");
 
-    // First server: accepts the event, then hangs while processing it and is killed.
-    let (mut first, addr) = start_child(&path, "hang").await;
+    // First server: accepts the event and is killed before processing it (no workers, so the
+    // kill cannot race the processing; an event killed mid-processing is picked up again when
+    // the store's lease on it runs out, minutes later).
+    let (mut first, addr) = start_child(&path, 0).await;
     let body = br#"{"id":"survivor","title":"acknowledged then killed"}"#.to_vec();
     let mut request = reqwest::Client::builder()
         .no_proxy()
@@ -111,7 +113,7 @@ async fn an_event_acknowledged_before_sigkill_is_processed_after_restart() {
     assert!(after_kill.records().is_empty());
 
     // Second server over the same store: finds the event and processes it.
-    let (mut second, _) = start_child(&path, "map").await;
+    let (mut second, _) = start_child(&path, 1).await;
     eventually("the restarted server processed the event", || async {
         let store = TestStore::file(&path);
         store.entries().first().map(|e| e.status) == Some(InboxStatus::Done)

@@ -205,8 +205,9 @@ async fn a_new_event_wakes_idle_workers_without_waiting_for_a_poll() {
 }
 
 #[tokio::test]
-async fn several_workers_never_process_one_event_twice() {
+async fn several_workers_never_process_one_event_twice_even_without_store_leases() {
     let store = Arc::new(TestStore::new());
+    store.no_lease.store(true, Ordering::SeqCst);
     let connector = TestConnector::github("work-many", Behaviour::Slow(Duration::from_millis(20)));
     let config = ServerConfig {
         workers: 4,

@@ -69,6 +69,9 @@ impl Slot {
     }
 }
 
+/// How long a fetched entry stays hidden from other fetches unless marked.
+pub const LEASE: chrono::TimeDelta = chrono::TimeDelta::minutes(5);
+
 /// An in-memory store that records what it was asked and can be told to fail.
 #[derive(Default)]
 pub struct TestStore {
@@ -78,6 +81,8 @@ pub struct TestStore {
     pub fail_append: AtomicBool,
     /// `ping` answers `Unavailable`.
     pub fail_ping: AtomicBool,
+    /// `inbox_fetch_pending` leases nothing, so in-flight entries are returned again.
+    pub no_lease: AtomicBool,
     /// Calls to `inbox_append` so far.
     pub append_calls: AtomicUsize,
     /// When set, `inbox_append` waits for a permit (tests release them to let appends finish).
@@ -242,16 +247,24 @@ impl Store for TestStore {
         })
     }
 
+    /// Leases what it returns for [`LEASE`], as the real engines do.
     async fn inbox_fetch_pending(&self, limit: u32) -> Result<Vec<InboxEntry>, StoreError> {
         let now = Utc::now();
-        let state = self.state.lock().unwrap();
-        Ok(state
-            .inbox
-            .iter()
-            .filter(|s| s.status == "pending" && s.retry_at.is_none_or(|at| at <= now))
-            .take(limit as usize)
-            .map(Slot::entry)
-            .collect())
+        let lease = !self.no_lease.load(Ordering::SeqCst);
+        self.change(|state| {
+            Ok(state
+                .inbox
+                .iter_mut()
+                .filter(|s| s.status == "pending" && s.retry_at.is_none_or(|at| at <= now))
+                .take(limit as usize)
+                .map(|slot| {
+                    if lease {
+                        slot.retry_at = Some(now + LEASE);
+                    }
+                    slot.entry()
+                })
+                .collect())
+        })
     }
 
     async fn inbox_mark_done(&self, id: i64) -> Result<(), StoreError> {
