@@ -71,3 +71,72 @@ async fn a_github_issues_delivery_becomes_an_issue_record() {
     assert_eq!(records[0].record_type, "issue");
     assert_eq!(records[0].source, "github");
 }
+
+#[tokio::test]
+async fn the_sandbox_sender_is_verified_deduplicated_and_processed() {
+    let github = gwi_connectors::registry()
+        .build(
+            "github",
+            json!({
+                "repositories": ["acme/widgets", "acme/gadgets"],
+                "auth": {"type": "bearer", "token": "ghp_unused_in_this_test"},
+                "base_url": "http://127.0.0.1:9",
+                "webhook_secret": SECRET,
+            }),
+        )
+        .unwrap();
+    let store = Arc::new(TestStore::new());
+    let running = spawn(server(vec![github], store.clone(), fast_config())).await;
+
+    let mut options = gwi_sandbox::SendOptions::github(
+        url::Url::parse(&running.url("/webhooks/github")).unwrap(),
+        SECRET,
+        "issues",
+        60,
+    );
+    options.duplicate_rate = 0.25;
+    options.bad_signature_rate = 0.1;
+    options.concurrency = 8;
+    let report = gwi_sandbox::send_webhooks(options).await.unwrap();
+
+    let count = |f: &dyn Fn(&gwi_sandbox::DeliveryResult) -> bool| {
+        report.results.iter().filter(|r| f(r)).count()
+    };
+    let good_originals = count(&|r| !r.duplicate && !r.bad_signature);
+    let good_repeats = count(&|r| r.duplicate && !r.bad_signature);
+    assert!(
+        good_repeats > 0 && report.bad_signatures > 0,
+        "the plan exercises both"
+    );
+    assert_eq!(report.transport_errors, 0);
+    let status = |code| report.status_counts.get(&code).copied().unwrap_or(0);
+    assert_eq!(status(202), good_originals, "{:?}", report.status_counts);
+    assert_eq!(status(200), good_repeats, "{:?}", report.status_counts);
+    assert_eq!(
+        status(401),
+        report.bad_signatures,
+        "{:?}",
+        report.status_counts
+    );
+    assert_eq!(
+        store.entries().len(),
+        good_originals,
+        "each delivery stored once"
+    );
+
+    eventually("every stored delivery is processed", || async {
+        store
+            .entries()
+            .iter()
+            .all(|e| e.status == InboxStatus::Done)
+    })
+    .await;
+    running.stop().await;
+    let records = store.records();
+    assert!(!records.is_empty());
+    assert!(
+        records
+            .iter()
+            .all(|r| r.record_type == "issue" && r.source == "github")
+    );
+}
