@@ -21,11 +21,21 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// List connectors and show their metadata and config schema.
-    #[command(subcommand)]
-    Connectors(commands::connectors::ConnectorsCommand),
+    /// Sync a connector into the store (incremental, resumable) or to stdout (NDJSON, Singer, Airbyte).
+    Sync(Box<commands::sync::SyncArgs>),
     /// Check a connector's credentials and health (auth, reachability, rate-limit headroom).
     Check(commands::check::CheckArgs),
+    /// Try gwi without tokens: sync the local GitHub sandbox into ./gwi-demo.db and show it.
+    Demo(commands::demo::DemoArgs),
+    /// List connectors and show their metadata and config schema. and show their metadata and config schema.
+    #[command(subcommand)]
+    Connectors(commands::connectors::ConnectorsCommand),
+    /// Show or reset the stored sync cursors of a connector.
+    #[command(subcommand)]
+    State(commands::state::StateCommand),
+    /// List, count or export stored records.
+    #[command(subcommand)]
+    Records(commands::records::RecordsCommand),
     /// Receive webhooks: verify, deduplicate, store durably, process in the background.
     Serve(commands::serve::ServeArgs),
     /// Run local simulated provider APIs (GitHub) with fault injection, or send signed test
@@ -38,7 +48,11 @@ async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     logging::init(cli.verbose);
     let result = match cli.command {
+        Command::Sync(args) => commands::sync::run(*args).await,
+        Command::Demo(args) => commands::demo::run(args).await,
         Command::Connectors(cmd) => commands::connectors::run(cmd),
+        Command::State(cmd) => commands::state::run(cmd).await,
+        Command::Records(cmd) => commands::records::run(cmd).await,
         Command::Check(args) => commands::check::run(args).await,
         Command::Serve(args) => commands::serve::run(args).await,
         Command::Sandbox(args) => commands::sandbox::run(*args).await,

@@ -148,7 +148,7 @@ pub trait Connector: Send + Sync {
 
     /// Called each time a request waits for the provider's rate limit.
     fn on_rate_limit(&self, wait: Duration) {
-        tracing::info!(
+        tracing::debug!(
             connector = self.name(),
             wait_ms = wait.as_millis() as u64,
             "waiting for rate limit"

@@ -36,6 +36,8 @@ pub mod prelude {
     pub use crate::registry::{ConnectorDefinition, Registry};
     pub use crate::store::{Scope, Store};
     pub use crate::stream::{Checkpoint, StreamDescriptor, SyncItem, SyncOptions};
-    pub use crate::sync::SyncResult;
+    pub use crate::sync::{
+        EngineSettings, RecordSink, StoreSink, SyncEngine, SyncEvent, SyncResult,
+    };
     pub use crate::webhook::WebhookEvent;
 }

@@ -13,6 +13,9 @@ use serde::Serialize;
 use crate::record::ConnectorRecord;
 use crate::stream::Checkpoint;
 
+/// How long a fetched inbox entry stays hidden from other fetches unless marked done or failed.
+pub const INBOX_LEASE: Duration = Duration::from_secs(300);
+
 /// A failure of the storage engine.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -151,7 +154,8 @@ pub struct InboxEntry {
 /// Where gwi keeps what it synced, and what it needs to resume and dedupe.
 ///
 /// Every method is atomic on its own. `commit_batch` is the heart of gwi's exactly-once effect:
-/// records and the checkpoint covering them are written in one transaction.
+/// records and the checkpoint covering them are written in one transaction. Every engine keeps
+/// timestamps to the microsecond (PostgreSQL's precision), so engines agree on "newest".
 #[async_trait]
 pub trait Store: Send + Sync {
     /// Upserts `records` and, in the same transaction, saves `checkpoint` for the scope.
@@ -178,6 +182,10 @@ pub trait Store: Send + Sync {
     async fn inbox_append(&self, webhook: &InboundWebhook) -> Result<InboxAppend, StoreError>;
 
     /// Up to `limit` pending entries whose retry time has come, oldest first.
+    ///
+    /// Fetched entries are leased for [`INBOX_LEASE`]: other fetches skip them until they are
+    /// marked done or failed, or the lease runs out (the worker died), so competing workers never
+    /// process one delivery at the same time.
     async fn inbox_fetch_pending(&self, limit: u32) -> Result<Vec<InboxEntry>, StoreError>;
 
     /// Marks an entry processed.
@@ -191,7 +199,7 @@ pub trait Store: Send + Sync {
         retry_at: Option<DateTime<Utc>>,
     ) -> Result<(), StoreError>;
 
-    /// Number of entries in each status, for metrics.
+    /// Number of entries in each status (every status, zeros included), for metrics.
     async fn inbox_counts(&self) -> Result<Vec<(InboxStatus, u64)>, StoreError>;
 
     /// Saves a rotated OAuth2 refresh token so the next run uses it.
@@ -212,4 +220,49 @@ pub trait Store: Send + Sync {
 
     /// Checks that the store answers (for `/readyz`).
     async fn ping(&self) -> Result<(), StoreError>;
+}
+
+/// Persists rotated OAuth2 refresh tokens in a [`Store`], per tenant and connector.
+#[derive(Clone)]
+pub struct StoreTokenSink {
+    store: std::sync::Arc<dyn Store>,
+    scope: Scope,
+}
+
+impl StoreTokenSink {
+    /// A sink saving into `store` under `scope`.
+    pub fn new(store: std::sync::Arc<dyn Store>, scope: Scope) -> Self {
+        Self { store, scope }
+    }
+}
+
+impl std::fmt::Debug for StoreTokenSink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoreTokenSink")
+            .field("scope", &self.scope)
+            .finish_non_exhaustive()
+    }
+}
+
+#[async_trait]
+impl crate::auth::RefreshTokenSink for StoreTokenSink {
+    async fn save(&self, token: &SecretString) -> Result<(), crate::error::ConnectorError> {
+        self.store
+            .save_refresh_token(&self.scope, token)
+            .await
+            .map_err(|source| crate::error::ConnectorError::Storage {
+                connector: self.scope.connector.clone(),
+                source,
+            })
+    }
+
+    async fn load(&self) -> Result<Option<SecretString>, crate::error::ConnectorError> {
+        self.store
+            .load_refresh_token(&self.scope)
+            .await
+            .map_err(|source| crate::error::ConnectorError::Storage {
+                connector: self.scope.connector.clone(),
+                source,
+            })
+    }
 }

@@ -5,10 +5,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use gwi_core::auth::RefreshTokenSink;
 use gwi_core::connector::Connector;
 use gwi_core::context::ConnectorContext;
 use gwi_core::error::ConnectorError;
 use gwi_core::http::ReqwestClient;
+use gwi_core::store::{Scope, Store, StoreTokenSink};
 
 use crate::config_file::ConfigFile;
 
@@ -75,9 +77,40 @@ pub fn build_connector(config: &ConfigFile, name: &str) -> anyhow::Result<Arc<dy
     registry.build(name, table).map_err(bad_usage)
 }
 
-/// The per-run context for `connector`, over the real HTTP transport.
-pub fn context_for(connector: &Arc<dyn Connector>) -> anyhow::Result<ConnectorContext> {
+/// The per-run context for `connector`, over the real HTTP transport; rotated OAuth2 refresh
+/// tokens are saved in `store` when there is one.
+pub fn context_for(
+    connector: &Arc<dyn Connector>,
+    store: Option<&Arc<dyn Store>>,
+) -> anyhow::Result<ConnectorContext> {
     let timeout = Duration::from_secs(connector.common().http.timeout_secs);
     let transport = Arc::new(ReqwestClient::new(timeout).context("cannot set up HTTP")?);
-    Ok(ConnectorContext::new(connector.as_ref(), transport)?)
+    let sink = store.map(|store| {
+        let scope = Scope::new(connector.common().tenant_id.clone(), connector.name());
+        Arc::new(StoreTokenSink::new(store.clone(), scope)) as Arc<dyn RefreshTokenSink>
+    });
+    Ok(ConnectorContext::with_token_sink(
+        connector, transport, sink,
+    )?)
+}
+
+/// Opens the store at `url` (running its migrations); errors name the URL without its password.
+pub async fn open_store(url: &str) -> anyhow::Result<Arc<dyn gwi_core::store::Store>> {
+    gwi_store::open(url)
+        .await
+        .with_context(|| format!("cannot open store {}", gwi_store::store_url::redact(url)))
+}
+
+/// The tenant a command is about: `--tenant`, else the connector's configured `tenant_id`.
+pub fn tenant_for(config: &ConfigFile, connector: &str, explicit: Option<String>) -> String {
+    explicit
+        .or_else(|| {
+            config
+                .connectors
+                .get(connector)
+                .and_then(|t| t.get("tenant_id"))
+                .and_then(|v| v.as_str())
+                .map(str::to_owned)
+        })
+        .unwrap_or_else(|| "default".to_owned())
 }

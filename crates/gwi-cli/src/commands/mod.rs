@@ -3,5 +3,9 @@
 pub mod check;
 pub mod common;
 pub mod connectors;
+pub mod demo;
+pub mod records;
 pub mod sandbox;
 pub mod serve;
+pub mod state;
+pub mod sync;

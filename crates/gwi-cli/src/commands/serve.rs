@@ -8,10 +8,9 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Args;
 use gwi_core::connector::Connector;
-use gwi_core::store::Store;
 use gwi_server::{Server, ServerConfig};
 
-use super::common::{ConfigArgs, bad_usage, build_connector};
+use super::common::{ConfigArgs, bad_usage, build_connector, open_store};
 use crate::config_file::ConfigFile;
 
 /// Address used when neither `--listen` nor `[server] listen` names one.
@@ -129,13 +128,6 @@ fn build_connectors(file: &ConfigFile, only: &[String]) -> anyhow::Result<Vec<Ar
         .iter()
         .map(|name| build_connector(file, name))
         .collect()
-}
-
-/// Opens the store at `url`.
-///
-/// To be filled in when `gwi-store` lands: `gwi_store::open(url)`.
-async fn open_store(url: &str) -> anyhow::Result<Arc<dyn Store>> {
-    anyhow::bail!("cannot open store {url}: this build has no storage engine yet")
 }
 
 /// Completes on Ctrl-C or SIGTERM; a second Ctrl-C exits at once.

@@ -4,8 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod github_contract;
+mod github_sandbox;
 mod github_sync;
 mod github_webhook;
 mod support;
-// A sandbox test joins here once `gwi-sandbox` serves GitHub: `support::github(base_url)`
-// builds the connector against any base URL, so it can reuse the assertions above.

@@ -277,21 +277,32 @@ impl ApiClient {
                         .request(&request.method, Some(response.status), latency);
                     self.trace_attempt(request, Some(response.status), sent, latency);
                     if response.status.is_success() {
-                        return Ok(response);
-                    }
-                    last_status = Some(response.status);
-                    if response.status == StatusCode::UNAUTHORIZED && !refreshed {
-                        refreshed = true;
-                        if inner.auth.on_unauthorized().await? {
-                            attempt -= 1;
-                            continue;
+                        match incomplete_json(&response) {
+                            None => return Ok(response),
+                            // A cut body behind a 200 (a proxy or a provider dropping the
+                            // stream) is a transport failure: fetch the page again.
+                            Some(error) => {
+                                if !policy.is_retryable(Outcome::Transport(&error)) {
+                                    return Err(self.network_error(&request.url, &error));
+                                }
+                                (Failure::Transport(error), None)
+                            }
                         }
+                    } else {
+                        last_status = Some(response.status);
+                        if response.status == StatusCode::UNAUTHORIZED && !refreshed {
+                            refreshed = true;
+                            if inner.auth.on_unauthorized().await? {
+                                attempt -= 1;
+                                continue;
+                            }
+                        }
+                        if !policy.is_retryable(Outcome::Response(&response)) {
+                            return Err(self.status_error(&response));
+                        }
+                        let wait = headers::provider_wait(&response.headers, SystemTime::now());
+                        (Failure::Response(response), wait)
                     }
-                    if !policy.is_retryable(Outcome::Response(&response)) {
-                        return Err(self.status_error(&response));
-                    }
-                    let wait = headers::provider_wait(&response.headers, SystemTime::now());
-                    (Failure::Response(response), wait)
                 }
                 Err(error) => {
                     inner.metrics.request(&request.method, None, latency);
@@ -484,4 +495,25 @@ pub fn provider_message(body: &[u8]) -> String {
         }
     }
     String::from_utf8_lossy(body).chars().take(300).collect()
+}
+
+/// A JSON answer whose body does not parse to the end was cut in transit.
+///
+/// Checked with `IgnoredAny`, which builds nothing; non-JSON answers are not looked at.
+fn incomplete_json(response: &HttpResponse) -> Option<HttpError> {
+    let is_json = response
+        .headers
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("json"));
+    if !is_json || response.body.is_empty() {
+        return None;
+    }
+    match serde_json::from_slice::<serde::de::IgnoredAny>(&response.body) {
+        Ok(_) => None,
+        Err(e) if e.is_eof() || e.is_syntax() => Some(HttpError::Io {
+            message: format!("incomplete JSON body ({} bytes): {e}", response.body.len()),
+        }),
+        Err(_) => None,
+    }
 }

@@ -509,3 +509,52 @@ async fn every_attempt_is_counted_by_connector_method_and_status() {
     assert_eq!(recorder.value(&format!("{requests}200}}")), 2);
     assert_eq!(recorder.value("gwi_http_retries_total{connector=test}"), 1);
 }
+
+#[tokio::test]
+async fn refetches_a_200_whose_json_body_was_cut() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/items"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_raw(&b"[{\"id\":1},{\"id\""[..], "application/json"),
+        )
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/items"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([{"id": 1}, {"id": 2}])))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let client = builder(reqwest()).retry_policy(fast_policy(3)).build();
+
+    let response = client
+        .send(HttpRequest::get(server_url(&server, "/items")))
+        .await
+        .unwrap();
+
+    assert_eq!(&response.body[..], br#"[{"id":1},{"id":2}]"#);
+    assert_eq!(client.progress().snapshot().retries, 1);
+}
+
+#[tokio::test]
+async fn a_body_that_stays_cut_fails_as_a_network_error() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/items"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(&b"{\"a\":"[..], "application/json"))
+        .mount(&server)
+        .await;
+    let client = builder(reqwest()).retry_policy(fast_policy(2)).build();
+
+    let err = client
+        .send(HttpRequest::get(server_url(&server, "/items")))
+        .await
+        .unwrap_err();
+
+    assert_eq!(err.kind(), "network", "{err}");
+    assert!(err.to_string().contains("incomplete JSON body"), "{err}");
+}

@@ -1,0 +1,475 @@
+//! `PostgresStore`: the engine for deployments where several workers share the work.
+//!
+//! Records are `JSONB`; batches are upserted with one `INSERT ... SELECT FROM UNNEST(...)
+//! ON CONFLICT` per chunk (arrays keep the statement the same whatever the batch size, so it is
+//! prepared once); inbox workers compete through `FOR UPDATE SKIP LOCKED`. Times that decide
+//! expiry (claims, inbox leases) come from the database clock, which all workers share.
+
+use std::str::FromStr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use gwi_core::record::ConnectorRecord;
+use gwi_core::store::{
+    INBOX_LEASE, InboundWebhook, InboxAppend, InboxEntry, InboxStatus, RecordQuery, Scope, Store,
+    StoreError, StreamState, UpsertOutcome,
+};
+use gwi_core::stream::Checkpoint;
+use secrecy::{ExposeSecret, SecretString};
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions, PgRow};
+use sqlx::{Connection, Postgres, QueryBuilder, Row};
+
+use crate::batch::newest_per_key;
+use crate::error::{from_migrate, from_sqlx};
+use crate::inbox::{headers_from_json, headers_to_json, parse_status};
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// Records per upsert statement: bounds the size of one statement's arrays.
+const ROWS_PER_STATEMENT: usize = 5_000;
+/// Run the expired-claims cleanup once per this many claims.
+const PURGE_EVERY: u64 = 1024;
+
+/// Pool settings for [`PostgresStore`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct PostgresOptions {
+    /// Most connections the pool opens.
+    pub max_connections: u32,
+    /// How long to wait for a connection (also bounds connecting to an unreachable server).
+    pub acquire_timeout: Duration,
+}
+
+impl Default for PostgresOptions {
+    fn default() -> Self {
+        Self {
+            max_connections: 10,
+            acquire_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// The PostgreSQL engine.
+pub struct PostgresStore {
+    pool: PgPool,
+    claims: AtomicU64,
+}
+
+impl std::fmt::Debug for PostgresStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresStore").finish_non_exhaustive()
+    }
+}
+
+impl PostgresStore {
+    /// Connects to `url` (`postgres://USER[:PASSWORD]@HOST[:PORT]/DB`) and runs migrations.
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        Self::connect_with(url, PostgresOptions::default()).await
+    }
+
+    /// Like [`connect`](Self::connect), with pool settings.
+    pub async fn connect_with(url: &str, options: PostgresOptions) -> Result<Self, StoreError> {
+        let unavailable =
+            |e: String| StoreError::Unavailable(format!("{}: {e}", crate::store_url::redact(url)));
+        let connect = PgConnectOptions::from_str(url).map_err(|e| {
+            StoreError::UnsupportedUrl(format!("{}: {e}", crate::store_url::redact(url)))
+        })?;
+        // One direct connection first: a pool only reports "timed out", this says why
+        // (refused, unknown host, bad password).
+        let probe = tokio::time::timeout(
+            options.acquire_timeout,
+            PgConnection::connect_with(&connect),
+        )
+        .await
+        .map_err(|_| unavailable(format!("no answer within {:?}", options.acquire_timeout)))?
+        .map_err(|e| unavailable(from_sqlx(e).to_string()))?;
+        probe
+            .close()
+            .await
+            .map_err(|e| unavailable(e.to_string()))?;
+        let pool = PgPoolOptions::new()
+            .max_connections(options.max_connections)
+            .acquire_timeout(options.acquire_timeout)
+            .connect_with(connect)
+            .await
+            .map_err(|e| unavailable(from_sqlx(e).to_string()))?;
+        Self::from_pool(pool).await
+    }
+
+    /// Uses an existing pool (e.g. one whose connections set a `search_path`); runs migrations.
+    pub async fn from_pool(pool: PgPool) -> Result<Self, StoreError> {
+        MIGRATOR.run(&pool).await.map_err(from_migrate)?;
+        Ok(Self {
+            pool,
+            claims: AtomicU64::new(0),
+        })
+    }
+
+    /// The connection pool.
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// Closes all connections, waiting for them to finish.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+fn decode_record(row: &PgRow) -> Result<ConnectorRecord, StoreError> {
+    Ok(ConnectorRecord {
+        id: row.try_get("id").map_err(from_sqlx)?,
+        record_type: row.try_get("record_type").map_err(from_sqlx)?,
+        source: row.try_get("source").map_err(from_sqlx)?,
+        created_at: row.try_get("created_at").map_err(from_sqlx)?,
+        updated_at: row.try_get("updated_at").map_err(from_sqlx)?,
+        data: row.try_get("data").map_err(from_sqlx)?,
+        metadata: row.try_get("metadata").map_err(from_sqlx)?,
+    })
+}
+
+fn decode_entry(row: &PgRow) -> Result<InboxEntry, StoreError> {
+    let attempts: i32 = row.try_get("attempts").map_err(from_sqlx)?;
+    Ok(InboxEntry {
+        id: row.try_get("id").map_err(from_sqlx)?,
+        webhook: InboundWebhook {
+            tenant: row.try_get("tenant").map_err(from_sqlx)?,
+            connector: row.try_get("connector").map_err(from_sqlx)?,
+            dedupe_key: row.try_get("dedupe_key").map_err(from_sqlx)?,
+            event_type: row.try_get("event_type").map_err(from_sqlx)?,
+            headers: headers_from_json(row.try_get("headers").map_err(from_sqlx)?)?,
+            body: row.try_get("body").map_err(from_sqlx)?,
+            received_at: row.try_get("received_at").map_err(from_sqlx)?,
+        },
+        status: parse_status(row.try_get("status").map_err(from_sqlx)?)?,
+        attempts: u32::try_from(attempts).unwrap_or(0),
+        last_error: row.try_get("last_error").map_err(from_sqlx)?,
+    })
+}
+
+fn push_filters<'a>(qb: &mut QueryBuilder<'a, Postgres>, query: &'a RecordQuery) {
+    qb.push(" WHERE tenant = ").push_bind(query.tenant.as_str());
+    if let Some(connector) = &query.connector {
+        qb.push(" AND connector = ").push_bind(connector.as_str());
+    }
+    if let Some(record_type) = &query.record_type {
+        qb.push(" AND record_type = ")
+            .push_bind(record_type.as_str());
+    }
+    if let Some(since) = query.updated_since {
+        qb.push(" AND updated_at >= ").push_bind(since);
+    }
+}
+
+fn seconds(d: Duration) -> f64 {
+    d.as_secs_f64()
+}
+
+fn to_json_text(value: &serde_json::Value) -> Result<String, StoreError> {
+    serde_json::to_string(value).map_err(|e| StoreError::Query(format!("cannot encode JSON: {e}")))
+}
+
+const UPSERT: &str = "INSERT INTO records (tenant, connector, record_type, id, source, \
+     created_at, updated_at, data, metadata, synced_at) \
+     SELECT $1, $2, t.record_type, t.id, t.source, t.created_at, t.updated_at, \
+            t.data::jsonb, t.metadata::jsonb, now() \
+     FROM UNNEST($3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::timestamptz[], \
+                 $8::text[], $9::text[]) \
+          AS t(record_type, id, source, created_at, updated_at, data, metadata) \
+     ON CONFLICT (tenant, connector, record_type, id) DO UPDATE SET \
+       source = EXCLUDED.source, created_at = EXCLUDED.created_at, \
+       updated_at = EXCLUDED.updated_at, data = EXCLUDED.data, \
+       metadata = EXCLUDED.metadata, synced_at = EXCLUDED.synced_at \
+     WHERE EXCLUDED.updated_at >= records.updated_at";
+
+#[async_trait]
+impl Store for PostgresStore {
+    async fn commit_batch(
+        &self,
+        scope: &Scope,
+        records: &[ConnectorRecord],
+        checkpoint: Option<&Checkpoint>,
+    ) -> Result<UpsertOutcome, StoreError> {
+        let mut rows = newest_per_key(records);
+        // Rows are locked in statement order: a fixed order keeps two workers upserting
+        // overlapping batches from deadlocking.
+        rows.sort_unstable_by(|a, b| {
+            (a.record_type.as_str(), a.id.as_str()).cmp(&(b.record_type.as_str(), b.id.as_str()))
+        });
+        let mut tx = self.pool.begin().await.map_err(from_sqlx)?;
+        let mut written = 0;
+        for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+            // JSON is sent as text and cast in SQL: PostgreSQL parses it either way.
+            let data = chunk
+                .iter()
+                .map(|r| to_json_text(&r.data))
+                .collect::<Result<Vec<_>, _>>()?;
+            let metadata = chunk
+                .iter()
+                .map(|r| to_json_text(&r.metadata))
+                .collect::<Result<Vec<_>, _>>()?;
+            let done = sqlx::query(UPSERT)
+                .bind(&scope.tenant)
+                .bind(&scope.connector)
+                .bind(
+                    chunk
+                        .iter()
+                        .map(|r| r.record_type.as_str())
+                        .collect::<Vec<_>>(),
+                )
+                .bind(chunk.iter().map(|r| r.id.as_str()).collect::<Vec<_>>())
+                .bind(chunk.iter().map(|r| r.source.as_str()).collect::<Vec<_>>())
+                .bind(chunk.iter().map(|r| r.created_at).collect::<Vec<_>>())
+                .bind(chunk.iter().map(|r| r.updated_at).collect::<Vec<_>>())
+                .bind(data)
+                .bind(metadata)
+                .execute(&mut *tx)
+                .await
+                .map_err(from_sqlx)?;
+            written += done.rows_affected();
+        }
+        if let Some(checkpoint) = checkpoint {
+            sqlx::query(
+                "INSERT INTO sync_state (tenant, connector, stream, cursor, updated_at) \
+                 VALUES ($1, $2, $3, $4, now()) \
+                 ON CONFLICT (tenant, connector, stream) \
+                 DO UPDATE SET cursor = EXCLUDED.cursor, updated_at = EXCLUDED.updated_at",
+            )
+            .bind(&scope.tenant)
+            .bind(&scope.connector)
+            .bind(&checkpoint.stream)
+            .bind(&checkpoint.cursor)
+            .execute(&mut *tx)
+            .await
+            .map_err(from_sqlx)?;
+        }
+        tx.commit().await.map_err(from_sqlx)?;
+        Ok(UpsertOutcome {
+            written,
+            unchanged: (records.len() as u64).saturating_sub(written),
+        })
+    }
+
+    async fn load_state(&self, scope: &Scope) -> Result<Vec<StreamState>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT stream, cursor, updated_at FROM sync_state \
+             WHERE tenant = $1 AND connector = $2 ORDER BY stream",
+        )
+        .bind(&scope.tenant)
+        .bind(&scope.connector)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(from_sqlx)?;
+        rows.iter()
+            .map(|row| {
+                Ok(StreamState {
+                    stream: row.try_get("stream").map_err(from_sqlx)?,
+                    cursor: row.try_get("cursor").map_err(from_sqlx)?,
+                    updated_at: row.try_get("updated_at").map_err(from_sqlx)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn reset_state(&self, scope: &Scope, stream: Option<&str>) -> Result<u64, StoreError> {
+        let done = sqlx::query(
+            "DELETE FROM sync_state WHERE tenant = $1 AND connector = $2 \
+             AND ($3::text IS NULL OR stream = $3)",
+        )
+        .bind(&scope.tenant)
+        .bind(&scope.connector)
+        .bind(stream)
+        .execute(&self.pool)
+        .await
+        .map_err(from_sqlx)?;
+        Ok(done.rows_affected())
+    }
+
+    async fn claim_idempotency_key(&self, key: &str, ttl: Duration) -> Result<bool, StoreError> {
+        if self.claims.fetch_add(1, Ordering::Relaxed) % PURGE_EVERY == PURGE_EVERY - 1 {
+            sqlx::query("DELETE FROM idempotency_keys WHERE expires_at <= now()")
+                .execute(&self.pool)
+                .await
+                .map_err(from_sqlx)?;
+        }
+        // One statement: concurrent inserts of one key serialize on the unique index; the
+        // losers see a live claim and update nothing.
+        let done = sqlx::query(
+            "INSERT INTO idempotency_keys (key, expires_at) \
+             VALUES ($1, clock_timestamp() + make_interval(secs => $2)) \
+             ON CONFLICT (key) DO UPDATE SET expires_at = EXCLUDED.expires_at \
+             WHERE idempotency_keys.expires_at <= clock_timestamp()",
+        )
+        .bind(key)
+        .bind(seconds(ttl))
+        .execute(&self.pool)
+        .await
+        .map_err(from_sqlx)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn inbox_append(&self, webhook: &InboundWebhook) -> Result<InboxAppend, StoreError> {
+        let id: Option<i64> = sqlx::query_scalar(
+            "INSERT INTO inbox (tenant, connector, dedupe_key, event_type, headers, body, \
+             received_at, status) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending') \
+             ON CONFLICT (connector, dedupe_key) DO NOTHING RETURNING id",
+        )
+        .bind(&webhook.tenant)
+        .bind(&webhook.connector)
+        .bind(&webhook.dedupe_key)
+        .bind(&webhook.event_type)
+        .bind(headers_to_json(&webhook.headers))
+        .bind(&webhook.body)
+        .bind(webhook.received_at)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(from_sqlx)?;
+        Ok(id.map_or(InboxAppend::Duplicate, InboxAppend::Stored))
+    }
+
+    async fn inbox_fetch_pending(&self, limit: u32) -> Result<Vec<InboxEntry>, StoreError> {
+        // SKIP LOCKED: workers fetching at the same time take disjoint entries; the lease then
+        // hides them from later fetches until marked (or until the worker is presumed dead).
+        let rows = sqlx::query(
+            "WITH picked AS ( \
+               SELECT id FROM inbox \
+               WHERE status = 'pending' AND next_attempt_at <= clock_timestamp() \
+               ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED) \
+             UPDATE inbox SET next_attempt_at = clock_timestamp() + make_interval(secs => $2) \
+             FROM picked WHERE inbox.id = picked.id \
+             RETURNING inbox.id, inbox.tenant, inbox.connector, inbox.dedupe_key, \
+               inbox.event_type, inbox.headers, inbox.body, inbox.received_at, inbox.status, \
+               inbox.attempts, inbox.last_error",
+        )
+        .bind(i64::from(limit))
+        .bind(seconds(INBOX_LEASE))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(from_sqlx)?;
+        let mut entries = rows
+            .iter()
+            .map(decode_entry)
+            .collect::<Result<Vec<_>, _>>()?;
+        entries.sort_by_key(|e| e.id);
+        Ok(entries)
+    }
+
+    async fn inbox_mark_done(&self, id: i64) -> Result<(), StoreError> {
+        let done = sqlx::query("UPDATE inbox SET status = 'done' WHERE id = $1")
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map_err(from_sqlx)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!("inbox entry {id}")));
+        }
+        Ok(())
+    }
+
+    async fn inbox_mark_failed(
+        &self,
+        id: i64,
+        error: &str,
+        retry_at: Option<DateTime<Utc>>,
+    ) -> Result<(), StoreError> {
+        let done = sqlx::query(
+            "UPDATE inbox SET attempts = attempts + 1, last_error = $2, \
+             status = CASE WHEN $3::timestamptz IS NULL THEN 'dead' ELSE 'pending' END, \
+             next_attempt_at = COALESCE($3, next_attempt_at) WHERE id = $1",
+        )
+        .bind(id)
+        .bind(error)
+        .bind(retry_at)
+        .execute(&self.pool)
+        .await
+        .map_err(from_sqlx)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!("inbox entry {id}")));
+        }
+        Ok(())
+    }
+
+    async fn inbox_counts(&self) -> Result<Vec<(InboxStatus, u64)>, StoreError> {
+        let rows: Vec<(String, i64)> =
+            sqlx::query_as("SELECT status, COUNT(*) FROM inbox GROUP BY status")
+                .fetch_all(&self.pool)
+                .await
+                .map_err(from_sqlx)?;
+        let mut counts = [InboxStatus::Pending, InboxStatus::Done, InboxStatus::Dead]
+            .map(|s| (s, 0u64))
+            .to_vec();
+        for (status, n) in rows {
+            let status = parse_status(&status)?;
+            if let Some(slot) = counts.iter_mut().find(|(s, _)| *s == status) {
+                slot.1 = u64::try_from(n).unwrap_or(0);
+            }
+        }
+        Ok(counts)
+    }
+
+    async fn save_refresh_token(
+        &self,
+        scope: &Scope,
+        token: &SecretString,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO refresh_tokens (tenant, connector, token, updated_at) \
+             VALUES ($1, $2, $3, now()) ON CONFLICT (tenant, connector) \
+             DO UPDATE SET token = EXCLUDED.token, updated_at = EXCLUDED.updated_at",
+        )
+        .bind(&scope.tenant)
+        .bind(&scope.connector)
+        .bind(token.expose_secret())
+        .execute(&self.pool)
+        .await
+        .map_err(from_sqlx)?;
+        Ok(())
+    }
+
+    async fn load_refresh_token(&self, scope: &Scope) -> Result<Option<SecretString>, StoreError> {
+        let token: Option<String> = sqlx::query_scalar(
+            "SELECT token FROM refresh_tokens WHERE tenant = $1 AND connector = $2",
+        )
+        .bind(&scope.tenant)
+        .bind(&scope.connector)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(from_sqlx)?;
+        Ok(token.map(SecretString::from))
+    }
+
+    async fn query_records(&self, query: &RecordQuery) -> Result<Vec<ConnectorRecord>, StoreError> {
+        let mut qb = QueryBuilder::<Postgres>::new(
+            "SELECT record_type, id, source, created_at, updated_at, data, metadata FROM records",
+        );
+        push_filters(&mut qb, query);
+        // LIMIT NULL means no limit.
+        qb.push(" ORDER BY updated_at DESC, connector, record_type, id LIMIT ")
+            .push_bind(query.limit.map(|l| i64::try_from(l).unwrap_or(i64::MAX)))
+            .push(" OFFSET ")
+            .push_bind(i64::try_from(query.offset).unwrap_or(i64::MAX));
+        let rows = qb.build().fetch_all(&self.pool).await.map_err(from_sqlx)?;
+        rows.iter().map(decode_record).collect()
+    }
+
+    async fn count_records(&self, query: &RecordQuery) -> Result<u64, StoreError> {
+        let mut qb = QueryBuilder::<Postgres>::new("SELECT COUNT(*) FROM records");
+        push_filters(&mut qb, query);
+        let n: i64 = qb
+            .build_query_scalar()
+            .fetch_one(&self.pool)
+            .await
+            .map_err(from_sqlx)?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map_err(from_sqlx)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,689 @@
+//! `SqliteStore`: the default engine, one file (`sqlite://./gwi.db`), zero set-up.
+//!
+//! One writer connection takes every write in `BEGIN IMMEDIATE` transactions (SQLite allows one
+//! writer at a time anyway, and queueing in the pool beats `SQLITE_BUSY` retries); a small pool of
+//! read-only connections serves reads concurrently thanks to WAL.
+//!
+//! Durability: WAL with `synchronous = NORMAL` (the default here). A committed transaction is in
+//! the WAL file before `commit` returns, so it survives the process being killed (SIGKILL, OOM,
+//! panic). After a power loss or OS crash the last transactions before the crash may be rolled
+//! back, but the database stays consistent, and because records and their checkpoint share a
+//! transaction the next sync simply resumes from the older checkpoint. Set
+//! [`SqliteOptions::synchronous_full`] to fsync every commit instead (slower writes).
+
+use std::str::FromStr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, SecondsFormat, Utc};
+use gwi_core::record::ConnectorRecord;
+use gwi_core::store::{
+    INBOX_LEASE, InboundWebhook, InboxAppend, InboxEntry, InboxStatus, RecordQuery, Scope, Store,
+    StoreError, StreamState, UpsertOutcome,
+};
+use gwi_core::stream::Checkpoint;
+use secrecy::{ExposeSecret, SecretString};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
+};
+use sqlx::{QueryBuilder, Row, Sqlite};
+
+use crate::batch::newest_per_key;
+use crate::error::{corrupt_json, from_migrate, from_sqlx};
+use crate::inbox::{headers_from_json, headers_to_json, parse_status};
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+
+/// Parameters bound per row in the upsert.
+const COLUMNS_PER_ROW: usize = 10;
+/// SQLite's default limit on bound parameters (`SQLITE_MAX_VARIABLE_NUMBER`) since 3.32.
+const MAX_PARAMETERS: usize = 32_766;
+/// Run the expired-claims cleanup once per this many claims.
+const PURGE_EVERY: u64 = 1024;
+
+/// Tuning for [`SqliteStore`]; the defaults suit a CLI and a webhook server alike.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SqliteOptions {
+    /// Read-only connections for queries (file databases; in-memory ones share the writer).
+    pub readers: u32,
+    /// How long a statement waits for another process's lock before failing.
+    pub busy_timeout: Duration,
+    /// Most records per `INSERT ... ON CONFLICT` statement (1 = one prepared single-row
+    /// statement reused for every record). See the `upsert` benchmark for the trade-off.
+    pub rows_per_statement: usize,
+    /// Page size of a newly created database file (ignored for an existing one). Records are
+    /// about 1 KB; 8 KiB pages hold several per page and cut B-tree work on batch inserts.
+    pub page_size: u32,
+    /// fsync every commit (`synchronous = FULL`): survives power loss, slower writes.
+    pub synchronous_full: bool,
+}
+
+impl Default for SqliteOptions {
+    fn default() -> Self {
+        Self {
+            readers: 4,
+            busy_timeout: Duration::from_secs(5),
+            rows_per_statement: 250,
+            page_size: 8192,
+            synchronous_full: false,
+        }
+    }
+}
+
+/// The SQLite engine.
+pub struct SqliteStore {
+    writer: SqlitePool,
+    reader: SqlitePool,
+    upserts: UpsertStatements,
+    claims: AtomicU64,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore")
+            .field("rows_per_statement", &self.upserts.max)
+            .finish_non_exhaustive()
+    }
+}
+
+fn is_in_memory(url: &str) -> bool {
+    url.contains(":memory:") || url.contains("mode=memory")
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `url` and runs migrations.
+    ///
+    /// `url` is `sqlite://PATH` (relative or absolute), `sqlite:PATH` or `sqlite::memory:`.
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        Self::connect_with(url, SqliteOptions::default()).await
+    }
+
+    /// Like [`connect`](Self::connect), with tuning options.
+    pub async fn connect_with(url: &str, options: SqliteOptions) -> Result<Self, StoreError> {
+        let base = SqliteConnectOptions::from_str(url)
+            .map_err(|e| {
+                StoreError::UnsupportedUrl(format!("{}: {e}", crate::store_url::redact(url)))
+            })?
+            .create_if_missing(true)
+            .busy_timeout(options.busy_timeout);
+        let single = || {
+            SqlitePoolOptions::new()
+                .max_connections(1)
+                .min_connections(1)
+                // An in-memory database lives as long as its connection: never recycle it.
+                .idle_timeout(None)
+                .max_lifetime(None)
+        };
+        let in_memory = is_in_memory(url);
+        if !in_memory {
+            // `sqlite://./data/gwi.db` should work on a fresh checkout: create the directory.
+            if let Some(dir) = base.get_filename().parent()
+                && !dir.as_os_str().is_empty()
+            {
+                tokio::fs::create_dir_all(dir).await.map_err(|e| {
+                    StoreError::Unavailable(format!("cannot create {}: {e}", dir.display()))
+                })?;
+            }
+        }
+        let (writer, reader) = if in_memory {
+            let pool = single().connect_with(base).await.map_err(from_sqlx)?;
+            (pool.clone(), pool)
+        } else {
+            let synchronous = if options.synchronous_full {
+                SqliteSynchronous::Full
+            } else {
+                SqliteSynchronous::Normal
+            };
+            let writer = single()
+                .connect_with(
+                    base.clone()
+                        .page_size(options.page_size)
+                        .journal_mode(SqliteJournalMode::Wal)
+                        .synchronous(synchronous),
+                )
+                .await
+                .map_err(from_sqlx)?;
+            let reader = SqlitePoolOptions::new()
+                .max_connections(options.readers.max(1))
+                .connect_with(base.read_only(true))
+                .await
+                .map_err(from_sqlx)?;
+            (writer, reader)
+        };
+        MIGRATOR.run(&writer).await.map_err(from_migrate)?;
+        Ok(Self {
+            writer,
+            reader,
+            upserts: UpsertStatements::new(options.rows_per_statement),
+            claims: AtomicU64::new(0),
+        })
+    }
+
+    /// Closes all connections, waiting for them to finish.
+    pub async fn close(&self) {
+        self.writer.close().await;
+        self.reader.close().await;
+    }
+
+    async fn begin(&self) -> Result<sqlx::Transaction<'static, Sqlite>, StoreError> {
+        // IMMEDIATE takes the write lock up front, so another process's writer makes us wait
+        // (busy_timeout) instead of failing halfway through the transaction.
+        self.writer
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(from_sqlx)
+    }
+}
+
+/// `INSERT ... ON CONFLICT` for `rows` records, ten anonymous parameters per row.
+///
+/// Anonymous `?` rather than numbered `?NNN` (which would let rows share the tenant and connector
+/// parameters): sqlx looks up every parameter's name when binding, and SQLite answers that with a
+/// linear scan over the named parameters, which made large statements quadratic.
+fn upsert_sql(rows: usize) -> String {
+    let mut sql = String::with_capacity(400 + rows * 22);
+    sql.push_str(
+        "INSERT INTO records (tenant, connector, synced_at, record_type, id, source, \
+         created_at, updated_at, data, metadata) VALUES ",
+    );
+    for row in 0..rows {
+        if row > 0 {
+            sql.push(',');
+        }
+        sql.push_str("(?,?,?,?,?,?,?,?,?,?)");
+    }
+    // `>=`: on equal `updated_at` the incoming copy wins, so a webhook and a sync agree.
+    sql.push_str(
+        " ON CONFLICT (tenant, connector, record_type, id) DO UPDATE SET \
+         source = excluded.source, created_at = excluded.created_at, \
+         updated_at = excluded.updated_at, data = excluded.data, \
+         metadata = excluded.metadata, synced_at = excluded.synced_at \
+         WHERE excluded.updated_at >= records.updated_at",
+    );
+    sql
+}
+
+/// The upsert statements a store uses: `max` rows, and each power of two below it.
+///
+/// A batch is cut into full statements and then the remainder's binary digits, so any batch
+/// size uses at most ~10 distinct statements, all of which stay prepared in the connection's
+/// statement cache (a time-bound flush of 137 records does not prepare a new 137-row statement).
+struct UpsertStatements {
+    max: usize,
+    sql: std::collections::BTreeMap<usize, String>,
+}
+
+impl UpsertStatements {
+    fn new(max: usize) -> Self {
+        let max = max.clamp(1, MAX_PARAMETERS / COLUMNS_PER_ROW);
+        let mut sql = std::collections::BTreeMap::new();
+        sql.insert(max, upsert_sql(max));
+        let mut size = 1;
+        while size < max {
+            sql.insert(size, upsert_sql(size));
+            size *= 2;
+        }
+        Self { max, sql }
+    }
+
+    /// Statement sizes covering `total` rows, largest first.
+    fn chunks(&self, total: usize) -> Vec<usize> {
+        let mut sizes = vec![self.max; total / self.max];
+        let mut rest = total % self.max;
+        for size in self.sql.keys().rev() {
+            if *size <= rest {
+                sizes.push(*size);
+                rest -= size;
+            }
+        }
+        sizes
+    }
+
+    fn sql(&self, rows: usize) -> Result<&str, StoreError> {
+        self.sql
+            .get(&rows)
+            .map(String::as_str)
+            .ok_or_else(|| StoreError::Query(format!("no upsert statement for {rows} rows")))
+    }
+}
+
+/// Record timestamps as fixed-width text, so comparing text compares times.
+fn ts(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+fn parse_ts(column: &str, text: &str) -> Result<DateTime<Utc>, StoreError> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| StoreError::Corrupt(format!("column {column} holds {text:?}: {e}")))
+}
+
+fn from_micros(column: &str, micros: i64) -> Result<DateTime<Utc>, StoreError> {
+    DateTime::from_timestamp_micros(micros)
+        .ok_or_else(|| StoreError::Corrupt(format!("column {column} holds {micros}")))
+}
+
+fn micros_after(now: DateTime<Utc>, wait: Duration) -> Result<i64, StoreError> {
+    chrono::Duration::from_std(wait)
+        .ok()
+        .and_then(|d| now.checked_add_signed(d))
+        .map(|t| t.timestamp_micros())
+        .ok_or_else(|| StoreError::Query(format!("duration {wait:?} is out of range")))
+}
+
+fn to_json_text(value: &serde_json::Value) -> Result<String, StoreError> {
+    serde_json::to_string(value).map_err(|e| StoreError::Query(format!("cannot encode JSON: {e}")))
+}
+
+/// A record's columns, encoded before the transaction starts.
+///
+/// Owned strings are moved into the statement's arguments: sqlx copies borrowed ones.
+struct Encoded<'a> {
+    record: &'a ConnectorRecord,
+    created_at: String,
+    updated_at: String,
+    data: String,
+    metadata: String,
+}
+
+fn encode(record: &ConnectorRecord) -> Result<Encoded<'_>, StoreError> {
+    Ok(Encoded {
+        record,
+        created_at: ts(record.created_at),
+        updated_at: ts(record.updated_at),
+        data: to_json_text(&record.data)?,
+        metadata: to_json_text(&record.metadata)?,
+    })
+}
+
+fn decode_record(row: &SqliteRow) -> Result<ConnectorRecord, StoreError> {
+    let get = |col: &str| row.try_get::<String, _>(col).map_err(from_sqlx);
+    let data = get("data")?;
+    let metadata = get("metadata")?;
+    Ok(ConnectorRecord {
+        id: get("id")?,
+        record_type: get("record_type")?,
+        source: get("source")?,
+        created_at: parse_ts("created_at", &get("created_at")?)?,
+        updated_at: parse_ts("updated_at", &get("updated_at")?)?,
+        data: serde_json::from_str(&data).map_err(|e| corrupt_json("data", &e))?,
+        metadata: serde_json::from_str(&metadata).map_err(|e| corrupt_json("metadata", &e))?,
+    })
+}
+
+fn decode_entry(row: &SqliteRow) -> Result<InboxEntry, StoreError> {
+    let headers: String = row.try_get("headers").map_err(from_sqlx)?;
+    let headers = serde_json::from_str(&headers).map_err(|e| corrupt_json("headers", &e))?;
+    let attempts: i64 = row.try_get("attempts").map_err(from_sqlx)?;
+    Ok(InboxEntry {
+        id: row.try_get("id").map_err(from_sqlx)?,
+        webhook: InboundWebhook {
+            tenant: row.try_get("tenant").map_err(from_sqlx)?,
+            connector: row.try_get("connector").map_err(from_sqlx)?,
+            dedupe_key: row.try_get("dedupe_key").map_err(from_sqlx)?,
+            event_type: row.try_get("event_type").map_err(from_sqlx)?,
+            headers: headers_from_json(headers)?,
+            body: row.try_get("body").map_err(from_sqlx)?,
+            received_at: from_micros(
+                "received_at",
+                row.try_get("received_at").map_err(from_sqlx)?,
+            )?,
+        },
+        status: parse_status(row.try_get("status").map_err(from_sqlx)?)?,
+        attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
+        last_error: row.try_get("last_error").map_err(from_sqlx)?,
+    })
+}
+
+fn push_filters<'a>(qb: &mut QueryBuilder<'a, Sqlite>, query: &'a RecordQuery) {
+    qb.push(" WHERE tenant = ").push_bind(query.tenant.as_str());
+    if let Some(connector) = &query.connector {
+        qb.push(" AND connector = ").push_bind(connector.as_str());
+    }
+    if let Some(record_type) = &query.record_type {
+        qb.push(" AND record_type = ")
+            .push_bind(record_type.as_str());
+    }
+    if let Some(since) = query.updated_since {
+        qb.push(" AND updated_at >= ").push_bind(ts(since));
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn commit_batch(
+        &self,
+        scope: &Scope,
+        records: &[ConnectorRecord],
+        checkpoint: Option<&Checkpoint>,
+    ) -> Result<UpsertOutcome, StoreError> {
+        let rows = newest_per_key(records)
+            .into_iter()
+            .map(encode)
+            .collect::<Result<Vec<_>, _>>()?;
+        let cursor = checkpoint.map(|c| to_json_text(&c.cursor)).transpose()?;
+        let now = Utc::now().timestamp_micros();
+        let mut tx = self.begin().await?;
+        let mut written = 0;
+        let mut rows = rows.into_iter();
+        for size in self.upserts.chunks(rows.len()) {
+            let mut q = sqlx::query(self.upserts.sql(size)?);
+            for row in rows.by_ref().take(size) {
+                q = q
+                    .bind(scope.tenant.as_str())
+                    .bind(scope.connector.as_str())
+                    .bind(now)
+                    .bind(row.record.record_type.as_str())
+                    .bind(row.record.id.as_str())
+                    .bind(row.record.source.as_str())
+                    .bind(row.created_at)
+                    .bind(row.updated_at)
+                    .bind(row.data)
+                    .bind(row.metadata);
+            }
+            written += q
+                .execute(&mut *tx)
+                .await
+                .map_err(from_sqlx)?
+                .rows_affected();
+        }
+        if let (Some(checkpoint), Some(cursor)) = (checkpoint, &cursor) {
+            sqlx::query(
+                "INSERT INTO sync_state (tenant, connector, stream, cursor, updated_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5) \
+                 ON CONFLICT (tenant, connector, stream) \
+                 DO UPDATE SET cursor = excluded.cursor, updated_at = excluded.updated_at",
+            )
+            .bind(&scope.tenant)
+            .bind(&scope.connector)
+            .bind(&checkpoint.stream)
+            .bind(cursor)
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(from_sqlx)?;
+        }
+        tx.commit().await.map_err(from_sqlx)?;
+        Ok(UpsertOutcome {
+            written,
+            unchanged: (records.len() as u64).saturating_sub(written),
+        })
+    }
+
+    async fn load_state(&self, scope: &Scope) -> Result<Vec<StreamState>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT stream, cursor, updated_at FROM sync_state \
+             WHERE tenant = ?1 AND connector = ?2 ORDER BY stream",
+        )
+        .bind(&scope.tenant)
+        .bind(&scope.connector)
+        .fetch_all(&self.reader)
+        .await
+        .map_err(from_sqlx)?;
+        rows.iter()
+            .map(|row| {
+                let cursor: String = row.try_get("cursor").map_err(from_sqlx)?;
+                Ok(StreamState {
+                    stream: row.try_get("stream").map_err(from_sqlx)?,
+                    cursor: serde_json::from_str(&cursor)
+                        .map_err(|e| corrupt_json("cursor", &e))?,
+                    updated_at: from_micros(
+                        "updated_at",
+                        row.try_get("updated_at").map_err(from_sqlx)?,
+                    )?,
+                })
+            })
+            .collect()
+    }
+
+    async fn reset_state(&self, scope: &Scope, stream: Option<&str>) -> Result<u64, StoreError> {
+        let done = sqlx::query(
+            "DELETE FROM sync_state WHERE tenant = ?1 AND connector = ?2 \
+             AND (?3 IS NULL OR stream = ?3)",
+        )
+        .bind(&scope.tenant)
+        .bind(&scope.connector)
+        .bind(stream)
+        .execute(&self.writer)
+        .await
+        .map_err(from_sqlx)?;
+        Ok(done.rows_affected())
+    }
+
+    async fn claim_idempotency_key(&self, key: &str, ttl: Duration) -> Result<bool, StoreError> {
+        let now = Utc::now();
+        let now_micros = now.timestamp_micros();
+        let expires = micros_after(now, ttl)?;
+        if self.claims.fetch_add(1, Ordering::Relaxed) % PURGE_EVERY == PURGE_EVERY - 1 {
+            sqlx::query("DELETE FROM idempotency_keys WHERE expires_at <= ?1")
+                .bind(now_micros)
+                .execute(&self.writer)
+                .await
+                .map_err(from_sqlx)?;
+        }
+        // One statement: a live claim is left alone (0 rows), a missing or expired one is taken.
+        let done = sqlx::query(
+            "INSERT INTO idempotency_keys (key, expires_at) VALUES (?1, ?2) \
+             ON CONFLICT (key) DO UPDATE SET expires_at = excluded.expires_at \
+             WHERE idempotency_keys.expires_at <= ?3",
+        )
+        .bind(key)
+        .bind(expires)
+        .bind(now_micros)
+        .execute(&self.writer)
+        .await
+        .map_err(from_sqlx)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn inbox_append(&self, webhook: &InboundWebhook) -> Result<InboxAppend, StoreError> {
+        let headers = headers_to_json(&webhook.headers).to_string();
+        let id: Option<i64> = sqlx::query_scalar(
+            "INSERT INTO inbox (tenant, connector, dedupe_key, event_type, headers, body, \
+             received_at, status, attempts, next_attempt_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'pending', 0, ?8) \
+             ON CONFLICT (connector, dedupe_key) DO NOTHING RETURNING id",
+        )
+        .bind(&webhook.tenant)
+        .bind(&webhook.connector)
+        .bind(&webhook.dedupe_key)
+        .bind(&webhook.event_type)
+        .bind(headers)
+        .bind(&webhook.body)
+        .bind(webhook.received_at.timestamp_micros())
+        .bind(Utc::now().timestamp_micros())
+        .fetch_optional(&self.writer)
+        .await
+        .map_err(from_sqlx)?;
+        Ok(id.map_or(InboxAppend::Duplicate, InboxAppend::Stored))
+    }
+
+    async fn inbox_fetch_pending(&self, limit: u32) -> Result<Vec<InboxEntry>, StoreError> {
+        let now = Utc::now();
+        // Leasing is one UPDATE on the single writer, so two fetches never get one entry.
+        let rows = sqlx::query(
+            "UPDATE inbox SET next_attempt_at = ?1 WHERE id IN ( \
+               SELECT id FROM inbox WHERE status = 'pending' AND next_attempt_at <= ?2 \
+               ORDER BY id LIMIT ?3) \
+             RETURNING id, tenant, connector, dedupe_key, event_type, headers, body, \
+               received_at, status, attempts, last_error",
+        )
+        .bind(micros_after(now, INBOX_LEASE)?)
+        .bind(now.timestamp_micros())
+        .bind(i64::from(limit))
+        .fetch_all(&self.writer)
+        .await
+        .map_err(from_sqlx)?;
+        let mut entries = rows
+            .iter()
+            .map(decode_entry)
+            .collect::<Result<Vec<_>, _>>()?;
+        entries.sort_by_key(|e| e.id);
+        Ok(entries)
+    }
+
+    async fn inbox_mark_done(&self, id: i64) -> Result<(), StoreError> {
+        let done = sqlx::query("UPDATE inbox SET status = 'done' WHERE id = ?1")
+            .bind(id)
+            .execute(&self.writer)
+            .await
+            .map_err(from_sqlx)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!("inbox entry {id}")));
+        }
+        Ok(())
+    }
+
+    async fn inbox_mark_failed(
+        &self,
+        id: i64,
+        error: &str,
+        retry_at: Option<DateTime<Utc>>,
+    ) -> Result<(), StoreError> {
+        let done = sqlx::query(
+            "UPDATE inbox SET attempts = attempts + 1, last_error = ?2, \
+             status = CASE WHEN ?3 IS NULL THEN 'dead' ELSE 'pending' END, \
+             next_attempt_at = COALESCE(?3, next_attempt_at) WHERE id = ?1",
+        )
+        .bind(id)
+        .bind(error)
+        .bind(retry_at.map(|t| t.timestamp_micros()))
+        .execute(&self.writer)
+        .await
+        .map_err(from_sqlx)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!("inbox entry {id}")));
+        }
+        Ok(())
+    }
+
+    async fn inbox_counts(&self) -> Result<Vec<(InboxStatus, u64)>, StoreError> {
+        let rows: Vec<(String, i64)> =
+            sqlx::query_as("SELECT status, COUNT(*) FROM inbox GROUP BY status")
+                .fetch_all(&self.reader)
+                .await
+                .map_err(from_sqlx)?;
+        let mut counts = [InboxStatus::Pending, InboxStatus::Done, InboxStatus::Dead]
+            .map(|s| (s, 0u64))
+            .to_vec();
+        for (status, n) in rows {
+            let status = parse_status(&status)?;
+            if let Some(slot) = counts.iter_mut().find(|(s, _)| *s == status) {
+                slot.1 = u64::try_from(n).unwrap_or(0);
+            }
+        }
+        Ok(counts)
+    }
+
+    async fn save_refresh_token(
+        &self,
+        scope: &Scope,
+        token: &SecretString,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO refresh_tokens (tenant, connector, token, updated_at) \
+             VALUES (?1, ?2, ?3, ?4) ON CONFLICT (tenant, connector) \
+             DO UPDATE SET token = excluded.token, updated_at = excluded.updated_at",
+        )
+        .bind(&scope.tenant)
+        .bind(&scope.connector)
+        .bind(token.expose_secret())
+        .bind(Utc::now().timestamp_micros())
+        .execute(&self.writer)
+        .await
+        .map_err(from_sqlx)?;
+        Ok(())
+    }
+
+    async fn load_refresh_token(&self, scope: &Scope) -> Result<Option<SecretString>, StoreError> {
+        let token: Option<String> = sqlx::query_scalar(
+            "SELECT token FROM refresh_tokens WHERE tenant = ?1 AND connector = ?2",
+        )
+        .bind(&scope.tenant)
+        .bind(&scope.connector)
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(from_sqlx)?;
+        Ok(token.map(SecretString::from))
+    }
+
+    async fn query_records(&self, query: &RecordQuery) -> Result<Vec<ConnectorRecord>, StoreError> {
+        let mut qb = QueryBuilder::<Sqlite>::new(
+            "SELECT record_type, id, source, created_at, updated_at, data, metadata FROM records",
+        );
+        push_filters(&mut qb, query);
+        qb.push(" ORDER BY updated_at DESC, connector, record_type, id LIMIT ")
+            .push_bind(
+                query
+                    .limit
+                    .map_or(-1, |l| i64::try_from(l).unwrap_or(i64::MAX)),
+            )
+            .push(" OFFSET ")
+            .push_bind(i64::try_from(query.offset).unwrap_or(i64::MAX));
+        let rows = qb
+            .build()
+            .fetch_all(&self.reader)
+            .await
+            .map_err(from_sqlx)?;
+        rows.iter().map(decode_record).collect()
+    }
+
+    async fn count_records(&self, query: &RecordQuery) -> Result<u64, StoreError> {
+        let mut qb = QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM records");
+        push_filters(&mut qb, query);
+        let n: i64 = qb
+            .build_query_scalar()
+            .fetch_one(&self.reader)
+            .await
+            .map_err(from_sqlx)?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1")
+            .execute(&self.reader)
+            .await
+            .map_err(from_sqlx)?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_sort_as_text_in_time_order() {
+        let a = DateTime::parse_from_rfc3339("2024-01-01T00:00:09Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let b = DateTime::parse_from_rfc3339("2024-01-01T00:00:10.5Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        assert!(ts(a) < ts(b));
+        assert_eq!(ts(a).len(), ts(b).len());
+        assert_eq!(parse_ts("t", &ts(b)).unwrap(), b);
+    }
+
+    #[test]
+    fn batches_use_full_statements_then_powers_of_two() {
+        let upserts = UpsertStatements::new(100);
+        assert_eq!(upserts.chunks(0), Vec::<usize>::new());
+        assert_eq!(upserts.chunks(100), [100]);
+        assert_eq!(upserts.chunks(237), [100, 100, 32, 4, 1]);
+        for total in 0..1000 {
+            let chunks = upserts.chunks(total);
+            assert_eq!(chunks.iter().sum::<usize>(), total);
+            assert!(chunks.iter().all(|c| upserts.sql(*c).is_ok()));
+        }
+        assert_eq!(UpsertStatements::new(0).chunks(3), [1, 1, 1]);
+    }
+
+    #[test]
+    fn upsert_sql_has_ten_parameters_per_row() {
+        let sql = upsert_sql(3);
+        assert_eq!(sql.matches('?').count(), 30);
+    }
+}

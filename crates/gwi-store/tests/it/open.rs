@@ -1,0 +1,127 @@
+//! Choosing and opening a store by URL.
+
+use chrono::{TimeZone, Utc};
+use gwi_core::record::ConnectorRecord;
+use gwi_core::store::{RecordQuery, Scope, StoreError};
+use gwi_core::stream::Checkpoint;
+use serde_json::json;
+
+fn record(id: &str) -> ConnectorRecord {
+    let t = Utc.timestamp_opt(1_700_000_000, 0).unwrap();
+    ConnectorRecord::new(id, "issue", "github", t, t)
+}
+
+fn everything() -> RecordQuery {
+    RecordQuery {
+        tenant: "t".into(),
+        ..Default::default()
+    }
+}
+
+#[tokio::test]
+async fn open_refuses_unknown_schemes_without_showing_the_password() {
+    let err = gwi_store::open("mysql://admin:hunter2@db.local/gwi")
+        .await
+        .err()
+        .unwrap();
+    assert!(matches!(err, StoreError::UnsupportedUrl(_)), "{err}");
+    let text = err.to_string();
+    assert!(!text.contains("hunter2"), "{text}");
+    assert!(
+        text.contains("sqlite://"),
+        "the error says what to use: {text}"
+    );
+
+    let err = gwi_store::open("./gwi.db").await.err().unwrap();
+    assert!(matches!(err, StoreError::UnsupportedUrl(_)), "{err}");
+}
+
+#[tokio::test]
+async fn open_sqlite_creates_missing_directories_and_keeps_data_across_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!(
+        "sqlite://{}",
+        dir.path().join("data/nested/gwi.db").display()
+    );
+    let scope = Scope::new("t", "github");
+    {
+        let store = gwi_store::open(&url).await.unwrap();
+        let checkpoint = Checkpoint {
+            stream: "s".into(),
+            cursor: json!(3),
+        };
+        store
+            .commit_batch(&scope, &[record("1"), record("2")], Some(&checkpoint))
+            .await
+            .unwrap();
+    }
+    let store = gwi_store::open(&url).await.unwrap();
+    assert_eq!(store.count_records(&everything()).await.unwrap(), 2);
+    assert_eq!(store.load_state(&scope).await.unwrap()[0].cursor, json!(3));
+}
+
+#[tokio::test]
+async fn open_sqlite_in_memory_works_without_a_file() {
+    let store = gwi_store::open("sqlite::memory:").await.unwrap();
+    store
+        .commit_batch(&Scope::new("t", "github"), &[record("1")], None)
+        .await
+        .unwrap();
+    assert_eq!(store.count_records(&everything()).await.unwrap(), 1);
+    store.ping().await.unwrap();
+}
+
+#[tokio::test]
+async fn open_postgres_by_url_runs_migrations() {
+    let Some(url) = crate::support::postgres_url() else {
+        return;
+    };
+    // Keep the test out of the public schema: the URL itself selects a fresh schema.
+    let schema = format!("gwi_test_open_{}", std::process::id());
+    let admin = sqlx::PgPool::connect(&url).await.unwrap();
+    sqlx::raw_sql(&format!(
+        "DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"
+    ))
+    .execute(&admin)
+    .await
+    .unwrap();
+    let sep = if url.contains('?') { '&' } else { '?' };
+    let scoped = format!("{url}{sep}options=-c%20search_path%3D{schema}");
+    let store = gwi_store::open(&scoped).await.unwrap();
+    store
+        .commit_batch(&Scope::new("t", "github"), &[record("1")], None)
+        .await
+        .unwrap();
+    assert_eq!(store.count_records(&everything()).await.unwrap(), 1);
+    drop(store);
+    let tables: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = $1 AND table_name = 'records'",
+    )
+    .bind(&schema)
+    .fetch_one(&admin)
+    .await
+    .unwrap();
+    sqlx::raw_sql(&format!("DROP SCHEMA {schema} CASCADE"))
+        .execute(&admin)
+        .await
+        .unwrap();
+    assert_eq!(
+        tables, 1,
+        "migrations created the tables in the URL's schema"
+    );
+}
+
+#[tokio::test]
+async fn open_postgres_reports_an_unreachable_server_as_unavailable() {
+    let options = gwi_store::PostgresOptions {
+        acquire_timeout: std::time::Duration::from_secs(2),
+        ..Default::default()
+    };
+    // Port 1 on loopback: nothing listens there.
+    let err = gwi_store::PostgresStore::connect_with("postgres://u:secret@127.0.0.1:1/x", options)
+        .await
+        .err()
+        .unwrap();
+    assert!(matches!(err, StoreError::Unavailable(_)), "{err}");
+    assert!(!err.to_string().contains("secret"), "{err}");
+}

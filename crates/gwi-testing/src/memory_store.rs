@@ -1,0 +1,329 @@
+//! `MemoryStore`: the whole [`Store`] contract in memory, for tests and examples.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, SubsecRound, Utc};
+use gwi_core::record::ConnectorRecord;
+use gwi_core::store::{
+    INBOX_LEASE, InboundWebhook, InboxAppend, InboxEntry, InboxStatus, RecordQuery, Scope, Store,
+    StoreError, StreamState, UpsertOutcome,
+};
+use gwi_core::stream::Checkpoint;
+use secrecy::{ExposeSecret, SecretString};
+
+/// Record key: (tenant, connector, type, id).
+type RecordKey = (String, String, String, String);
+
+/// An in-memory [`Store`] that passes the same conformance suite as the database engines.
+///
+/// One mutex guards everything, so each method is trivially atomic. Timestamps are kept to the
+/// microsecond, like the database engines.
+#[derive(Default)]
+pub struct MemoryStore {
+    inner: Mutex<Inner>,
+    failing_record_id: Option<String>,
+}
+
+#[derive(Default)]
+struct Inner {
+    records: BTreeMap<RecordKey, ConnectorRecord>,
+    state: BTreeMap<(String, String, String), StreamState>,
+    claims: HashMap<String, DateTime<Utc>>,
+    inbox: BTreeMap<i64, Slot>,
+    next_inbox_id: i64,
+    tokens: HashMap<(String, String), String>,
+}
+
+struct Slot {
+    entry: InboxEntry,
+    next_attempt_at: DateTime<Utc>,
+}
+
+impl std::fmt::Debug for MemoryStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MemoryStore").finish_non_exhaustive()
+    }
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Makes every `commit_batch` that contains a record with this id fail, writing nothing
+    /// (to test how callers handle storage failures).
+    pub fn fail_commits_with_record_id(mut self, id: impl Into<String>) -> Self {
+        self.failing_record_id = Some(id.into());
+        self
+    }
+
+    /// Number of stored records across all tenants.
+    pub fn record_count(&self) -> usize {
+        self.lock().records.len()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A panic while holding the lock cannot leave a half-applied change (each method
+        // checks before it mutates), so a poisoned lock is still consistent.
+        self.inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+fn micros(t: DateTime<Utc>) -> DateTime<Utc> {
+    t.trunc_subsecs(6)
+}
+
+fn expiry(now: DateTime<Utc>, ttl: Duration) -> Result<DateTime<Utc>, StoreError> {
+    chrono::Duration::from_std(ttl)
+        .ok()
+        .and_then(|ttl| now.checked_add_signed(ttl))
+        .ok_or_else(|| StoreError::Query(format!("ttl {ttl:?} is out of range")))
+}
+
+fn matches(query: &RecordQuery, key: &RecordKey, record: &ConnectorRecord) -> bool {
+    key.0 == query.tenant
+        && query.connector.as_ref().is_none_or(|c| *c == key.1)
+        && query.record_type.as_ref().is_none_or(|t| *t == key.2)
+        && query
+            .updated_since
+            .is_none_or(|since| record.updated_at >= micros(since))
+}
+
+#[async_trait]
+impl Store for MemoryStore {
+    async fn commit_batch(
+        &self,
+        scope: &Scope,
+        records: &[ConnectorRecord],
+        checkpoint: Option<&Checkpoint>,
+    ) -> Result<UpsertOutcome, StoreError> {
+        if let Some(bad) = &self.failing_record_id
+            && records.iter().any(|r| r.id == *bad)
+        {
+            return Err(StoreError::Query(format!(
+                "injected failure for record {bad:?}"
+            )));
+        }
+        let mut inner = self.lock();
+        let mut outcome = UpsertOutcome::default();
+        for record in records {
+            let mut record = record.clone();
+            record.created_at = micros(record.created_at);
+            record.updated_at = micros(record.updated_at);
+            let key = (
+                scope.tenant.clone(),
+                scope.connector.clone(),
+                record.record_type.clone(),
+                record.id.clone(),
+            );
+            match inner.records.get(&key) {
+                Some(stored) if stored.updated_at > record.updated_at => outcome.unchanged += 1,
+                _ => {
+                    inner.records.insert(key, record);
+                    outcome.written += 1;
+                }
+            }
+        }
+        if let Some(checkpoint) = checkpoint {
+            inner.state.insert(
+                (
+                    scope.tenant.clone(),
+                    scope.connector.clone(),
+                    checkpoint.stream.clone(),
+                ),
+                StreamState {
+                    stream: checkpoint.stream.clone(),
+                    cursor: checkpoint.cursor.clone(),
+                    updated_at: micros(Utc::now()),
+                },
+            );
+        }
+        Ok(outcome)
+    }
+
+    async fn load_state(&self, scope: &Scope) -> Result<Vec<StreamState>, StoreError> {
+        Ok(self
+            .lock()
+            .state
+            .iter()
+            .filter(|((t, c, _), _)| *t == scope.tenant && *c == scope.connector)
+            .map(|(_, s)| s.clone())
+            .collect())
+    }
+
+    async fn reset_state(&self, scope: &Scope, stream: Option<&str>) -> Result<u64, StoreError> {
+        let mut inner = self.lock();
+        let before = inner.state.len();
+        inner.state.retain(|(t, c, s), _| {
+            !(*t == scope.tenant && *c == scope.connector && stream.is_none_or(|x| x == s))
+        });
+        Ok((before - inner.state.len()) as u64)
+    }
+
+    async fn claim_idempotency_key(&self, key: &str, ttl: Duration) -> Result<bool, StoreError> {
+        let now = micros(Utc::now());
+        let expires = expiry(now, ttl)?;
+        let mut inner = self.lock();
+        match inner.claims.get(key) {
+            Some(until) if *until > now => Ok(false),
+            _ => {
+                inner.claims.insert(key.to_owned(), expires);
+                Ok(true)
+            }
+        }
+    }
+
+    async fn inbox_append(&self, webhook: &InboundWebhook) -> Result<InboxAppend, StoreError> {
+        let mut inner = self.lock();
+        let duplicate = inner.inbox.values().any(|s| {
+            s.entry.webhook.connector == webhook.connector
+                && s.entry.webhook.dedupe_key == webhook.dedupe_key
+        });
+        if duplicate {
+            return Ok(InboxAppend::Duplicate);
+        }
+        inner.next_inbox_id += 1;
+        let id = inner.next_inbox_id;
+        let mut webhook = webhook.clone();
+        webhook.received_at = micros(webhook.received_at);
+        inner.inbox.insert(
+            id,
+            Slot {
+                entry: InboxEntry {
+                    id,
+                    webhook,
+                    status: InboxStatus::Pending,
+                    attempts: 0,
+                    last_error: None,
+                },
+                next_attempt_at: micros(Utc::now()),
+            },
+        );
+        Ok(InboxAppend::Stored(id))
+    }
+
+    async fn inbox_fetch_pending(&self, limit: u32) -> Result<Vec<InboxEntry>, StoreError> {
+        let now = micros(Utc::now());
+        let lease_end = expiry(now, INBOX_LEASE)?;
+        let mut inner = self.lock();
+        let mut fetched = Vec::new();
+        for slot in inner.inbox.values_mut() {
+            if fetched.len() >= limit as usize {
+                break;
+            }
+            if slot.entry.status == InboxStatus::Pending && slot.next_attempt_at <= now {
+                slot.next_attempt_at = lease_end;
+                fetched.push(slot.entry.clone());
+            }
+        }
+        Ok(fetched)
+    }
+
+    async fn inbox_mark_done(&self, id: i64) -> Result<(), StoreError> {
+        let mut inner = self.lock();
+        let slot = inner
+            .inbox
+            .get_mut(&id)
+            .ok_or_else(|| StoreError::NotFound(format!("inbox entry {id}")))?;
+        slot.entry.status = InboxStatus::Done;
+        Ok(())
+    }
+
+    async fn inbox_mark_failed(
+        &self,
+        id: i64,
+        error: &str,
+        retry_at: Option<DateTime<Utc>>,
+    ) -> Result<(), StoreError> {
+        let mut inner = self.lock();
+        let slot = inner
+            .inbox
+            .get_mut(&id)
+            .ok_or_else(|| StoreError::NotFound(format!("inbox entry {id}")))?;
+        slot.entry.attempts += 1;
+        slot.entry.last_error = Some(error.to_owned());
+        match retry_at {
+            Some(at) => {
+                slot.entry.status = InboxStatus::Pending;
+                slot.next_attempt_at = micros(at);
+            }
+            None => slot.entry.status = InboxStatus::Dead,
+        }
+        Ok(())
+    }
+
+    async fn inbox_counts(&self) -> Result<Vec<(InboxStatus, u64)>, StoreError> {
+        let inner = self.lock();
+        Ok([InboxStatus::Pending, InboxStatus::Done, InboxStatus::Dead]
+            .into_iter()
+            .map(|status| {
+                let n = inner
+                    .inbox
+                    .values()
+                    .filter(|s| s.entry.status == status)
+                    .count();
+                (status, n as u64)
+            })
+            .collect())
+    }
+
+    async fn save_refresh_token(
+        &self,
+        scope: &Scope,
+        token: &SecretString,
+    ) -> Result<(), StoreError> {
+        self.lock().tokens.insert(
+            (scope.tenant.clone(), scope.connector.clone()),
+            token.expose_secret().to_owned(),
+        );
+        Ok(())
+    }
+
+    async fn load_refresh_token(&self, scope: &Scope) -> Result<Option<SecretString>, StoreError> {
+        Ok(self
+            .lock()
+            .tokens
+            .get(&(scope.tenant.clone(), scope.connector.clone()))
+            .map(|t| SecretString::from(t.clone())))
+    }
+
+    async fn query_records(&self, query: &RecordQuery) -> Result<Vec<ConnectorRecord>, StoreError> {
+        let inner = self.lock();
+        let mut found: Vec<(&RecordKey, &ConnectorRecord)> = inner
+            .records
+            .iter()
+            .filter(|(k, r)| matches(query, k, r))
+            .collect();
+        // Newest first; ties in key order, as the SQL engines do.
+        found.sort_by(|a, b| b.1.updated_at.cmp(&a.1.updated_at).then(a.0.cmp(b.0)));
+        let offset = usize::try_from(query.offset).unwrap_or(usize::MAX);
+        let limit = query
+            .limit
+            .map_or(usize::MAX, |l| usize::try_from(l).unwrap_or(usize::MAX));
+        Ok(found
+            .into_iter()
+            .skip(offset)
+            .take(limit)
+            .map(|(_, r)| r.clone())
+            .collect())
+    }
+
+    async fn count_records(&self, query: &RecordQuery) -> Result<u64, StoreError> {
+        let inner = self.lock();
+        Ok(inner
+            .records
+            .iter()
+            .filter(|(k, r)| matches(query, k, r))
+            .count() as u64)
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+}

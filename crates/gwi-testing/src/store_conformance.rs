@@ -1,0 +1,848 @@
+//! The one behaviour suite every [`Store`] engine must pass (SQLite, PostgreSQL, memory).
+//!
+//! Each case is a `pub async fn` taking a fresh, empty store. An engine's tests run them all with
+//! [`store_conformance_tests!`](crate::store_conformance_tests), which generates one `#[tokio::test]`
+//! per case around a harness of the engine's choosing:
+//!
+//! ```text
+//! gwi_testing::store_conformance_tests!(harness);
+//!
+//! async fn harness(case: gwi_testing::store_conformance::Case) {
+//!     let store = MyStore::open_fresh().await;   // arm POISON_RECORD_ID, see below
+//!     case(Arc::new(store)).await;
+//! }
+//! ```
+//!
+//! The harness must make `commit_batch` fail, inside its transaction, for any record whose id is
+//! [`POISON_RECORD_ID`] (a trigger in SQL engines): that is how the suite proves a failed batch
+//! leaves neither its records nor its checkpoint behind.
+
+// Test-suite code: a failed unwrap is a failed conformance check, reported by the test harness.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::BTreeSet;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, TimeZone, Utc};
+use futures::future::BoxFuture;
+use gwi_core::record::ConnectorRecord;
+use gwi_core::store::{
+    InboundWebhook, InboxAppend, InboxStatus, RecordQuery, Scope, Store, StoreError, StreamState,
+};
+use gwi_core::stream::Checkpoint;
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::{Value, json};
+
+/// A conformance case, ready to run against a store.
+pub type Case = Box<dyn FnOnce(Arc<dyn Store>) -> BoxFuture<'static, ()> + Send>;
+
+/// Wraps a case function as a [`Case`].
+pub fn case<F>(f: fn(Arc<dyn Store>) -> F) -> Case
+where
+    F: Future<Output = ()> + Send + 'static,
+{
+    Box::new(move |store| Box::pin(f(store)))
+}
+
+/// Records with this id must make `commit_batch` fail inside the engine's transaction.
+pub const POISON_RECORD_ID: &str = "poison-record";
+
+/// Generates one `#[tokio::test]` per conformance case, each calling `$harness(case).await`.
+///
+/// `$harness` is an `async fn(Case)` that builds a fresh store, runs the case on it and cleans up.
+#[macro_export]
+macro_rules! store_conformance_tests {
+    ($harness:path) => {
+        $crate::store_conformance_tests!(@cases $harness;
+            commit_batch_stores_records_with_their_checkpoint,
+            failed_commit_stores_neither_records_nor_checkpoint,
+            commit_without_checkpoint_keeps_the_stored_one,
+            checkpoint_only_commit_saves_state,
+            upsert_keeps_the_newest_updated_at,
+            duplicate_ids_in_one_batch_keep_the_newest,
+            records_are_unique_by_tenant_connector_type_and_id,
+            records_round_trip_unchanged,
+            large_batches_are_stored_whole,
+            query_filters_orders_and_pages,
+            count_ignores_limit_and_offset,
+            state_is_kept_per_scope_and_stream,
+            reset_state_forgets_one_stream_or_all,
+            idempotency_key_is_claimed_once,
+            concurrent_claims_of_one_key_have_one_winner,
+            expired_idempotency_key_can_be_claimed_again,
+            inbox_append_dedupes_per_connector,
+            inbox_fetch_returns_pending_oldest_first_and_leases_them,
+            concurrent_inbox_fetches_never_share_an_entry,
+            inbox_failed_entries_retry_then_go_dead,
+            inbox_marking_an_unknown_entry_is_not_found,
+            inbox_counts_report_every_status,
+            refresh_token_round_trips_per_scope,
+            ping_answers,
+        );
+    };
+    (@cases $harness:path; $($case:ident),* $(,)?) => {
+        $(
+            #[::tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                $harness($crate::store_conformance::case($crate::store_conformance::$case)).await;
+            }
+        )*
+    };
+}
+
+fn at(secs: i64) -> DateTime<Utc> {
+    Utc.timestamp_opt(1_704_067_200 + secs, 0)
+        .single()
+        .unwrap_or_default()
+}
+
+fn scope() -> Scope {
+    Scope::new("tenant-a", "github")
+}
+
+/// A record of `record_type` updated `updated` seconds after the suite's epoch.
+fn record(id: &str, record_type: &str, updated: i64) -> ConnectorRecord {
+    let mut r = ConnectorRecord::new(id, record_type, "github", at(0), at(updated));
+    r.data = json!({"id": id, "version": updated});
+    r.metadata = json!({"url": format!("https://example.test/{id}")});
+    r
+}
+
+fn checkpoint(stream: &str, cursor: Value) -> Checkpoint {
+    Checkpoint {
+        stream: stream.into(),
+        cursor,
+    }
+}
+
+fn all(tenant: &str) -> RecordQuery {
+    RecordQuery {
+        tenant: tenant.into(),
+        ..Default::default()
+    }
+}
+
+async fn ids(store: &dyn Store, query: &RecordQuery) -> Vec<String> {
+    store
+        .query_records(query)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.id)
+        .collect()
+}
+
+fn states(mut s: Vec<StreamState>) -> Vec<(String, Value)> {
+    s.sort_by(|a, b| a.stream.cmp(&b.stream));
+    s.into_iter().map(|s| (s.stream, s.cursor)).collect()
+}
+
+/// Records and their checkpoint are stored by one commit.
+pub async fn commit_batch_stores_records_with_their_checkpoint(store: Arc<dyn Store>) {
+    let records = vec![
+        record("1", "issue", 10),
+        record("2", "issue", 20),
+        record("3", "issue", 30),
+    ];
+    let outcome = store
+        .commit_batch(
+            &scope(),
+            &records,
+            Some(&checkpoint("acme/widgets/issue", json!({"page": 2}))),
+        )
+        .await
+        .unwrap();
+    assert_eq!((outcome.written, outcome.unchanged), (3, 0));
+    let stored = store.query_records(&all("tenant-a")).await.unwrap();
+    assert_eq!(
+        stored,
+        vec![records[2].clone(), records[1].clone(), records[0].clone()]
+    );
+    assert_eq!(
+        states(store.load_state(&scope()).await.unwrap()),
+        vec![("acme/widgets/issue".to_owned(), json!({"page": 2}))]
+    );
+}
+
+/// A commit that fails midway leaves no record and no checkpoint behind.
+pub async fn failed_commit_stores_neither_records_nor_checkpoint(store: Arc<dyn Store>) {
+    store
+        .commit_batch(
+            &scope(),
+            &[record("0", "issue", 1)],
+            Some(&checkpoint("s", json!(1))),
+        )
+        .await
+        .unwrap();
+    let batch = vec![
+        record("1", "issue", 10),
+        record(POISON_RECORD_ID, "issue", 11),
+        record("2", "issue", 12),
+    ];
+    let failed = store
+        .commit_batch(&scope(), &batch, Some(&checkpoint("s", json!(2))))
+        .await;
+    assert!(failed.is_err(), "the poison record must fail the batch");
+    assert_eq!(ids(store.as_ref(), &all("tenant-a")).await, vec!["0"]);
+    assert_eq!(
+        states(store.load_state(&scope()).await.unwrap()),
+        vec![("s".to_owned(), json!(1))]
+    );
+    // The store is still usable after a failed transaction.
+    store
+        .commit_batch(
+            &scope(),
+            &[record("1", "issue", 10)],
+            Some(&checkpoint("s", json!(2))),
+        )
+        .await
+        .unwrap();
+    assert_eq!(store.count_records(&all("tenant-a")).await.unwrap(), 2);
+}
+
+/// A batch without a checkpoint leaves the stored cursor alone; a later checkpoint replaces it.
+pub async fn commit_without_checkpoint_keeps_the_stored_one(store: Arc<dyn Store>) {
+    let s = scope();
+    store
+        .commit_batch(
+            &s,
+            &[record("1", "issue", 1)],
+            Some(&checkpoint("s", json!("c1"))),
+        )
+        .await
+        .unwrap();
+    store
+        .commit_batch(&s, &[record("2", "issue", 2)], None)
+        .await
+        .unwrap();
+    assert_eq!(
+        states(store.load_state(&s).await.unwrap()),
+        vec![("s".to_owned(), json!("c1"))]
+    );
+    store
+        .commit_batch(
+            &s,
+            &[record("3", "issue", 3)],
+            Some(&checkpoint("s", json!("c2"))),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        states(store.load_state(&s).await.unwrap()),
+        vec![("s".to_owned(), json!("c2"))]
+    );
+    assert_eq!(store.count_records(&all("tenant-a")).await.unwrap(), 3);
+}
+
+/// A checkpoint with no records (an empty page) is still saved.
+pub async fn checkpoint_only_commit_saves_state(store: Arc<dyn Store>) {
+    let outcome = store
+        .commit_batch(
+            &scope(),
+            &[],
+            Some(&checkpoint("s", json!({"since": "2024-01-01"}))),
+        )
+        .await
+        .unwrap();
+    assert_eq!((outcome.written, outcome.unchanged), (0, 0));
+    let loaded = store.load_state(&scope()).await.unwrap();
+    assert_eq!(loaded.len(), 1);
+    assert_eq!(loaded[0].stream, "s");
+    assert_eq!(loaded[0].cursor, json!({"since": "2024-01-01"}));
+}
+
+/// An older copy never replaces a newer one; on equal `updated_at` the new copy wins.
+pub async fn upsert_keeps_the_newest_updated_at(store: Arc<dyn Store>) {
+    let s = scope();
+    let stored_data = |store: Arc<dyn Store>| async move {
+        let records = store.query_records(&all("tenant-a")).await.unwrap();
+        assert_eq!(records.len(), 1);
+        (records[0].updated_at, records[0].data.clone())
+    };
+    store
+        .commit_batch(&s, &[record("1", "issue", 10)], None)
+        .await
+        .unwrap();
+
+    let older = store
+        .commit_batch(&s, &[record("1", "issue", 5)], None)
+        .await
+        .unwrap();
+    assert_eq!((older.written, older.unchanged), (0, 1));
+    assert_eq!(
+        stored_data(store.clone()).await,
+        (at(10), json!({"id": "1", "version": 10}))
+    );
+
+    let newer = store
+        .commit_batch(&s, &[record("1", "issue", 20)], None)
+        .await
+        .unwrap();
+    assert_eq!((newer.written, newer.unchanged), (1, 0));
+    assert_eq!(stored_data(store.clone()).await.0, at(20));
+
+    // A webhook and a sync that saw the same version agree: the later write wins.
+    let mut same_time = record("1", "issue", 20);
+    same_time.data = json!({"id": "1", "from": "webhook"});
+    let tie = store.commit_batch(&s, &[same_time], None).await.unwrap();
+    assert_eq!((tie.written, tie.unchanged), (1, 0));
+    assert_eq!(
+        stored_data(store.clone()).await,
+        (at(20), json!({"id": "1", "from": "webhook"}))
+    );
+}
+
+/// The same record twice in one batch is stored once, newest copy (later one on a tie).
+pub async fn duplicate_ids_in_one_batch_keep_the_newest(store: Arc<dyn Store>) {
+    let mut first_tie = record("b", "issue", 10);
+    first_tie.data = json!({"copy": "first"});
+    let mut second_tie = record("b", "issue", 10);
+    second_tie.data = json!({"copy": "second"});
+    let batch = vec![
+        record("a", "issue", 10),
+        record("a", "issue", 30),
+        record("a", "issue", 20),
+        first_tie,
+        second_tie,
+    ];
+    store.commit_batch(&scope(), &batch, None).await.unwrap();
+    let stored = store.query_records(&all("tenant-a")).await.unwrap();
+    assert_eq!(stored.len(), 2);
+    assert_eq!(stored[0].id, "a");
+    assert_eq!(stored[0].updated_at, at(30));
+    assert_eq!(stored[1].data, json!({"copy": "second"}));
+}
+
+/// One id under another type, connector or tenant is another record.
+pub async fn records_are_unique_by_tenant_connector_type_and_id(store: Arc<dyn Store>) {
+    let a_github = Scope::new("tenant-a", "github");
+    let a_gitlab = Scope::new("tenant-a", "gitlab");
+    let b_github = Scope::new("tenant-b", "github");
+    store
+        .commit_batch(
+            &a_github,
+            &[record("1", "issue", 1), record("1", "pull_request", 1)],
+            None,
+        )
+        .await
+        .unwrap();
+    store
+        .commit_batch(&a_gitlab, &[record("1", "issue", 1)], None)
+        .await
+        .unwrap();
+    store
+        .commit_batch(&b_github, &[record("1", "issue", 1)], None)
+        .await
+        .unwrap();
+    // Writing the same four again changes the count of none.
+    store
+        .commit_batch(&a_github, &[record("1", "issue", 2)], None)
+        .await
+        .unwrap();
+
+    assert_eq!(store.count_records(&all("tenant-a")).await.unwrap(), 3);
+    assert_eq!(store.count_records(&all("tenant-b")).await.unwrap(), 1);
+    let github_issues = RecordQuery {
+        connector: Some("github".into()),
+        record_type: Some("issue".into()),
+        ..all("tenant-a")
+    };
+    let found = store.query_records(&github_issues).await.unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].updated_at, at(2));
+}
+
+/// Every field of a record comes back as written (timestamps to the microsecond).
+pub async fn records_round_trip_unchanged(store: Arc<dyn Store>) {
+    let created = Utc
+        .timestamp_opt(1_700_000_000, 123_456_000)
+        .single()
+        .unwrap_or_default();
+    let updated = Utc
+        .timestamp_opt(1_710_000_000, 999_999_000)
+        .single()
+        .unwrap_or_default();
+    let mut r = ConnectorRecord::new("pr-42", "pull_request", "github", created, updated);
+    r.data = json!({
+        "title": "Fix “quotes” — and emoji 🚀",
+        "number": 42,
+        "big": 9_007_199_254_740_993_u64,
+        "negative": -17,
+        "ratio": 0.25,
+        "draft": false,
+        "labels": ["bug", {"nested": [1, 2, {"deep": null}]}],
+        "body": "line\nbreak\ttab \\ backslash 'single' \"double\"",
+        "empty": {}
+    });
+    r.metadata = json!({"url": "https://example.test/pr/42", "etag": "W/\"abc\""});
+    store
+        .commit_batch(&scope(), std::slice::from_ref(&r), None)
+        .await
+        .unwrap();
+    let stored = store.query_records(&all("tenant-a")).await.unwrap();
+    assert_eq!(stored, vec![r]);
+}
+
+/// A batch of thousands of records is stored whole (engines split statements internally).
+pub async fn large_batches_are_stored_whole(store: Arc<dyn Store>) {
+    let batch: Vec<ConnectorRecord> = (0..5_000)
+        .map(|i| record(&format!("r{i:05}"), "issue", i))
+        .collect();
+    let outcome = store
+        .commit_batch(&scope(), &batch, Some(&checkpoint("s", json!(5_000))))
+        .await
+        .unwrap();
+    assert_eq!(outcome.written, 5_000);
+    assert_eq!(store.count_records(&all("tenant-a")).await.unwrap(), 5_000);
+    let newest = store
+        .query_records(&RecordQuery {
+            limit: Some(1),
+            ..all("tenant-a")
+        })
+        .await
+        .unwrap();
+    assert_eq!(newest[0].id, "r04999");
+}
+
+async fn seed_for_queries(store: &dyn Store) {
+    let github = Scope::new("tenant-a", "github");
+    let gitlab = Scope::new("tenant-a", "gitlab");
+    let other = Scope::new("tenant-b", "github");
+    store
+        .commit_batch(
+            &github,
+            &[
+                record("i1", "issue", 10),
+                record("i2", "issue", 20),
+                record("p1", "pull_request", 30),
+                record("i3", "issue", 40),
+            ],
+            None,
+        )
+        .await
+        .unwrap();
+    store
+        .commit_batch(&gitlab, &[record("g1", "issue", 25)], None)
+        .await
+        .unwrap();
+    store
+        .commit_batch(&other, &[record("x1", "issue", 50)], None)
+        .await
+        .unwrap();
+}
+
+/// Queries filter by connector, type and update time, newest first, with limit and offset.
+pub async fn query_filters_orders_and_pages(store: Arc<dyn Store>) {
+    seed_for_queries(store.as_ref()).await;
+    let s = store.as_ref();
+    assert_eq!(
+        ids(s, &all("tenant-a")).await,
+        ["i3", "p1", "g1", "i2", "i1"]
+    );
+    let github = RecordQuery {
+        connector: Some("github".into()),
+        ..all("tenant-a")
+    };
+    assert_eq!(ids(s, &github).await, ["i3", "p1", "i2", "i1"]);
+    let issues = RecordQuery {
+        record_type: Some("issue".into()),
+        ..all("tenant-a")
+    };
+    assert_eq!(ids(s, &issues).await, ["i3", "g1", "i2", "i1"]);
+    let recent = RecordQuery {
+        updated_since: Some(at(20)),
+        ..issues.clone()
+    };
+    assert_eq!(ids(s, &recent).await, ["i3", "g1", "i2"]);
+    let page = RecordQuery {
+        limit: Some(2),
+        offset: 1,
+        ..all("tenant-a")
+    };
+    assert_eq!(ids(s, &page).await, ["p1", "g1"]);
+    let past_end = RecordQuery {
+        offset: 10,
+        ..all("tenant-a")
+    };
+    assert!(ids(s, &past_end).await.is_empty());
+    assert_eq!(ids(s, &all("tenant-b")).await, ["x1"]);
+    assert!(ids(s, &all("tenant-c")).await.is_empty());
+}
+
+/// `count_records` applies the filters but not `limit`/`offset`.
+pub async fn count_ignores_limit_and_offset(store: Arc<dyn Store>) {
+    seed_for_queries(store.as_ref()).await;
+    let query = RecordQuery {
+        connector: Some("github".into()),
+        record_type: Some("issue".into()),
+        updated_since: Some(at(15)),
+        limit: Some(1),
+        offset: 1,
+        ..all("tenant-a")
+    };
+    assert_eq!(store.count_records(&query).await.unwrap(), 2);
+    assert_eq!(store.count_records(&all("tenant-a")).await.unwrap(), 5);
+    assert_eq!(store.count_records(&all("nobody")).await.unwrap(), 0);
+}
+
+/// State is per (tenant, connector, stream).
+pub async fn state_is_kept_per_scope_and_stream(store: Arc<dyn Store>) {
+    let a = scope();
+    let b = Scope::new("tenant-b", "github");
+    let c = Scope::new("tenant-a", "jira");
+    assert!(store.load_state(&a).await.unwrap().is_empty());
+    store
+        .commit_batch(&a, &[], Some(&checkpoint("s1", json!(1))))
+        .await
+        .unwrap();
+    store
+        .commit_batch(&a, &[], Some(&checkpoint("s2", json!({"t": "x"}))))
+        .await
+        .unwrap();
+    store
+        .commit_batch(&b, &[], Some(&checkpoint("s1", json!(100))))
+        .await
+        .unwrap();
+    store
+        .commit_batch(&a, &[], Some(&checkpoint("s1", json!(2))))
+        .await
+        .unwrap();
+    assert_eq!(
+        states(store.load_state(&a).await.unwrap()),
+        vec![
+            ("s1".to_owned(), json!(2)),
+            ("s2".to_owned(), json!({"t": "x"}))
+        ]
+    );
+    assert_eq!(
+        states(store.load_state(&b).await.unwrap()),
+        vec![("s1".to_owned(), json!(100))]
+    );
+    assert!(store.load_state(&c).await.unwrap().is_empty());
+}
+
+/// Reset forgets one stream or all of a scope, and says how many it removed.
+pub async fn reset_state_forgets_one_stream_or_all(store: Arc<dyn Store>) {
+    let a = scope();
+    let b = Scope::new("tenant-b", "github");
+    for stream in ["s1", "s2", "s3"] {
+        store
+            .commit_batch(&a, &[], Some(&checkpoint(stream, json!(1))))
+            .await
+            .unwrap();
+    }
+    store
+        .commit_batch(&b, &[], Some(&checkpoint("s1", json!(1))))
+        .await
+        .unwrap();
+    assert_eq!(store.reset_state(&a, Some("s2")).await.unwrap(), 1);
+    assert_eq!(store.reset_state(&a, Some("missing")).await.unwrap(), 0);
+    assert_eq!(
+        states(store.load_state(&a).await.unwrap()),
+        vec![("s1".to_owned(), json!(1)), ("s3".to_owned(), json!(1))]
+    );
+    assert_eq!(store.reset_state(&a, None).await.unwrap(), 2);
+    assert!(store.load_state(&a).await.unwrap().is_empty());
+    assert_eq!(store.load_state(&b).await.unwrap().len(), 1);
+}
+
+/// A key is claimed by the first caller only.
+pub async fn idempotency_key_is_claimed_once(store: Arc<dyn Store>) {
+    let ttl = Duration::from_secs(3600);
+    assert!(
+        store
+            .claim_idempotency_key("github:delivery-1", ttl)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .claim_idempotency_key("github:delivery-1", ttl)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .claim_idempotency_key("github:delivery-2", ttl)
+            .await
+            .unwrap()
+    );
+}
+
+/// Fifty simultaneous claims of one key: exactly one wins.
+pub async fn concurrent_claims_of_one_key_have_one_winner(store: Arc<dyn Store>) {
+    let barrier = Arc::new(tokio::sync::Barrier::new(50));
+    let tasks: Vec<_> = (0..50)
+        .map(|_| {
+            let store = store.clone();
+            let barrier = barrier.clone();
+            tokio::spawn(async move {
+                barrier.wait().await;
+                store
+                    .claim_idempotency_key("slack:evt-1", Duration::from_secs(3600))
+                    .await
+            })
+        })
+        .collect();
+    let mut winners = 0;
+    for task in tasks {
+        if task.await.unwrap().unwrap() {
+            winners += 1;
+        }
+    }
+    assert_eq!(winners, 1);
+}
+
+/// Once a claim's TTL has passed, the key can be claimed again (and then is held again).
+pub async fn expired_idempotency_key_can_be_claimed_again(store: Arc<dyn Store>) {
+    assert!(
+        store
+            .claim_idempotency_key("k", Duration::from_millis(1))
+            .await
+            .unwrap()
+    );
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert!(
+        store
+            .claim_idempotency_key("k", Duration::from_secs(3600))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .claim_idempotency_key("k", Duration::from_secs(3600))
+            .await
+            .unwrap()
+    );
+}
+
+fn webhook(connector: &str, key: &str) -> InboundWebhook {
+    InboundWebhook {
+        tenant: "tenant-a".into(),
+        connector: connector.into(),
+        dedupe_key: key.into(),
+        event_type: "pull_request".into(),
+        headers: vec![
+            ("content-type".into(), "application/json".into()),
+            ("x-github-event".into(), "pull_request".into()),
+        ],
+        // Bodies are raw bytes: not necessarily UTF-8.
+        body: [b"{\"action\":\"opened\"}".as_slice(), &[0xff, 0x00, 0xfe]].concat(),
+        received_at: at(5),
+    }
+}
+
+fn stored_id(append: InboxAppend) -> i64 {
+    match append {
+        InboxAppend::Stored(id) => id,
+        InboxAppend::Duplicate => panic!("expected the delivery to be stored"),
+    }
+}
+
+async fn count_of(store: &dyn Store, status: InboxStatus) -> u64 {
+    store
+        .inbox_counts()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|(s, _)| *s == status)
+        .map_or(0, |(_, n)| n)
+}
+
+/// A delivery is stored once per (connector, dedupe key).
+pub async fn inbox_append_dedupes_per_connector(store: Arc<dyn Store>) {
+    let first = stored_id(store.inbox_append(&webhook("github", "d-1")).await.unwrap());
+    assert_eq!(
+        store.inbox_append(&webhook("github", "d-1")).await.unwrap(),
+        InboxAppend::Duplicate
+    );
+    let other = stored_id(store.inbox_append(&webhook("gitlab", "d-1")).await.unwrap());
+    assert_ne!(first, other);
+    assert_eq!(count_of(store.as_ref(), InboxStatus::Pending).await, 2);
+}
+
+/// Pending entries come oldest first, whole, and a fetched entry is not handed out twice.
+pub async fn inbox_fetch_returns_pending_oldest_first_and_leases_them(store: Arc<dyn Store>) {
+    let mut appended = Vec::new();
+    for key in ["d-1", "d-2", "d-3"] {
+        appended.push(stored_id(
+            store.inbox_append(&webhook("github", key)).await.unwrap(),
+        ));
+    }
+    let first = store.inbox_fetch_pending(2).await.unwrap();
+    assert_eq!(
+        first.iter().map(|e| e.id).collect::<Vec<_>>(),
+        appended[..2]
+    );
+    assert_eq!(first[0].webhook, webhook("github", "d-1"));
+    assert_eq!(first[0].status, InboxStatus::Pending);
+    assert_eq!(first[0].attempts, 0);
+    assert_eq!(first[0].last_error, None);
+    // The first two are leased to whoever fetched them.
+    let rest = store.inbox_fetch_pending(10).await.unwrap();
+    assert_eq!(rest.iter().map(|e| e.id).collect::<Vec<_>>(), appended[2..]);
+    assert!(store.inbox_fetch_pending(10).await.unwrap().is_empty());
+    store.inbox_mark_done(appended[0]).await.unwrap();
+    assert_eq!(count_of(store.as_ref(), InboxStatus::Done).await, 1);
+    assert_eq!(count_of(store.as_ref(), InboxStatus::Pending).await, 2);
+}
+
+/// Workers fetching at the same time get disjoint entries, and together all of them.
+pub async fn concurrent_inbox_fetches_never_share_an_entry(store: Arc<dyn Store>) {
+    let mut appended = BTreeSet::new();
+    for i in 0..40 {
+        let key = format!("d-{i}");
+        appended.insert(stored_id(
+            store.inbox_append(&webhook("github", &key)).await.unwrap(),
+        ));
+    }
+    let barrier = Arc::new(tokio::sync::Barrier::new(8));
+    let workers: Vec<_> = (0..8)
+        .map(|_| {
+            let store = store.clone();
+            let barrier = barrier.clone();
+            tokio::spawn(async move {
+                barrier.wait().await;
+                let mut mine = Vec::new();
+                loop {
+                    let batch = store.inbox_fetch_pending(3).await.unwrap();
+                    if batch.is_empty() {
+                        return mine;
+                    }
+                    mine.extend(batch.into_iter().map(|e| e.id));
+                }
+            })
+        })
+        .collect();
+    let mut fetched = Vec::new();
+    for worker in workers {
+        fetched.extend(worker.await.unwrap());
+    }
+    let distinct: BTreeSet<i64> = fetched.iter().copied().collect();
+    assert_eq!(
+        distinct.len(),
+        fetched.len(),
+        "an entry was handed to two workers"
+    );
+    assert_eq!(distinct, appended);
+}
+
+/// A failure with a retry time comes back then; without one the entry is dead.
+pub async fn inbox_failed_entries_retry_then_go_dead(store: Arc<dyn Store>) {
+    let soon = stored_id(
+        store
+            .inbox_append(&webhook("github", "soon"))
+            .await
+            .unwrap(),
+    );
+    let later = stored_id(
+        store
+            .inbox_append(&webhook("github", "later"))
+            .await
+            .unwrap(),
+    );
+    assert_eq!(store.inbox_fetch_pending(10).await.unwrap().len(), 2);
+
+    store
+        .inbox_mark_failed(
+            soon,
+            "HTTP 502 from provider",
+            Some(Utc::now() - chrono::Duration::seconds(1)),
+        )
+        .await
+        .unwrap();
+    store
+        .inbox_mark_failed(
+            later,
+            "timeout",
+            Some(Utc::now() + chrono::Duration::hours(1)),
+        )
+        .await
+        .unwrap();
+    let retried = store.inbox_fetch_pending(10).await.unwrap();
+    assert_eq!(retried.len(), 1, "only the entry whose retry time has come");
+    assert_eq!(retried[0].id, soon);
+    assert_eq!(retried[0].attempts, 1);
+    assert_eq!(
+        retried[0].last_error.as_deref(),
+        Some("HTTP 502 from provider")
+    );
+
+    store
+        .inbox_mark_failed(soon, "still failing", None)
+        .await
+        .unwrap();
+    assert!(store.inbox_fetch_pending(10).await.unwrap().is_empty());
+    assert_eq!(count_of(store.as_ref(), InboxStatus::Dead).await, 1);
+    assert_eq!(count_of(store.as_ref(), InboxStatus::Pending).await, 1);
+}
+
+/// Marking an id that does not exist is `NotFound`.
+pub async fn inbox_marking_an_unknown_entry_is_not_found(store: Arc<dyn Store>) {
+    assert!(matches!(
+        store.inbox_mark_done(987_654).await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert!(matches!(
+        store.inbox_mark_failed(987_654, "x", None).await,
+        Err(StoreError::NotFound(_))
+    ));
+}
+
+/// Counts list every status, zeros included.
+pub async fn inbox_counts_report_every_status(store: Arc<dyn Store>) {
+    let counts = |store: Arc<dyn Store>| async move {
+        let mut c = store.inbox_counts().await.unwrap();
+        c.sort_by_key(|(s, _)| *s as u8);
+        c
+    };
+    assert_eq!(
+        counts(store.clone()).await,
+        vec![
+            (InboxStatus::Pending, 0),
+            (InboxStatus::Done, 0),
+            (InboxStatus::Dead, 0)
+        ]
+    );
+    let done = stored_id(store.inbox_append(&webhook("github", "a")).await.unwrap());
+    let dead = stored_id(store.inbox_append(&webhook("github", "b")).await.unwrap());
+    store.inbox_append(&webhook("github", "c")).await.unwrap();
+    store.inbox_mark_done(done).await.unwrap();
+    store
+        .inbox_mark_failed(dead, "bad payload", None)
+        .await
+        .unwrap();
+    assert_eq!(
+        counts(store.clone()).await,
+        vec![
+            (InboxStatus::Pending, 1),
+            (InboxStatus::Done, 1),
+            (InboxStatus::Dead, 1)
+        ]
+    );
+}
+
+/// The last saved refresh token of a scope is the one loaded.
+pub async fn refresh_token_round_trips_per_scope(store: Arc<dyn Store>) {
+    let a = scope();
+    let b = Scope::new("tenant-b", "github");
+    assert!(store.load_refresh_token(&a).await.unwrap().is_none());
+    store
+        .save_refresh_token(&a, &SecretString::from("rt-1"))
+        .await
+        .unwrap();
+    store
+        .save_refresh_token(&a, &SecretString::from("rt-2"))
+        .await
+        .unwrap();
+    let loaded = store.load_refresh_token(&a).await.unwrap();
+    assert_eq!(loaded.as_ref().map(|t| t.expose_secret()), Some("rt-2"));
+    assert!(store.load_refresh_token(&b).await.unwrap().is_none());
+}
+
+/// A reachable store answers `ping`.
+pub async fn ping_answers(store: Arc<dyn Store>) {
+    store.ping().await.unwrap();
+}
