@@ -10,7 +10,7 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use axum::serve::ListenerExt;
 use gwi_core::connector::Connector;
-use gwi_core::store::Store;
+use gwi_core::store::{INBOX_LEASE, Store};
 use gwi_core::webhook::{SENSITIVE_HEADERS, SignatureScheme};
 use http::{HeaderValue, StatusCode, header};
 use metrics_exporter_prometheus::PrometheusHandle;
@@ -192,6 +192,13 @@ fn validate(config: &ServerConfig) -> Result<(), ServerError> {
     if config.processing_timeout.is_zero() {
         return invalid("processing_timeout", "must be longer than zero");
     }
+    if config.processing_timeout >= INBOX_LEASE {
+        // Past the lease, the store hands the event to another worker while this one still runs.
+        return invalid(
+            "processing_timeout",
+            "must be shorter than the store's inbox lease (5 minutes)",
+        );
+    }
     if config.retry.max_attempts == 0 {
         return invalid("retry.max_attempts", "must be at least 1");
     }
@@ -209,4 +216,52 @@ async fn add_retry_after(State(shared): State<Arc<Shared>>, mut response: Respon
             .insert(header::RETRY_AFTER, HeaderValue::from(secs));
     }
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[test]
+    fn the_defaults_are_valid() {
+        assert!(validate(&ServerConfig::default()).is_ok());
+    }
+
+    #[test]
+    fn settings_that_cannot_work_are_named() {
+        let field = |config: ServerConfig| match validate(&config) {
+            Err(ServerError::InvalidConfig { field, .. }) => field,
+            other => panic!("{other:?}"),
+        };
+        let base = ServerConfig::default;
+        assert_eq!(
+            field(ServerConfig {
+                body_limit: 0,
+                ..base()
+            }),
+            "body_limit"
+        );
+        assert_eq!(
+            field(ServerConfig {
+                concurrency_limit: 0,
+                ..base()
+            }),
+            "concurrency_limit"
+        );
+        assert_eq!(
+            field(ServerConfig {
+                processing_timeout: INBOX_LEASE + Duration::from_secs(1),
+                ..base()
+            }),
+            "processing_timeout"
+        );
+        let mut retry = base().retry;
+        retry.max_attempts = 0;
+        assert_eq!(
+            field(ServerConfig { retry, ..base() }),
+            "retry.max_attempts"
+        );
+    }
 }

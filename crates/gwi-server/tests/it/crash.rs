@@ -1,8 +1,8 @@
 //! Durable before acknowledged: an event answered 202 survives a SIGKILL of the server process
 //! and is processed by the next one.
 //!
-//! The server runs as a child process: this test binary re-executed with only
-//! [`crash_child_server`] selected and `GWI_IT_CHILD_STORE` naming the store file.
+//! The server runs as a child process over a SQLite file: this test binary re-executed with
+//! only [`crash_child_server`] selected and `GWI_IT_CHILD_STORE` naming the database.
 
 use std::path::Path;
 use std::process::Stdio;
@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use gwi_core::store::InboxStatus;
 use gwi_server::ServerConfig;
+use gwi_store::SqliteStore;
 use http::StatusCode;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
@@ -20,7 +21,7 @@ const CHILD_STORE: &str = "GWI_IT_CHILD_STORE";
 const CHILD_WORKERS: &str = "GWI_IT_CHILD_WORKERS";
 const CONNECTOR: &str = "crashy";
 
-/// The child side: serves a file-backed store until killed. Does nothing unless started by
+/// The child side: serves a SQLite store until killed. Does nothing unless started by
 /// [`start_child`] (the environment variable is unset in a normal run).
 #[test]
 #[ignore = "child process of the crash test; started by it with GWI_IT_CHILD_STORE set"]
@@ -34,7 +35,11 @@ fn crash_child_server() {
         .unwrap_or(1);
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async move {
-        let store = Arc::new(TestStore::file(Path::new(&path)));
+        let store = Arc::new(
+            SqliteStore::connect(&sqlite_url(Path::new(&path)))
+                .await
+                .unwrap(),
+        );
         let connector = TestConnector::github(CONNECTOR, Behaviour::Map);
         let config = ServerConfig {
             workers,
@@ -48,6 +53,10 @@ fn crash_child_server() {
             .await
             .unwrap();
     });
+}
+
+fn sqlite_url(path: &Path) -> String {
+    format!("sqlite://{}", path.display())
 }
 
 /// Starts a server process over the store at `path`; returns it and its address.
@@ -85,7 +94,7 @@ async fn start_child(path: &Path, workers: usize) -> (Child, String) {
 #[tokio::test]
 async fn an_event_acknowledged_before_sigkill_is_processed_after_restart() {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("inbox.json");
+    let path = dir.path().join("gwi.db");
 
     // First server: accepts the event and is killed before processing it (no workers, so the
     // kill cannot race the processing; an event killed mid-processing is picked up again when
@@ -106,22 +115,23 @@ async fn an_event_acknowledged_before_sigkill_is_processed_after_restart() {
     assert_eq!(answer.status(), StatusCode::ACCEPTED);
     first.kill().await.unwrap(); // SIGKILL: no shutdown code runs.
 
-    let after_kill = TestStore::file(&path);
-    let entries = after_kill.entries();
-    assert_eq!(entries.len(), 1, "the acknowledged event is in the store");
-    assert_eq!(entries[0].status, InboxStatus::Pending);
-    assert!(after_kill.records().is_empty());
+    let after_kill = SqliteStore::connect(&sqlite_url(&path)).await.unwrap();
+    assert_eq!(
+        inbox_count(&after_kill, InboxStatus::Pending).await,
+        1,
+        "the acknowledged event is in the store"
+    );
+    assert!(records_of(&after_kill, "acme").await.is_empty());
 
     // Second server over the same store: finds the event and processes it.
     let (mut second, _) = start_child(&path, 1).await;
     eventually("the restarted server processed the event", || async {
-        let store = TestStore::file(&path);
-        store.entries().first().map(|e| e.status) == Some(InboxStatus::Done)
-            && store.records().len() == 1
+        inbox_count(&after_kill, InboxStatus::Done).await == 1
     })
     .await;
     second.kill().await.unwrap();
-    let records = TestStore::file(&path).records();
+    let records = records_of(&after_kill, "acme").await;
+    assert_eq!(records.len(), 1);
     assert_eq!(records[0].id, "survivor");
     assert_eq!(records[0].data["title"], "acknowledged then killed");
 }

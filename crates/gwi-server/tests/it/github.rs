@@ -1,8 +1,6 @@
 //! End to end with the real GitHub connector: a signed `issues` delivery over HTTP becomes the
 //! same `issue` record a sync stores.
 
-use std::sync::Arc;
-
 use gwi_core::config::Secret;
 use gwi_core::store::InboxStatus;
 use gwi_core::webhook::sign;
@@ -21,8 +19,7 @@ fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
-#[tokio::test]
-async fn a_github_issues_delivery_becomes_an_issue_record() {
+async fn issues_delivery(engine: Engine) {
     let github = gwi_connectors::registry()
         .build(
             "github",
@@ -39,7 +36,8 @@ async fn a_github_issues_delivery_becomes_an_issue_record() {
         github.webhook_scheme().is_some(),
         "webhook_secret configures the scheme"
     );
-    let store = Arc::new(TestStore::new());
+    let opened = engine.open().await;
+    let store = opened.store.clone();
     let running = spawn(server(vec![github], store.clone(), fast_config())).await;
 
     let body = fixture("opened.json");
@@ -59,21 +57,27 @@ async fn a_github_issues_delivery_becomes_an_issue_record() {
     assert_eq!(answer.status(), StatusCode::ACCEPTED);
 
     eventually("the delivery is processed", || async {
-        store
-            .entries()
-            .first()
-            .is_some_and(|e| e.status == InboxStatus::Done)
+        inbox_count(store.as_ref(), InboxStatus::Done).await == 1
     })
     .await;
     running.stop().await;
-    let records = store.records();
-    assert_eq!(records.len(), 1, "{records:?}");
+    let records = records_of(store.as_ref(), "default").await;
+    assert_eq!(records.len(), 1, "{engine:?}: {records:?}");
     assert_eq!(records[0].record_type, "issue");
     assert_eq!(records[0].source, "github");
 }
 
 #[tokio::test]
-async fn the_sandbox_sender_is_verified_deduplicated_and_processed() {
+async fn a_github_issues_delivery_becomes_an_issue_record_with_sqlite() {
+    issues_delivery(Engine::Sqlite).await;
+}
+
+#[tokio::test]
+async fn a_github_issues_delivery_becomes_an_issue_record_in_memory() {
+    issues_delivery(Engine::Memory).await;
+}
+
+async fn sandbox_deliveries(engine: Engine) {
     let github = gwi_connectors::registry()
         .build(
             "github",
@@ -85,7 +89,8 @@ async fn the_sandbox_sender_is_verified_deduplicated_and_processed() {
             }),
         )
         .unwrap();
-    let store = Arc::new(TestStore::new());
+    let opened = engine.open().await;
+    let store = opened.store.clone();
     let running = spawn(server(vec![github], store.clone(), fast_config())).await;
 
     let mut options = gwi_sandbox::SendOptions::github(
@@ -118,25 +123,33 @@ async fn the_sandbox_sender_is_verified_deduplicated_and_processed() {
         "{:?}",
         report.status_counts
     );
-    assert_eq!(
-        store.entries().len(),
-        good_originals,
-        "each delivery stored once"
-    );
 
     eventually("every stored delivery is processed", || async {
-        store
-            .entries()
-            .iter()
-            .all(|e| e.status == InboxStatus::Done)
+        inbox_count(store.as_ref(), InboxStatus::Done).await == good_originals as u64
     })
     .await;
     running.stop().await;
-    let records = store.records();
+    assert_eq!(
+        inbox_count(store.as_ref(), InboxStatus::Pending).await
+            + inbox_count(store.as_ref(), InboxStatus::Dead).await,
+        0,
+        "each delivery stored once, and all processed"
+    );
+    let records = records_of(store.as_ref(), "default").await;
     assert!(!records.is_empty());
     assert!(
         records
             .iter()
             .all(|r| r.record_type == "issue" && r.source == "github")
     );
+}
+
+#[tokio::test]
+async fn the_sandbox_sender_is_verified_deduplicated_and_processed_with_sqlite() {
+    sandbox_deliveries(Engine::Sqlite).await;
+}
+
+#[tokio::test]
+async fn the_sandbox_sender_is_verified_deduplicated_and_processed_in_memory() {
+    sandbox_deliveries(Engine::Memory).await;
 }

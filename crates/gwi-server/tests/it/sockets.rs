@@ -34,9 +34,9 @@ async fn deliver(
     request.send().await.unwrap()
 }
 
-#[tokio::test]
-async fn a_signed_delivery_over_http_is_stored_processed_and_deduplicated() {
-    let store = Arc::new(TestStore::new());
+async fn delivered_over_http(engine: Engine) {
+    let opened = engine.open().await;
+    let store = opened.store.clone();
     let connector = TestConnector::github("sock", Behaviour::Map);
     let running = spawn(server(vec![connector], store.clone(), fast_config())).await;
     let client = client();
@@ -44,8 +44,8 @@ async fn a_signed_delivery_over_http_is_stored_processed_and_deduplicated() {
     let url = running.url("/webhooks/sock");
 
     let answer = deliver(&client, &url, &github_headers("s-1", &body), body.clone()).await;
-    assert_eq!(answer.status(), StatusCode::ACCEPTED);
-    let id = json_of(answer).await["id"].as_i64().unwrap();
+    assert_eq!(answer.status(), StatusCode::ACCEPTED, "{engine:?}");
+    assert!(json_of(answer).await["id"].is_i64());
 
     let again = deliver(&client, &url, &github_headers("s-1", &body), body.clone()).await;
     assert_eq!(again.status(), StatusCode::OK);
@@ -56,14 +56,14 @@ async fn a_signed_delivery_over_http_is_stored_processed_and_deduplicated() {
     assert_eq!(json_of(forged).await["reason"], "bad_signature");
 
     eventually("the event is done", || async {
-        store
-            .entries()
-            .iter()
-            .any(|e| e.id == id && e.status == InboxStatus::Done)
+        inbox_count(store.as_ref(), InboxStatus::Done).await == 1
     })
     .await;
-    assert_eq!(store.entries().len(), 1);
-    assert_eq!(store.records()[0].id, "issue-42");
+    assert_eq!(inbox_count(store.as_ref(), InboxStatus::Pending).await, 0);
+    let records = records_of(store.as_ref(), "acme").await;
+    assert_eq!(records.len(), 1);
+    assert_eq!(records[0].id, "issue-42");
+    assert_eq!(records[0].data["title"], "over the wire");
 
     let health = client.get(running.url("/healthz")).send().await.unwrap();
     assert_eq!(health.status(), StatusCode::OK);
@@ -73,8 +73,19 @@ async fn a_signed_delivery_over_http_is_stored_processed_and_deduplicated() {
 }
 
 #[tokio::test]
+async fn a_signed_delivery_over_http_is_stored_processed_and_deduplicated_with_sqlite() {
+    delivered_over_http(Engine::Sqlite).await;
+}
+
+#[tokio::test]
+async fn a_signed_delivery_over_http_is_stored_processed_and_deduplicated_in_memory() {
+    delivered_over_http(Engine::Memory).await;
+}
+
+#[tokio::test]
 async fn an_oversized_body_over_http_is_413() {
-    let store = Arc::new(TestStore::new());
+    let opened = Engine::Sqlite.open().await;
+    let store = opened.store.clone();
     let config = ServerConfig {
         body_limit: 1024,
         ..fast_config()
@@ -90,7 +101,7 @@ async fn an_oversized_body_over_http_is_413() {
     )
     .await;
     assert_eq!(answer.status(), StatusCode::PAYLOAD_TOO_LARGE);
-    assert!(store.entries().is_empty());
+    assert_eq!(inbox_count(store.as_ref(), InboxStatus::Pending).await, 0);
     running.stop().await;
 }
 

@@ -1,6 +1,7 @@
 //! Shared test helpers: servers over test stores, signed requests, waiting for the workers.
 
 pub mod connector;
+pub mod engines;
 pub mod store;
 
 use std::future::Future;
@@ -21,6 +22,7 @@ use tokio::sync::oneshot;
 use tower::ServiceExt;
 
 pub use connector::{Behaviour, GITHUB_SECRET, TEMPORARY_FAILURE, TestConnector};
+pub use engines::{Engine, inbox_count, records_of};
 pub use store::TestStore;
 
 /// Settings that make retries and polls fast enough for tests.

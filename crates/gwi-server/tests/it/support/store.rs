@@ -1,8 +1,8 @@
-//! `TestStore`: a small recording store with switches to make it fail, optionally saved to a
-//! file after every change so a child server process can be killed and restarted over it.
+//! `TestStore`: a small recording store with switches to make it fail or stall, for the tests
+//! that need to look inside the inbox or break the store (the end-to-end tests use the real
+//! engines).
 
 use std::collections::{BTreeMap, HashSet};
-use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
@@ -11,25 +11,23 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use gwi_core::record::ConnectorRecord;
 use gwi_core::store::{
-    InboundWebhook, InboxAppend, InboxEntry, InboxStatus, RecordQuery, Scope, Store, StoreError,
-    StreamState, UpsertOutcome,
+    INBOX_LEASE, InboundWebhook, InboxAppend, InboxEntry, InboxStatus, RecordQuery, Scope, Store,
+    StoreError, StreamState, UpsertOutcome,
 };
 use gwi_core::stream::Checkpoint;
 use secrecy::SecretString;
-use serde::{Deserialize, Serialize};
 use tokio::sync::Semaphore;
 
-#[derive(Default, Serialize, Deserialize)]
+#[derive(Default)]
 struct State {
     inbox: Vec<Slot>,
     /// (tenant, connector, type, id) -> record.
     records: BTreeMap<String, ConnectorRecord>,
-    /// `connector/dedupe_key` of every inbox entry, rebuilt on load.
-    #[serde(skip)]
+    /// `connector/dedupe_key` of every inbox entry.
     keys: HashSet<String>,
 }
 
-#[derive(Clone, Serialize, Deserialize)]
+#[derive(Clone)]
 struct Slot {
     id: i64,
     tenant: String,
@@ -69,14 +67,10 @@ impl Slot {
     }
 }
 
-/// How long a fetched entry stays hidden from other fetches unless marked.
-pub const LEASE: chrono::TimeDelta = chrono::TimeDelta::minutes(5);
-
 /// An in-memory store that records what it was asked and can be told to fail.
 #[derive(Default)]
 pub struct TestStore {
     state: Mutex<State>,
-    file: Option<PathBuf>,
     /// `inbox_append` answers `Unavailable`.
     pub fail_append: AtomicBool,
     /// `ping` answers `Unavailable`.
@@ -93,24 +87,6 @@ impl TestStore {
     /// An empty in-memory store.
     pub fn new() -> Self {
         Self::default()
-    }
-
-    /// A store saved to `path` after every change, loading what is there.
-    pub fn file(path: &Path) -> Self {
-        let mut state: State = std::fs::read(path)
-            .ok()
-            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
-            .unwrap_or_default();
-        state.keys = state
-            .inbox
-            .iter()
-            .map(|s| format!("{}/{}", s.connector, s.dedupe_key))
-            .collect();
-        Self {
-            state: Mutex::new(state),
-            file: Some(path.to_owned()),
-            ..Self::default()
-        }
     }
 
     /// Makes every later `inbox_append` wait until the returned semaphore gets permits.
@@ -142,30 +118,12 @@ impl TestStore {
             .collect()
     }
 
-    fn save(&self, state: &State) -> Result<(), StoreError> {
-        let Some(path) = &self.file else {
-            return Ok(());
-        };
-        let bytes = serde_json::to_vec(state).map_err(|e| StoreError::Query(e.to_string()))?;
-        let tmp = path.with_extension("tmp");
-        let write = || -> std::io::Result<()> {
-            use std::io::Write;
-            let mut file = std::fs::File::create(&tmp)?;
-            file.write_all(&bytes)?;
-            file.sync_all()?;
-            std::fs::rename(&tmp, path)
-        };
-        write().map_err(|e| StoreError::Unavailable(e.to_string()))
-    }
-
     fn change<T>(
         &self,
         f: impl FnOnce(&mut State) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
         let mut state = self.state.lock().unwrap();
-        let out = f(&mut state)?;
-        self.save(&state)?;
-        Ok(out)
+        f(&mut state)
     }
 }
 
@@ -247,10 +205,11 @@ impl Store for TestStore {
         })
     }
 
-    /// Leases what it returns for [`LEASE`], as the real engines do.
+    /// Leases what it returns for [`INBOX_LEASE`], as the real engines do.
     async fn inbox_fetch_pending(&self, limit: u32) -> Result<Vec<InboxEntry>, StoreError> {
         let now = Utc::now();
         let lease = !self.no_lease.load(Ordering::SeqCst);
+        let lease_span = chrono::Duration::from_std(INBOX_LEASE).unwrap();
         self.change(|state| {
             Ok(state
                 .inbox
@@ -259,7 +218,7 @@ impl Store for TestStore {
                 .take(limit as usize)
                 .map(|slot| {
                     if lease {
-                        slot.retry_at = Some(now + LEASE);
+                        slot.retry_at = Some(now + lease_span);
                     }
                     slot.entry()
                 })
