@@ -48,6 +48,8 @@ pub struct ServerSection {
     pub concurrency_limit: Option<usize>,
     /// Background workers draining the inbox.
     pub workers: Option<usize>,
+    /// Processing attempts per webhook event before it is dead-lettered.
+    pub max_attempts: Option<u32>,
 }
 
 impl ConfigFile {

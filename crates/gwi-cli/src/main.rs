@@ -36,6 +36,8 @@ enum Command {
     /// List, count or export stored records.
     #[command(subcommand)]
     Records(commands::records::RecordsCommand),
+    /// Receive webhooks: verify, deduplicate, store durably, process in the background.
+    Serve(commands::serve::ServeArgs),
     /// Run local simulated provider APIs (GitHub) with fault injection, or send signed test
     /// webhooks. Point a connector's base URL at it to try gwi without real tokens.
     Sandbox(Box<commands::sandbox::SandboxArgs>),
@@ -52,6 +54,7 @@ async fn main() -> std::process::ExitCode {
         Command::State(cmd) => commands::state::run(cmd).await,
         Command::Records(cmd) => commands::records::run(cmd).await,
         Command::Check(args) => commands::check::run(args).await,
+        Command::Serve(args) => commands::serve::run(args).await,
         Command::Sandbox(args) => commands::sandbox::run(*args).await,
     };
     match result {

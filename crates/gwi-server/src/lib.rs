@@ -1,1 +1,29 @@
 //! The gwi webhook service: verified, deduplicated, durable-before-ack.
+//!
+//! A [`Server`] holds the configured connectors and a [`Store`](gwi_core::store::Store):
+//!
+//! - `POST /webhooks/{connector}` and `/webhooks/{connector}/{tenant}` verify a delivery over its
+//!   raw bytes with the connector's [`SignatureScheme`](gwi_core::webhook::SignatureScheme),
+//!   answer provider handshakes, append it to the store's inbox under its dedupe key, and only
+//!   then answer `202` (`200 {"duplicate":true}` for a repeat). A store failure answers `503`
+//!   with `Retry-After`, never a 4xx, so providers retry instead of disabling the hook.
+//! - [`Workers`] drain the inbox in the background: the connector maps each event to records,
+//!   the store upserts them, the event is marked done; failures are retried with backoff and
+//!   dead-lettered with their reason.
+//! - `GET /healthz`, `GET /readyz` (store reachable) and `GET /metrics` (Prometheus text).
+//!
+//! [`Server::router`] gives the axum router for in-process tests; [`Server::serve`] runs it on a
+//! listener with the workers and shuts both down gracefully.
+
+mod config;
+mod error;
+pub mod metrics;
+mod ops;
+mod server;
+mod webhook;
+mod worker;
+
+pub use config::{DEFAULT_BODY_LIMIT, RetryPolicy, ServerConfig};
+pub use error::ServerError;
+pub use server::Server;
+pub use worker::Workers;

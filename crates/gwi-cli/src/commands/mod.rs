@@ -6,5 +6,6 @@ pub mod connectors;
 pub mod demo;
 pub mod records;
 pub mod sandbox;
+pub mod serve;
 pub mod state;
 pub mod sync;

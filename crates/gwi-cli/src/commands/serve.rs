@@ -1,0 +1,252 @@
+//! `gwi serve`: the webhook service for the connectors in the config file.
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Args;
+use gwi_core::connector::Connector;
+use gwi_server::{Server, ServerConfig};
+
+use super::common::{ConfigArgs, bad_usage, build_connector, open_store};
+use crate::config_file::ConfigFile;
+
+/// Address used when neither `--listen` nor `[server] listen` names one.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+
+/// Receive webhooks: verify, deduplicate, store durably, then process in the background.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  gwi serve --config gwi.toml\n  gwi serve --listen 0.0.0.0:8080 --store sqlite:///var/lib/gwi/gwi.db\n\nEndpoints: POST /webhooks/{connector}[/{tenant}], GET /healthz, /readyz, /metrics.\nCtrl-C or SIGTERM stops accepting, finishes requests and events in flight, then exits."
+)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// Address to listen on [default: `[server] listen`, else 127.0.0.1:8080].
+    #[arg(long, env = "GWI_LISTEN", value_name = "ADDR")]
+    pub listen: Option<SocketAddr>,
+    /// Events processed at once; 0 stores events without processing them.
+    #[arg(long)]
+    pub workers: Option<usize>,
+    /// Largest accepted webhook body, in bytes [default: 25 MiB].
+    #[arg(long)]
+    pub body_limit: Option<usize>,
+    /// Seconds a webhook request may take before it is answered 503 [default: 30].
+    #[arg(long)]
+    pub request_timeout_secs: Option<u64>,
+    /// Webhook requests handled at once; more wait for a slot [default: 256].
+    #[arg(long)]
+    pub concurrency_limit: Option<usize>,
+    /// Processing attempts per event before it is dead-lettered [default: 8].
+    #[arg(long)]
+    pub max_attempts: Option<u32>,
+    /// Serve only this connector (repeat for several) [default: every configured one].
+    #[arg(long = "connector", value_name = "NAME")]
+    pub connectors: Vec<String>,
+}
+
+/// Runs the service until Ctrl-C or SIGTERM, then shuts down gracefully.
+pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let file = args.config.load()?;
+    let config = server_config(&args, &file).map_err(bad_usage)?;
+    let connectors = build_connectors(&file, &args.connectors)?;
+    let store_url = file.store_url(args.config.store.as_deref());
+    let store = open_store(&store_url).await?;
+
+    let server = Server::new(connectors, store, config.clone()).map_err(bad_usage)?;
+    let webhooks = server.webhook_connectors();
+    if webhooks.is_empty() {
+        tracing::warn!(
+            "no configured connector takes webhooks (none has a webhook secret): every POST will be answered 404"
+        );
+    }
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let local = listener.local_addr().unwrap_or(config.listen);
+    tracing::info!(
+        listen = %local,
+        workers = config.workers,
+        webhooks = %webhooks.iter().map(|n| format!("/webhooks/{n}")).collect::<Vec<_>>().join(" "),
+        "gwi serve ready"
+    );
+    server.serve(listener, shutdown_signal()).await?;
+    tracing::info!("gwi serve stopped");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The server settings: flags first, then `[server]`, then the defaults.
+pub fn server_config(args: &ServeArgs, file: &ConfigFile) -> anyhow::Result<ServerConfig> {
+    let section = &file.server;
+    let defaults = ServerConfig::default();
+    let listen = match (args.listen, section.listen.as_deref()) {
+        (Some(addr), _) => addr,
+        (None, Some(text)) => text.parse().with_context(|| {
+            format!("[server] listen = {text:?} is not an address like {DEFAULT_LISTEN}")
+        })?,
+        (None, None) => DEFAULT_LISTEN.parse()?,
+    };
+    let mut retry = defaults.retry;
+    if let Some(max_attempts) = args.max_attempts.or(section.max_attempts) {
+        retry.max_attempts = max_attempts;
+    }
+    Ok(ServerConfig {
+        listen,
+        body_limit: args
+            .body_limit
+            .or(section.body_limit_bytes)
+            .unwrap_or(defaults.body_limit),
+        request_timeout: args
+            .request_timeout_secs
+            .or(section.request_timeout_secs)
+            .map_or(defaults.request_timeout, Duration::from_secs),
+        concurrency_limit: args
+            .concurrency_limit
+            .or(section.concurrency_limit)
+            .unwrap_or(defaults.concurrency_limit),
+        workers: args.workers.or(section.workers).unwrap_or(defaults.workers),
+        retry,
+        ..defaults
+    })
+}
+
+/// Builds every `[connectors.NAME]` of the config (or only those in `only`).
+fn build_connectors(file: &ConfigFile, only: &[String]) -> anyhow::Result<Vec<Arc<dyn Connector>>> {
+    let names: Vec<String> = if only.is_empty() {
+        file.connectors.keys().cloned().collect()
+    } else {
+        only.to_vec()
+    };
+    if names.is_empty() {
+        return Err(bad_usage(anyhow::anyhow!(
+            "no connectors configured: add a [connectors.NAME] table with its webhook secret to the config file (--config or GWI_CONFIG)"
+        )));
+    }
+    names
+        .iter()
+        .map(|name| build_connector(file, name))
+        .collect()
+}
+
+/// Completes on Ctrl-C or SIGTERM; a second Ctrl-C exits at once.
+async fn shutdown_signal() {
+    let interrupt = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {}
+        () = terminate => {}
+    }
+    tracing::info!(
+        "shutting down: no new connections; finishing requests and events in flight (Ctrl-C again to exit now)"
+    );
+    tokio::spawn(async {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            // Events not yet processed stay pending in the store and are picked up next start.
+            std::process::exit(130);
+        }
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        serve: ServeArgs,
+    }
+
+    fn args(flags: &[&str]) -> ServeArgs {
+        Cli::try_parse_from(std::iter::once("serve").chain(flags.iter().copied()))
+            .unwrap()
+            .serve
+    }
+
+    const FILE: &str = r#"
+[server]
+listen = "0.0.0.0:9000"
+workers = 6
+body_limit_bytes = 1024
+max_attempts = 3
+"#;
+
+    #[test]
+    fn defaults_apply_without_flags_or_config() {
+        let config = server_config(&args(&[]), &ConfigFile::default()).unwrap();
+        assert_eq!(config.listen.to_string(), DEFAULT_LISTEN);
+        assert_eq!(config, ServerConfig::default());
+    }
+
+    #[test]
+    fn the_server_section_overrides_defaults() {
+        let file = ConfigFile::parse(FILE).unwrap();
+        let config = server_config(&args(&[]), &file).unwrap();
+        assert_eq!(config.listen.to_string(), "0.0.0.0:9000");
+        assert_eq!(config.workers, 6);
+        assert_eq!(config.body_limit, 1024);
+        assert_eq!(config.retry.max_attempts, 3);
+    }
+
+    #[test]
+    fn flags_override_the_server_section() {
+        let file = ConfigFile::parse(FILE).unwrap();
+        let config = server_config(
+            &args(&[
+                "--listen",
+                "127.0.0.1:0",
+                "--workers",
+                "0",
+                "--max-attempts",
+                "9",
+            ]),
+            &file,
+        )
+        .unwrap();
+        assert_eq!(config.listen.to_string(), "127.0.0.1:0");
+        assert_eq!(config.workers, 0);
+        assert_eq!(config.retry.max_attempts, 9);
+        assert_eq!(config.body_limit, 1024);
+    }
+
+    #[test]
+    fn a_bad_listen_address_is_named() {
+        let file = ConfigFile::parse("[server]\nlisten = \"localhost\"\n").unwrap();
+        let err = server_config(&args(&[]), &file).unwrap_err().to_string();
+        assert!(err.contains("[server] listen"), "{err}");
+    }
+
+    #[test]
+    fn serving_without_connectors_says_how_to_configure_them() {
+        let err = build_connectors(&ConfigFile::default(), &[])
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("[connectors.NAME]"), "{err}");
+    }
+
+    #[test]
+    fn an_unknown_connector_table_is_reported_by_name() {
+        let file = ConfigFile::parse("[connectors.nosuch]\nx = 1\n").unwrap();
+        let err = build_connectors(&file, &[]).err().unwrap();
+        assert!(format!("{err:#}").contains("nosuch"), "{err:#}");
+    }
+}

@@ -1,0 +1,141 @@
+//! How the webhook service listens, limits requests and retries processing.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::time::Duration;
+
+/// Default largest accepted webhook body: 25 MiB (GitHub's own cap on payloads).
+pub const DEFAULT_BODY_LIMIT: usize = 25 * 1024 * 1024;
+
+/// Settings of a [`Server`](crate::Server); `Default` gives the documented defaults.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServerConfig {
+    /// Address `gwi serve` binds (tests bind their own listener and ignore it).
+    pub listen: SocketAddr,
+    /// Largest accepted body in bytes; larger deliveries are answered 413 before being read whole.
+    pub body_limit: usize,
+    /// Longest a webhook request may take, waiting for a slot included; then it is answered 503
+    /// (not 408) so the provider retries.
+    pub request_timeout: Duration,
+    /// Webhook requests handled at once; more wait for a slot (within `request_timeout`).
+    pub concurrency_limit: usize,
+    /// Inbox events processed at once. `0` runs an ingest-only server that stores but never
+    /// processes (another process drains the shared store).
+    pub workers: usize,
+    /// How failed processing is retried and when it is given up.
+    pub retry: RetryPolicy,
+    /// How often workers look for due events when nothing wakes them (events left by a crash,
+    /// retries, events appended by another process).
+    pub poll_interval: Duration,
+    /// Longest one event's `process_webhook` + commit may take before it counts as a failure.
+    pub processing_timeout: Duration,
+    /// `Retry-After` sent with a 503 when the store fails.
+    pub retry_after: Duration,
+    /// On shutdown, how long to wait for in-flight events before abandoning them (they stay
+    /// pending in the store and are processed on the next start).
+    pub shutdown_timeout: Duration,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 8080)),
+            body_limit: DEFAULT_BODY_LIMIT,
+            request_timeout: Duration::from_secs(30),
+            concurrency_limit: 256,
+            workers: 2,
+            retry: RetryPolicy::default(),
+            poll_interval: Duration::from_secs(5),
+            processing_timeout: Duration::from_secs(60),
+            retry_after: Duration::from_secs(5),
+            shutdown_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Exponential backoff for events whose processing failed, then the dead letter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Attempts per event, the first included; the last failure dead-letters it.
+    pub max_attempts: u32,
+    /// Wait before the second attempt; doubled for each further one.
+    pub initial_backoff: Duration,
+    /// Cap on any single wait.
+    pub max_backoff: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            max_attempts: 8,
+            initial_backoff: Duration::from_secs(1),
+            max_backoff: Duration::from_secs(15 * 60),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// The wait after the `failures`-th failed attempt, or `None` when the event should be
+    /// dead-lettered instead.
+    pub fn backoff_after(&self, failures: u32) -> Option<Duration> {
+        if failures == 0 || failures >= self.max_attempts {
+            return None;
+        }
+        let doublings = (failures - 1).min(31);
+        let wait = self
+            .initial_backoff
+            .checked_mul(1u32 << doublings)
+            .unwrap_or(self.max_backoff);
+        Some(wait.min(self.max_backoff))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_the_cap_then_gives_up() {
+        let policy = RetryPolicy {
+            max_attempts: 5,
+            initial_backoff: Duration::from_secs(1),
+            max_backoff: Duration::from_secs(5),
+        };
+        let waits: Vec<_> = (1..=5).map(|n| policy.backoff_after(n)).collect();
+        assert_eq!(
+            waits,
+            vec![
+                Some(Duration::from_secs(1)),
+                Some(Duration::from_secs(2)),
+                Some(Duration::from_secs(4)),
+                Some(Duration::from_secs(5)),
+                None,
+            ]
+        );
+    }
+
+    #[test]
+    fn one_attempt_means_no_retry() {
+        let policy = RetryPolicy {
+            max_attempts: 1,
+            ..RetryPolicy::default()
+        };
+        assert_eq!(policy.backoff_after(1), None);
+    }
+
+    #[test]
+    fn huge_failure_counts_do_not_overflow() {
+        let policy = RetryPolicy {
+            max_attempts: u32::MAX,
+            initial_backoff: Duration::from_secs(u64::MAX / 2),
+            max_backoff: Duration::from_secs(60),
+        };
+        assert_eq!(policy.backoff_after(40), Some(Duration::from_secs(60)));
+    }
+
+    #[test]
+    fn defaults_match_the_documentation() {
+        let config = ServerConfig::default();
+        assert_eq!(config.body_limit, 25 * 1024 * 1024);
+        assert_eq!(config.listen.to_string(), "127.0.0.1:8080");
+    }
+}

@@ -1,0 +1,21 @@
+//! What can keep the webhook service from starting or serving.
+
+/// A failure to build or run a [`Server`](crate::Server).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ServerError {
+    /// Two connectors share a name, so `/webhooks/{name}` would be ambiguous.
+    #[error("two connectors are named {0:?}; each needs its own name")]
+    DuplicateConnector(String),
+    /// A setting cannot work (e.g. a zero body limit).
+    #[error("invalid server setting {field}: {problem}")]
+    InvalidConfig {
+        /// The `ServerConfig` field.
+        field: &'static str,
+        /// What is wrong with it.
+        problem: &'static str,
+    },
+    /// The listener failed.
+    #[error("server I/O error: {0}")]
+    Io(#[from] std::io::Error),
+}

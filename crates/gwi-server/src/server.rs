@@ -1,0 +1,267 @@
+//! The `Server`: connectors, store and settings, the router built from them, and `serve`.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::State;
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::serve::ListenerExt;
+use gwi_core::connector::Connector;
+use gwi_core::store::{INBOX_LEASE, Store};
+use gwi_core::webhook::{SENSITIVE_HEADERS, SignatureScheme};
+use http::{HeaderValue, StatusCode, header};
+use metrics_exporter_prometheus::PrometheusHandle;
+use tokio::net::TcpListener;
+use tokio::sync::Notify;
+use tower::limit::GlobalConcurrencyLimitLayer;
+use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::config::ServerConfig;
+use crate::error::ServerError;
+use crate::worker::Workers;
+use crate::{metrics, ops, webhook};
+
+/// One configured connector and, if it takes webhooks, how they are signed.
+pub(crate) struct Route {
+    pub(crate) connector: Arc<dyn Connector>,
+    pub(crate) scheme: Option<Arc<dyn SignatureScheme>>,
+}
+
+/// What every handler and worker shares.
+pub(crate) struct Shared {
+    pub(crate) routes: HashMap<String, Route>,
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) config: ServerConfig,
+    /// Wakes the workers when an event is appended, so they need not wait for the next poll.
+    pub(crate) wake: Notify,
+    pub(crate) metrics: Option<PrometheusHandle>,
+}
+
+/// The webhook service for a set of connectors over one store.
+#[derive(Clone)]
+pub struct Server {
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for Server {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut names: Vec<_> = self.shared.routes.keys().collect();
+        names.sort();
+        f.debug_struct("Server")
+            .field("connectors", &names)
+            .field("config", &self.shared.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Server {
+    /// Builds the service. Each connector is reachable at `/webhooks/{its name}` if its
+    /// [`Connector::webhook_scheme`] is `Some`; the scheme is built once, here.
+    pub fn new(
+        connectors: impl IntoIterator<Item = Arc<dyn Connector>>,
+        store: Arc<dyn Store>,
+        config: ServerConfig,
+    ) -> Result<Self, ServerError> {
+        validate(&config)?;
+        let mut routes = HashMap::new();
+        for connector in connectors {
+            let name = connector.name().to_owned();
+            let scheme = connector.webhook_scheme();
+            if routes
+                .insert(name.clone(), Route { connector, scheme })
+                .is_some()
+            {
+                return Err(ServerError::DuplicateConnector(name));
+            }
+        }
+        let handle = metrics::install();
+        for name in routes.keys() {
+            metrics::register_connector(name);
+        }
+        Ok(Self {
+            shared: Arc::new(Shared {
+                routes,
+                store,
+                config,
+                wake: Notify::new(),
+                metrics: handle,
+            }),
+        })
+    }
+
+    /// The settings it was built with.
+    pub fn config(&self) -> &ServerConfig {
+        &self.shared.config
+    }
+
+    /// Names of the connectors that take webhooks, sorted.
+    pub fn webhook_connectors(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .shared
+            .routes
+            .iter()
+            .filter(|(_, route)| route.scheme.is_some())
+            .map(|(name, _)| name.clone())
+            .collect();
+        names.sort();
+        names
+    }
+
+    /// The HTTP routes with their limits, timeout and tracing, for `serve` or in-process tests.
+    ///
+    /// Workers are not started: call [`start_workers`](Self::start_workers) to process events.
+    pub fn router(&self) -> Router {
+        let config = &self.shared.config;
+        let webhooks = Router::new()
+            .route(
+                "/webhooks/{connector}",
+                post(webhook::receive_default_tenant),
+            )
+            .route(
+                "/webhooks/{connector}/{tenant}",
+                post(webhook::receive_for_tenant),
+            )
+            // One semaphore for every webhook route; a request waiting for a slot is still
+            // under the timeout below, so an overloaded server answers 503, not a hung socket.
+            .layer(GlobalConcurrencyLimitLayer::new(config.concurrency_limit))
+            .layer(TimeoutLayer::with_status_code(
+                StatusCode::SERVICE_UNAVAILABLE,
+                config.request_timeout,
+            ))
+            .layer(axum::middleware::map_response_with_state(
+                self.shared.clone(),
+                add_retry_after,
+            ));
+        let ops = Router::new()
+            .route("/healthz", get(ops::healthz))
+            .route("/readyz", get(ops::readyz))
+            .route("/metrics", get(ops::metrics));
+        webhooks
+            .merge(ops)
+            .with_state(self.shared.clone())
+            .layer(TraceLayer::new_for_http())
+            // Outside the trace layer, so signatures are already marked when it records headers.
+            .layer(SetSensitiveRequestHeadersLayer::new(
+                SENSITIVE_HEADERS.iter().cloned(),
+            ))
+    }
+
+    /// Starts the background workers that drain the inbox (none when `workers` is 0).
+    pub fn start_workers(&self) -> Workers {
+        Workers::start(self.shared.clone())
+    }
+
+    /// Serves on `listener` with the workers until `shutdown` completes, then stops accepting,
+    /// finishes in-flight requests, lets workers finish their current event, and returns.
+    pub async fn serve<F>(self, listener: TcpListener, shutdown: F) -> Result<(), ServerError>
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        let workers = self.start_workers();
+        let listener = listener.tap_io(|tcp| {
+            // Small JSON answers go out at once instead of waiting on Nagle's algorithm.
+            let _ = tcp.set_nodelay(true);
+        });
+        let served = axum::serve(listener, self.router())
+            .with_graceful_shutdown(shutdown)
+            .await;
+        workers.shutdown().await;
+        served.map_err(ServerError::Io)
+    }
+}
+
+fn validate(config: &ServerConfig) -> Result<(), ServerError> {
+    let invalid = |field, problem| Err(ServerError::InvalidConfig { field, problem });
+    if config.body_limit == 0 {
+        return invalid("body_limit", "must be at least 1 byte");
+    }
+    if config.concurrency_limit == 0 {
+        return invalid("concurrency_limit", "must be at least 1");
+    }
+    if config.request_timeout.is_zero() {
+        return invalid("request_timeout", "must be longer than zero");
+    }
+    if config.poll_interval.is_zero() {
+        return invalid("poll_interval", "must be longer than zero");
+    }
+    if config.processing_timeout.is_zero() {
+        return invalid("processing_timeout", "must be longer than zero");
+    }
+    if config.processing_timeout >= INBOX_LEASE {
+        // Past the lease, the store hands the event to another worker while this one still runs.
+        return invalid(
+            "processing_timeout",
+            "must be shorter than the store's inbox lease (5 minutes)",
+        );
+    }
+    if config.retry.max_attempts == 0 {
+        return invalid("retry.max_attempts", "must be at least 1");
+    }
+    Ok(())
+}
+
+/// Every 503 of a webhook route (store down, timeout) tells the provider when to retry.
+async fn add_retry_after(State(shared): State<Arc<Shared>>, mut response: Response) -> Response {
+    if response.status() == StatusCode::SERVICE_UNAVAILABLE
+        && !response.headers().contains_key(header::RETRY_AFTER)
+    {
+        let secs = shared.config.retry_after.as_secs().max(1);
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[test]
+    fn the_defaults_are_valid() {
+        assert!(validate(&ServerConfig::default()).is_ok());
+    }
+
+    #[test]
+    fn settings_that_cannot_work_are_named() {
+        let field = |config: ServerConfig| match validate(&config) {
+            Err(ServerError::InvalidConfig { field, .. }) => field,
+            other => panic!("{other:?}"),
+        };
+        let base = ServerConfig::default;
+        assert_eq!(
+            field(ServerConfig {
+                body_limit: 0,
+                ..base()
+            }),
+            "body_limit"
+        );
+        assert_eq!(
+            field(ServerConfig {
+                concurrency_limit: 0,
+                ..base()
+            }),
+            "concurrency_limit"
+        );
+        assert_eq!(
+            field(ServerConfig {
+                processing_timeout: INBOX_LEASE + Duration::from_secs(1),
+                ..base()
+            }),
+            "processing_timeout"
+        );
+        let mut retry = base().retry;
+        retry.max_attempts = 0;
+        assert_eq!(
+            field(ServerConfig { retry, ..base() }),
+            "retry.max_attempts"
+        );
+    }
+}

@@ -1,0 +1,367 @@
+//! `POST /webhooks/{connector}[/{tenant}]`: limit, verify, handshake, validate, store, answer.
+//!
+//! The order matters: nothing is parsed before the signature is checked over the raw bytes,
+//! and nothing is answered 2xx before the inbox append has returned.
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Response};
+use bytes::{Bytes, BytesMut};
+use chrono::Utc;
+use futures::StreamExt;
+use gwi_core::store::{InboundWebhook, InboxAppend};
+use gwi_core::webhook::headers_to_keep;
+use http::{HeaderMap, HeaderValue, StatusCode, header};
+use serde_json::json;
+
+use crate::metrics;
+use crate::server::Shared;
+
+/// Longest tenant id accepted in a URL.
+const MAX_TENANT_LEN: usize = 128;
+
+/// `POST /webhooks/{connector}`: the connector's configured tenant.
+pub(crate) async fn receive_default_tenant(
+    State(shared): State<Arc<Shared>>,
+    Path(connector): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    receive(shared, connector, None, headers, body).await
+}
+
+/// `POST /webhooks/{connector}/{tenant}`.
+pub(crate) async fn receive_for_tenant(
+    State(shared): State<Arc<Shared>>,
+    Path((connector, tenant)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    receive(shared, connector, Some(tenant), headers, body).await
+}
+
+async fn receive(
+    shared: Arc<Shared>,
+    connector: String,
+    tenant: Option<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let Some((route, scheme)) = shared
+        .routes
+        .get(&connector)
+        .and_then(|route| route.scheme.clone().map(|scheme| (route, scheme)))
+    else {
+        metrics::request(metrics::UNKNOWN_CONNECTOR, "404");
+        return error(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "no connector takes webhooks at this path",
+        );
+    };
+    let mut tally = Tally::new(&connector);
+
+    let limit = shared.config.body_limit;
+    if declared_length(&headers).is_some_and(|length| length > limit) {
+        return tally.answer(too_large(limit));
+    }
+    let body = match read_body(body, limit).await {
+        Ok(body) => body,
+        Err(BodyError::TooLarge) => return tally.answer(too_large(limit)),
+        Err(BodyError::Broken) => {
+            return tally.answer(error(
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+                "the request body could not be read",
+            ));
+        }
+    };
+
+    if let Err(refused) = scheme.verify(&headers, &body, SystemTime::now()) {
+        metrics::verification_failure(&connector, refused.reason());
+        tracing::info!(
+            connector = %connector,
+            reason = refused.reason(),
+            "webhook refused: {refused}"
+        );
+        return tally.answer(
+            (
+                StatusCode::UNAUTHORIZED,
+                Json(json!({
+                    "error": "unauthorized",
+                    "reason": refused.reason(),
+                    "message": refused.to_string(),
+                })),
+            )
+                .into_response(),
+        );
+    }
+
+    let tenant = match tenant {
+        None => route.connector.common().tenant_id.clone(),
+        Some(tenant) if valid_tenant(&tenant) => tenant,
+        Some(_) => {
+            return tally.answer(error(
+                StatusCode::BAD_REQUEST,
+                "invalid_tenant",
+                "tenant ids are 1 to 128 letters, digits, '.', '_' or '-'",
+            ));
+        }
+    };
+
+    if let Some(handshake) = scheme.handshake(&headers, &body) {
+        let mut response = (StatusCode::OK, handshake.body).into_response();
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(handshake.content_type),
+        );
+        return tally.answer(response);
+    }
+
+    if requires_json(&headers) && serde_json::from_slice::<serde::de::IgnoredAny>(&body).is_err() {
+        return tally.answer(error(
+            StatusCode::BAD_REQUEST,
+            "malformed_body",
+            "the body is not valid JSON",
+        ));
+    }
+
+    let inbound = InboundWebhook {
+        dedupe_key: scheme.dedupe_key(&headers, &body),
+        event_type: scheme.event_type(&headers, &body),
+        headers: headers_to_keep(&headers),
+        tenant,
+        connector: connector.clone(),
+        body: body.to_vec(),
+        received_at: Utc::now(),
+    };
+    // The append runs in its own task so a timeout or a vanished client cannot cancel it
+    // halfway; the answer still waits for it.
+    let appending = {
+        let shared = shared.clone();
+        tokio::spawn(async move {
+            let result = shared.store.inbox_append(&inbound).await;
+            if let Ok(InboxAppend::Stored(_)) = result {
+                shared.wake.notify_one();
+            }
+            (result, inbound)
+        })
+    };
+    match appending.await {
+        Ok((Ok(InboxAppend::Stored(id)), inbound)) => {
+            tracing::debug!(
+                connector = %connector,
+                tenant = %inbound.tenant,
+                event_type = %inbound.event_type,
+                delivery = %inbound.dedupe_key,
+                id,
+                "webhook stored"
+            );
+            tally.answer(
+                (
+                    StatusCode::ACCEPTED,
+                    Json(json!({"status": "accepted", "id": id})),
+                )
+                    .into_response(),
+            )
+        }
+        Ok((Ok(InboxAppend::Duplicate), inbound)) => {
+            tracing::debug!(
+                connector = %connector,
+                delivery = %inbound.dedupe_key,
+                "webhook already stored"
+            );
+            tally.answer((StatusCode::OK, Json(json!({"duplicate": true}))).into_response())
+        }
+        Ok((Err(failure), _)) => {
+            tracing::error!(connector = %connector, "webhook not stored, answering 503: {failure}");
+            tally.answer(unavailable())
+        }
+        Err(join) => {
+            tracing::error!(connector = %connector, "webhook store task failed, answering 503: {join}");
+            tally.answer(unavailable())
+        }
+    }
+}
+
+/// Counts the request under the status it was answered with, or as `aborted` if it is dropped
+/// unanswered (timed out, or the client went away).
+struct Tally {
+    connector: String,
+    answered: bool,
+}
+
+impl Tally {
+    fn new(connector: &str) -> Self {
+        Self {
+            connector: connector.to_owned(),
+            answered: false,
+        }
+    }
+
+    fn answer(&mut self, response: Response) -> Response {
+        self.answered = true;
+        metrics::request(&self.connector, response.status().as_str());
+        response
+    }
+}
+
+impl Drop for Tally {
+    fn drop(&mut self) {
+        if !self.answered {
+            metrics::request(&self.connector, "aborted");
+        }
+    }
+}
+
+fn error(status: StatusCode, code: &str, message: &str) -> Response {
+    (status, Json(json!({"error": code, "message": message}))).into_response()
+}
+
+fn too_large(limit: usize) -> Response {
+    (
+        StatusCode::PAYLOAD_TOO_LARGE,
+        Json(json!({
+            "error": "payload_too_large",
+            "message": "the body is larger than the server accepts",
+            "limit_bytes": limit,
+        })),
+    )
+        .into_response()
+}
+
+/// 503 for a store failure; `Retry-After` is added by the router's middleware. The store's
+/// error stays in the log: it is not the provider's business.
+fn unavailable() -> Response {
+    error(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "unavailable",
+        "the event could not be stored; retry later",
+    )
+}
+
+/// The `Content-Length` the client declared, if it is a number.
+fn declared_length(headers: &HeaderMap) -> Option<usize> {
+    headers
+        .get(header::CONTENT_LENGTH)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+}
+
+enum BodyError {
+    TooLarge,
+    Broken,
+}
+
+/// Reads the body as it streams in, giving up as soon as it passes `limit` (a chunked body
+/// declares no length, so the declared one alone cannot be trusted).
+async fn read_body(body: Body, limit: usize) -> Result<Bytes, BodyError> {
+    let mut stream = body.into_data_stream();
+    let mut first: Option<Bytes> = None;
+    let mut rest: Option<BytesMut> = None;
+    let mut total = 0usize;
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|_| BodyError::Broken)?;
+        total = total.saturating_add(chunk.len());
+        if total > limit {
+            return Err(BodyError::TooLarge);
+        }
+        // The common case is one chunk: keep it without copying.
+        match (&mut first, &mut rest) {
+            (None, _) => first = Some(chunk),
+            (Some(head), None) => {
+                let mut joined = BytesMut::with_capacity(head.len() + chunk.len());
+                joined.extend_from_slice(head);
+                joined.extend_from_slice(&chunk);
+                rest = Some(joined);
+            }
+            (Some(_), Some(joined)) => joined.extend_from_slice(&chunk),
+        }
+    }
+    Ok(match (first, rest) {
+        (_, Some(joined)) => joined.freeze(),
+        (Some(head), None) => head,
+        (None, None) => Bytes::new(),
+    })
+}
+
+/// Form posts (Slack slash commands and interactivity, GitHub's form content type) are stored
+/// as they are; every other delivery must be JSON.
+fn requires_json(headers: &HeaderMap) -> bool {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    !content_type
+        .trim_start()
+        .to_ascii_lowercase()
+        .starts_with("application/x-www-form-urlencoded")
+}
+
+fn valid_tenant(tenant: &str) -> bool {
+    (1..=MAX_TENANT_LEN).contains(&tenant.len())
+        && tenant
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tenants_are_short_plain_identifiers() {
+        assert!(valid_tenant("acme-prod_1.eu"));
+        assert!(!valid_tenant(""));
+        assert!(!valid_tenant("a/b"));
+        assert!(!valid_tenant("a b"));
+        assert!(!valid_tenant(&"x".repeat(MAX_TENANT_LEN + 1)));
+    }
+
+    #[test]
+    fn only_form_posts_skip_the_json_check() {
+        let mut headers = HeaderMap::new();
+        assert!(requires_json(&headers));
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("Application/X-WWW-Form-Urlencoded; charset=utf-8"),
+        );
+        assert!(!requires_json(&headers));
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
+        assert!(requires_json(&headers));
+    }
+
+    #[tokio::test]
+    async fn a_chunked_body_over_the_limit_is_refused_while_streaming() {
+        let chunks = futures::stream::iter(
+            (0..10).map(|_| Ok::<_, std::io::Error>(Bytes::from_static(b"0123456789"))),
+        );
+        let result = read_body(Body::from_stream(chunks), 55).await;
+        assert!(matches!(result, Err(BodyError::TooLarge)));
+    }
+
+    #[tokio::test]
+    async fn a_chunked_body_within_the_limit_is_joined_in_order() {
+        let chunks = futures::stream::iter(
+            [&b"ab"[..], b"cd", b"ef"].map(|c| Ok::<_, std::io::Error>(Bytes::from_static(c))),
+        );
+        let body = read_body(Body::from_stream(chunks), 6).await.ok();
+        assert_eq!(body.as_deref(), Some(&b"abcdef"[..]));
+    }
+
+    #[test]
+    fn declared_length_ignores_garbage() {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::CONTENT_LENGTH, HeaderValue::from_static("12"));
+        assert_eq!(declared_length(&headers), Some(12));
+        headers.insert(header::CONTENT_LENGTH, HeaderValue::from_static("lots"));
+        assert_eq!(declared_length(&headers), None);
+    }
+}

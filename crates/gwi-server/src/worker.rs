@@ -1,0 +1,296 @@
+//! Background workers: take due events from the inbox, map them to records, store the records,
+//! mark the events done; retry failures with backoff and dead-letter them with the reason.
+//!
+//! One dispatcher task fetches and hands events to at most `workers` processing tasks. It asks
+//! the store for only as many events as it has free tasks: stores lease what they return, so
+//! an event fetched but left waiting here would be hidden from every other worker until its
+//! lease ran out. It also remembers the ids in flight, so an event returned again (a store that
+//! does not lease, or a lease that expired mid-processing) is never given to two tasks of this
+//! process at once. It wakes on a new event, on a finished task, at the next retry time, and
+//! every `poll_interval` (events left by a crash, or appended by another process).
+
+use std::collections::{HashMap, HashSet};
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use chrono::Utc;
+use futures::FutureExt;
+use gwi_core::error::ConnectorError;
+use gwi_core::store::{InboxEntry, Scope};
+use gwi_core::webhook::{WebhookEvent, headers_from_pairs};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use crate::metrics;
+use crate::server::Shared;
+
+/// Extra delay after a retry time before fetching, so the store's clock has surely passed it.
+const RETRY_SLACK: Duration = Duration::from_millis(10);
+/// Longest wait between fetch attempts while the store keeps failing.
+const MAX_FETCH_BACKOFF: Duration = Duration::from_secs(30);
+
+/// The running workers; [`shutdown`](Self::shutdown) stops them after their current event.
+#[derive(Debug)]
+pub struct Workers {
+    cancel: CancellationToken,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Workers {
+    pub(crate) fn start(shared: Arc<Shared>) -> Self {
+        let cancel = CancellationToken::new();
+        let task = tokio::spawn(dispatch(shared, cancel.clone()));
+        Self { cancel, task }
+    }
+
+    /// Stops fetching, waits for in-flight events (up to the configured shutdown timeout) and
+    /// returns. Events not finished stay pending in the store for the next start.
+    pub async fn shutdown(self) {
+        self.cancel.cancel();
+        if let Err(join) = self.task.await {
+            tracing::error!("webhook dispatcher failed: {join}");
+        }
+    }
+}
+
+/// Why processing one event failed.
+struct Failure {
+    message: String,
+    /// Retrying cannot help (the connector says the error is permanent): dead-letter now.
+    permanent: bool,
+}
+
+impl Failure {
+    fn temporary(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            permanent: false,
+        }
+    }
+}
+
+impl From<ConnectorError> for Failure {
+    fn from(error: ConnectorError) -> Self {
+        Self {
+            permanent: !error.is_temporary(),
+            message: error.to_string(),
+        }
+    }
+}
+
+async fn dispatch(shared: Arc<Shared>, cancel: CancellationToken) {
+    let workers = shared.config.workers;
+    if workers == 0 {
+        return;
+    }
+    // Ids being processed by this process.
+    let mut in_flight: HashSet<i64> = HashSet::new();
+    let mut tasks: JoinSet<Option<Duration>> = JoinSet::new();
+    let mut task_ids: HashMap<tokio::task::Id, i64> = HashMap::new();
+    let mut next_retry: Option<tokio::time::Instant> = None;
+    let mut fetch_failures: u32 = 0;
+
+    loop {
+        if cancel.is_cancelled() {
+            break;
+        }
+        let mut wait = shared.config.poll_interval;
+        let free = workers.saturating_sub(tasks.len());
+        if free > 0 {
+            let limit = u32::try_from(free).unwrap_or(u32::MAX);
+            match shared.store.inbox_fetch_pending(limit).await {
+                Ok(entries) => {
+                    fetch_failures = 0;
+                    for entry in entries {
+                        if in_flight.insert(entry.id) {
+                            let id = entry.id;
+                            let handle = tasks.spawn(process(shared.clone(), entry));
+                            task_ids.insert(handle.id(), id);
+                        }
+                    }
+                }
+                Err(failure) => {
+                    fetch_failures = fetch_failures.saturating_add(1);
+                    wait = fetch_backoff(shared.config.poll_interval, fetch_failures);
+                    tracing::warn!("webhook workers cannot read the inbox: {failure}");
+                }
+            }
+        }
+
+        let mut wake_at = tokio::time::Instant::now() + wait;
+        if let Some(retry) = next_retry {
+            wake_at = wake_at.min(retry);
+        }
+        tokio::select! {
+            biased;
+            () = cancel.cancelled() => break,
+            Some(joined) = tasks.join_next_with_id(), if !tasks.is_empty() => {
+                let (task, retry_in) = match joined {
+                    Ok((task, retry_in)) => (task, retry_in),
+                    Err(join) => (join.id(), None),
+                };
+                if let Some(id) = task_ids.remove(&task) {
+                    in_flight.remove(&id);
+                }
+                if let Some(retry_in) = retry_in {
+                    let at = tokio::time::Instant::now() + retry_in + RETRY_SLACK;
+                    next_retry = Some(next_retry.map_or(at, |current| current.min(at)));
+                }
+            }
+            () = shared.wake.notified() => {}
+            () = tokio::time::sleep_until(wake_at) => {
+                if next_retry.is_some_and(|retry| retry <= tokio::time::Instant::now()) {
+                    next_retry = None;
+                }
+            }
+        }
+    }
+
+    // Shutting down: finish the events in flight, within the allowed time.
+    let draining = async { while tasks.join_next().await.is_some() {} };
+    if tokio::time::timeout(shared.config.shutdown_timeout, draining)
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            abandoned = tasks.len(),
+            "shutdown timeout: leaving unfinished webhook events pending for the next start"
+        );
+        tasks.abort_all();
+    }
+}
+
+fn fetch_backoff(poll: Duration, failures: u32) -> Duration {
+    let doubled = poll
+        .checked_mul(1u32 << failures.min(16))
+        .unwrap_or(MAX_FETCH_BACKOFF);
+    doubled.min(MAX_FETCH_BACKOFF.max(poll))
+}
+
+/// Processes one event and records the outcome; returns how long until its retry, if any.
+async fn process(shared: Arc<Shared>, entry: InboxEntry) -> Option<Duration> {
+    let started = Instant::now();
+    let InboxEntry {
+        id,
+        webhook,
+        attempts,
+        ..
+    } = entry;
+    let connector = webhook.connector.clone();
+    let result = tokio::time::timeout(
+        shared.config.processing_timeout,
+        AssertUnwindSafe(map_and_store(&shared, webhook)).catch_unwind(),
+    )
+    .await;
+    let result = match result {
+        Ok(Ok(result)) => result,
+        Ok(Err(_panic)) => Err(Failure::temporary("processing panicked")),
+        Err(_) => Err(Failure::temporary(format!(
+            "processing took longer than {} s",
+            shared.config.processing_timeout.as_secs_f64()
+        ))),
+    };
+    let seconds = started.elapsed().as_secs_f64();
+
+    match result {
+        Ok(records) => {
+            if let Err(failure) = shared.store.inbox_mark_done(id).await {
+                // The records are stored; the event stays pending and its (idempotent) upsert
+                // is repeated later.
+                tracing::warn!(id, connector = %connector, "cannot mark webhook event done: {failure}");
+            }
+            metrics::processed(&connector, "done", seconds);
+            tracing::debug!(id, connector = %connector, records, "webhook event processed");
+            None
+        }
+        Err(failure) => {
+            let failures = attempts.saturating_add(1);
+            let retry_in = if failure.permanent {
+                None
+            } else {
+                shared.config.retry.backoff_after(failures)
+            };
+            let retry_at = retry_in.map(|wait| {
+                Utc::now() + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::MAX)
+            });
+            let outcome = if retry_at.is_some() { "retry" } else { "dead" };
+            metrics::processed(&connector, outcome, seconds);
+            if retry_at.is_some() {
+                tracing::warn!(
+                    id, connector = %connector, attempt = failures,
+                    "webhook event failed, will retry: {}", failure.message
+                );
+            } else {
+                tracing::error!(
+                    id, connector = %connector, attempt = failures,
+                    "webhook event dead-lettered: {}", failure.message
+                );
+            }
+            if let Err(store_failure) = shared
+                .store
+                .inbox_mark_failed(id, &failure.message, retry_at)
+                .await
+            {
+                tracing::warn!(id, connector = %connector, "cannot record webhook event failure: {store_failure}");
+            }
+            retry_in
+        }
+    }
+}
+
+/// Has the connector map the event and stores its records; returns how many were stored.
+async fn map_and_store(
+    shared: &Shared,
+    webhook: gwi_core::store::InboundWebhook,
+) -> Result<usize, Failure> {
+    let Some(route) = shared.routes.get(&webhook.connector) else {
+        return Err(Failure::temporary(format!(
+            "connector {:?} is not configured on this server",
+            webhook.connector
+        )));
+    };
+    let event = WebhookEvent {
+        headers: headers_from_pairs(&webhook.headers),
+        body: Bytes::from(webhook.body),
+        connector: webhook.connector,
+        tenant: webhook.tenant,
+        event_type: webhook.event_type,
+        delivery_id: webhook.dedupe_key,
+    };
+    let records = route.connector.process_webhook(&event).await?;
+    for record in &records {
+        if let Err(errors) = record.validate() {
+            return Err(ConnectorError::Validation {
+                connector: event.connector.clone(),
+                errors,
+            }
+            .into());
+        }
+    }
+    if !records.is_empty() {
+        let scope = Scope::new(event.tenant.clone(), event.connector.clone());
+        shared
+            .store
+            .commit_batch(&scope, &records, None)
+            .await
+            .map_err(|failure| Failure::temporary(format!("storing records failed: {failure}")))?;
+    }
+    Ok(records.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fetch_backoff_grows_but_stays_capped() {
+        let poll = Duration::from_millis(100);
+        assert_eq!(fetch_backoff(poll, 1), Duration::from_millis(200));
+        assert_eq!(fetch_backoff(poll, 3), Duration::from_millis(800));
+        assert_eq!(fetch_backoff(poll, 40), MAX_FETCH_BACKOFF);
+        let slow = Duration::from_secs(60);
+        assert_eq!(fetch_backoff(slow, 1), slow);
+    }
+}

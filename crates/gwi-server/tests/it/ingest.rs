@@ -1,0 +1,299 @@
+//! The receiving route's answers: 202 once stored, 200 for a repeat, 404, 413, 400, and 503
+//! (never 2xx, never 4xx) when the store fails or is too slow.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use axum::body::Body;
+use bytes::Bytes;
+use gwi_server::ServerConfig;
+use http::{Request, StatusCode};
+use serde_json::json;
+
+use crate::support::*;
+
+fn one_connector(name: &str, config: ServerConfig) -> (axum::Router, Arc<TestStore>) {
+    let store = Arc::new(TestStore::new());
+    let connector = TestConnector::github(name, Behaviour::Map);
+    let router = server(vec![connector], store.clone(), config).router();
+    (router, store)
+}
+
+#[tokio::test]
+async fn a_repeated_delivery_is_stored_once_and_answered_duplicate() {
+    let (router, store) = one_connector("dup", fast_config());
+    let body = br#"{"id":"issue-1"}"#;
+    let first = send(&router, github_post("/webhooks/dup", "delivery-1", body)).await;
+    assert_eq!(first.status, StatusCode::ACCEPTED);
+    let id = first.json()["id"].as_i64().unwrap();
+
+    let again = send(&router, github_post("/webhooks/dup", "delivery-1", body)).await;
+    assert_eq!(again.status, StatusCode::OK);
+    assert_eq!(again.json(), json!({"duplicate": true}));
+
+    let entries = store.entries();
+    assert_eq!(entries.len(), 1);
+    assert_eq!(entries[0].id, id);
+    assert_eq!(entries[0].webhook.dedupe_key, "delivery-1");
+    assert_eq!(entries[0].webhook.event_type, "issues");
+
+    let other = send(&router, github_post("/webhooks/dup", "delivery-2", body)).await;
+    assert_eq!(
+        other.status,
+        StatusCode::ACCEPTED,
+        "another delivery id is another event"
+    );
+    assert_eq!(store.entries().len(), 2);
+}
+
+#[tokio::test]
+async fn the_tenant_comes_from_the_path_or_the_connector_config() {
+    let (router, store) = one_connector("tenants", fast_config());
+    let body = br#"{"id":"x"}"#;
+    assert_eq!(
+        send(&router, github_post("/webhooks/tenants", "a", body))
+            .await
+            .status,
+        StatusCode::ACCEPTED
+    );
+    assert_eq!(
+        send(&router, github_post("/webhooks/tenants/globex", "b", body))
+            .await
+            .status,
+        StatusCode::ACCEPTED
+    );
+    let bad = send(
+        &router,
+        github_post("/webhooks/tenants/bad%20tenant", "c", body),
+    )
+    .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert_eq!(bad.json()["error"], "invalid_tenant");
+    let tenants: Vec<String> = store
+        .entries()
+        .into_iter()
+        .map(|e| e.webhook.tenant)
+        .collect();
+    assert_eq!(tenants, vec!["acme", "globex"]);
+}
+
+#[tokio::test]
+async fn unknown_connectors_and_connectors_without_webhooks_are_404() {
+    let store = Arc::new(TestStore::new());
+    let polling_only = Arc::new(TestConnector::new("polling-only", None, Behaviour::Map));
+    let router = server(
+        vec![TestConnector::github("known", Behaviour::Map), polling_only],
+        store.clone(),
+        fast_config(),
+    )
+    .router();
+    let body = br#"{"id":"x"}"#;
+    for path in [
+        "/webhooks/nope",
+        "/webhooks/polling-only",
+        "/webhooks/nope/acme",
+    ] {
+        let answer = send(&router, github_post(path, "d", body)).await;
+        assert_eq!(answer.status, StatusCode::NOT_FOUND, "{path}");
+        assert_eq!(answer.json()["error"], "not_found");
+    }
+    assert!(store.entries().is_empty());
+}
+
+#[tokio::test]
+async fn a_body_over_the_limit_is_413_by_declared_length() {
+    let config = ServerConfig {
+        body_limit: 64,
+        ..fast_config()
+    };
+    let (router, store) = one_connector("limit", config);
+    let body = format!(r#"{{"id":"x","pad":"{}"}}"#, "a".repeat(100));
+    let answer = send(
+        &router,
+        github_post("/webhooks/limit", "d", body.as_bytes()),
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(answer.json()["limit_bytes"], 64);
+    assert!(store.entries().is_empty());
+
+    let small = send(
+        &router,
+        github_post("/webhooks/limit", "d", br#"{"id":"x"}"#),
+    )
+    .await;
+    assert_eq!(
+        small.status,
+        StatusCode::ACCEPTED,
+        "a body under the limit passes"
+    );
+}
+
+#[tokio::test]
+async fn a_chunked_body_over_the_limit_is_413_without_a_declared_length() {
+    let config = ServerConfig {
+        body_limit: 64,
+        ..fast_config()
+    };
+    let (router, store) = one_connector("limit-chunked", config);
+    let body = format!(r#"{{"id":"x","pad":"{}"}}"#, "a".repeat(100));
+    let mut builder = Request::post("/webhooks/limit-chunked");
+    for (name, value) in github_headers("d", body.as_bytes()) {
+        builder = builder.header(name, value);
+    }
+    let chunks: Vec<Result<Bytes, std::io::Error>> = body
+        .as_bytes()
+        .chunks(16)
+        .map(|c| Ok(Bytes::copy_from_slice(c)))
+        .collect();
+    let request = builder
+        .body(Body::from_stream(futures::stream::iter(chunks)))
+        .unwrap();
+    assert!(request.headers().get("content-length").is_none());
+    let answer = send(&router, request).await;
+    assert_eq!(answer.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(store.entries().is_empty());
+}
+
+#[tokio::test]
+async fn a_signed_body_that_is_not_json_is_400_and_not_stored() {
+    let (router, store) = one_connector("malformed", fast_config());
+    let answer = send(
+        &router,
+        github_post("/webhooks/malformed", "d", b"{not json"),
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::BAD_REQUEST);
+    assert_eq!(answer.json()["error"], "malformed_body");
+    assert!(store.entries().is_empty());
+}
+
+#[tokio::test]
+async fn an_unsigned_body_is_401_before_it_is_parsed() {
+    let (router, _store) = one_connector("unsigned", fast_config());
+    let answer = send(
+        &router,
+        post("/webhooks/unsigned", &[], b"{not json".to_vec()),
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn a_failing_store_answers_503_with_retry_after_and_never_2xx() {
+    let (router, store) = one_connector("store-down", fast_config());
+    store.fail_append.store(true, Ordering::SeqCst);
+    for delivery in ["a", "b", "a"] {
+        let answer = send(
+            &router,
+            github_post("/webhooks/store-down", delivery, br#"{"id":"x"}"#),
+        )
+        .await;
+        assert_eq!(
+            answer.status,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "{}",
+            answer.text
+        );
+        assert_eq!(answer.headers["retry-after"], "5");
+        assert!(
+            !answer.text.contains("switched off"),
+            "store details leak: {}",
+            answer.text
+        );
+    }
+    assert!(store.entries().is_empty());
+
+    // Once the store is back, the provider's retry is accepted.
+    store.fail_append.store(false, Ordering::SeqCst);
+    let answer = send(
+        &router,
+        github_post("/webhooks/store-down", "a", br#"{"id":"x"}"#),
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::ACCEPTED);
+}
+
+#[tokio::test]
+async fn a_store_slower_than_the_request_timeout_answers_503_not_408() {
+    let config = ServerConfig {
+        request_timeout: Duration::from_millis(100),
+        ..fast_config()
+    };
+    let (router, store) = one_connector("slow-store", config);
+    let gate = store.hold_appends();
+    let answer = send(
+        &router,
+        github_post("/webhooks/slow-store", "d", br#"{"id":"x"}"#),
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(answer.headers.contains_key("retry-after"));
+
+    // The append was not cancelled by the timeout: it completes, so the retry is a duplicate.
+    gate.add_permits(10);
+    eventually("the held append completes", || async {
+        store.entries().len() == 1
+    })
+    .await;
+    let retry = send(
+        &router,
+        github_post("/webhooks/slow-store", "d", br#"{"id":"x"}"#),
+    )
+    .await;
+    assert_eq!(retry.json(), json!({"duplicate": true}));
+}
+
+#[tokio::test]
+async fn requests_beyond_the_concurrency_limit_wait_for_a_free_slot() {
+    let config = ServerConfig {
+        concurrency_limit: 1,
+        ..fast_config()
+    };
+    let (router, store) = one_connector("busy", config);
+    let gate = store.hold_appends();
+    let request = |delivery: &'static str| {
+        let router = router.clone();
+        tokio::spawn(async move {
+            send(
+                &router,
+                github_post("/webhooks/busy", delivery, br#"{"id":"1"}"#),
+            )
+            .await
+        })
+    };
+    let first = request("first");
+    eventually("the first request holds the only slot", || async {
+        store.append_calls.load(Ordering::SeqCst) == 1
+    })
+    .await;
+    let second = request("second");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(
+        store.append_calls.load(Ordering::SeqCst),
+        1,
+        "the second request ran beside the first"
+    );
+
+    gate.add_permits(10);
+    assert_eq!(first.await.unwrap().status, StatusCode::ACCEPTED);
+    assert_eq!(second.await.unwrap().status, StatusCode::ACCEPTED);
+    assert_eq!(store.entries().len(), 2);
+}
+
+#[tokio::test]
+async fn stored_headers_keep_provider_metadata_but_no_signature() {
+    let (router, store) = one_connector("headers", fast_config());
+    let answer = send(
+        &router,
+        github_post("/webhooks/headers", "d-9", br#"{"id":"x"}"#),
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::ACCEPTED);
+    let headers = &store.entries()[0].webhook.headers;
+    let names: Vec<&str> = headers.iter().map(|(n, _)| n.as_str()).collect();
+    assert!(names.contains(&"x-github-delivery"), "{names:?}");
+    assert!(names.contains(&"x-github-event"), "{names:?}");
+    assert!(!names.contains(&"x-hub-signature-256"), "{names:?}");
+}

@@ -1,0 +1,13 @@
+//! gwi-server integration tests, compiled as one binary.
+
+// Test helpers outside `#[test]` functions panic on purpose: a failed setup is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod crash;
+mod github;
+mod ingest;
+mod ops;
+mod signatures;
+mod sockets;
+mod support;
+mod workers;

@@ -1,0 +1,187 @@
+//! `TestConnector`: takes webhooks with a given scheme and maps `{"id": ..}` bodies to `item`
+//! records, or fails / hangs as a test asks.
+
+use std::sync::Arc;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{TimeZone, Utc};
+use futures::stream::BoxStream;
+use gwi_core::auth::AuthConfig;
+use gwi_core::config::{CommonConfig, HttpSettings, Secret};
+use gwi_core::connector::{AuthInfo, Connector, ConnectorMetadata, RateLimits};
+use gwi_core::context::ConnectorContext;
+use gwi_core::error::ConnectorError;
+use gwi_core::health::HealthStatus;
+use gwi_core::record::ConnectorRecord;
+use gwi_core::stream::{StreamDescriptor, SyncItem, SyncOptions};
+use gwi_core::webhook::{GitHubScheme, SignatureScheme, WebhookEvent};
+use serde_json::json;
+
+/// What `process_webhook` does.
+#[derive(Debug, Clone, Copy)]
+pub enum Behaviour {
+    /// Maps the body's `id` to one `item` record.
+    Map,
+    /// Fails with a temporary error this many times, then maps.
+    FailTimes(u32),
+    /// Always fails with a temporary error.
+    FailAlways,
+    /// Fails with a permanent (validation) error.
+    FailPermanently,
+    /// Never returns.
+    Hang,
+    /// Sleeps this long, then maps.
+    Slow(Duration),
+}
+
+/// Message of the temporary failure, to find it as the dead letter's reason.
+pub const TEMPORARY_FAILURE: &str = "provider exploded (test)";
+
+/// A connector for server tests.
+pub struct TestConnector {
+    name: String,
+    common: CommonConfig,
+    scheme: Option<Arc<dyn SignatureScheme>>,
+    behaviour: Behaviour,
+    /// `process_webhook` calls so far.
+    pub calls: AtomicU32,
+    /// Delivery ids `process_webhook` was called with, in order.
+    pub seen: Mutex<Vec<String>>,
+}
+
+impl TestConnector {
+    /// A connector named `name` verifying with `scheme` (`None`: takes no webhooks).
+    pub fn new(name: &str, scheme: Option<Arc<dyn SignatureScheme>>, behaviour: Behaviour) -> Self {
+        Self {
+            name: name.to_owned(),
+            common: CommonConfig {
+                tenant_id: "acme".to_owned(),
+                auth: AuthConfig::None,
+                base_url: None,
+                http: HttpSettings::default(),
+            },
+            scheme,
+            behaviour,
+            calls: AtomicU32::new(0),
+            seen: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// A connector named `name` taking GitHub-signed webhooks with [`GITHUB_SECRET`].
+    pub fn github(name: &str, behaviour: Behaviour) -> Arc<Self> {
+        let scheme = GitHubScheme::new(&[Secret::literal(GITHUB_SECRET)]).unwrap();
+        Arc::new(Self::new(name, Some(Arc::new(scheme)), behaviour))
+    }
+
+    fn map(&self, event: &WebhookEvent) -> Result<Vec<ConnectorRecord>, ConnectorError> {
+        let body: serde_json::Value = event.json().map_err(|e| {
+            ConnectorError::validation(&self.name, e.path().to_string(), e.to_string())
+        })?;
+        let Some(id) = body.get("id").and_then(|v| v.as_str()) else {
+            return Ok(Vec::new());
+        };
+        let at = Utc.timestamp_opt(1_700_000_000, 0).unwrap();
+        let mut record = ConnectorRecord::new(id, "item", &self.name, at, at);
+        record.data = json!({
+            "title": body.get("title"),
+            "event_type": event.event_type,
+            "delivery_id": event.delivery_id,
+            "tenant": event.tenant,
+            "signature_header_seen": event.headers.contains_key("x-hub-signature-256"),
+        });
+        Ok(vec![record])
+    }
+}
+
+/// The secret [`TestConnector::github`] verifies with.
+pub const GITHUB_SECRET: &str = "it's a test secret";
+
+fn temporary(connector: &str) -> ConnectorError {
+    ConnectorError::Network {
+        connector: connector.to_owned(),
+        url: "http://127.0.0.1/".to_owned(),
+        message: TEMPORARY_FAILURE.to_owned(),
+    }
+}
+
+#[async_trait]
+impl Connector for TestConnector {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn metadata(&self) -> ConnectorMetadata {
+        ConnectorMetadata {
+            name: self.name.clone(),
+            version: "0.1.0".to_owned(),
+            description: "server test connector".to_owned(),
+            record_types: vec!["item".to_owned()],
+            auth_methods: vec!["none".to_owned()],
+            supports_incremental: false,
+            supports_webhooks: self.scheme.is_some(),
+            rate_limits: RateLimits::default(),
+            capabilities: vec!["webhooks".to_owned()],
+            documentation_url: None,
+        }
+    }
+
+    fn config_schema(&self) -> schemars::Schema {
+        schemars::json_schema!({"type": "object"})
+    }
+
+    fn common(&self) -> &CommonConfig {
+        &self.common
+    }
+
+    async fn authenticate(&self, _ctx: &ConnectorContext) -> Result<AuthInfo, ConnectorError> {
+        Ok(AuthInfo::default())
+    }
+
+    async fn health_check(&self, _ctx: &ConnectorContext) -> HealthStatus {
+        HealthStatus::from_checks(&self.name, Vec::new())
+    }
+
+    fn streams(&self, _options: &SyncOptions) -> Result<Vec<StreamDescriptor>, ConnectorError> {
+        Ok(Vec::new())
+    }
+
+    fn sync<'a>(
+        &'a self,
+        _ctx: &'a ConnectorContext,
+        _stream: &'a StreamDescriptor,
+        _options: &'a SyncOptions,
+    ) -> BoxStream<'a, Result<SyncItem, ConnectorError>> {
+        Box::pin(futures::stream::empty())
+    }
+
+    fn webhook_scheme(&self) -> Option<Arc<dyn SignatureScheme>> {
+        self.scheme.clone()
+    }
+
+    async fn process_webhook(
+        &self,
+        event: &WebhookEvent,
+    ) -> Result<Vec<ConnectorRecord>, ConnectorError> {
+        let call = self.calls.fetch_add(1, Ordering::SeqCst) + 1;
+        self.seen.lock().unwrap().push(event.delivery_id.clone());
+        match self.behaviour {
+            Behaviour::Map => self.map(event),
+            Behaviour::FailTimes(n) if call <= n => Err(temporary(&self.name)),
+            Behaviour::FailTimes(_) => self.map(event),
+            Behaviour::FailAlways => Err(temporary(&self.name)),
+            Behaviour::FailPermanently => Err(ConnectorError::validation(
+                &self.name,
+                "action",
+                "unknown action (test)",
+            )),
+            Behaviour::Hang => std::future::pending().await,
+            Behaviour::Slow(wait) => {
+                tokio::time::sleep(wait).await;
+                self.map(event)
+            }
+        }
+    }
+}

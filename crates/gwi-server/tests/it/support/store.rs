@@ -1,0 +1,311 @@
+//! `TestStore`: a small recording store with switches to make it fail or stall, for the tests
+//! that need to look inside the inbox or break the store (the end-to-end tests use the real
+//! engines).
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use gwi_core::record::ConnectorRecord;
+use gwi_core::store::{
+    INBOX_LEASE, InboundWebhook, InboxAppend, InboxEntry, InboxStatus, RecordQuery, Scope, Store,
+    StoreError, StreamState, UpsertOutcome,
+};
+use gwi_core::stream::Checkpoint;
+use secrecy::SecretString;
+use tokio::sync::Semaphore;
+
+#[derive(Default)]
+struct State {
+    inbox: Vec<Slot>,
+    /// (tenant, connector, type, id) -> record.
+    records: BTreeMap<String, ConnectorRecord>,
+    /// `connector/dedupe_key` of every inbox entry.
+    keys: HashSet<String>,
+}
+
+#[derive(Clone)]
+struct Slot {
+    id: i64,
+    tenant: String,
+    connector: String,
+    dedupe_key: String,
+    event_type: String,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+    received_at: DateTime<Utc>,
+    status: String,
+    attempts: u32,
+    last_error: Option<String>,
+    retry_at: Option<DateTime<Utc>>,
+}
+
+impl Slot {
+    fn entry(&self) -> InboxEntry {
+        InboxEntry {
+            id: self.id,
+            webhook: InboundWebhook {
+                tenant: self.tenant.clone(),
+                connector: self.connector.clone(),
+                dedupe_key: self.dedupe_key.clone(),
+                event_type: self.event_type.clone(),
+                headers: self.headers.clone(),
+                body: self.body.clone(),
+                received_at: self.received_at,
+            },
+            status: match self.status.as_str() {
+                "done" => InboxStatus::Done,
+                "dead" => InboxStatus::Dead,
+                _ => InboxStatus::Pending,
+            },
+            attempts: self.attempts,
+            last_error: self.last_error.clone(),
+        }
+    }
+}
+
+/// An in-memory store that records what it was asked and can be told to fail.
+#[derive(Default)]
+pub struct TestStore {
+    state: Mutex<State>,
+    /// `inbox_append` answers `Unavailable`.
+    pub fail_append: AtomicBool,
+    /// `ping` answers `Unavailable`.
+    pub fail_ping: AtomicBool,
+    /// `inbox_fetch_pending` leases nothing, so in-flight entries are returned again.
+    pub no_lease: AtomicBool,
+    /// Calls to `inbox_append` so far.
+    pub append_calls: AtomicUsize,
+    /// When set, `inbox_append` waits for a permit (tests release them to let appends finish).
+    gate: Mutex<Option<std::sync::Arc<Semaphore>>>,
+}
+
+impl TestStore {
+    /// An empty in-memory store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Makes every later `inbox_append` wait until the returned semaphore gets permits.
+    pub fn hold_appends(&self) -> std::sync::Arc<Semaphore> {
+        let gate = std::sync::Arc::new(Semaphore::new(0));
+        *self.gate.lock().unwrap() = Some(gate.clone());
+        gate
+    }
+
+    /// Every inbox entry, by id.
+    pub fn entries(&self) -> Vec<InboxEntry> {
+        self.state
+            .lock()
+            .unwrap()
+            .inbox
+            .iter()
+            .map(Slot::entry)
+            .collect()
+    }
+
+    /// Every stored record.
+    pub fn records(&self) -> Vec<ConnectorRecord> {
+        self.state
+            .lock()
+            .unwrap()
+            .records
+            .values()
+            .cloned()
+            .collect()
+    }
+
+    fn change<T>(
+        &self,
+        f: impl FnOnce(&mut State) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let mut state = self.state.lock().unwrap();
+        f(&mut state)
+    }
+}
+
+fn unavailable() -> StoreError {
+    StoreError::Unavailable("test store switched off".to_owned())
+}
+
+#[async_trait]
+impl Store for TestStore {
+    async fn commit_batch(
+        &self,
+        scope: &Scope,
+        records: &[ConnectorRecord],
+        _checkpoint: Option<&Checkpoint>,
+    ) -> Result<UpsertOutcome, StoreError> {
+        self.change(|state| {
+            let mut outcome = UpsertOutcome::default();
+            for record in records {
+                let key = format!(
+                    "{}/{}/{}/{}",
+                    scope.tenant, scope.connector, record.record_type, record.id
+                );
+                match state.records.get(&key) {
+                    Some(old) if old.updated_at > record.updated_at => outcome.unchanged += 1,
+                    _ => {
+                        state.records.insert(key, record.clone());
+                        outcome.written += 1;
+                    }
+                }
+            }
+            Ok(outcome)
+        })
+    }
+
+    async fn load_state(&self, _scope: &Scope) -> Result<Vec<StreamState>, StoreError> {
+        Ok(Vec::new())
+    }
+
+    async fn reset_state(&self, _scope: &Scope, _stream: Option<&str>) -> Result<u64, StoreError> {
+        Ok(0)
+    }
+
+    async fn claim_idempotency_key(&self, _key: &str, _ttl: Duration) -> Result<bool, StoreError> {
+        Ok(true)
+    }
+
+    async fn inbox_append(&self, webhook: &InboundWebhook) -> Result<InboxAppend, StoreError> {
+        self.append_calls.fetch_add(1, Ordering::SeqCst);
+        let gate = self.gate.lock().unwrap().clone();
+        if let Some(gate) = gate {
+            gate.acquire().await.map_err(|_| unavailable())?.forget();
+        }
+        if self.fail_append.load(Ordering::SeqCst) {
+            return Err(unavailable());
+        }
+        self.change(|state| {
+            if !state
+                .keys
+                .insert(format!("{}/{}", webhook.connector, webhook.dedupe_key))
+            {
+                return Ok(InboxAppend::Duplicate);
+            }
+            let id = state.inbox.len() as i64 + 1;
+            state.inbox.push(Slot {
+                id,
+                tenant: webhook.tenant.clone(),
+                connector: webhook.connector.clone(),
+                dedupe_key: webhook.dedupe_key.clone(),
+                event_type: webhook.event_type.clone(),
+                headers: webhook.headers.clone(),
+                body: webhook.body.clone(),
+                received_at: webhook.received_at,
+                status: "pending".to_owned(),
+                attempts: 0,
+                last_error: None,
+                retry_at: None,
+            });
+            Ok(InboxAppend::Stored(id))
+        })
+    }
+
+    /// Leases what it returns for [`INBOX_LEASE`], as the real engines do.
+    async fn inbox_fetch_pending(&self, limit: u32) -> Result<Vec<InboxEntry>, StoreError> {
+        let now = Utc::now();
+        let lease = !self.no_lease.load(Ordering::SeqCst);
+        let lease_span = chrono::Duration::from_std(INBOX_LEASE).unwrap();
+        self.change(|state| {
+            Ok(state
+                .inbox
+                .iter_mut()
+                .filter(|s| s.status == "pending" && s.retry_at.is_none_or(|at| at <= now))
+                .take(limit as usize)
+                .map(|slot| {
+                    if lease {
+                        slot.retry_at = Some(now + lease_span);
+                    }
+                    slot.entry()
+                })
+                .collect())
+        })
+    }
+
+    async fn inbox_mark_done(&self, id: i64) -> Result<(), StoreError> {
+        self.change(|state| {
+            let slot = slot(state, id)?;
+            slot.status = "done".to_owned();
+            Ok(())
+        })
+    }
+
+    async fn inbox_mark_failed(
+        &self,
+        id: i64,
+        error: &str,
+        retry_at: Option<DateTime<Utc>>,
+    ) -> Result<(), StoreError> {
+        self.change(|state| {
+            let slot = slot(state, id)?;
+            slot.attempts += 1;
+            slot.last_error = Some(error.to_owned());
+            slot.retry_at = retry_at;
+            if retry_at.is_none() {
+                slot.status = "dead".to_owned();
+            }
+            Ok(())
+        })
+    }
+
+    async fn inbox_counts(&self) -> Result<Vec<(InboxStatus, u64)>, StoreError> {
+        let entries = self.entries();
+        Ok([InboxStatus::Pending, InboxStatus::Done, InboxStatus::Dead]
+            .into_iter()
+            .map(|status| {
+                let n = entries.iter().filter(|e| e.status == status).count();
+                (status, n as u64)
+            })
+            .filter(|(_, n)| *n > 0)
+            .collect())
+    }
+
+    async fn save_refresh_token(
+        &self,
+        _scope: &Scope,
+        _token: &SecretString,
+    ) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    async fn load_refresh_token(&self, _scope: &Scope) -> Result<Option<SecretString>, StoreError> {
+        Ok(None)
+    }
+
+    async fn query_records(&self, query: &RecordQuery) -> Result<Vec<ConnectorRecord>, StoreError> {
+        let prefix = format!("{}/", query.tenant);
+        Ok(self
+            .state
+            .lock()
+            .unwrap()
+            .records
+            .iter()
+            .filter(|(key, _)| key.starts_with(&prefix))
+            .map(|(_, record)| record.clone())
+            .collect())
+    }
+
+    async fn count_records(&self, query: &RecordQuery) -> Result<u64, StoreError> {
+        Ok(self.query_records(query).await?.len() as u64)
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        if self.fail_ping.load(Ordering::SeqCst) {
+            Err(unavailable())
+        } else {
+            Ok(())
+        }
+    }
+}
+
+fn slot(state: &mut State, id: i64) -> Result<&mut Slot, StoreError> {
+    state
+        .inbox
+        .iter_mut()
+        .find(|s| s.id == id)
+        .ok_or_else(|| StoreError::NotFound(format!("inbox entry {id}")))
+}

@@ -1,0 +1,319 @@
+//! The background workers: events become records, failures are retried then dead-lettered,
+//! and no event is processed twice at once.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use chrono::Utc;
+use gwi_core::store::{InboundWebhook, InboxStatus, Store};
+use gwi_server::ServerConfig;
+use http::StatusCode;
+
+use crate::support::*;
+
+fn status_of(store: &TestStore, id: i64) -> Option<InboxStatus> {
+    store
+        .entries()
+        .into_iter()
+        .find(|e| e.id == id)
+        .map(|e| e.status)
+}
+
+#[tokio::test]
+async fn an_accepted_event_becomes_a_record_and_is_marked_done() {
+    let store = Arc::new(TestStore::new());
+    let connector = TestConnector::github("work-map", Behaviour::Map);
+    let server = server(vec![connector.clone()], store.clone(), fast_config());
+    let workers = server.start_workers();
+    let router = server.router();
+
+    let answer = send(
+        &router,
+        github_post(
+            "/webhooks/work-map/globex",
+            "d-1",
+            br#"{"id":"issue-7","title":"Broken"}"#,
+        ),
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::ACCEPTED);
+    let id = answer.json()["id"].as_i64().unwrap();
+    eventually("the event is done", || async {
+        status_of(&store, id) == Some(InboxStatus::Done)
+    })
+    .await;
+    workers.shutdown().await;
+
+    let records = store.records();
+    assert_eq!(records.len(), 1);
+    let record = &records[0];
+    assert_eq!(record.id, "issue-7");
+    assert_eq!(record.source, "work-map");
+    assert_eq!(record.data["title"], "Broken");
+    assert_eq!(record.data["tenant"], "globex");
+    assert_eq!(record.data["delivery_id"], "d-1");
+    assert_eq!(record.data["event_type"], "issues");
+    assert_eq!(
+        record.data["signature_header_seen"], false,
+        "the connector never sees the signature"
+    );
+    assert_eq!(connector.calls.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn a_failing_event_is_retried_then_dead_lettered_with_the_reason() {
+    let store = Arc::new(TestStore::new());
+    let connector = TestConnector::github("work-dead", Behaviour::FailAlways);
+    let server = server(vec![connector.clone()], store.clone(), fast_config());
+    let workers = server.start_workers();
+    let answer = send(
+        &server.router(),
+        github_post("/webhooks/work-dead", "d", br#"{"id":"x"}"#),
+    )
+    .await;
+    let id = answer.json()["id"].as_i64().unwrap();
+
+    eventually("the event is dead", || async {
+        status_of(&store, id) == Some(InboxStatus::Dead)
+    })
+    .await;
+    workers.shutdown().await;
+    let entry = store.entries().remove(0);
+    assert_eq!(
+        entry.attempts, 3,
+        "max_attempts attempts, then the dead letter"
+    );
+    assert!(
+        entry
+            .last_error
+            .as_deref()
+            .unwrap()
+            .contains(TEMPORARY_FAILURE),
+        "{:?}",
+        entry.last_error
+    );
+    assert_eq!(connector.calls.load(Ordering::SeqCst), 3);
+    assert!(store.records().is_empty());
+}
+
+#[tokio::test]
+async fn a_temporary_failure_is_retried_until_it_succeeds() {
+    let store = Arc::new(TestStore::new());
+    let connector = TestConnector::github("work-retry", Behaviour::FailTimes(2));
+    let server = server(vec![connector.clone()], store.clone(), fast_config());
+    let workers = server.start_workers();
+    let answer = send(
+        &server.router(),
+        github_post("/webhooks/work-retry", "d", br#"{"id":"x"}"#),
+    )
+    .await;
+    let id = answer.json()["id"].as_i64().unwrap();
+
+    eventually("the event is done", || async {
+        status_of(&store, id) == Some(InboxStatus::Done)
+    })
+    .await;
+    workers.shutdown().await;
+    assert_eq!(connector.calls.load(Ordering::SeqCst), 3);
+    assert_eq!(store.entries()[0].attempts, 2);
+    assert_eq!(store.records().len(), 1);
+}
+
+#[tokio::test]
+async fn a_permanent_failure_is_dead_lettered_without_retrying() {
+    let store = Arc::new(TestStore::new());
+    let connector = TestConnector::github("work-permanent", Behaviour::FailPermanently);
+    let server = server(vec![connector.clone()], store.clone(), fast_config());
+    let workers = server.start_workers();
+    let answer = send(
+        &server.router(),
+        github_post("/webhooks/work-permanent", "d", br#"{"id":"x"}"#),
+    )
+    .await;
+    let id = answer.json()["id"].as_i64().unwrap();
+
+    eventually("the event is dead", || async {
+        status_of(&store, id) == Some(InboxStatus::Dead)
+    })
+    .await;
+    workers.shutdown().await;
+    assert_eq!(connector.calls.load(Ordering::SeqCst), 1);
+    let error = store.entries()[0].last_error.clone().unwrap();
+    assert!(error.contains("unknown action"), "{error}");
+}
+
+#[tokio::test]
+async fn events_already_pending_at_start_are_processed() {
+    let store = Arc::new(TestStore::new());
+    for n in 0..3 {
+        store
+            .inbox_append(&InboundWebhook {
+                tenant: "acme".to_owned(),
+                connector: "work-leftover".to_owned(),
+                dedupe_key: format!("left-{n}"),
+                event_type: "issues".to_owned(),
+                headers: vec![],
+                body: format!(r#"{{"id":"left-{n}"}}"#).into_bytes(),
+                received_at: Utc::now(),
+            })
+            .await
+            .unwrap();
+    }
+    let connector = TestConnector::github("work-leftover", Behaviour::Map);
+    // A long poll interval: only the start-up fetch can find them.
+    let config = ServerConfig {
+        poll_interval: Duration::from_secs(3600),
+        ..fast_config()
+    };
+    let server = server(vec![connector], store.clone(), config);
+    let workers = server.start_workers();
+    eventually("all leftovers are done", || async {
+        store
+            .entries()
+            .iter()
+            .all(|e| e.status == InboxStatus::Done)
+    })
+    .await;
+    workers.shutdown().await;
+    assert_eq!(store.records().len(), 3);
+}
+
+#[tokio::test]
+async fn a_new_event_wakes_idle_workers_without_waiting_for_a_poll() {
+    let store = Arc::new(TestStore::new());
+    let connector = TestConnector::github("work-wake", Behaviour::Map);
+    let config = ServerConfig {
+        poll_interval: Duration::from_secs(3600),
+        ..fast_config()
+    };
+    let server = server(vec![connector], store.clone(), config);
+    let workers = server.start_workers();
+    // Let the workers' start-up fetch find an empty inbox and go idle.
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let answer = send(
+        &server.router(),
+        github_post("/webhooks/work-wake", "d", br#"{"id":"x"}"#),
+    )
+    .await;
+    let id = answer.json()["id"].as_i64().unwrap();
+    eventually("the event is done", || async {
+        status_of(&store, id) == Some(InboxStatus::Done)
+    })
+    .await;
+    workers.shutdown().await;
+}
+
+#[tokio::test]
+async fn several_workers_never_process_one_event_twice_even_without_store_leases() {
+    let store = Arc::new(TestStore::new());
+    store.no_lease.store(true, Ordering::SeqCst);
+    let connector = TestConnector::github("work-many", Behaviour::Slow(Duration::from_millis(20)));
+    let config = ServerConfig {
+        workers: 4,
+        poll_interval: Duration::from_millis(5),
+        ..fast_config()
+    };
+    let server = server(vec![connector.clone()], store.clone(), config);
+    let workers = server.start_workers();
+    let router = server.router();
+    for n in 0..24 {
+        let body = format!(r#"{{"id":"item-{n}"}}"#);
+        let answer = send(
+            &router,
+            github_post("/webhooks/work-many", &format!("d-{n}"), body.as_bytes()),
+        )
+        .await;
+        assert_eq!(answer.status, StatusCode::ACCEPTED);
+    }
+    eventually("all events are done", || async {
+        store
+            .entries()
+            .iter()
+            .all(|e| e.status == InboxStatus::Done)
+    })
+    .await;
+    workers.shutdown().await;
+    let mut seen = connector.seen.lock().unwrap().clone();
+    assert_eq!(
+        seen.len(),
+        24,
+        "each event processed exactly once: {seen:?}"
+    );
+    seen.sort();
+    seen.dedup();
+    assert_eq!(seen.len(), 24);
+    assert_eq!(store.records().len(), 24);
+}
+
+#[tokio::test]
+async fn shutdown_lets_the_current_event_finish() {
+    let store = Arc::new(TestStore::new());
+    let connector =
+        TestConnector::github("work-drain", Behaviour::Slow(Duration::from_millis(200)));
+    let server = server(vec![connector.clone()], store.clone(), fast_config());
+    let workers = server.start_workers();
+    let answer = send(
+        &server.router(),
+        github_post("/webhooks/work-drain", "d", br#"{"id":"x"}"#),
+    )
+    .await;
+    let id = answer.json()["id"].as_i64().unwrap();
+    eventually("processing has started", || async {
+        connector.calls.load(Ordering::SeqCst) == 1
+    })
+    .await;
+    workers.shutdown().await;
+    assert_eq!(status_of(&store, id), Some(InboxStatus::Done));
+    assert_eq!(store.records().len(), 1);
+}
+
+#[tokio::test]
+async fn a_hung_event_times_out_and_is_retried() {
+    let store = Arc::new(TestStore::new());
+    let connector = TestConnector::github("work-hang", Behaviour::Hang);
+    let config = ServerConfig {
+        processing_timeout: Duration::from_millis(50),
+        ..fast_config()
+    };
+    let server = server(vec![connector.clone()], store.clone(), config);
+    let workers = server.start_workers();
+    let answer = send(
+        &server.router(),
+        github_post("/webhooks/work-hang", "d", br#"{"id":"x"}"#),
+    )
+    .await;
+    let id = answer.json()["id"].as_i64().unwrap();
+    eventually("the event is dead", || async {
+        status_of(&store, id) == Some(InboxStatus::Dead)
+    })
+    .await;
+    workers.shutdown().await;
+    let entry = store.entries().remove(0);
+    assert!(
+        entry.last_error.unwrap().contains("longer than"),
+        "timeout is the reason"
+    );
+}
+
+#[tokio::test]
+async fn an_ingest_only_server_stores_but_never_processes() {
+    let store = Arc::new(TestStore::new());
+    let connector = TestConnector::github("work-none", Behaviour::Map);
+    let config = ServerConfig {
+        workers: 0,
+        ..fast_config()
+    };
+    let server = server(vec![connector.clone()], store.clone(), config);
+    let workers = server.start_workers();
+    let answer = send(
+        &server.router(),
+        github_post("/webhooks/work-none", "d", br#"{"id":"x"}"#),
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::ACCEPTED);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    workers.shutdown().await;
+    assert_eq!(store.entries()[0].status, InboxStatus::Pending);
+    assert_eq!(connector.calls.load(Ordering::SeqCst), 0);
+}
