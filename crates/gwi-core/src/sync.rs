@@ -390,12 +390,27 @@ impl SyncEngine {
         let mut items = self.connector.sync(&self.ctx, stream, options);
         let mut batch = Batch::default();
         let mut deadline: Option<Instant> = None;
+        // At most one commit of this stream is in flight while the next page is fetched and
+        // decoded, so the store and the connector use both cores; commits stay in order because
+        // a new one starts only after the previous one finished.
+        let mut pending: Option<PendingCommit<'_>> = None;
         let end = loop {
             let next = tokio::select! {
                 biased;
                 _ = stop.cancelled() => break End::Error(self.cancelled()),
+                committed = async { match pending.as_mut() {
+                    Some(commit) => commit.await,
+                    None => std::future::pending().await,
+                } } => {
+                    pending = None;
+                    match committed {
+                        Ok(committed) => self.applied(stream, committed, &mut out),
+                        Err(e) => break End::Flushed(e),
+                    }
+                    continue;
+                }
                 _ = sleep_until(deadline) => {
-                    if let Err(e) = self.flush(scope, stream, &mut batch, &mut out).await {
+                    if let Err(e) = self.start_commit(scope, stream, &mut batch, &mut pending, &mut out).await {
                         break End::Flushed(e);
                     }
                     deadline = None;
@@ -435,7 +450,10 @@ impl SyncEngine {
                 deadline = Some(Instant::now() + self.settings.batch_interval);
             }
             if batch.records.len() >= self.settings.batch_size {
-                if let Err(e) = self.flush(scope, stream, &mut batch, &mut out).await {
+                if let Err(e) = self
+                    .start_commit(scope, stream, &mut batch, &mut pending, &mut out)
+                    .await
+                {
                     break End::Flushed(e);
                 }
                 deadline = None;
@@ -443,15 +461,26 @@ impl SyncEngine {
         };
         // Stop the connector's stream (and its in-flight request) before the final commit.
         drop(items);
+        let final_commit = if matches!(end, End::Flushed(_)) {
+            Ok(())
+        } else {
+            match self
+                .start_commit(scope, stream, &mut batch, &mut pending, &mut out)
+                .await
+            {
+                Ok(()) => self.finish_commit(stream, &mut pending, &mut out).await,
+                Err(e) => Err(e),
+            }
+        };
         match end {
             End::Complete => {
-                if let Err(e) = self.flush(scope, stream, &mut batch, &mut out).await {
+                if let Err(e) = final_commit {
                     out.error = Some(e);
                 }
             }
             End::Error(error) => {
                 // What was yielded before the failure is valid: keep it.
-                if let Err(e) = self.flush(scope, stream, &mut batch, &mut out).await {
+                if let Err(e) = final_commit {
                     tracing::warn!(
                         connector = %self.ctx.connector,
                         stream = %stream.name,
@@ -470,39 +499,67 @@ impl SyncEngine {
         out
     }
 
-    /// Commits the buffered records with the latest checkpoint seen, then empties the buffer.
-    async fn flush(
-        &self,
-        scope: &Scope,
-        stream: &StreamDescriptor,
+    /// Waits for the commit in flight, then starts committing the buffered records with the
+    /// latest checkpoint seen; the buffer is empty afterwards.
+    async fn start_commit<'a>(
+        &'a self,
+        scope: &'a Scope,
+        stream: &'a StreamDescriptor,
         batch: &mut Batch,
+        pending: &mut Option<PendingCommit<'a>>,
         out: &mut StreamOutcome,
     ) -> Result<(), ConnectorError> {
+        self.finish_commit(stream, pending, out).await?;
         if batch.records.is_empty() && batch.checkpoint.is_none() {
             return Ok(());
         }
-        let outcome = self
-            .sink
-            .commit(scope, stream, &batch.records, batch.checkpoint.as_ref())
-            .await
-            .map_err(|e| self.storage(e))?;
-        let n = batch.records.len() as u64;
+        let records = std::mem::take(&mut batch.records);
+        let checkpoint = batch.checkpoint.take();
+        *pending = Some(Box::pin(async move {
+            let outcome = self
+                .sink
+                .commit(scope, stream, &records, checkpoint.as_ref())
+                .await
+                .map_err(|e| self.storage(e))?;
+            Ok(Committed {
+                records: records.len() as u64,
+                outcome,
+                cursor: checkpoint.map(|c| c.cursor),
+            })
+        }));
+        Ok(())
+    }
+
+    /// Waits for the commit in flight, if any, and counts it.
+    async fn finish_commit(
+        &self,
+        stream: &StreamDescriptor,
+        pending: &mut Option<PendingCommit<'_>>,
+        out: &mut StreamOutcome,
+    ) -> Result<(), ConnectorError> {
+        if let Some(commit) = pending.take() {
+            let committed = commit.await?;
+            self.applied(stream, committed, out);
+        }
+        Ok(())
+    }
+
+    /// Counts a finished commit and reports it.
+    fn applied(&self, stream: &StreamDescriptor, committed: Committed, out: &mut StreamOutcome) {
+        let n = committed.records;
         self.ctx.progress.add_records(n);
         out.records += n;
-        out.outcome.written += outcome.written;
-        out.outcome.unchanged += outcome.unchanged;
-        let cursor = batch.checkpoint.take().map(|c| c.cursor);
-        if let Some(cursor) = &cursor {
+        out.outcome.written += committed.outcome.written;
+        out.outcome.unchanged += committed.outcome.unchanged;
+        if let Some(cursor) = &committed.cursor {
             out.cursor = Some(cursor.clone());
         }
-        batch.records.clear();
         self.emit(SyncEvent::BatchCommitted {
             stream: stream.name.clone(),
             records: n,
-            cursor,
+            cursor: committed.cursor,
             progress: self.ctx.progress.snapshot(),
         });
-        Ok(())
     }
 
     async fn cancellable<T>(
@@ -552,6 +609,17 @@ async fn sleep_until(deadline: Option<Instant>) {
 }
 
 /// Records buffered since the last commit and the latest checkpoint seen since then.
+/// A batch commit in flight.
+type PendingCommit<'a> =
+    std::pin::Pin<Box<dyn Future<Output = Result<Committed, ConnectorError>> + Send + 'a>>;
+
+/// What a finished batch commit wrote.
+struct Committed {
+    records: u64,
+    outcome: UpsertOutcome,
+    cursor: Option<serde_json::Value>,
+}
+
 #[derive(Default)]
 struct Batch {
     records: Vec<ConnectorRecord>,
