@@ -149,7 +149,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // A scripted API: two full pages and an empty one.
     let api = Arc::new(MockHttpClient::new());
     let todo = |id: u64, day: u32| {
-        json!({"id": id, "title": format!("todo {id}"), "done": id % 2 == 0,
+        json!({"id": id, "title": format!("todo {id}"), "done": id.is_multiple_of(2),
                "created_at": "2024-01-01T00:00:00Z", "updated_at": format!("2024-01-{day:02}T00:00:00Z")})
     };
     api.push(MockResponse::ok_json(&json!([todo(1, 1), todo(2, 2)])));

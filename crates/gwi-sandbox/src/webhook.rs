@@ -212,12 +212,10 @@ pub async fn send_webhooks(options: SendOptions) -> Result<SendReport, SandboxEr
         let mut rng = SandboxRng::derive(options.seed, "webhook", &[k as u64]);
         let (payload, target_id) = build(&ds, event, &mut rng);
         let body = bytes::Bytes::from(serde_json::to_vec(&payload).unwrap_or_default());
-        let mut id_bytes = [0u8; 16];
-        id_bytes[..8].copy_from_slice(&rng.next_u64().to_le_bytes());
-        id_bytes[8..].copy_from_slice(&rng.next_u64().to_le_bytes());
-        let delivery_id = uuid::Builder::from_random_bytes(id_bytes)
-            .into_uuid()
-            .to_string();
+        // Payloads and fault draws follow the seed, but every run's deliveries are new ones
+        // (as GitHub's are): a seeded id would make a second run, or another event type, look
+        // like redeliveries and be deduplicated away.
+        let delivery_id = uuid::Uuid::new_v4().to_string();
         let bad_signature = rng.chance(options.bad_signature_rate);
         let duplicate = rng.chance(options.duplicate_rate);
         let signature = github_signature(if bad_signature { &wrong_secret } else { secret }, &body);

@@ -363,6 +363,11 @@ impl ApiClient {
         &self,
         response: &HttpResponse,
     ) -> Result<T, ConnectorError> {
+        // The plain decoder is the fast path; only a failure pays for path tracking, to name
+        // the field at fault.
+        if let Ok(value) = serde_json::from_slice(&response.body) {
+            return Ok(value);
+        }
         response.json().map_err(|e| {
             ConnectorError::validation(
                 self.inner.connector.clone(),
