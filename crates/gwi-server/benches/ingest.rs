@@ -2,9 +2,10 @@
 //! through the real router in-process (no sockets), and their latency at that load.
 //!
 //! `cargo bench -p gwi-server --bench ingest` (env: `GWI_BENCH_N` deliveries, default 20000;
-//! `GWI_BENCH_CONCURRENCY` requests in flight, default 64; `GWI_BENCH_BODY` bytes, default 2048).
-//! The store is the tests' in-memory `TestStore`, so this measures the server's own cost; the
-//! figure with `SqliteStore` comes from the same loop once it is wired in.
+//! `GWI_BENCH_CONCURRENCY` requests in flight, default 64; `GWI_BENCH_BODY` bytes, default 2048;
+//! `GWI_BENCH_STORES` a comma list of `test`, `memory`, `sqlite`, default all three).
+//! The in-memory stores show the server's own cost; `sqlite` (a file, default options) is the
+//! durable figure.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
@@ -20,6 +21,7 @@ use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use gwi_core::config::Secret;
+use gwi_core::store::Store;
 use gwi_core::webhook::sign;
 use gwi_server::{Server, ServerConfig};
 use http::{Request, StatusCode};
@@ -123,33 +125,68 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
+    let stores = std::env::var("GWI_BENCH_STORES").unwrap_or_else(|_| "test,memory,sqlite".into());
+    let dir = tempfile::tempdir().unwrap();
     runtime.block_on(async {
-        let store = Arc::new(TestStore::new());
-        let connector = TestConnector::github("bench", Behaviour::Map);
-        // Ingest only: processing would compete for the same two cores.
-        let config = ServerConfig {
-            workers: 0,
-            concurrency_limit: 1024,
-            ..ServerConfig::default()
-        };
-        let server = Server::new(vec![connector as _], store.clone(), config).unwrap();
-        let router = server.router();
-        println!("gwi-server ingest, in-process, {concurrency} in flight, {body_size}-byte bodies, TestStore");
-
-        let batch = deliveries(n, body_size, "new");
-        let (elapsed, latencies) = run(&router, batch.clone(), concurrency, StatusCode::ACCEPTED).await;
-        report("new deliveries (202)", n, elapsed, &latencies);
-        assert_eq!(store.entries().len(), n);
-
-        let (elapsed, latencies) = run(&router, batch, concurrency, StatusCode::OK).await;
-        report("repeated deliveries (200 dup)", n, elapsed, &latencies);
-
-        let mut forged = deliveries(n, body_size, "forged");
-        for (headers, _) in &mut forged {
-            headers[0].1 = format!("sha256={}", "0".repeat(64));
+        println!(
+            "gwi-server ingest, in-process, {concurrency} in flight, {body_size}-byte bodies, {n} deliveries"
+        );
+        for kind in stores.split(',').map(str::trim) {
+            let store: Arc<dyn Store> = match kind {
+                "test" => Arc::new(TestStore::new()),
+                "memory" => Arc::new(gwi_testing::MemoryStore::new()),
+                "sqlite" => {
+                    let url = format!("sqlite://{}", dir.path().join("bench.db").display());
+                    Arc::new(gwi_store::SqliteStore::connect(&url).await.unwrap())
+                }
+                other => panic!("unknown store {other:?}: use test, memory or sqlite"),
+            };
+            bench_store(kind, store, n, concurrency, body_size).await;
         }
-        let (elapsed, latencies) = run(&router, forged, concurrency, StatusCode::UNAUTHORIZED).await;
-        report("forged deliveries (401)", n, elapsed, &latencies);
-        assert_eq!(store.entries().len(), n);
     });
+}
+
+async fn bench_store(
+    kind: &str,
+    store: Arc<dyn Store>,
+    n: usize,
+    concurrency: usize,
+    body_size: usize,
+) {
+    let connector = TestConnector::github("bench", Behaviour::Map);
+    // Ingest only: processing would compete for the same two cores.
+    let config = ServerConfig {
+        workers: 0,
+        concurrency_limit: 1024,
+        ..ServerConfig::default()
+    };
+    let server = Server::new(vec![connector as _], store.clone(), config).unwrap();
+    let router = server.router();
+
+    let batch = deliveries(n, body_size, "new");
+    let (elapsed, latencies) = run(&router, batch.clone(), concurrency, StatusCode::ACCEPTED).await;
+    report(&format!("{kind}: new (202)"), n, elapsed, &latencies);
+    let stored: u64 = store
+        .inbox_counts()
+        .await
+        .unwrap()
+        .iter()
+        .map(|(_, c)| c)
+        .sum();
+    assert_eq!(stored, n as u64);
+
+    let (elapsed, latencies) = run(&router, batch, concurrency, StatusCode::OK).await;
+    report(
+        &format!("{kind}: repeated (200 duplicate)"),
+        n,
+        elapsed,
+        &latencies,
+    );
+
+    let mut forged = deliveries(n, body_size, "forged");
+    for (headers, _) in &mut forged {
+        headers[0].1 = format!("sha256={}", "0".repeat(64));
+    }
+    let (elapsed, latencies) = run(&router, forged, concurrency, StatusCode::UNAUTHORIZED).await;
+    report(&format!("{kind}: forged (401)"), n, elapsed, &latencies);
 }
