@@ -27,7 +27,7 @@ enum Command {
     Check(commands::check::CheckArgs),
     /// Try gwi without tokens: sync the local GitHub sandbox into ./gwi-demo.db and show it.
     Demo(commands::demo::DemoArgs),
-    /// List connectors and show their metadata and config schema. and show their metadata and config schema.
+    /// List connectors and show their metadata and config schema.
     #[command(subcommand)]
     Connectors(commands::connectors::ConnectorsCommand),
     /// Show or reset the stored sync cursors of a connector.

@@ -336,7 +336,7 @@ impl Store for PostgresStore {
             "WITH picked AS ( \
                SELECT id FROM inbox \
                WHERE status = 'pending' AND next_attempt_at <= clock_timestamp() \
-               ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED) \
+               ORDER BY next_attempt_at, id LIMIT $1 FOR UPDATE SKIP LOCKED) \
              UPDATE inbox SET next_attempt_at = clock_timestamp() + make_interval(secs => $2) \
              FROM picked WHERE inbox.id = picked.id \
              RETURNING inbox.id, inbox.tenant, inbox.connector, inbox.dedupe_key, \
