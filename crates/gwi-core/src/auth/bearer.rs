@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use secrecy::ExposeSecret;
 
-use crate::auth::{AuthStrategy, sensitive_header};
+use crate::auth::{AuthStrategy, set_bearer};
 use crate::config::Secret;
 use crate::error::ConnectorError;
 use crate::http::HttpRequest;
@@ -36,10 +36,12 @@ impl std::fmt::Debug for BearerAuth {
 #[async_trait]
 impl AuthStrategy for BearerAuth {
     async fn apply(&self, request: &mut HttpRequest) -> Result<(), ConnectorError> {
-        let value = format!("Bearer {}", self.token.expose().expose_secret());
-        let value = sensitive_header(&self.connector, "auth.token", &value)?;
-        request.headers.insert(http::header::AUTHORIZATION, value);
-        Ok(())
+        set_bearer(
+            request,
+            &self.connector,
+            "auth.token",
+            self.token.expose().expose_secret(),
+        )
     }
 
     fn describe(&self) -> String {

@@ -346,6 +346,19 @@ impl AuthConfig {
     }
 }
 
+/// Puts `Authorization: Bearer <token>` on `request`, marked sensitive; `field` names the config
+/// field the token came from, for the error if it cannot be a header.
+fn set_bearer(
+    request: &mut HttpRequest,
+    connector: &str,
+    field: &str,
+    token: &str,
+) -> Result<(), ConnectorError> {
+    let value = sensitive_header(connector, field, &format!("Bearer {token}"))?;
+    request.headers.insert(http::header::AUTHORIZATION, value);
+    Ok(())
+}
+
 /// An `Authorization`-style header value marked sensitive, so HTTP tooling never logs it.
 fn sensitive_header(
     connector: &str,

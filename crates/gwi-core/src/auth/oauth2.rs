@@ -17,7 +17,7 @@ use url::Url;
 
 use crate::auth::token_cache::{IssuedToken, TokenCache};
 use crate::auth::token_http::{TokenEndpoint, TokenHttpError, oauth_error, unexpected_response};
-use crate::auth::{AuthBuild, AuthStrategy, RefreshTokenSink, sensitive_header};
+use crate::auth::{AuthBuild, AuthStrategy, RefreshTokenSink, set_bearer};
 use crate::config::Secret;
 use crate::error::{ConnectorError, FieldError};
 use crate::http::{HttpRequest, redact_url};
@@ -282,13 +282,7 @@ impl std::fmt::Debug for OAuth2Auth {
 impl AuthStrategy for OAuth2Auth {
     async fn apply(&self, request: &mut HttpRequest) -> Result<(), ConnectorError> {
         let token = self.cache.get(|| self.fetch()).await?;
-        let value = sensitive_header(
-            &self.connector,
-            "auth",
-            &format!("Bearer {}", token.expose_secret()),
-        )?;
-        request.headers.insert(http::header::AUTHORIZATION, value);
-        Ok(())
+        set_bearer(request, &self.connector, "auth", token.expose_secret())
     }
 
     async fn on_unauthorized(&self) -> Result<bool, ConnectorError> {

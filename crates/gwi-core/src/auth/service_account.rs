@@ -10,7 +10,7 @@ use url::Url;
 
 use crate::auth::token_cache::{IssuedToken, TokenCache};
 use crate::auth::token_http::{TokenEndpoint, unexpected_response};
-use crate::auth::{AuthBuild, AuthStrategy, sensitive_header};
+use crate::auth::{AuthBuild, AuthStrategy, set_bearer};
 use crate::error::{ConnectorError, FieldError};
 use crate::http::{HttpRequest, redact_url};
 
@@ -232,13 +232,7 @@ impl std::fmt::Debug for ServiceAccountAuth {
 impl AuthStrategy for ServiceAccountAuth {
     async fn apply(&self, request: &mut HttpRequest) -> Result<(), ConnectorError> {
         let token = self.cache.get(|| self.fetch()).await?;
-        let value = sensitive_header(
-            &self.connector,
-            "auth",
-            &format!("Bearer {}", token.expose_secret()),
-        )?;
-        request.headers.insert(http::header::AUTHORIZATION, value);
-        Ok(())
+        set_bearer(request, &self.connector, "auth", token.expose_secret())
     }
 
     async fn on_unauthorized(&self) -> Result<bool, ConnectorError> {
