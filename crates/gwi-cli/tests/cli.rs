@@ -1,0 +1,153 @@
+//! The `gwi` binary as a user runs it: against the in-process sandbox, with real config files.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use gwi_sandbox::{Sandbox, SandboxConfig, SandboxHandle};
+
+fn gwi(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_gwi"))
+        .args(args)
+        .current_dir(dir)
+        .env("GITHUB_TOKEN", "gwi-sandbox-cli-test")
+        .env_remove("GWI_CONFIG")
+        .env_remove("GWI_STORE")
+        .output()
+        .unwrap()
+}
+
+fn write_config(dir: &Path, sandbox: &SandboxHandle) {
+    std::fs::write(
+        dir.join("gwi.toml"),
+        format!(
+            r#"[store]
+url = "sqlite://gwi.db"
+
+[connectors.github]
+base_url = "{}"
+repositories = ["acme/widgets"]
+types = ["pull_request", "issue"]
+auth = {{ type = "bearer", token = "env:GITHUB_TOKEN" }}
+"#,
+            sandbox.base_url()
+        ),
+    )
+    .unwrap();
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sync_then_records_count_shows_the_sandbox_totals() {
+    let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), &sandbox);
+    let counts = sandbox.github().counts().repos["acme/widgets"];
+
+    let sync = tokio::task::spawn_blocking({
+        let dir = dir.path().to_owned();
+        move || gwi(&dir, &["sync", "github"])
+    })
+    .await
+    .unwrap();
+    assert!(
+        sync.status.success(),
+        "{}",
+        String::from_utf8_lossy(&sync.stderr)
+    );
+    let summary = String::from_utf8_lossy(&sync.stderr);
+    assert!(
+        summary.contains(&format!("synced {} records", counts.pulls + counts.issues)),
+        "{summary}"
+    );
+
+    let count = gwi(dir.path(), &["records", "count", "--connector", "github"]);
+    let text = stdout(&count);
+    let line = |kind: &str| {
+        text.lines()
+            .find(|l| l.starts_with(kind))
+            .and_then(|l| l.split_whitespace().last())
+            .and_then(|n| n.parse::<usize>().ok())
+    };
+    assert_eq!(line("pull_request"), Some(counts.pulls), "{text}");
+    assert_eq!(line("issue "), Some(counts.issues), "{text}");
+
+    let state = gwi(dir.path(), &["state", "show", "github", "--json"]);
+    let states: serde_json::Value = serde_json::from_str(&stdout(&state)).unwrap();
+    assert_eq!(states.as_array().unwrap().len(), 2, "{states}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn singer_output_is_schema_record_state_messages() {
+    let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), &sandbox);
+    let out = tokio::task::spawn_blocking({
+        let dir = dir.path().to_owned();
+        move || {
+            gwi(
+                &dir,
+                &["sync", "github", "--output", "singer", "--types", "issue"],
+            )
+        }
+    })
+    .await
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let messages: Vec<serde_json::Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(messages[0]["type"], "SCHEMA");
+    let records = messages.iter().filter(|m| m["type"] == "RECORD").count();
+    assert_eq!(
+        records,
+        sandbox.github().counts().repos["acme/widgets"].issues
+    );
+    assert_eq!(messages.last().unwrap()["type"], "STATE");
+    // Nothing went to the store: protocol outputs leave state to the target.
+    assert!(!dir.path().join("gwi.db").exists());
+}
+
+#[test]
+fn a_bad_config_exits_2_naming_every_field() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("gwi.toml"),
+        "[connectors.github]\nrepositories = [\"nope\"]\nauth = { type = \"bearer\", token = \"env:GWI_CLI_TEST_UNSET\" }\n",
+    )
+    .unwrap();
+    let out = gwi(dir.path(), &["sync", "github"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("repositories[0]"), "{err}");
+    assert!(
+        err.contains("auth.token: environment variable GWI_CLI_TEST_UNSET is not set"),
+        "{err}"
+    );
+}
+
+#[test]
+fn an_unreachable_api_exits_1() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("gwi.toml"),
+        "[connectors.github]\nbase_url = \"http://127.0.0.1:9\"\nrepositories = [\"a/b\"]\nauth = { type = \"bearer\", token = \"env:GITHUB_TOKEN\" }\nhttp = { max_attempts = 1 }\n",
+    )
+    .unwrap();
+    let out = gwi(dir.path(), &["sync", "github", "--store", "sqlite://x.db"]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
