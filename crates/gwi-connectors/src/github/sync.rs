@@ -325,6 +325,29 @@ fn pulls_request(run: &StreamRun<'_>) -> HttpRequest {
     )
 }
 
+/// Pages of pull requests changed at or after `since`, newest change first, each with whether
+/// it was the last (the walk reached an older one: GitHub's pulls endpoint has no `since`).
+fn pulls_since<'a>(
+    run: &'a StreamRun<'a>,
+    since: Option<DateTime<Utc>>,
+) -> BoxStream<'a, Result<(Vec<PullRequest>, bool), ConnectorError>> {
+    Box::pin(async_stream::try_stream! {
+        let mut pages = paginate(run.client, pulls_request(run), LinkHeader::new());
+        while let Some(page) = pages.next().await {
+            let mut pulls: Vec<PullRequest> = run.client.decode(&page?.response)?;
+            let reached_cursor = since.and_then(|c| pulls.iter().position(|p| p.updated_at < c));
+            if let Some(at) = reached_cursor {
+                pulls.truncate(at);
+            }
+            yield (pulls, reached_cursor.is_some());
+            if reached_cursor.is_some() {
+                // Dropping the page stream stops fetching: older pages hold nothing new.
+                break;
+            }
+        }
+    })
+}
+
 /// Pull requests changed since the cursor, newest change first, stopping at the cursor.
 ///
 /// The listing is newest first, so until it is finished the records not yet read are *older*
@@ -338,23 +361,16 @@ fn pull_requests(
 ) -> BoxStream<'_, Result<SyncItem, ConnectorError>> {
     Box::pin(async_stream::try_stream! {
         let mut newest = since;
-        let mut pages = paginate(run.client, pulls_request(&run), LinkHeader::new());
+        let mut pages = pulls_since(&run, since);
         while let Some(page) = pages.next().await {
-            let items: Vec<PullRequest> = run.client.decode(&page?.response)?;
-            let mut reached_cursor = false;
-            for item in &items {
-                if since.is_some_and(|c| item.updated_at < c) {
-                    reached_cursor = true;
-                    break;
-                }
-                newest = newest.max(Some(item.updated_at));
-                yield SyncItem::Record(records::pull_request(item, run.repository()));
+            let (pulls, last) = page?;
+            for pull in pulls {
+                newest = newest.max(Some(pull.updated_at));
+                yield SyncItem::Record(records::pull_request(&pull, run.repository()));
             }
-            if reached_cursor {
-                // Dropping the page stream stops fetching: older pages hold nothing new.
-                break;
+            if !last {
+                yield run.checkpoint(time_value(since));
             }
-            yield run.checkpoint(time_value(since));
         }
         yield run.checkpoint(time_value(newest));
     })
@@ -368,15 +384,10 @@ fn reviews(
 ) -> BoxStream<'_, Result<SyncItem, ConnectorError>> {
     Box::pin(async_stream::try_stream! {
         let mut newest = since;
-        let mut pages = paginate(run.client, pulls_request(&run), LinkHeader::new());
+        let mut pages = pulls_since(&run, since);
         while let Some(page) = pages.next().await {
-            let pulls: Vec<PullRequest> = run.client.decode(&page?.response)?;
-            let mut reached_cursor = false;
-            for pull in &pulls {
-                if since.is_some_and(|c| pull.updated_at < c) {
-                    reached_cursor = true;
-                    break;
-                }
+            let (pulls, last) = page?;
+            for pull in pulls {
                 newest = newest.max(Some(pull.updated_at));
                 let number = pull.number.to_string();
                 let mut review_pages = paginate(
@@ -391,10 +402,9 @@ fn reviews(
                     }
                 }
             }
-            if reached_cursor {
-                break;
+            if !last {
+                yield run.checkpoint(time_value(since));
             }
-            yield run.checkpoint(time_value(since));
         }
         yield run.checkpoint(time_value(newest));
     })
