@@ -6,7 +6,7 @@ use axum::Router;
 use axum::body::Body;
 use axum::extract::{OriginalUri, Path, State};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{MethodRouter, get};
 use http::{HeaderMap, HeaderValue, StatusCode, header};
 use serde::Serialize;
 
@@ -33,15 +33,27 @@ pub fn router(gh: Arc<GitHub>) -> Router {
             .route("/user", get(user))
             .route("/rate_limit", get(rate_limit))
             .route("/repos/{owner}/{repo}", get(repo))
-            .route("/repos/{owner}/{repo}/pulls", get(pulls))
-            .route("/repos/{owner}/{repo}/pulls/comments", get(review_comments))
+            .route("/repos/{owner}/{repo}/pulls", repo_list(Endpoint::Pulls))
+            .route(
+                "/repos/{owner}/{repo}/pulls/comments",
+                repo_list(Endpoint::ReviewComments),
+            )
             .route("/repos/{owner}/{repo}/pulls/{number}", get(pull))
             .route("/repos/{owner}/{repo}/pulls/{number}/reviews", get(reviews))
-            .route("/repos/{owner}/{repo}/issues", get(issues))
-            .route("/repos/{owner}/{repo}/issues/comments", get(issue_comments))
+            .route("/repos/{owner}/{repo}/issues", repo_list(Endpoint::Issues))
+            .route(
+                "/repos/{owner}/{repo}/issues/comments",
+                repo_list(Endpoint::IssueComments),
+            )
             .route("/repos/{owner}/{repo}/issues/{number}", get(issue))
-            .route("/repos/{owner}/{repo}/commits", get(commits))
-            .route("/repos/{owner}/{repo}/actions/runs", get(runs))
+            .route(
+                "/repos/{owner}/{repo}/commits",
+                repo_list(Endpoint::Commits),
+            )
+            .route(
+                "/repos/{owner}/{repo}/actions/runs",
+                repo_list(Endpoint::Runs),
+            )
             .with_state(Ctx {
                 gh: Arc::clone(&gh),
                 prefix,
@@ -277,6 +289,18 @@ async fn pull(
     )
 }
 
+/// The handler of a list endpoint directly under `/repos/{owner}/{repo}`.
+fn repo_list(endpoint: Endpoint) -> MethodRouter<Ctx> {
+    get(
+        move |State(ctx): State<Ctx>,
+              headers: HeaderMap,
+              OriginalUri(uri): OriginalUri,
+              Path((owner, name)): Path<(String, String)>| async move {
+            list(&ctx, &headers, &uri, &owner, &name, endpoint)
+        },
+    )
+}
+
 /// Serves one page of a list endpoint.
 fn list(
     ctx: &Ctx,
@@ -331,49 +355,6 @@ fn list(
     response
 }
 
-async fn pulls(
-    State(ctx): State<Ctx>,
-    headers: HeaderMap,
-    OriginalUri(uri): OriginalUri,
-    Path((owner, name)): Path<(String, String)>,
-) -> Response {
-    list(&ctx, &headers, &uri, &owner, &name, Endpoint::Pulls)
-}
-
-async fn issues(
-    State(ctx): State<Ctx>,
-    headers: HeaderMap,
-    OriginalUri(uri): OriginalUri,
-    Path((owner, name)): Path<(String, String)>,
-) -> Response {
-    list(&ctx, &headers, &uri, &owner, &name, Endpoint::Issues)
-}
-
-async fn issue_comments(
-    State(ctx): State<Ctx>,
-    headers: HeaderMap,
-    OriginalUri(uri): OriginalUri,
-    Path((owner, name)): Path<(String, String)>,
-) -> Response {
-    list(&ctx, &headers, &uri, &owner, &name, Endpoint::IssueComments)
-}
-
-async fn review_comments(
-    State(ctx): State<Ctx>,
-    headers: HeaderMap,
-    OriginalUri(uri): OriginalUri,
-    Path((owner, name)): Path<(String, String)>,
-) -> Response {
-    list(
-        &ctx,
-        &headers,
-        &uri,
-        &owner,
-        &name,
-        Endpoint::ReviewComments,
-    )
-}
-
 async fn reviews(
     State(ctx): State<Ctx>,
     headers: HeaderMap,
@@ -388,22 +369,4 @@ async fn reviews(
         &name,
         Endpoint::Reviews(number),
     )
-}
-
-async fn commits(
-    State(ctx): State<Ctx>,
-    headers: HeaderMap,
-    OriginalUri(uri): OriginalUri,
-    Path((owner, name)): Path<(String, String)>,
-) -> Response {
-    list(&ctx, &headers, &uri, &owner, &name, Endpoint::Commits)
-}
-
-async fn runs(
-    State(ctx): State<Ctx>,
-    headers: HeaderMap,
-    OriginalUri(uri): OriginalUri,
-    Path((owner, name)): Path<(String, String)>,
-) -> Response {
-    list(&ctx, &headers, &uri, &owner, &name, Endpoint::Runs)
 }
