@@ -294,9 +294,14 @@ where
     }
 }
 
-/// The JSON Schema of a config type, with unknown top-level keys refused.
+/// The JSON Schema (draft-07) of a config type, with unknown top-level keys refused.
+///
+/// Draft-07 rather than 2020-12: every tool reads it, and the validator's compiled 2020-12
+/// meta-schema alone held about 50 MB for the life of the process.
 pub fn config_schema<T: JsonSchema>() -> schemars::Schema {
-    let mut schema = schemars::schema_for!(T);
+    let mut schema = schemars::generate::SchemaSettings::draft07()
+        .into_generator()
+        .into_root_schema_for::<T>();
     if let Some(obj) = schema.as_object_mut() {
         obj.entry("additionalProperties")
             .or_insert(serde_json::Value::Bool(false));
