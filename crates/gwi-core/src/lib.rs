@@ -31,7 +31,9 @@ pub mod prelude {
     pub use crate::error::{ConnectorError, FieldError};
     pub use crate::health::{CheckStatus, HealthCheck, HealthStatus};
     pub use crate::http::{ApiClient, HttpClient, HttpRequest, HttpResponse, RetryPolicy};
-    pub use crate::pagination::{Page, PaginateOptions, Paginator, paginate, paginate_with};
+    pub use crate::pagination::{
+        Page, PaginateOptions, Paginator, paginate, paginate_json, paginate_with,
+    };
     pub use crate::record::ConnectorRecord;
     pub use crate::registry::{ConnectorDefinition, Registry};
     pub use crate::store::{Scope, Store};

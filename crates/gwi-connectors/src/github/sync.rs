@@ -26,17 +26,21 @@ use futures::StreamExt;
 use futures::stream::BoxStream;
 use gwi_core::error::{ConnectorError, FieldError};
 use gwi_core::http::{ApiClient, HttpRequest};
+use gwi_core::pagination::{LinkHeader, Page, PaginateOptions, paginate_json};
 use gwi_core::stream::{Checkpoint, StreamDescriptor, SyncItem, SyncOptions};
+use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 use super::config::{GithubConfig, RecordType, Repository};
 use super::core::{GithubApi, PER_PAGE};
-// MERGE: switch to `gwi_core::pagination::{paginate, LinkHeader}` and delete `link.rs`.
 use super::models::{
     Commit, Issue, IssueComment, PullRequest, Review, ReviewComment, WorkflowRunsPage,
 };
 use super::records::{self, SOURCE};
-use gwi_core::pagination::{LinkHeader, paginate};
+
+/// Read-ahead for listings that are always read to their end: one page decoded while the
+/// previous one is turned into records.
+const WALK_TO_END: usize = 1;
 
 /// The streams a run with `options` reads: selected repositories x enabled, selected types.
 pub(crate) fn streams(
@@ -136,12 +140,25 @@ struct StreamRun<'a> {
     name: &'a str,
 }
 
-impl StreamRun<'_> {
+impl<'a> StreamRun<'a> {
     /// A first-page request for `base/repos/{repo}/{path}` at the maximum page size.
     fn list(&self, path: &[&str], params: &[(&str, &str)]) -> HttpRequest {
         super::core::request(self.api.repo_url(&self.repo, path))
             .query(&[("per_page", PER_PAGE)])
             .query(params)
+    }
+
+    /// The pages of a `Link`-paginated listing, decoded as `T`, `read_ahead` pages ahead.
+    fn pages<T: DeserializeOwned + Send + 'static>(
+        &self,
+        first: HttpRequest,
+        read_ahead: usize,
+    ) -> BoxStream<'a, Result<(Page, T), ConnectorError>> {
+        let options = PaginateOptions {
+            read_ahead,
+            ..PaginateOptions::default()
+        };
+        paginate_json(self.client, first, LinkHeader::new(), options)
     }
 
     fn checkpoint(&self, cursor: Value) -> SyncItem {
@@ -248,9 +265,9 @@ fn issues(
         if let Some(text) = &since_text {
             params.push(("since", text));
         }
-        let mut pages = paginate(run.client, run.list(&["issues"], &params), LinkHeader::new());
+        let mut pages = run.pages::<Vec<Issue>>(run.list(&["issues"], &params), WALK_TO_END);
         while let Some(page) = pages.next().await {
-            let items: Vec<Issue> = run.client.decode(&page?.response)?;
+            let (_, items) = page?;
             for item in &items {
                 // Pull requests count for the cursor: the listing is ordered over both.
                 cursor = cursor.max(Some(item.updated_at));
@@ -282,13 +299,9 @@ fn comments(
         if let Some(text) = &since_text {
             params.push(("since", text));
         }
-        let mut pages = paginate(
-            run.client,
-            run.list(&["issues", "comments"], &params),
-            LinkHeader::new(),
-        );
+        let mut pages = run.pages::<Vec<IssueComment>>(run.list(&["issues", "comments"], &params), WALK_TO_END);
         while let Some(page) = pages.next().await {
-            let items: Vec<IssueComment> = run.client.decode(&page?.response)?;
+            let (_, items) = page?;
             for item in &items {
                 issue_cursor = issue_cursor.max(Some(item.updated_at));
                 yield SyncItem::Record(records::issue_comment(item, run.repository()));
@@ -301,13 +314,9 @@ fn comments(
         if let Some(text) = &since_text {
             params.push(("since", text));
         }
-        let mut pages = paginate(
-            run.client,
-            run.list(&["pulls", "comments"], &params),
-            LinkHeader::new(),
-        );
+        let mut pages = run.pages::<Vec<ReviewComment>>(run.list(&["pulls", "comments"], &params), WALK_TO_END);
         while let Some(page) = pages.next().await {
-            let items: Vec<ReviewComment> = run.client.decode(&page?.response)?;
+            let (_, items) = page?;
             for item in &items {
                 review_cursor = review_cursor.max(Some(item.updated_at));
                 yield SyncItem::Record(records::review_comment(item, run.repository()));
@@ -332,9 +341,12 @@ fn pulls_since<'a>(
     since: Option<DateTime<Utc>>,
 ) -> BoxStream<'a, Result<(Vec<PullRequest>, bool), ConnectorError>> {
     Box::pin(async_stream::try_stream! {
-        let mut pages = paginate(run.client, pulls_request(run), LinkHeader::new());
+        // Without a cursor the walk reads every page; with one it stops early, and pages read
+        // ahead would be requests wasted.
+        let read_ahead = if since.is_none() { WALK_TO_END } else { 0 };
+        let mut pages = run.pages::<Vec<PullRequest>>(pulls_request(run), read_ahead);
         while let Some(page) = pages.next().await {
-            let mut pulls: Vec<PullRequest> = run.client.decode(&page?.response)?;
+            let (_, mut pulls) = page?;
             let reached_cursor = since.and_then(|c| pulls.iter().position(|p| p.updated_at < c));
             if let Some(at) = reached_cursor {
                 pulls.truncate(at);
@@ -390,13 +402,9 @@ fn reviews(
             for pull in pulls {
                 newest = newest.max(Some(pull.updated_at));
                 let number = pull.number.to_string();
-                let mut review_pages = paginate(
-                    run.client,
-                    run.list(&["pulls", &number, "reviews"], &[]),
-                    LinkHeader::new(),
-                );
+                let mut review_pages = run.pages::<Vec<Review>>(run.list(&["pulls", &number, "reviews"], &[]), 0);
                 while let Some(review_page) = review_pages.next().await {
-                    let items: Vec<Review> = run.client.decode(&review_page?.response)?;
+                    let (_, items) = review_page?;
                     for item in &items {
                         yield SyncItem::Record(records::review(item, pull.updated_at, run.repository()));
                     }
@@ -422,14 +430,13 @@ fn commits(
         let mut newest = since;
         let since_text = since.map(format_time);
         let params: Vec<(&str, &str)> = since_text.iter().map(|t| ("since", t.as_str())).collect();
-        let mut pages = paginate(run.client, run.list(&["commits"], &params), LinkHeader::new());
+        let mut pages = run.pages::<Vec<Commit>>(run.list(&["commits"], &params), WALK_TO_END);
         while let Some(page) = pages.next().await {
-            let page = match page {
-                Ok(page) => page,
+            let items = match page {
+                Ok((_, items)) => items,
                 Err(ConnectorError::Api { status: 409, .. }) => break,
                 Err(e) => Err(e)?,
             };
-            let items: Vec<Commit> = run.client.decode(&page.response)?;
             for item in &items {
                 newest = newest.max(Some(item.commit.committer.date));
                 yield SyncItem::Record(records::commit(item, run.repository()));
@@ -454,14 +461,10 @@ fn workflow_runs(
         let mut oldest_unfinished: Option<DateTime<Utc>> = None;
         let created = since.map(|t| format!(">={}", format_time(t)));
         let params: Vec<(&str, &str)> = created.iter().map(|c| ("created", c.as_str())).collect();
-        let mut pages = paginate(
-            run.client,
-            run.list(&["actions", "runs"], &params),
-            LinkHeader::new(),
-        );
+        let mut pages = run.pages::<WorkflowRunsPage>(run.list(&["actions", "runs"], &params), WALK_TO_END);
         let mut first = true;
         while let Some(page) = pages.next().await {
-            let body: WorkflowRunsPage = run.client.decode(&page?.response)?;
+            let (_, body) = page?;
             if first {
                 first = false;
                 yield SyncItem::TotalHint(body.total_count);

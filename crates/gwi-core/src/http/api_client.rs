@@ -236,7 +236,31 @@ impl ApiClient {
     }
 
     /// Sends a request the caller keeps (e.g. a paginator): auth, pacing, retries, typed errors.
+    ///
+    /// A 2xx JSON answer whose body is cut is fetched again (checked without building anything).
     pub async fn execute(&self, request: &HttpRequest) -> Result<HttpResponse, ConnectorError> {
+        let (response, ()) = self.execute_with(request, complete_json).await?;
+        Ok(response)
+    }
+
+    /// [`execute`](Self::execute), then decodes the JSON body into `T`.
+    ///
+    /// The body is parsed once: a cut body (the parse ends early) is fetched again like a
+    /// transport failure, any other mismatch is a validation error naming the field.
+    pub async fn execute_json<T: serde::de::DeserializeOwned>(
+        &self,
+        request: &HttpRequest,
+    ) -> Result<(HttpResponse, T), ConnectorError> {
+        self.execute_with(request, |response| self.accept_json(response))
+            .await
+    }
+
+    /// The retry loop; `accept` looks at each 2xx answer and may turn it into a retry.
+    async fn execute_with<T>(
+        &self,
+        request: &HttpRequest,
+        accept: impl Fn(&HttpResponse) -> Result<T, Rejected>,
+    ) -> Result<(HttpResponse, T), ConnectorError> {
         let inner = &*self.inner;
         let policy = &inner.retry;
         let started = tokio::time::Instant::now();
@@ -277,11 +301,12 @@ impl ApiClient {
                         .request(&request.method, Some(response.status), latency);
                     self.trace_attempt(request, Some(response.status), sent, latency);
                     if response.status.is_success() {
-                        match incomplete_json(&response) {
-                            None => return Ok(response),
+                        match accept(&response) {
+                            Ok(value) => return Ok((response, value)),
+                            Err(Rejected::Invalid(error)) => return Err(error),
                             // A cut body behind a 200 (a proxy or a provider dropping the
                             // stream) is a transport failure: fetch the page again.
-                            Some(error) => {
+                            Err(Rejected::Incomplete(error)) => {
                                 if !policy.is_retryable(Outcome::Transport(&error)) {
                                     return Err(self.network_error(&request.url, &error));
                                 }
@@ -353,8 +378,7 @@ impl ApiClient {
         &self,
         url: Url,
     ) -> Result<(T, HttpResponse), ConnectorError> {
-        let response = self.send(HttpRequest::get(url)).await?;
-        let value = self.decode(&response)?;
+        let (response, value) = self.execute_json(&HttpRequest::get(url)).await?;
         Ok((value, response))
     }
 
@@ -363,22 +387,39 @@ impl ApiClient {
         &self,
         response: &HttpResponse,
     ) -> Result<T, ConnectorError> {
+        self.accept_json(response)
+            .map_err(|rejected| match rejected {
+                Rejected::Invalid(error) => error,
+                Rejected::Incomplete(error) => self.network_error(&response.url, &error),
+            })
+    }
+
+    fn accept_json<T: serde::de::DeserializeOwned>(
+        &self,
+        response: &HttpResponse,
+    ) -> Result<T, Rejected> {
         // The plain decoder is the fast path; only a failure pays for path tracking, to name
         // the field at fault.
-        if let Ok(value) = serde_json::from_slice(&response.body) {
-            return Ok(value);
+        let error = match serde_json::from_slice(&response.body) {
+            Ok(value) => return Ok(value),
+            Err(error) => error,
+        };
+        if was_cut(response, &error) {
+            return Err(Rejected::Incomplete(incomplete(response, &error)));
         }
-        response.json().map_err(|e| {
-            ConnectorError::validation(
-                self.inner.connector.clone(),
-                e.path().to_string(),
-                format!(
-                    "unexpected response from {}: {}",
-                    self.redact(&response.url),
-                    e.inner()
-                ),
-            )
-        })
+        // Decoding again with path tracking names the field at fault.
+        let (field, detail) = match response.json::<T>() {
+            Err(tracked) => (tracked.path().to_string(), tracked.inner().to_string()),
+            Ok(_) => (String::new(), error.to_string()),
+        };
+        Err(Rejected::Invalid(ConnectorError::validation(
+            self.inner.connector.clone(),
+            field,
+            format!(
+                "unexpected response from {}: {detail}",
+                self.redact(&response.url)
+            ),
+        )))
     }
 
     fn record_wait(&self, waited: Waited) {
@@ -502,23 +543,46 @@ pub fn provider_message(body: &[u8]) -> String {
     String::from_utf8_lossy(body).chars().take(300).collect()
 }
 
+/// Why a 2xx answer was not accepted.
+enum Rejected {
+    /// The body was cut in transit: fetch it again.
+    Incomplete(HttpError),
+    /// The body is whole but not what was expected: fail.
+    Invalid(ConnectorError),
+}
+
 /// A JSON answer whose body does not parse to the end was cut in transit.
 ///
-/// Checked with `IgnoredAny`, which builds nothing; non-JSON answers are not looked at.
-fn incomplete_json(response: &HttpResponse) -> Option<HttpError> {
-    let is_json = response
+/// Checked with `IgnoredAny`, which builds nothing; other answers are not looked at.
+fn complete_json(response: &HttpResponse) -> Result<(), Rejected> {
+    if !says_json(response) {
+        return Ok(());
+    }
+    match serde_json::from_slice::<serde::de::IgnoredAny>(&response.body) {
+        Err(e) if was_cut(response, &e) => Err(Rejected::Incomplete(incomplete(response, &e))),
+        _ => Ok(()),
+    }
+}
+
+/// Whether `error`, met parsing `response`, means the body was cut: only a non-empty answer
+/// that says it is JSON counts (an HTML error page or an empty body is not fetched again).
+fn was_cut(response: &HttpResponse, error: &serde_json::Error) -> bool {
+    says_json(response) && !response.body.is_empty() && (error.is_eof() || error.is_syntax())
+}
+
+fn says_json(response: &HttpResponse) -> bool {
+    response
         .headers
         .get(http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.contains("json"));
-    if !is_json || response.body.is_empty() {
-        return None;
-    }
-    match serde_json::from_slice::<serde::de::IgnoredAny>(&response.body) {
-        Ok(_) => None,
-        Err(e) if e.is_eof() || e.is_syntax() => Some(HttpError::Io {
-            message: format!("incomplete JSON body ({} bytes): {e}", response.body.len()),
-        }),
-        Err(_) => None,
+        .is_some_and(|v| v.contains("json"))
+}
+
+fn incomplete(response: &HttpResponse, error: &serde_json::Error) -> HttpError {
+    HttpError::Io {
+        message: format!(
+            "incomplete JSON body ({} bytes): {error}",
+            response.body.len()
+        ),
     }
 }

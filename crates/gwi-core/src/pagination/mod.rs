@@ -13,6 +13,10 @@ use std::collections::HashSet;
 use std::hash::{DefaultHasher, Hash, Hasher};
 
 use futures::stream::BoxStream;
+use futures::{StreamExt, TryStreamExt};
+use serde::de::DeserializeOwned;
+use tokio_util::task::AbortOnDropHandle;
+use tracing::Instrument;
 use url::Url;
 
 use crate::error::{ConnectorError, FieldError};
@@ -65,15 +69,21 @@ pub trait Paginator: Send {
     }
 }
 
-/// Limits on a [`paginate_with`] walk.
+/// Limits and read-ahead of a [`paginate_with`] or [`paginate_json`] walk.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct PaginateOptions {
     /// Stop after this many pages (a safety bound or a sample); `None` walks to the end.
     pub max_pages: Option<u32>,
+    /// Pages fetched (and, by [`paginate_json`], decoded) ahead of the consumer on another
+    /// task, so fetching and decoding overlap with what the consumer does with a page.
+    ///
+    /// 0 (the default) fetches a page only when asked. Use it for walks that stop early (e.g.
+    /// at a cursor in a newest-first listing): read-ahead would request pages never used.
+    pub read_ahead: usize,
 }
 
 /// Fetches `first`, then each next page `paginator` names, as a stream of pages.
-pub fn paginate<'a, P: Paginator + 'a>(
+pub fn paginate<'a, P: Paginator + 'static>(
     client: &'a ApiClient,
     first: HttpRequest,
     paginator: P,
@@ -81,16 +91,65 @@ pub fn paginate<'a, P: Paginator + 'a>(
     paginate_with(client, first, paginator, PaginateOptions::default())
 }
 
-/// [`paginate`] with limits.
+/// [`paginate`] with limits and read-ahead.
 ///
 /// A page is yielded before the paginator's verdict on it is acted upon, so a loop or a malformed
 /// page is reported after the last good page, never instead of it.
-pub fn paginate_with<'a, P: Paginator + 'a>(
+pub fn paginate_with<'a, P: Paginator + 'static>(
     client: &'a ApiClient,
     first: HttpRequest,
-    mut paginator: P,
+    paginator: P,
     options: PaginateOptions,
 ) -> BoxStream<'a, Result<Page, ConnectorError>> {
+    let pages = walk(
+        client.clone(),
+        first,
+        paginator,
+        options.max_pages,
+        |client, request| Box::pin(async move { Ok((client.execute(&request).await?, ())) }),
+    );
+    Box::pin(read_ahead(pages, options.read_ahead).map_ok(|(page, ())| page))
+}
+
+/// [`paginate_with`], with each page's JSON body decoded into `T` (e.g. `Vec<Item>`).
+///
+/// The body is parsed once, inside the request's retries: a page cut in transit is fetched
+/// again, and a page that does not match `T` fails with the field named.
+pub fn paginate_json<'a, T, P>(
+    client: &'a ApiClient,
+    first: HttpRequest,
+    paginator: P,
+    options: PaginateOptions,
+) -> BoxStream<'a, Result<(Page, T), ConnectorError>>
+where
+    T: DeserializeOwned + Send + 'static,
+    P: Paginator + 'static,
+{
+    let pages = walk(
+        client.clone(),
+        first,
+        paginator,
+        options.max_pages,
+        |client, request| Box::pin(async move { client.execute_json::<T>(&request).await }),
+    );
+    read_ahead(pages, options.read_ahead)
+}
+
+/// How [`walk`] fetches one page: the response and what was decoded from it.
+type Fetch<T> =
+    fn(
+        ApiClient,
+        HttpRequest,
+    ) -> futures::future::BoxFuture<'static, Result<(HttpResponse, T), ConnectorError>>;
+
+/// The walk itself; owns everything it uses, so it can run on its own task.
+fn walk<T: Send + 'static, P: Paginator + 'static>(
+    client: ApiClient,
+    first: HttpRequest,
+    mut paginator: P,
+    max_pages: Option<u32>,
+    fetch: Fetch<T>,
+) -> BoxStream<'static, Result<(Page, T), ConnectorError>> {
     Box::pin(async_stream::try_stream! {
         let mut request = paginator.first_request(first);
         // Fingerprints of every request sent: a repeat means the provider is going round in circles.
@@ -99,14 +158,14 @@ pub fn paginate_with<'a, P: Paginator + 'a>(
         let mut number: u32 = 0;
         loop {
             number += 1;
-            let response = client.execute(&request).await?;
+            let (response, decoded) = fetch(client.clone(), request.clone()).await?;
             client.progress().add_page();
             let next = paginator
                 .next_request(&request, &response)
                 .map_err(|e| with_connector(e, client.connector()));
-            yield Page { number, request, response };
+            yield (Page { number, request, response }, decoded);
             let Some(next) = next? else { break };
-            if options.max_pages.is_some_and(|max| number >= max) {
+            if max_pages.is_some_and(|max| number >= max) {
                 tracing::debug!(connector = client.connector(), pages = number, "stopping at max_pages; more pages exist");
                 break;
             }
@@ -114,6 +173,37 @@ pub fn paginate_with<'a, P: Paginator + 'a>(
                 Err::<(), _>(loop_error(client.connector(), &paginator.describe_request(&next)))?;
             }
             request = next;
+        }
+    })
+}
+
+/// Runs `pages` on its own task, up to `depth` pages ahead of the consumer; 0 runs it inline.
+///
+/// Dropping the returned stream stops the task, and with it any request in flight.
+fn read_ahead<'a, T: Send + 'static>(
+    mut pages: BoxStream<'static, Result<T, ConnectorError>>,
+    depth: usize,
+) -> BoxStream<'a, Result<T, ConnectorError>> {
+    if depth == 0 {
+        return pages;
+    }
+    let (tx, mut rx) = tokio::sync::mpsc::channel(depth);
+    let task = AbortOnDropHandle::new(tokio::spawn(
+        async move {
+            while let Some(page) = pages.next().await {
+                let failed = page.is_err();
+                if tx.send(page).await.is_err() || failed {
+                    break;
+                }
+            }
+        }
+        .in_current_span(),
+    ));
+    Box::pin(async_stream::stream! {
+        // Owned here so the walk's task lives exactly as long as this stream.
+        let _task = task;
+        while let Some(page) = rx.recv().await {
+            yield page;
         }
     })
 }

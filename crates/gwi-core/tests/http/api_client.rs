@@ -558,3 +558,57 @@ async fn a_body_that_stays_cut_fails_as_a_network_error() {
     assert_eq!(err.kind(), "network", "{err}");
     assert!(err.to_string().contains("incomplete JSON body"), "{err}");
 }
+
+#[tokio::test]
+async fn execute_json_refetches_a_cut_body_and_decodes_the_whole_one() {
+    let mock = Arc::new(MockHttpClient::new());
+    mock.push(MockResponse::ok_json(&json!([])).body(&b"[{\"id\":1},{\"id\""[..]))
+        .push(MockResponse::ok_json(&json!([{"id": 1}, {"id": 2}])));
+    let client = builder(mock.clone()).retry_policy(fast_policy(3)).build();
+
+    let (_, items): (_, Vec<Item>) = client
+        .execute_json(&HttpRequest::get(mock_url("/items")))
+        .await
+        .unwrap();
+
+    assert_eq!(items, vec![Item { id: 1 }, Item { id: 2 }]);
+    assert_eq!(mock.request_count(), 2);
+    assert_eq!(client.progress().snapshot().retries, 1);
+}
+
+#[tokio::test]
+async fn execute_json_names_the_field_of_a_whole_body_that_does_not_fit_and_does_not_retry() {
+    let mock = Arc::new(MockHttpClient::new());
+    mock.push(MockResponse::ok_json(&json!([{"id": 1}, {"id": "two"}])));
+    let client = builder(mock.clone()).retry_policy(fast_policy(3)).build();
+
+    let err = client
+        .execute_json::<Vec<Item>>(&HttpRequest::get(mock_url("/items")))
+        .await
+        .unwrap_err();
+
+    assert_eq!(err.kind(), "validation", "{err}");
+    assert!(err.to_string().contains("[1].id"), "names the field: {err}");
+    assert_eq!(mock.request_count(), 1, "a whole body is not fetched again");
+}
+
+#[tokio::test]
+async fn execute_json_does_not_retry_an_answer_that_is_not_json() {
+    let mock = Arc::new(MockHttpClient::new());
+    mock.push(MockResponse::text(200, "<html>maintenance</html>"));
+    let client = builder(mock.clone()).retry_policy(fast_policy(3)).build();
+
+    let err = client
+        .execute_json::<Vec<Item>>(&HttpRequest::get(mock_url("/items")))
+        .await
+        .unwrap_err();
+
+    assert_eq!(err.kind(), "validation", "{err}");
+    assert_eq!(mock.request_count(), 1);
+}
+
+/// A listed item, for the decoding tests.
+#[derive(Debug, PartialEq, serde::Deserialize)]
+struct Item {
+    id: u64,
+}

@@ -8,7 +8,7 @@ use gwi_core::error::ConnectorError;
 use gwi_core::http::{ApiClient, HttpRequest, ReqwestClient};
 use gwi_core::pagination::{
     CursorParam, GraphQlPageInfo, LinkHeader, Offset, Page, PageNumber, PaginateOptions, Paginator,
-    paginate, paginate_with,
+    paginate, paginate_json, paginate_with,
 };
 use gwi_testing::{MockHttpClient, MockResponse};
 use http::Method;
@@ -22,7 +22,7 @@ use crate::support::{builder, mock_client, mock_url};
 async fn walk(
     client: &ApiClient,
     first: HttpRequest,
-    paginator: impl Paginator,
+    paginator: impl Paginator + 'static,
     options: PaginateOptions,
 ) -> (Vec<Page>, Option<ConnectorError>) {
     let mut pages = Vec::new();
@@ -158,7 +158,10 @@ async fn max_pages_stops_an_endless_walk_cleanly() {
         &client,
         HttpRequest::get(mock_url("/feed")),
         CursorParam::new("/next", "cursor"),
-        PaginateOptions { max_pages: Some(3) },
+        PaginateOptions {
+            max_pages: Some(3),
+            ..PaginateOptions::default()
+        },
     )
     .await;
 
@@ -451,4 +454,175 @@ async fn graphql_pagination_fails_when_the_end_cursor_repeats() {
     assert_eq!(pages.len(), 2);
     assert_loop_error(err, "after=\"c1\"");
     mock.verify();
+}
+
+// --- decoding and read-ahead --------------------------------------------------------------------
+
+/// `pages` pages of `[{"id": n}]` under `/items`, chained by `Link` headers.
+fn numbered_pages(mock: &MockHttpClient, pages: u32) {
+    let page = |n: u32| {
+        let response = MockResponse::ok_json(&json!([{ "id": n }]));
+        if n == pages {
+            return response;
+        }
+        let next = mock_url(&format!("/items?page={}", n + 1));
+        response.header("link", &format!("<{next}>; rel=\"next\""))
+    };
+    // The first matching route answers, so the one without `page` comes last.
+    for n in 2..=pages {
+        mock.on(Method::GET, "/items")
+            .query("page", &n.to_string())
+            .respond(page(n));
+    }
+    mock.on(Method::GET, "/items").respond(page(1));
+}
+
+#[derive(Debug, PartialEq, serde::Deserialize)]
+struct Item {
+    id: u32,
+}
+
+async fn wait_for_requests(mock: &MockHttpClient, n: usize) {
+    tokio::time::timeout(Duration::from_secs(5), async {
+        while mock.request_count() < n {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("expected {n} requests, saw {}", mock.request_count()));
+}
+
+#[tokio::test]
+async fn paginate_json_yields_each_page_decoded_with_or_without_read_ahead() {
+    for read_ahead in [0, 1, 3] {
+        let mock = Arc::new(MockHttpClient::new());
+        numbered_pages(&mock, 4);
+        let client = mock_client(&mock);
+        let options = PaginateOptions {
+            read_ahead,
+            ..PaginateOptions::default()
+        };
+
+        let pages: Vec<(Page, Vec<Item>)> = paginate_json(
+            &client,
+            HttpRequest::get(mock_url("/items")),
+            LinkHeader::new(),
+            options,
+        )
+        .map(Result::unwrap)
+        .collect()
+        .await;
+
+        let numbers: Vec<u32> = pages.iter().map(|(page, _)| page.number).collect();
+        let ids: Vec<u32> = pages
+            .iter()
+            .flat_map(|(_, items)| items)
+            .map(|i| i.id)
+            .collect();
+        assert_eq!(numbers, [1, 2, 3, 4], "read_ahead {read_ahead}");
+        assert_eq!(ids, [1, 2, 3, 4], "read_ahead {read_ahead}");
+        assert_eq!(mock.request_count(), 4, "read_ahead {read_ahead}");
+    }
+}
+
+#[tokio::test]
+async fn read_ahead_fetches_the_next_page_before_it_is_asked_for() {
+    let mock = Arc::new(MockHttpClient::new());
+    numbered_pages(&mock, 5);
+    let client = mock_client(&mock);
+    let options = PaginateOptions {
+        read_ahead: 1,
+        ..PaginateOptions::default()
+    };
+    let mut pages = paginate_json::<Vec<Item>, _>(
+        &client,
+        HttpRequest::get(mock_url("/items")),
+        LinkHeader::new(),
+        options,
+    );
+
+    let (first, _) = pages.next().await.unwrap().unwrap();
+    assert_eq!(first.number, 1);
+    wait_for_requests(&mock, 2).await;
+}
+
+#[tokio::test]
+async fn without_read_ahead_a_page_is_fetched_only_when_asked_for() {
+    let mock = Arc::new(MockHttpClient::new());
+    numbered_pages(&mock, 5);
+    let client = mock_client(&mock);
+    let mut pages = paginate_json::<Vec<Item>, _>(
+        &client,
+        HttpRequest::get(mock_url("/items")),
+        LinkHeader::new(),
+        PaginateOptions::default(),
+    );
+
+    pages.next().await.unwrap().unwrap();
+    for _ in 0..20 {
+        tokio::task::yield_now().await;
+    }
+    assert_eq!(mock.request_count(), 1);
+}
+
+#[tokio::test]
+async fn dropping_a_read_ahead_walk_stops_its_requests() {
+    let mock = Arc::new(MockHttpClient::new());
+    numbered_pages(&mock, 50);
+    let client = mock_client(&mock);
+    let options = PaginateOptions {
+        read_ahead: 1,
+        ..PaginateOptions::default()
+    };
+    let mut pages = paginate_json::<Vec<Item>, _>(
+        &client,
+        HttpRequest::get(mock_url("/items")),
+        LinkHeader::new(),
+        options,
+    );
+    pages.next().await.unwrap().unwrap();
+    wait_for_requests(&mock, 2).await;
+
+    drop(pages);
+    tokio::time::sleep(Duration::from_millis(50)).await;
+
+    // One page is handed over, one waits in the buffer, one may be in flight: never the rest.
+    assert!(
+        mock.request_count() <= 3,
+        "{} requests",
+        mock.request_count()
+    );
+}
+
+#[tokio::test]
+async fn a_read_ahead_walk_reports_a_decode_error_after_the_good_pages() {
+    let mock = Arc::new(MockHttpClient::new());
+    let next = mock_url("/items?page=2");
+    mock.on(Method::GET, "/items")
+        .query("page", "2")
+        .respond(MockResponse::ok_json(&json!([{"id": "x"}])));
+    mock.on(Method::GET, "/items").respond(
+        MockResponse::ok_json(&json!([{"id": 1}]))
+            .header("link", &format!("<{next}>; rel=\"next\"")),
+    );
+    let client = mock_client(&mock);
+    let options = PaginateOptions {
+        read_ahead: 2,
+        ..PaginateOptions::default()
+    };
+
+    let results: Vec<_> = paginate_json::<Vec<Item>, _>(
+        &client,
+        HttpRequest::get(mock_url("/items")),
+        LinkHeader::new(),
+        options,
+    )
+    .collect()
+    .await;
+
+    assert_eq!(results.len(), 2);
+    assert_eq!(results[0].as_ref().unwrap().1, vec![Item { id: 1 }]);
+    let err = results[1].as_ref().unwrap_err();
+    assert_eq!(err.kind(), "validation", "{err}");
+    assert!(err.to_string().contains("[0].id"), "{err}");
 }
