@@ -19,6 +19,7 @@ use futures::StreamExt;
 use serde::Serialize;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 use crate::connector::Connector;
 use crate::context::ConnectorContext;
@@ -515,16 +516,29 @@ impl SyncEngine {
         }
         let records = std::mem::take(&mut batch.records);
         let checkpoint = batch.checkpoint.take();
+        // On its own task, so encoding the batch for the sink runs beside the connector's
+        // decoding instead of taking turns with it.
+        let sink = Arc::clone(&self.sink);
+        let (scope, descriptor) = (scope.clone(), stream.clone());
+        let commit = tokio::spawn(
+            async move {
+                let outcome = sink
+                    .commit(&scope, &descriptor, &records, checkpoint.as_ref())
+                    .await;
+                (records.len() as u64, outcome, checkpoint.map(|c| c.cursor))
+            }
+            .in_current_span(),
+        );
         *pending = Some(Box::pin(async move {
-            let outcome = self
-                .sink
-                .commit(scope, stream, &records, checkpoint.as_ref())
-                .await
-                .map_err(|e| self.storage(e))?;
+            let (records, outcome, cursor) = commit.await.map_err(|e| {
+                self.storage(StoreError::Unavailable(format!(
+                    "the commit was interrupted: {e}"
+                )))
+            })?;
             Ok(Committed {
-                records: records.len() as u64,
-                outcome,
-                cursor: checkpoint.map(|c| c.cursor),
+                records,
+                outcome: outcome.map_err(|e| self.storage(e))?,
+                cursor,
             })
         }));
         Ok(())
