@@ -492,15 +492,16 @@ impl Store for SqliteStore {
         let now = Utc::now().timestamp_micros();
         // One prepared single-row statement per delivery inside one transaction: the commit
         // (the WAL append) is what costs, and a later repeat of a key within the batch simply
-        // conflicts with the row its first occurrence just inserted.
+        // conflicts with the row its first occurrence just inserted. No `RETURNING`: it makes
+        // SQLite keep a statement journal (a temp file write per row) the insert does not need.
         let mut tx = self.begin().await?;
         let mut appended = Vec::with_capacity(webhooks.len());
         for (webhook, headers) in webhooks.iter().zip(headers) {
-            let id: Option<i64> = sqlx::query_scalar(
+            let done = sqlx::query(
                 "INSERT INTO inbox (tenant, connector, dedupe_key, event_type, headers, body, \
                  received_at, status, attempts, next_attempt_at) \
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'pending', 0, ?8) \
-                 ON CONFLICT (connector, dedupe_key) DO NOTHING RETURNING id",
+                 ON CONFLICT (connector, dedupe_key) DO NOTHING",
             )
             .bind(webhook.tenant.as_str())
             .bind(webhook.connector.as_str())
@@ -510,10 +511,14 @@ impl Store for SqliteStore {
             .bind(webhook.body.as_slice())
             .bind(webhook.received_at.timestamp_micros())
             .bind(now)
-            .fetch_optional(&mut *tx)
+            .execute(&mut *tx)
             .await
             .map_err(from_sqlx)?;
-            appended.push(id.map_or(InboxAppend::Duplicate, InboxAppend::Stored));
+            appended.push(if done.rows_affected() == 1 {
+                InboxAppend::Stored(done.last_insert_rowid())
+            } else {
+                InboxAppend::Duplicate
+            });
         }
         tx.commit().await.map_err(from_sqlx)?;
         Ok(appended)
