@@ -178,8 +178,24 @@ pub trait Store: Send + Sync {
     /// One atomic statement: two concurrent callers never both get `true`.
     async fn claim_idempotency_key(&self, key: &str, ttl: Duration) -> Result<bool, StoreError>;
 
-    /// Durably appends a delivery unless its dedupe key is already in the inbox (atomically).
-    async fn inbox_append(&self, webhook: &InboundWebhook) -> Result<InboxAppend, StoreError>;
+    /// Durably appends deliveries in one transaction, each unless its dedupe key (per connector)
+    /// is already in the inbox; one result per delivery, in order.
+    ///
+    /// A key repeated within `webhooks` is stored once, for its first occurrence; the later
+    /// ones are [`InboxAppend::Duplicate`]. On an error nothing of the batch is stored. This is
+    /// what lets the webhook service acknowledge many concurrent deliveries with one commit.
+    async fn inbox_append_batch(
+        &self,
+        webhooks: &[InboundWebhook],
+    ) -> Result<Vec<InboxAppend>, StoreError>;
+
+    /// Durably appends one delivery unless its dedupe key is already in the inbox (atomically).
+    async fn inbox_append(&self, webhook: &InboundWebhook) -> Result<InboxAppend, StoreError> {
+        self.inbox_append_batch(std::slice::from_ref(webhook))
+            .await?
+            .pop()
+            .ok_or_else(|| StoreError::Query("the inbox append returned no result".to_owned()))
+    }
 
     /// Up to `limit` pending entries whose retry time has come, oldest first.
     ///

@@ -15,6 +15,9 @@ pub enum ServerError {
         /// What is wrong with it.
         problem: &'static str,
     },
+    /// The server was built outside a Tokio runtime, so it cannot start its tasks.
+    #[error("the webhook server must be built within a Tokio runtime")]
+    NoRuntime,
     /// The listener failed.
     #[error("server I/O error: {0}")]
     Io(#[from] std::io::Error),

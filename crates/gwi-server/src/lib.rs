@@ -15,6 +15,7 @@
 //! [`Server::router`] gives the axum router for in-process tests; [`Server::serve`] runs it on a
 //! listener with the workers and shuts both down gracefully.
 
+mod appender;
 mod config;
 mod error;
 pub mod metrics;

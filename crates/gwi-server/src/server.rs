@@ -21,6 +21,7 @@ use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
+use crate::appender::Appender;
 use crate::config::ServerConfig;
 use crate::error::ServerError;
 use crate::worker::Workers;
@@ -38,7 +39,9 @@ pub(crate) struct Shared {
     pub(crate) store: Arc<dyn Store>,
     pub(crate) config: ServerConfig,
     /// Wakes the workers when an event is appended, so they need not wait for the next poll.
-    pub(crate) wake: Notify,
+    pub(crate) wake: Arc<Notify>,
+    /// Appends verified deliveries to the store's inbox, many per transaction.
+    pub(crate) appender: Appender,
     pub(crate) metrics: Option<PrometheusHandle>,
 }
 
@@ -62,12 +65,15 @@ impl std::fmt::Debug for Server {
 impl Server {
     /// Builds the service. Each connector is reachable at `/webhooks/{its name}` if its
     /// [`Connector::webhook_scheme`] is `Some`; the scheme is built once, here.
+    ///
+    /// Call it within a Tokio runtime: it starts the task that appends deliveries to the store.
     pub fn new(
         connectors: impl IntoIterator<Item = Arc<dyn Connector>>,
         store: Arc<dyn Store>,
         config: ServerConfig,
     ) -> Result<Self, ServerError> {
         validate(&config)?;
+        let runtime = tokio::runtime::Handle::try_current().map_err(|_| ServerError::NoRuntime)?;
         let mut routes = HashMap::new();
         for connector in connectors {
             let name = connector.name().to_owned();
@@ -83,12 +89,15 @@ impl Server {
         for name in routes.keys() {
             metrics::register_connector(name);
         }
+        let wake = Arc::new(Notify::new());
+        let appender = Appender::start(&runtime, store.clone(), wake.clone());
         Ok(Self {
             shared: Arc::new(Shared {
                 routes,
                 store,
                 config,
-                wake: Notify::new(),
+                wake,
+                appender,
                 metrics: handle,
             }),
         })
@@ -157,7 +166,8 @@ impl Server {
     }
 
     /// Serves on `listener` with the workers until `shutdown` completes, then stops accepting,
-    /// finishes in-flight requests, lets workers finish their current event, and returns.
+    /// finishes in-flight requests, appends deliveries still queued (those whose request timed
+    /// out), lets workers finish their current event, and returns.
     pub async fn serve<F>(self, listener: TcpListener, shutdown: F) -> Result<(), ServerError>
     where
         F: Future<Output = ()> + Send + 'static,
@@ -170,6 +180,7 @@ impl Server {
         let served = axum::serve(listener, self.router())
             .with_graceful_shutdown(shutdown)
             .await;
+        self.shared.appender.drain().await;
         workers.shutdown().await;
         served.map_err(ServerError::Io)
     }

@@ -130,8 +130,9 @@ async fn receive(
         ));
     }
 
+    let delivery = scheme.dedupe_key(&headers, &body);
     let inbound = InboundWebhook {
-        dedupe_key: scheme.dedupe_key(&headers, &body),
+        dedupe_key: delivery.clone(),
         event_type: scheme.event_type(&headers, &body),
         headers: headers_to_keep(&headers),
         tenant,
@@ -139,28 +140,11 @@ async fn receive(
         body: body.to_vec(),
         received_at: Utc::now(),
     };
-    // The append runs in its own task so a timeout or a vanished client cannot cancel it
-    // halfway; the answer still waits for it.
-    let appending = {
-        let shared = shared.clone();
-        tokio::spawn(async move {
-            let result = shared.store.inbox_append(&inbound).await;
-            if let Ok(InboxAppend::Stored(_)) = result {
-                shared.wake.notify_one();
-            }
-            (result, inbound)
-        })
-    };
-    match appending.await {
-        Ok((Ok(InboxAppend::Stored(id)), inbound)) => {
-            tracing::debug!(
-                connector = %connector,
-                tenant = %inbound.tenant,
-                event_type = %inbound.event_type,
-                delivery = %inbound.dedupe_key,
-                id,
-                "webhook stored"
-            );
+    // Queued for the next group commit; a timeout or a vanished client dropping this future
+    // does not withdraw it, and the answer waits for its commit.
+    match shared.appender.append(inbound).await {
+        Ok(InboxAppend::Stored(id)) => {
+            tracing::debug!(connector = %connector, delivery = %delivery, id, "webhook stored");
             tally.answer(
                 (
                     StatusCode::ACCEPTED,
@@ -169,20 +153,12 @@ async fn receive(
                     .into_response(),
             )
         }
-        Ok((Ok(InboxAppend::Duplicate), inbound)) => {
-            tracing::debug!(
-                connector = %connector,
-                delivery = %inbound.dedupe_key,
-                "webhook already stored"
-            );
+        Ok(InboxAppend::Duplicate) => {
+            tracing::debug!(connector = %connector, delivery = %delivery, "webhook already stored");
             tally.answer((StatusCode::OK, Json(json!({"duplicate": true}))).into_response())
         }
-        Ok((Err(failure), _)) => {
+        Err(failure) => {
             tracing::error!(connector = %connector, "webhook not stored, answering 503: {failure}");
-            tally.answer(unavailable())
-        }
-        Err(join) => {
-            tracing::error!(connector = %connector, "webhook store task failed, answering 503: {join}");
             tally.answer(unavailable())
         }
     }

@@ -16,14 +16,10 @@ pub(crate) fn parse_status(text: &str) -> Result<InboxStatus, StoreError> {
     }
 }
 
-/// Headers as a JSON array of `[name, value]` pairs (order and repeats kept).
-pub(crate) fn headers_to_json(headers: &[(String, String)]) -> serde_json::Value {
-    serde_json::Value::Array(
-        headers
-            .iter()
-            .map(|(k, v)| serde_json::json!([k, v]))
-            .collect(),
-    )
+/// Headers as JSON text: an array of `[name, value]` pairs (order and repeats kept).
+pub(crate) fn headers_to_json(headers: &[(String, String)]) -> Result<String, StoreError> {
+    serde_json::to_string(headers)
+        .map_err(|e| StoreError::Query(format!("cannot encode headers: {e}")))
 }
 
 /// Reads headers stored by [`headers_to_json`].

@@ -5,6 +5,7 @@
 //! prepared once); inbox workers compete through `FOR UPDATE SKIP LOCKED`. Times that decide
 //! expiry (claims, inbox leases) come from the database clock, which all workers share.
 
+use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -170,6 +171,17 @@ fn to_json_text(value: &serde_json::Value) -> Result<String, StoreError> {
     serde_json::to_string(value).map_err(|e| StoreError::Query(format!("cannot encode JSON: {e}")))
 }
 
+/// Appends deliveries given as arrays, skipping keys already stored; returns what it stored.
+const INBOX_APPEND: &str = "INSERT INTO inbox (tenant, connector, dedupe_key, event_type, \
+     headers, body, received_at, status) \
+     SELECT t.tenant, t.connector, t.dedupe_key, t.event_type, t.headers::jsonb, t.body, \
+            t.received_at, 'pending' \
+     FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bytea[], \
+                 $7::timestamptz[]) \
+          AS t(tenant, connector, dedupe_key, event_type, headers, body, received_at) \
+     ON CONFLICT (connector, dedupe_key) DO NOTHING \
+     RETURNING id, connector, dedupe_key";
+
 const UPSERT: &str = "INSERT INTO records (tenant, connector, record_type, id, source, \
      created_at, updated_at, data, metadata, synced_at) \
      SELECT $1, $2, t.record_type, t.id, t.source, t.created_at, t.updated_at, \
@@ -309,24 +321,64 @@ impl Store for PostgresStore {
         Ok(done.rows_affected() == 1)
     }
 
-    async fn inbox_append(&self, webhook: &InboundWebhook) -> Result<InboxAppend, StoreError> {
-        let id: Option<i64> = sqlx::query_scalar(
-            "INSERT INTO inbox (tenant, connector, dedupe_key, event_type, headers, body, \
-             received_at, status) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending') \
-             ON CONFLICT (connector, dedupe_key) DO NOTHING RETURNING id",
-        )
-        .bind(&webhook.tenant)
-        .bind(&webhook.connector)
-        .bind(&webhook.dedupe_key)
-        .bind(&webhook.event_type)
-        .bind(headers_to_json(&webhook.headers))
-        .bind(&webhook.body)
-        .bind(webhook.received_at)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(from_sqlx)?;
-        Ok(id.map_or(InboxAppend::Duplicate, InboxAppend::Stored))
+    async fn inbox_append_batch(
+        &self,
+        webhooks: &[InboundWebhook],
+    ) -> Result<Vec<InboxAppend>, StoreError> {
+        // Only the first occurrence of a key goes into the statement, so every returned row
+        // belongs to exactly one delivery; the key order is fixed so that two processes
+        // appending overlapping batches wait on each other instead of deadlocking.
+        let mut first: Vec<usize> = Vec::with_capacity(webhooks.len());
+        let mut seen = HashSet::with_capacity(webhooks.len());
+        for (i, w) in webhooks.iter().enumerate() {
+            if seen.insert((w.connector.as_str(), w.dedupe_key.as_str())) {
+                first.push(i);
+            }
+        }
+        if first.is_empty() {
+            return Ok(Vec::new());
+        }
+        first.sort_unstable_by_key(|&i| (&webhooks[i].connector, &webhooks[i].dedupe_key));
+        let rows = first.iter().map(|&i| &webhooks[i]);
+        let headers = rows
+            .clone()
+            .map(|w| headers_to_json(&w.headers))
+            .collect::<Result<Vec<_>, _>>()?;
+        let stored: Vec<(i64, String, String)> = sqlx::query_as(INBOX_APPEND)
+            .bind(rows.clone().map(|w| w.tenant.as_str()).collect::<Vec<_>>())
+            .bind(
+                rows.clone()
+                    .map(|w| w.connector.as_str())
+                    .collect::<Vec<_>>(),
+            )
+            .bind(
+                rows.clone()
+                    .map(|w| w.dedupe_key.as_str())
+                    .collect::<Vec<_>>(),
+            )
+            .bind(
+                rows.clone()
+                    .map(|w| w.event_type.as_str())
+                    .collect::<Vec<_>>(),
+            )
+            .bind(headers)
+            .bind(rows.clone().map(|w| w.body.as_slice()).collect::<Vec<_>>())
+            .bind(rows.map(|w| w.received_at).collect::<Vec<_>>())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(from_sqlx)?;
+        let mut ids: HashMap<(String, String), i64> = stored
+            .into_iter()
+            .map(|(id, connector, key)| ((connector, key), id))
+            .collect();
+        Ok(webhooks
+            .iter()
+            .map(|w| {
+                // `remove`: a repeat of the key later in the batch finds it gone, a duplicate.
+                ids.remove(&(w.connector.clone(), w.dedupe_key.clone()))
+                    .map_or(InboxAppend::Duplicate, InboxAppend::Stored)
+            })
+            .collect())
     }
 
     async fn inbox_fetch_pending(&self, limit: u32) -> Result<Vec<InboxEntry>, StoreError> {

@@ -478,26 +478,50 @@ impl Store for SqliteStore {
         Ok(done.rows_affected() == 1)
     }
 
-    async fn inbox_append(&self, webhook: &InboundWebhook) -> Result<InboxAppend, StoreError> {
-        let headers = headers_to_json(&webhook.headers).to_string();
-        let id: Option<i64> = sqlx::query_scalar(
-            "INSERT INTO inbox (tenant, connector, dedupe_key, event_type, headers, body, \
-             received_at, status, attempts, next_attempt_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'pending', 0, ?8) \
-             ON CONFLICT (connector, dedupe_key) DO NOTHING RETURNING id",
-        )
-        .bind(&webhook.tenant)
-        .bind(&webhook.connector)
-        .bind(&webhook.dedupe_key)
-        .bind(&webhook.event_type)
-        .bind(headers)
-        .bind(&webhook.body)
-        .bind(webhook.received_at.timestamp_micros())
-        .bind(Utc::now().timestamp_micros())
-        .fetch_optional(&self.writer)
-        .await
-        .map_err(from_sqlx)?;
-        Ok(id.map_or(InboxAppend::Duplicate, InboxAppend::Stored))
+    async fn inbox_append_batch(
+        &self,
+        webhooks: &[InboundWebhook],
+    ) -> Result<Vec<InboxAppend>, StoreError> {
+        if webhooks.is_empty() {
+            return Ok(Vec::new());
+        }
+        let headers = webhooks
+            .iter()
+            .map(|w| headers_to_json(&w.headers))
+            .collect::<Result<Vec<_>, _>>()?;
+        let now = Utc::now().timestamp_micros();
+        // One prepared single-row statement per delivery inside one transaction: the commit
+        // (the WAL append) is what costs, and a later repeat of a key within the batch simply
+        // conflicts with the row its first occurrence just inserted. No `RETURNING`: it makes
+        // SQLite keep a statement journal (a temp file write per row) the insert does not need.
+        let mut tx = self.begin().await?;
+        let mut appended = Vec::with_capacity(webhooks.len());
+        for (webhook, headers) in webhooks.iter().zip(headers) {
+            let done = sqlx::query(
+                "INSERT INTO inbox (tenant, connector, dedupe_key, event_type, headers, body, \
+                 received_at, status, attempts, next_attempt_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'pending', 0, ?8) \
+                 ON CONFLICT (connector, dedupe_key) DO NOTHING",
+            )
+            .bind(webhook.tenant.as_str())
+            .bind(webhook.connector.as_str())
+            .bind(webhook.dedupe_key.as_str())
+            .bind(webhook.event_type.as_str())
+            .bind(headers)
+            .bind(webhook.body.as_slice())
+            .bind(webhook.received_at.timestamp_micros())
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(from_sqlx)?;
+            appended.push(if done.rows_affected() == 1 {
+                InboxAppend::Stored(done.last_insert_rowid())
+            } else {
+                InboxAppend::Duplicate
+            });
+        }
+        tx.commit().await.map_err(from_sqlx)?;
+        Ok(appended)
     }
 
     async fn inbox_fetch_pending(&self, limit: u32) -> Result<Vec<InboxEntry>, StoreError> {

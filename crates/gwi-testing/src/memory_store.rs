@@ -179,33 +179,42 @@ impl Store for MemoryStore {
         }
     }
 
-    async fn inbox_append(&self, webhook: &InboundWebhook) -> Result<InboxAppend, StoreError> {
+    async fn inbox_append_batch(
+        &self,
+        webhooks: &[InboundWebhook],
+    ) -> Result<Vec<InboxAppend>, StoreError> {
         let mut inner = self.lock();
-        let duplicate = inner.inbox.values().any(|s| {
-            s.entry.webhook.connector == webhook.connector
-                && s.entry.webhook.dedupe_key == webhook.dedupe_key
-        });
-        if duplicate {
-            return Ok(InboxAppend::Duplicate);
-        }
-        inner.next_inbox_id += 1;
-        let id = inner.next_inbox_id;
-        let mut webhook = webhook.clone();
-        webhook.received_at = micros(webhook.received_at);
-        inner.inbox.insert(
-            id,
-            Slot {
-                entry: InboxEntry {
-                    id,
-                    webhook,
-                    status: InboxStatus::Pending,
-                    attempts: 0,
-                    last_error: None,
+        let now = micros(Utc::now());
+        let mut appended = Vec::with_capacity(webhooks.len());
+        for webhook in webhooks {
+            let duplicate = inner.inbox.values().any(|s| {
+                s.entry.webhook.connector == webhook.connector
+                    && s.entry.webhook.dedupe_key == webhook.dedupe_key
+            });
+            if duplicate {
+                appended.push(InboxAppend::Duplicate);
+                continue;
+            }
+            inner.next_inbox_id += 1;
+            let id = inner.next_inbox_id;
+            let mut webhook = webhook.clone();
+            webhook.received_at = micros(webhook.received_at);
+            inner.inbox.insert(
+                id,
+                Slot {
+                    entry: InboxEntry {
+                        id,
+                        webhook,
+                        status: InboxStatus::Pending,
+                        attempts: 0,
+                        last_error: None,
+                    },
+                    next_attempt_at: now,
                 },
-                next_attempt_at: micros(Utc::now()),
-            },
-        );
-        Ok(InboxAppend::Stored(id))
+            );
+            appended.push(InboxAppend::Stored(id));
+        }
+        Ok(appended)
     }
 
     async fn inbox_fetch_pending(&self, limit: u32) -> Result<Vec<InboxEntry>, StoreError> {

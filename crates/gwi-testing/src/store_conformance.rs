@@ -73,6 +73,9 @@ macro_rules! store_conformance_tests {
             concurrent_claims_of_one_key_have_one_winner,
             expired_idempotency_key_can_be_claimed_again,
             inbox_append_dedupes_per_connector,
+            inbox_batch_append_stores_every_delivery_whole,
+            inbox_batch_append_stores_a_repeated_key_once,
+            inbox_batch_append_finds_earlier_deliveries_duplicate,
             inbox_fetch_returns_pending_oldest_first_and_leases_them,
             concurrent_inbox_fetches_never_share_an_entry,
             inbox_failed_entries_retry_then_go_dead,
@@ -660,6 +663,80 @@ pub async fn inbox_append_dedupes_per_connector(store: Arc<dyn Store>) {
     );
     let other = stored_id(store.inbox_append(&webhook("gitlab", "d-1")).await.unwrap());
     assert_ne!(first, other);
+    assert_eq!(count_of(store.as_ref(), InboxStatus::Pending).await, 2);
+}
+
+/// A batch stores each new delivery with its own id, one result per delivery in order.
+pub async fn inbox_batch_append_stores_every_delivery_whole(store: Arc<dyn Store>) {
+    assert!(store.inbox_append_batch(&[]).await.unwrap().is_empty());
+    let batch = [
+        webhook("github", "b-2"),
+        webhook("github", "b-1"),
+        webhook("gitlab", "b-2"),
+    ];
+    let appended = store.inbox_append_batch(&batch).await.unwrap();
+    assert_eq!(appended.len(), 3);
+    let ids: Vec<i64> = appended.into_iter().map(stored_id).collect();
+    assert_eq!(ids.iter().collect::<BTreeSet<_>>().len(), 3, "{ids:?}");
+    let mut fetched = store.inbox_fetch_pending(10).await.unwrap();
+    fetched.sort_by_key(|e| e.id);
+    let mut expected: Vec<(i64, InboundWebhook)> = ids.into_iter().zip(batch).collect();
+    expected.sort_by_key(|(id, _)| *id);
+    assert_eq!(
+        fetched
+            .into_iter()
+            .map(|e| (e.id, e.webhook))
+            .collect::<Vec<_>>(),
+        expected
+    );
+}
+
+/// A key repeated within one batch is stored once, from its first occurrence.
+pub async fn inbox_batch_append_stores_a_repeated_key_once(store: Arc<dyn Store>) {
+    let mut again = webhook("github", "r-1");
+    again.body = b"{\"action\":\"edited\"}".to_vec();
+    let batch = [
+        webhook("github", "r-1"),
+        webhook("github", "r-2"),
+        again,
+        webhook("gitlab", "r-1"),
+        webhook("github", "r-2"),
+    ];
+    let appended = store.inbox_append_batch(&batch).await.unwrap();
+    assert!(
+        matches!(appended[0], InboxAppend::Stored(_)),
+        "{appended:?}"
+    );
+    assert!(
+        matches!(appended[1], InboxAppend::Stored(_)),
+        "{appended:?}"
+    );
+    assert_eq!(appended[2], InboxAppend::Duplicate);
+    assert!(
+        matches!(appended[3], InboxAppend::Stored(_)),
+        "{appended:?}"
+    );
+    assert_eq!(appended[4], InboxAppend::Duplicate);
+    assert_eq!(count_of(store.as_ref(), InboxStatus::Pending).await, 3);
+    let first = stored_id(appended[0]);
+    let fetched = store.inbox_fetch_pending(10).await.unwrap();
+    let kept = fetched.iter().find(|e| e.id == first).unwrap();
+    assert_eq!(kept.webhook, webhook("github", "r-1"));
+}
+
+/// A batch answers duplicate for keys stored by earlier appends and stores the rest.
+pub async fn inbox_batch_append_finds_earlier_deliveries_duplicate(store: Arc<dyn Store>) {
+    let earlier = stored_id(store.inbox_append(&webhook("github", "e-1")).await.unwrap());
+    let appended = store
+        .inbox_append_batch(&[webhook("github", "e-2"), webhook("github", "e-1")])
+        .await
+        .unwrap();
+    assert_eq!(appended[1], InboxAppend::Duplicate);
+    assert_ne!(stored_id(appended[0]), earlier);
+    assert_eq!(
+        store.inbox_append(&webhook("github", "e-2")).await.unwrap(),
+        InboxAppend::Duplicate
+    );
     assert_eq!(count_of(store.as_ref(), InboxStatus::Pending).await, 2);
 }
 

@@ -297,3 +297,124 @@ async fn stored_headers_keep_provider_metadata_but_no_signature() {
     assert!(names.contains(&"x-github-event"), "{names:?}");
     assert!(!names.contains(&"x-hub-signature-256"), "{names:?}");
 }
+
+#[tokio::test]
+async fn concurrent_deliveries_share_a_commit_and_are_each_answered() {
+    let (router, store) = one_connector("group", fast_config());
+    let gate = store.hold_appends();
+    let request = |delivery: String| {
+        let router = router.clone();
+        tokio::spawn(async move {
+            send(
+                &router,
+                github_post("/webhooks/group", &delivery, br#"{"id":"1"}"#),
+            )
+            .await
+        })
+    };
+    // The first delivery's commit is held, so the others queue up behind it.
+    let first = request("d-0".to_owned());
+    eventually("the first delivery is being appended", || async {
+        store.append_calls.load(Ordering::SeqCst) == 1
+    })
+    .await;
+    let mut queued: Vec<_> = (1..=30).map(|i| request(format!("d-{i}"))).collect();
+    // Repeats of a queued delivery and of the held one.
+    queued.extend(["d-5", "d-0", "d-5"].map(|d| request(d.to_owned())));
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    gate.add_permits(100);
+    assert_eq!(first.await.unwrap().status, StatusCode::ACCEPTED);
+    let mut accepted = 0;
+    let mut duplicates = 0;
+    for answer in queued {
+        let answer = answer.await.unwrap();
+        match answer.status {
+            StatusCode::ACCEPTED => accepted += 1,
+            StatusCode::OK => {
+                assert_eq!(answer.json(), json!({"duplicate": true}));
+                duplicates += 1;
+            }
+            other => panic!("unexpected {other}: {}", answer.text),
+        }
+    }
+    assert_eq!((accepted, duplicates), (30, 3));
+    assert_eq!(store.entries().len(), 31);
+    let batches = store.batches.lock().unwrap().clone();
+    assert_eq!(batches.iter().sum::<usize>(), 34);
+    assert!(
+        batches.len() < 34,
+        "queued deliveries were committed one by one: {batches:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_failed_batch_answers_503_to_every_delivery_in_it() {
+    let (router, store) = one_connector("group-down", fast_config());
+    let gate = store.hold_appends();
+    store.fail_append.store(true, Ordering::SeqCst);
+    let answers: Vec<_> = (0..5)
+        .map(|i| {
+            let router = router.clone();
+            tokio::spawn(async move {
+                send(
+                    &router,
+                    github_post("/webhooks/group-down", &format!("f-{i}"), br#"{"id":"1"}"#),
+                )
+                .await
+            })
+        })
+        .collect();
+    eventually("a delivery reaches the store", || async {
+        store.append_calls.load(Ordering::SeqCst) > 0
+    })
+    .await;
+    gate.add_permits(100);
+    for answer in answers {
+        assert_eq!(
+            answer.await.unwrap().status,
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+    }
+    assert!(store.entries().is_empty());
+}
+
+#[tokio::test]
+async fn concurrent_deliveries_to_sqlite_are_stored_once_each() {
+    let opened = Engine::Sqlite.open().await;
+    let connector = TestConnector::github("group-sqlite", Behaviour::Map);
+    let config = ServerConfig {
+        workers: 0,
+        ..fast_config()
+    };
+    let router = server(vec![connector], opened.store.clone(), config).router();
+    let answers: Vec<_> = (0..200)
+        .map(|i| {
+            let router = router.clone();
+            // Every delivery id is sent twice.
+            let delivery = format!("s-{}", i / 2);
+            tokio::spawn(async move {
+                send(
+                    &router,
+                    github_post("/webhooks/group-sqlite", &delivery, br#"{"id":"1"}"#),
+                )
+                .await
+            })
+        })
+        .collect();
+    let mut ids = std::collections::BTreeSet::new();
+    let mut duplicates = 0;
+    for answer in answers {
+        let answer = answer.await.unwrap();
+        match answer.status {
+            StatusCode::ACCEPTED => assert!(ids.insert(answer.json()["id"].as_i64().unwrap())),
+            StatusCode::OK => duplicates += 1,
+            other => panic!("unexpected {other}: {}", answer.text),
+        }
+    }
+    assert_eq!((ids.len(), duplicates), (100, 100));
+    assert_eq!(
+        inbox_count(opened.store.as_ref(), gwi_core::store::InboxStatus::Pending).await,
+        100
+    );
+}

@@ -156,3 +156,49 @@ async fn graceful_shutdown_finishes_the_request_in_flight_then_stops_accepting()
     serving.await.unwrap().unwrap();
     assert_eq!(store.entries().len(), 1, "the acknowledged event is stored");
 }
+
+#[tokio::test]
+async fn graceful_shutdown_appends_deliveries_still_queued_before_returning() {
+    let store = Arc::new(TestStore::new());
+    let connector = TestConnector::github("sock-queued", Behaviour::Map);
+    let config = ServerConfig {
+        request_timeout: std::time::Duration::from_millis(200),
+        ..fast_config()
+    };
+    let running = spawn(server(vec![connector], store.clone(), config)).await;
+    let gate = store.hold_appends();
+    let client = client();
+    let url = running.url("/webhooks/sock-queued");
+    let body = br#"{"id":"queued"}"#.to_vec();
+    // The first delivery's commit is held; the second waits behind it. Both time out (503),
+    // but neither is withdrawn.
+    let (held_headers, queued_headers) = (
+        github_headers("held", &body),
+        github_headers("queued", &body),
+    );
+    let held = deliver(&client, &url, &held_headers, body.clone());
+    let queued = deliver(&client, &url, &queued_headers, body);
+    let (held, queued) = tokio::join!(held, queued);
+    assert_eq!(held.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(queued.status(), StatusCode::SERVICE_UNAVAILABLE);
+
+    let addr = running.addr;
+    let serving = running.begin_stop();
+    eventually("the listener is closed", || async {
+        tokio::net::TcpStream::connect(addr).await.is_err()
+    })
+    .await;
+    assert!(
+        !serving.is_finished(),
+        "the server stopped with deliveries still queued"
+    );
+    gate.add_permits(10);
+    serving.await.unwrap().unwrap();
+    let mut stored: Vec<String> = store
+        .entries()
+        .into_iter()
+        .map(|e| e.webhook.dedupe_key)
+        .collect();
+    stored.sort();
+    assert_eq!(stored, ["held", "queued"]);
+}

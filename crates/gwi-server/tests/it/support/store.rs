@@ -71,15 +71,17 @@ impl Slot {
 #[derive(Default)]
 pub struct TestStore {
     state: Mutex<State>,
-    /// `inbox_append` answers `Unavailable`.
+    /// Appends answer `Unavailable`.
     pub fail_append: AtomicBool,
     /// `ping` answers `Unavailable`.
     pub fail_ping: AtomicBool,
     /// `inbox_fetch_pending` leases nothing, so in-flight entries are returned again.
     pub no_lease: AtomicBool,
-    /// Calls to `inbox_append` so far.
+    /// Deliveries handed to the inbox append so far.
     pub append_calls: AtomicUsize,
-    /// When set, `inbox_append` waits for a permit (tests release them to let appends finish).
+    /// Size of each batch appended successfully, in order.
+    pub batches: Mutex<Vec<usize>>,
+    /// When set, each batch append waits for a permit (tests release them to let appends finish).
     gate: Mutex<Option<std::sync::Arc<Semaphore>>>,
 }
 
@@ -89,7 +91,7 @@ impl TestStore {
         Self::default()
     }
 
-    /// Makes every later `inbox_append` wait until the returned semaphore gets permits.
+    /// Makes every later batch append wait until the returned semaphore gets permits.
     pub fn hold_appends(&self) -> std::sync::Arc<Semaphore> {
         let gate = std::sync::Arc::new(Semaphore::new(0));
         *self.gate.lock().unwrap() = Some(gate.clone());
@@ -170,8 +172,12 @@ impl Store for TestStore {
         Ok(true)
     }
 
-    async fn inbox_append(&self, webhook: &InboundWebhook) -> Result<InboxAppend, StoreError> {
-        self.append_calls.fetch_add(1, Ordering::SeqCst);
+    async fn inbox_append_batch(
+        &self,
+        webhooks: &[InboundWebhook],
+    ) -> Result<Vec<InboxAppend>, StoreError> {
+        self.append_calls
+            .fetch_add(webhooks.len(), Ordering::SeqCst);
         let gate = self.gate.lock().unwrap().clone();
         if let Some(gate) = gate {
             gate.acquire().await.map_err(|_| unavailable())?.forget();
@@ -179,29 +185,35 @@ impl Store for TestStore {
         if self.fail_append.load(Ordering::SeqCst) {
             return Err(unavailable());
         }
+        self.batches.lock().unwrap().push(webhooks.len());
         self.change(|state| {
-            if !state
-                .keys
-                .insert(format!("{}/{}", webhook.connector, webhook.dedupe_key))
-            {
-                return Ok(InboxAppend::Duplicate);
-            }
-            let id = state.inbox.len() as i64 + 1;
-            state.inbox.push(Slot {
-                id,
-                tenant: webhook.tenant.clone(),
-                connector: webhook.connector.clone(),
-                dedupe_key: webhook.dedupe_key.clone(),
-                event_type: webhook.event_type.clone(),
-                headers: webhook.headers.clone(),
-                body: webhook.body.clone(),
-                received_at: webhook.received_at,
-                status: "pending".to_owned(),
-                attempts: 0,
-                last_error: None,
-                retry_at: None,
-            });
-            Ok(InboxAppend::Stored(id))
+            Ok(webhooks
+                .iter()
+                .map(|webhook| {
+                    if !state
+                        .keys
+                        .insert(format!("{}/{}", webhook.connector, webhook.dedupe_key))
+                    {
+                        return InboxAppend::Duplicate;
+                    }
+                    let id = state.inbox.len() as i64 + 1;
+                    state.inbox.push(Slot {
+                        id,
+                        tenant: webhook.tenant.clone(),
+                        connector: webhook.connector.clone(),
+                        dedupe_key: webhook.dedupe_key.clone(),
+                        event_type: webhook.event_type.clone(),
+                        headers: webhook.headers.clone(),
+                        body: webhook.body.clone(),
+                        received_at: webhook.received_at,
+                        status: "pending".to_owned(),
+                        attempts: 0,
+                        last_error: None,
+                        retry_at: None,
+                    });
+                    InboxAppend::Stored(id)
+                })
+                .collect())
         })
     }
 
