@@ -195,7 +195,7 @@ mod tests {
     fn record(kind: &str, id: &str) -> ConnectorRecord {
         let t = Utc.with_ymd_and_hms(2024, 5, 1, 0, 0, 0).unwrap();
         let mut r = ConnectorRecord::new(id, kind, "github", t, t);
-        r.data = json!({"n": 1});
+        r.data = json!({"n": 1}).into();
         r
     }
 

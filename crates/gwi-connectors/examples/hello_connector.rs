@@ -101,7 +101,7 @@ impl Connector for TodosConnector {
                     let mut record = ConnectorRecord::new(
                         format!("todo-{}", todo.id), "todo", "todos", todo.created_at, todo.updated_at,
                     );
-                    record.data = json!({"title": todo.title, "done": todo.done, "project": stream.resource});
+                    record.data = json!({"title": todo.title, "done": todo.done, "project": stream.resource}).into();
                     yield SyncItem::Record(record);
                 }
                 // Oldest change first: after each page, everything up to `newest` is yielded.

@@ -34,7 +34,7 @@ pub mod prelude {
     pub use crate::pagination::{
         Page, PaginateOptions, Paginator, paginate, paginate_json, paginate_with,
     };
-    pub use crate::record::ConnectorRecord;
+    pub use crate::record::{ConnectorRecord, JsonText};
     pub use crate::registry::{ConnectorDefinition, Registry};
     pub use crate::store::{Scope, Store};
     pub use crate::stream::{Checkpoint, StreamDescriptor, SyncItem, SyncOptions};

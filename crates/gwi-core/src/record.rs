@@ -1,8 +1,12 @@
 //! `ConnectorRecord`: the one shape every connector turns provider data into.
 
+use std::fmt;
+
 use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::Value;
+use serde_json::value::RawValue;
 
 use crate::error::FieldError;
 
@@ -28,14 +32,10 @@ pub struct ConnectorRecord {
     /// When the provider last changed the object; newer wins on upsert.
     pub updated_at: DateTime<Utc>,
     /// The useful fields of the object (a JSON object).
-    pub data: serde_json::Value,
+    pub data: JsonText,
     /// Links and provenance (a JSON object, possibly empty).
-    #[serde(default = "empty_object")]
-    pub metadata: serde_json::Value,
-}
-
-fn empty_object() -> serde_json::Value {
-    serde_json::Value::Object(serde_json::Map::new())
+    #[serde(default = "JsonText::empty_object")]
+    pub metadata: JsonText,
 }
 
 impl ConnectorRecord {
@@ -53,8 +53,8 @@ impl ConnectorRecord {
             source: source.into(),
             created_at,
             updated_at,
-            data: empty_object(),
-            metadata: empty_object(),
+            data: JsonText::empty_object(),
+            metadata: JsonText::empty_object(),
         }
     }
 
@@ -95,6 +95,110 @@ impl ConnectorRecord {
     }
 }
 
+/// A JSON value kept as its serialized text: a record's `data` and `metadata`.
+///
+/// Records are written far more often than they are looked into, so a connector serializes a
+/// record's fields once, where it builds them ([`JsonText::serialize`]), and stores and
+/// protocol writers pass that text through. [`to_value`](Self::to_value) parses it back for
+/// the few places that inspect fields. Two values are equal when their JSON is, whatever the
+/// key order or spacing (PostgreSQL's `jsonb` hands back its own layout).
+#[derive(Clone)]
+pub struct JsonText(Box<RawValue>);
+
+impl JsonText {
+    /// `{}`.
+    pub fn empty_object() -> Self {
+        Self(RawValue::from_string("{}".to_owned()).unwrap_or_else(|_| RawValue::NULL.to_owned()))
+    }
+
+    /// Serializes `value` (typically a struct of borrowed fields, so nothing is copied twice).
+    pub fn serialize<T: Serialize + ?Sized>(value: &T) -> Result<Self, serde_json::Error> {
+        serde_json::value::to_raw_value(value).map(Self)
+    }
+
+    /// Takes JSON text as stored, checking that it is JSON.
+    pub fn from_text(text: String) -> Result<Self, serde_json::Error> {
+        RawValue::from_string(text).map(Self)
+    }
+
+    /// The JSON text.
+    pub fn as_str(&self) -> &str {
+        self.0.get()
+    }
+
+    /// Whether the value is a JSON object.
+    pub fn is_object(&self) -> bool {
+        self.as_str().trim_start().starts_with('{')
+    }
+
+    /// The value parsed, to look into its fields.
+    pub fn to_value(&self) -> Value {
+        // The text was checked (or produced) as JSON, so it parses.
+        serde_json::from_str(self.as_str()).unwrap_or(Value::Null)
+    }
+
+    /// The field `key` of an object, parsed (`None` if absent or not an object).
+    pub fn get(&self, key: &str) -> Option<Value> {
+        match self.to_value() {
+            Value::Object(mut map) => map.remove(key),
+            _ => None,
+        }
+    }
+}
+
+impl From<Value> for JsonText {
+    fn from(value: Value) -> Self {
+        // Serializing a `Value` cannot fail: its keys are strings and its numbers finite.
+        Self(serde_json::value::to_raw_value(&value).unwrap_or_else(|_| RawValue::NULL.to_owned()))
+    }
+}
+
+impl PartialEq for JsonText {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_str() == other.as_str() || self.to_value() == other.to_value()
+    }
+}
+
+impl PartialEq<Value> for JsonText {
+    fn eq(&self, other: &Value) -> bool {
+        self.to_value() == *other
+    }
+}
+
+impl fmt::Debug for JsonText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl fmt::Display for JsonText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for JsonText {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for JsonText {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Box::<RawValue>::deserialize(deserializer).map(Self)
+    }
+}
+
+impl JsonSchema for JsonText {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        Value::schema_name()
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        Value::json_schema(generator)
+    }
+}
+
 fn is_snake_case(s: &str) -> bool {
     let mut chars = s.chars();
     matches!(chars.next(), Some(c) if c.is_ascii_lowercase())
@@ -111,7 +215,7 @@ mod tests {
             .unwrap()
             .with_timezone(&Utc);
         let mut r = ConnectorRecord::new("pr-1", "pull_request", "github", t, t);
-        r.data = json!({"number": 1});
+        r.data = json!({"number": 1}).into();
         r
     }
 
@@ -131,7 +235,7 @@ mod tests {
         let mut r = record();
         r.id = " ".into();
         r.record_type = "PullRequest".into();
-        r.data = json!([1]);
+        r.data = json!([1]).into();
         let errors = r.validate().unwrap_err();
         let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, ["id", "type", "data"]);
@@ -144,5 +248,41 @@ mod tests {
         for field in ["id", "type", "source", "created_at", "updated_at", "data"] {
             assert!(required.iter().any(|v| v == field), "{field} not required");
         }
+    }
+
+    #[test]
+    fn json_text_is_written_through_as_is() {
+        let mut r = record();
+        r.data = JsonText::from_text(r#"{"b":1,"a":[true,null]}"#.to_owned()).unwrap();
+        let line = serde_json::to_string(&r).unwrap();
+        assert!(line.contains(r#""data":{"b":1,"a":[true,null]}"#), "{line}");
+    }
+
+    #[test]
+    fn json_text_equality_ignores_key_order_and_spacing() {
+        let compact = JsonText::from_text(r#"{"a":1,"b":{"c":[1,2]}}"#.to_owned()).unwrap();
+        let spaced = JsonText::from_text(r#"{ "b": {"c": [1, 2]}, "a": 1 }"#.to_owned()).unwrap();
+        let other = JsonText::from_text(r#"{"a":2,"b":{"c":[1,2]}}"#.to_owned()).unwrap();
+        assert_eq!(compact, spaced);
+        assert_ne!(compact, other);
+        assert_eq!(compact, json!({"a": 1, "b": {"c": [1, 2]}}));
+    }
+
+    #[test]
+    fn json_text_refuses_text_that_is_not_json() {
+        assert!(JsonText::from_text("{\"a\":".to_owned()).is_err());
+        assert!(JsonText::from_text("not json".to_owned()).is_err());
+    }
+
+    #[test]
+    fn json_text_knows_objects_and_reads_fields() {
+        let text = JsonText::serialize(&json!({"title": "x"})).unwrap();
+        assert!(text.is_object());
+        assert_eq!(text.get("title"), Some(json!("x")));
+        assert_eq!(text.get("missing"), None);
+        let list = JsonText::from(json!([1]));
+        assert!(!list.is_object());
+        assert_eq!(list.get("title"), None);
+        assert!(JsonText::empty_object().is_object());
     }
 }

@@ -44,8 +44,9 @@ fn record(i: usize, version: i64) -> ConnectorRecord {
         "author": {"login": format!("user{}", i % 1000), "id": i % 1000},
         "body": body,
         "version": version,
-    });
-    r.metadata = json!({"url": format!("https://example.test/acme/widgets/issues/{i}")});
+    })
+    .into();
+    r.metadata = json!({"url": format!("https://example.test/acme/widgets/issues/{i}")}).into();
     r
 }
 

@@ -42,7 +42,7 @@ mod tests {
     fn rec(id: &str, secs: i64, tag: &str) -> ConnectorRecord {
         let t = Utc.timestamp_opt(secs, 0).unwrap();
         let mut r = ConnectorRecord::new(id, "issue", "x", t, t);
-        r.data = serde_json::json!({ "tag": tag });
+        r.data = serde_json::json!({ "tag": tag }).into();
         r
     }
 
@@ -57,7 +57,7 @@ mod tests {
         ];
         let kept: Vec<_> = newest_per_key(&batch)
             .into_iter()
-            .map(|r| r.data["tag"].as_str().unwrap())
+            .map(|r| r.data.to_value()["tag"].as_str().unwrap().to_owned())
             .collect();
         assert_eq!(kept, ["a30", "b5-second"]);
     }

@@ -125,8 +125,14 @@ fn decode_record(row: &PgRow) -> Result<ConnectorRecord, StoreError> {
         source: row.try_get("source").map_err(from_sqlx)?,
         created_at: row.try_get("created_at").map_err(from_sqlx)?,
         updated_at: row.try_get("updated_at").map_err(from_sqlx)?,
-        data: row.try_get("data").map_err(from_sqlx)?,
-        metadata: row.try_get("metadata").map_err(from_sqlx)?,
+        data: row
+            .try_get::<serde_json::Value, _>("data")
+            .map_err(from_sqlx)?
+            .into(),
+        metadata: row
+            .try_get::<serde_json::Value, _>("metadata")
+            .map_err(from_sqlx)?
+            .into(),
     })
 }
 
@@ -165,10 +171,6 @@ fn push_filters<'a>(qb: &mut QueryBuilder<'a, Postgres>, query: &'a RecordQuery)
 
 fn seconds(d: Duration) -> f64 {
     d.as_secs_f64()
-}
-
-fn to_json_text(value: &serde_json::Value) -> Result<String, StoreError> {
-    serde_json::to_string(value).map_err(|e| StoreError::Query(format!("cannot encode JSON: {e}")))
 }
 
 /// Appends deliveries given as arrays, skipping keys already stored; returns what it stored.
@@ -213,14 +215,8 @@ impl Store for PostgresStore {
         let mut written = 0;
         for chunk in rows.chunks(ROWS_PER_STATEMENT) {
             // JSON is sent as text and cast in SQL: PostgreSQL parses it either way.
-            let data = chunk
-                .iter()
-                .map(|r| to_json_text(&r.data))
-                .collect::<Result<Vec<_>, _>>()?;
-            let metadata = chunk
-                .iter()
-                .map(|r| to_json_text(&r.metadata))
-                .collect::<Result<Vec<_>, _>>()?;
+            let data: Vec<&str> = chunk.iter().map(|r| r.data.as_str()).collect();
+            let metadata: Vec<&str> = chunk.iter().map(|r| r.metadata.as_str()).collect();
             let done = sqlx::query(UPSERT)
                 .bind(&scope.tenant)
                 .bind(&scope.connector)

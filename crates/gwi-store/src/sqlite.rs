@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, SecondsFormat, Utc};
-use gwi_core::record::ConnectorRecord;
+use gwi_core::record::{ConnectorRecord, JsonText};
 use gwi_core::store::{
     INBOX_LEASE, InboundWebhook, InboxAppend, InboxEntry, InboxStatus, RecordQuery, Scope, Store,
     StoreError, StreamState, UpsertOutcome,
@@ -293,8 +293,8 @@ fn encode(record: &ConnectorRecord) -> Result<Encoded<'_>, StoreError> {
         record,
         created_at: ts(record.created_at),
         updated_at: ts(record.updated_at),
-        data: to_json_text(&record.data)?,
-        metadata: to_json_text(&record.metadata)?,
+        data: record.data.as_str().to_owned(),
+        metadata: record.metadata.as_str().to_owned(),
     })
 }
 
@@ -308,8 +308,8 @@ fn decode_record(row: &SqliteRow) -> Result<ConnectorRecord, StoreError> {
         source: get("source")?,
         created_at: parse_ts("created_at", &get("created_at")?)?,
         updated_at: parse_ts("updated_at", &get("updated_at")?)?,
-        data: serde_json::from_str(&data).map_err(|e| corrupt_json("data", &e))?,
-        metadata: serde_json::from_str(&metadata).map_err(|e| corrupt_json("metadata", &e))?,
+        data: JsonText::from_text(data).map_err(|e| corrupt_json("data", &e))?,
+        metadata: JsonText::from_text(metadata).map_err(|e| corrupt_json("metadata", &e))?,
     })
 }
 

@@ -108,8 +108,8 @@ fn scope() -> Scope {
 /// A record of `record_type` updated `updated` seconds after the suite's epoch.
 fn record(id: &str, record_type: &str, updated: i64) -> ConnectorRecord {
     let mut r = ConnectorRecord::new(id, record_type, "github", at(0), at(updated));
-    r.data = json!({"id": id, "version": updated});
-    r.metadata = json!({"url": format!("https://example.test/{id}")});
+    r.data = json!({"id": id, "version": updated}).into();
+    r.metadata = json!({"url": format!("https://example.test/{id}")}).into();
     r
 }
 
@@ -262,7 +262,7 @@ pub async fn upsert_keeps_the_newest_updated_at(store: Arc<dyn Store>) {
     let stored_data = |store: Arc<dyn Store>| async move {
         let records = store.query_records(&all("tenant-a")).await.unwrap();
         assert_eq!(records.len(), 1);
-        (records[0].updated_at, records[0].data.clone())
+        (records[0].updated_at, records[0].data.to_value())
     };
     store
         .commit_batch(&s, &[record("1", "issue", 10)], None)
@@ -288,7 +288,7 @@ pub async fn upsert_keeps_the_newest_updated_at(store: Arc<dyn Store>) {
 
     // A webhook and a sync that saw the same version agree: the later write wins.
     let mut same_time = record("1", "issue", 20);
-    same_time.data = json!({"id": "1", "from": "webhook"});
+    same_time.data = json!({"id": "1", "from": "webhook"}).into();
     let tie = store.commit_batch(&s, &[same_time], None).await.unwrap();
     assert_eq!((tie.written, tie.unchanged), (1, 0));
     assert_eq!(
@@ -300,9 +300,9 @@ pub async fn upsert_keeps_the_newest_updated_at(store: Arc<dyn Store>) {
 /// The same record twice in one batch is stored once, newest copy (later one on a tie).
 pub async fn duplicate_ids_in_one_batch_keep_the_newest(store: Arc<dyn Store>) {
     let mut first_tie = record("b", "issue", 10);
-    first_tie.data = json!({"copy": "first"});
+    first_tie.data = json!({"copy": "first"}).into();
     let mut second_tie = record("b", "issue", 10);
-    second_tie.data = json!({"copy": "second"});
+    second_tie.data = json!({"copy": "second"}).into();
     let batch = vec![
         record("a", "issue", 10),
         record("a", "issue", 30),
@@ -378,8 +378,9 @@ pub async fn records_round_trip_unchanged(store: Arc<dyn Store>) {
         "labels": ["bug", {"nested": [1, 2, {"deep": null}]}],
         "body": "line\nbreak\ttab \\ backslash 'single' \"double\"",
         "empty": {}
-    });
-    r.metadata = json!({"url": "https://example.test/pr/42", "etag": "W/\"abc\""});
+    })
+    .into();
+    r.metadata = json!({"url": "https://example.test/pr/42", "etag": "W/\"abc\""}).into();
     store
         .commit_batch(&scope(), std::slice::from_ref(&r), None)
         .await

@@ -101,12 +101,10 @@ pub async fn run(command: RecordsCommand) -> anyhow::Result<ExitCode> {
         RecordsCommand::List { limit, .. } => {
             query.limit = Some(limit);
             for r in store.query_records(&query).await? {
-                let title = r
-                    .data
-                    .get("title")
-                    .or_else(|| r.data.get("message"))
-                    .or_else(|| r.data.get("name"))
-                    .and_then(|t| t.as_str())
+                let data = r.data.to_value();
+                let title = ["title", "message", "name"]
+                    .iter()
+                    .find_map(|key| data.get(key).and_then(|t| t.as_str()))
                     .unwrap_or("");
                 let title: String = title
                     .lines()

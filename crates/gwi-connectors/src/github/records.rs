@@ -2,10 +2,15 @@
 //!
 //! Sync and webhooks both call these functions, so a pull request synced and the same pull
 //! request received by webhook are the same record (same id, same `data` keys) and upsert one row.
+//!
+//! Each record's `data` is a struct of fields borrowed from the decoded object, serialized once
+//! into the record's JSON text: nothing is copied into an intermediate map.
 
 use chrono::{DateTime, Utc};
-use gwi_core::record::ConnectorRecord;
-use serde_json::{Value, json};
+use gwi_core::error::ConnectorError;
+use gwi_core::record::{ConnectorRecord, JsonText};
+use serde::{Serialize, Serializer};
+use serde_json::Value;
 
 use super::config::RecordType;
 use super::models::{
@@ -16,22 +21,40 @@ use super::models::{
 /// The `source` of every record, and the connector's name.
 pub(crate) const SOURCE: &str = "github";
 
+/// What the record functions return: a record, or why its fields could not be encoded.
+pub(crate) type RecordResult = Result<ConnectorRecord, ConnectorError>;
+
 fn record(
     id: String,
     record_type: RecordType,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
-    data: Value,
-    metadata: Value,
-) -> ConnectorRecord {
+    data: &impl Serialize,
+    links: Links<'_>,
+) -> RecordResult {
+    let encode = |field: &str, value: Result<JsonText, serde_json::Error>| {
+        value.map_err(|e| ConnectorError::validation(SOURCE, field, format!("{id}: {e}")))
+    };
+    let data = encode("data", JsonText::serialize(data))?;
+    let metadata = encode("metadata", JsonText::serialize(&links))?;
     let mut record = ConnectorRecord::new(id, record_type.as_str(), SOURCE, created_at, updated_at);
     record.data = data;
     record.metadata = metadata;
-    record
+    Ok(record)
 }
 
-fn links(html_url: &str, api_url: &str) -> Value {
-    json!({ "html_url": html_url, "url": api_url })
+/// A record's `metadata`: where the object lives on the web and in the API.
+#[derive(Serialize)]
+struct Links<'a> {
+    html_url: &'a str,
+    url: &'a str,
+}
+
+fn links<'a>(html_url: &'a str, api_url: &'a str) -> Links<'a> {
+    Links {
+        html_url,
+        url: api_url,
+    }
 }
 
 /// A deleted account may come as `null`; GitHub usually shows it as the `ghost` user.
@@ -39,12 +62,22 @@ fn login(user: Option<&User>) -> Option<&str> {
     user.map(|u| u.login.as_str())
 }
 
-fn logins(users: &[User]) -> Vec<&str> {
-    users.iter().map(|u| u.login.as_str()).collect()
+/// Users as the list of their logins.
+struct Logins<'a>(&'a [User]);
+
+impl Serialize for Logins<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.0.iter().map(|u| u.login.as_str()))
+    }
 }
 
-fn label_names(labels: &[Label]) -> Vec<&str> {
-    labels.iter().map(|l| l.name.as_str()).collect()
+/// Labels as the list of their names.
+struct LabelNames<'a>(&'a [Label]);
+
+impl Serialize for LabelNames<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.0.iter().map(|l| l.name.as_str()))
+    }
 }
 
 /// The number at the end of an API URL such as `.../issues/12` or `.../pulls/7`.
@@ -57,113 +90,185 @@ fn trailing_number(api_url: &str) -> Option<u64> {
         .ok()
 }
 
+/// `data` of a pull request.
+#[derive(Serialize)]
+struct PullRequestData<'a> {
+    number: u64,
+    title: &'a str,
+    body: Option<&'a str>,
+    state: &'a str,
+    draft: bool,
+    locked: bool,
+    merged: bool,
+    merged_at: Option<DateTime<Utc>>,
+    closed_at: Option<DateTime<Utc>>,
+    author: Option<&'a str>,
+    assignees: Logins<'a>,
+    requested_reviewers: Logins<'a>,
+    labels: LabelNames<'a>,
+    milestone: Option<&'a str>,
+    head: &'a str,
+    head_sha: &'a str,
+    base: &'a str,
+    base_sha: &'a str,
+    repository: &'a str,
+}
+
 /// A pull request: `pr-<id>`.
-pub(crate) fn pull_request(pr: &PullRequest, repository: &str) -> ConnectorRecord {
+pub(crate) fn pull_request(pr: &PullRequest, repository: &str) -> RecordResult {
+    let data = PullRequestData {
+        number: pr.number,
+        title: &pr.title,
+        body: pr.body.as_deref(),
+        state: &pr.state,
+        draft: pr.draft.unwrap_or(false),
+        locked: pr.locked,
+        // The list endpoint has no `merged`; webhooks do, but both carry `merged_at`, and
+        // deriving from it keeps the two sources identical.
+        merged: pr.merged_at.is_some(),
+        merged_at: pr.merged_at,
+        closed_at: pr.closed_at,
+        author: login(pr.user.as_ref()),
+        assignees: Logins(&pr.assignees),
+        requested_reviewers: Logins(&pr.requested_reviewers),
+        labels: LabelNames(&pr.labels),
+        milestone: pr.milestone.as_ref().map(|m| m.title.as_str()),
+        head: &pr.head.name,
+        head_sha: &pr.head.sha,
+        base: &pr.base.name,
+        base_sha: &pr.base.sha,
+        repository,
+    };
     record(
         format!("pr-{}", pr.id),
         RecordType::PullRequest,
         pr.created_at,
         pr.updated_at,
-        json!({
-            "number": pr.number,
-            "title": pr.title,
-            "body": pr.body,
-            "state": pr.state,
-            "draft": pr.draft.unwrap_or(false),
-            "locked": pr.locked,
-            // The list endpoint has no `merged`; webhooks do, but both carry `merged_at`, and
-            // deriving from it keeps the two sources identical.
-            "merged": pr.merged_at.is_some(),
-            "merged_at": pr.merged_at,
-            "closed_at": pr.closed_at,
-            "author": login(pr.user.as_ref()),
-            "assignees": logins(&pr.assignees),
-            "requested_reviewers": logins(&pr.requested_reviewers),
-            "labels": label_names(&pr.labels),
-            "milestone": pr.milestone.as_ref().map(|m| &m.title),
-            "head": pr.head.name,
-            "head_sha": pr.head.sha,
-            "base": pr.base.name,
-            "base_sha": pr.base.sha,
-            "repository": repository,
-        }),
+        &data,
         links(&pr.html_url, &pr.url),
     )
 }
 
+/// `data` of an issue.
+#[derive(Serialize)]
+struct IssueData<'a> {
+    number: u64,
+    title: &'a str,
+    body: Option<&'a str>,
+    state: &'a str,
+    state_reason: Option<&'a str>,
+    locked: bool,
+    author: Option<&'a str>,
+    assignees: Logins<'a>,
+    labels: LabelNames<'a>,
+    milestone: Option<&'a str>,
+    comments: u64,
+    closed_at: Option<DateTime<Utc>>,
+    repository: &'a str,
+}
+
 /// An issue: `issue-<id>`. Callers skip pull requests ([`Issue::is_pull_request`]).
-pub(crate) fn issue(issue: &Issue, repository: &str) -> ConnectorRecord {
+pub(crate) fn issue(issue: &Issue, repository: &str) -> RecordResult {
+    let data = IssueData {
+        number: issue.number,
+        title: &issue.title,
+        body: issue.body.as_deref(),
+        state: &issue.state,
+        state_reason: issue.state_reason.as_deref(),
+        locked: issue.locked,
+        author: login(issue.user.as_ref()),
+        assignees: Logins(&issue.assignees),
+        labels: LabelNames(&issue.labels),
+        milestone: issue.milestone.as_ref().map(|m| m.title.as_str()),
+        comments: issue.comments,
+        closed_at: issue.closed_at,
+        repository,
+    };
     record(
         format!("issue-{}", issue.id),
         RecordType::Issue,
         issue.created_at,
         issue.updated_at,
-        json!({
-            "number": issue.number,
-            "title": issue.title,
-            "body": issue.body,
-            "state": issue.state,
-            "state_reason": issue.state_reason,
-            "locked": issue.locked,
-            "author": login(issue.user.as_ref()),
-            "assignees": logins(&issue.assignees),
-            "labels": label_names(&issue.labels),
-            "milestone": issue.milestone.as_ref().map(|m| &m.title),
-            "comments": issue.comments,
-            "closed_at": issue.closed_at,
-            "repository": repository,
-        }),
+        &data,
         links(&issue.html_url, &issue.url),
     )
 }
 
+/// `data` of both comment kinds: one record type, one set of keys.
+#[derive(Serialize)]
+struct CommentData<'a> {
+    kind: &'static str,
+    number: Option<u64>,
+    body: Option<&'a str>,
+    author: Option<&'a str>,
+    repository: &'a str,
+    path: Option<&'a str>,
+    line: Option<u64>,
+    commit_id: Option<&'a str>,
+    review_id: Option<u64>,
+    in_reply_to_id: Option<u64>,
+}
+
 /// A comment on an issue or on a pull request's conversation: `issue-comment-<id>`.
 ///
-/// Both comment kinds share one record type and one set of `data` keys; the review-only keys
-/// are `null` here.
-pub(crate) fn issue_comment(comment: &IssueComment, repository: &str) -> ConnectorRecord {
+/// The review-only keys are `null` here.
+pub(crate) fn issue_comment(comment: &IssueComment, repository: &str) -> RecordResult {
+    let data = CommentData {
+        kind: "issue_comment",
+        number: trailing_number(&comment.issue_url),
+        body: comment.body.as_deref(),
+        author: login(comment.user.as_ref()),
+        repository,
+        path: None,
+        line: None,
+        commit_id: None,
+        review_id: None,
+        in_reply_to_id: None,
+    };
     record(
         format!("issue-comment-{}", comment.id),
         RecordType::Comment,
         comment.created_at,
         comment.updated_at,
-        json!({
-            "kind": "issue_comment",
-            "number": trailing_number(&comment.issue_url),
-            "body": comment.body,
-            "author": login(comment.user.as_ref()),
-            "repository": repository,
-            "path": null,
-            "line": null,
-            "commit_id": null,
-            "review_id": null,
-            "in_reply_to_id": null,
-        }),
+        &data,
         links(&comment.html_url, &comment.url),
     )
 }
 
 /// A comment on a line of a pull request's diff: `review-comment-<id>`.
-pub(crate) fn review_comment(comment: &ReviewComment, repository: &str) -> ConnectorRecord {
+pub(crate) fn review_comment(comment: &ReviewComment, repository: &str) -> RecordResult {
+    let data = CommentData {
+        kind: "review_comment",
+        number: trailing_number(&comment.pull_request_url),
+        body: comment.body.as_deref(),
+        author: login(comment.user.as_ref()),
+        repository,
+        path: Some(&comment.path),
+        line: comment.line,
+        commit_id: Some(&comment.commit_id),
+        review_id: comment.pull_request_review_id,
+        in_reply_to_id: comment.in_reply_to_id,
+    };
     record(
         format!("review-comment-{}", comment.id),
         RecordType::Comment,
         comment.created_at,
         comment.updated_at,
-        json!({
-            "kind": "review_comment",
-            "number": trailing_number(&comment.pull_request_url),
-            "body": comment.body,
-            "author": login(comment.user.as_ref()),
-            "repository": repository,
-            "path": comment.path,
-            "line": comment.line,
-            "commit_id": comment.commit_id,
-            "review_id": comment.pull_request_review_id,
-            "in_reply_to_id": comment.in_reply_to_id,
-        }),
+        &data,
         links(&comment.html_url, &comment.url),
     )
+}
+
+/// `data` of a pull request review.
+#[derive(Serialize)]
+struct ReviewData<'a> {
+    number: Option<u64>,
+    state: String,
+    body: Option<&'a str>,
+    author: Option<&'a str>,
+    commit_id: Option<&'a str>,
+    submitted_at: Option<DateTime<Utc>>,
+    repository: &'a str,
 }
 
 /// A pull request review: `review-<id>`.
@@ -175,120 +280,133 @@ pub(crate) fn review(
     review: &Review,
     pull_updated_at: DateTime<Utc>,
     repository: &str,
-) -> ConnectorRecord {
+) -> RecordResult {
     let created_at = review.submitted_at.unwrap_or(pull_updated_at);
+    let data = ReviewData {
+        number: trailing_number(&review.pull_request_url),
+        // The REST API says `APPROVED`, webhooks say `approved`.
+        state: review.state.to_ascii_lowercase(),
+        body: review.body.as_deref(),
+        author: login(review.user.as_ref()),
+        commit_id: review.commit_id.as_deref(),
+        submitted_at: review.submitted_at,
+        repository,
+    };
+    let api_url = format!(
+        "{}/reviews/{}",
+        review.pull_request_url.trim_end_matches('/'),
+        review.id
+    );
     record(
         format!("review-{}", review.id),
         RecordType::Review,
         created_at,
         created_at.max(pull_updated_at),
-        json!({
-            "number": trailing_number(&review.pull_request_url),
-            // The REST API says `APPROVED`, webhooks say `approved`.
-            "state": review.state.to_ascii_lowercase(),
-            "body": review.body,
-            "author": login(review.user.as_ref()),
-            "commit_id": review.commit_id,
-            "submitted_at": review.submitted_at,
-            "repository": repository,
-        }),
-        links(
-            &review.html_url,
-            &format!(
-                "{}/reviews/{}",
-                review.pull_request_url.trim_end_matches('/'),
-                review.id
-            ),
-        ),
+        &data,
+        links(&review.html_url, &api_url),
     )
+}
+
+/// `data` of a commit, from the REST API or from a `push` payload.
+#[derive(Serialize)]
+struct CommitData<'a> {
+    sha: &'a str,
+    message: &'a str,
+    author: Option<&'a str>,
+    author_name: Option<&'a str>,
+    committer: Option<&'a str>,
+    committer_name: Option<&'a str>,
+    repository: &'a str,
 }
 
 /// A commit from the REST API: `commit-<sha>`; created at its author date, updated at its
 /// committer date.
-pub(crate) fn commit(commit: &Commit, repository: &str) -> ConnectorRecord {
+pub(crate) fn commit(commit: &Commit, repository: &str) -> RecordResult {
     let git = &commit.commit;
+    let data = CommitData {
+        sha: &commit.sha,
+        message: &git.message,
+        author: login(commit.author.as_ref()),
+        author_name: git.author.name.as_deref(),
+        committer: login(commit.committer.as_ref()),
+        committer_name: git.committer.name.as_deref(),
+        repository,
+    };
     record(
         format!("commit-{}", commit.sha),
         RecordType::Commit,
         git.author.date,
         git.committer.date,
-        commit_data(
-            &commit.sha,
-            &git.message,
-            login(commit.author.as_ref()),
-            git.author.name.as_deref(),
-            login(commit.committer.as_ref()),
-            git.committer.name.as_deref(),
-            repository,
-        ),
+        &data,
         links(&commit.html_url, &commit.url),
     )
 }
 
 /// A commit from a `push` payload, which has one `timestamp` instead of author and committer
 /// dates; `api_url` is the commit's REST URL (push payloads carry only the web URL).
-pub(crate) fn push_commit(commit: &PushCommit, repository: &str, api_url: &str) -> ConnectorRecord {
+pub(crate) fn push_commit(commit: &PushCommit, repository: &str, api_url: &str) -> RecordResult {
+    let data = CommitData {
+        sha: &commit.id,
+        message: &commit.message,
+        author: commit.author.username.as_deref(),
+        author_name: commit.author.name.as_deref(),
+        committer: commit.committer.username.as_deref(),
+        committer_name: commit.committer.name.as_deref(),
+        repository,
+    };
     record(
         format!("commit-{}", commit.id),
         RecordType::Commit,
         commit.timestamp,
         commit.timestamp,
-        commit_data(
-            &commit.id,
-            &commit.message,
-            commit.author.username.as_deref(),
-            commit.author.name.as_deref(),
-            commit.committer.username.as_deref(),
-            commit.committer.name.as_deref(),
-            repository,
-        ),
+        &data,
         links(&commit.url, api_url),
     )
 }
 
-fn commit_data(
-    sha: &str,
-    message: &str,
-    author: Option<&str>,
-    author_name: Option<&str>,
-    committer: Option<&str>,
-    committer_name: Option<&str>,
-    repository: &str,
-) -> Value {
-    json!({
-        "sha": sha,
-        "message": message,
-        "author": author,
-        "author_name": author_name,
-        "committer": committer,
-        "committer_name": committer_name,
-        "repository": repository,
-    })
+/// `data` of a workflow run.
+#[derive(Serialize)]
+struct WorkflowRunData<'a> {
+    name: Option<&'a str>,
+    display_title: Option<&'a str>,
+    workflow_id: u64,
+    run_number: u64,
+    run_attempt: Option<u64>,
+    event: &'a str,
+    status: Option<&'a str>,
+    conclusion: Option<&'a str>,
+    head_branch: Option<&'a str>,
+    head_sha: &'a str,
+    actor: Option<&'a str>,
+    pull_requests: Vec<u64>,
+    run_started_at: Option<DateTime<Utc>>,
+    repository: &'a str,
 }
 
 /// A GitHub Actions workflow run: `workflow-run-<id>`.
-pub(crate) fn workflow_run(run: &WorkflowRun, repository: &str) -> ConnectorRecord {
+pub(crate) fn workflow_run(run: &WorkflowRun, repository: &str) -> RecordResult {
+    let data = WorkflowRunData {
+        name: run.name.as_deref(),
+        display_title: run.display_title.as_deref(),
+        workflow_id: run.workflow_id,
+        run_number: run.run_number,
+        run_attempt: run.run_attempt,
+        event: &run.event,
+        status: run.status.as_deref(),
+        conclusion: run.conclusion.as_deref(),
+        head_branch: run.head_branch.as_deref(),
+        head_sha: &run.head_sha,
+        actor: login(run.actor.as_ref()),
+        pull_requests: run.pull_requests.iter().map(|p| p.number).collect(),
+        run_started_at: run.run_started_at,
+        repository,
+    };
     record(
         format!("workflow-run-{}", run.id),
         RecordType::WorkflowRun,
         run.created_at,
         run.updated_at,
-        json!({
-            "name": run.name,
-            "display_title": run.display_title,
-            "workflow_id": run.workflow_id,
-            "run_number": run.run_number,
-            "run_attempt": run.run_attempt,
-            "event": run.event,
-            "status": run.status,
-            "conclusion": run.conclusion,
-            "head_branch": run.head_branch,
-            "head_sha": run.head_sha,
-            "actor": login(run.actor.as_ref()),
-            "pull_requests": run.pull_requests.iter().map(|p| p.number).collect::<Vec<_>>(),
-            "run_started_at": run.run_started_at,
-            "repository": repository,
-        }),
+        &data,
         links(&run.html_url, &run.url),
     )
 }
@@ -298,8 +416,9 @@ pub(crate) fn workflow_run(run: &WorkflowRun, repository: &str) -> ConnectorReco
 /// GitHub's payload carries the object as it was, with its old `updated_at`; the tombstone is
 /// stamped `now` so it replaces the stored copy under the store's newer-wins upsert.
 pub(crate) fn tombstone(mut record: ConnectorRecord, now: DateTime<Utc>) -> ConnectorRecord {
-    if let Value::Object(data) = &mut record.data {
+    if let Value::Object(mut data) = record.data.to_value() {
         data.insert("deleted".to_owned(), Value::Bool(true));
+        record.data = Value::Object(data).into();
     }
     record.updated_at = record.updated_at.max(now);
     record
@@ -308,6 +427,7 @@ pub(crate) fn tombstone(mut record: ConnectorRecord, now: DateTime<Utc>) -> Conn
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     fn pull(extra: Value) -> PullRequest {
         let mut value = json!({
@@ -327,20 +447,24 @@ mod tests {
 
     #[test]
     fn pull_request_merged_comes_from_merged_at_and_missing_fields_are_null() {
-        let record = pull_request(&pull(json!({})), "a/b");
+        let record = pull_request(&pull(json!({})), "a/b").unwrap();
+        let data = record.data.to_value();
         assert_eq!(record.id, "pr-11");
-        assert_eq!(record.data["merged"], true);
-        assert_eq!(record.data["draft"], false);
-        assert_eq!(record.data["author"], Value::Null);
-        assert_eq!(record.data["body"], Value::Null);
-        assert_eq!(record.data["head"], "feature");
-        assert_eq!(record.data["base"], "main");
-        assert_eq!(record.data["repository"], "a/b");
-        assert_eq!(record.metadata["html_url"], "https://github.com/a/b/pull/3");
+        assert_eq!(data["merged"], true);
+        assert_eq!(data["draft"], false);
+        assert_eq!(data["author"], Value::Null);
+        assert_eq!(data["body"], Value::Null);
+        assert_eq!(data["head"], "feature");
+        assert_eq!(data["base"], "main");
+        assert_eq!(data["repository"], "a/b");
+        assert_eq!(
+            record.metadata.to_value()["html_url"],
+            "https://github.com/a/b/pull/3"
+        );
         assert!(record.validate().is_ok());
-        let open = pull_request(&pull(json!({"merged_at": null, "draft": true})), "a/b");
-        assert_eq!(open.data["merged"], false);
-        assert_eq!(open.data["draft"], true);
+        let open = pull_request(&pull(json!({"merged_at": null, "draft": true})), "a/b").unwrap();
+        assert_eq!(open.data.to_value()["merged"], false);
+        assert_eq!(open.data.to_value()["draft"], true);
     }
 
     #[test]
@@ -353,26 +477,26 @@ mod tests {
         });
         let r: Review = serde_json::from_value(review_json).unwrap();
         let updated = "2024-02-01T00:00:00Z".parse().unwrap();
-        let record = review(&r, updated, "a/b");
-        assert_eq!(record.data["state"], "pending");
-        assert_eq!(record.data["number"], 3);
-        assert_eq!(record.data["author"], "ghost");
+        let record = review(&r, updated, "a/b").unwrap();
+        assert_eq!(record.data.to_value()["state"], "pending");
+        assert_eq!(record.data.to_value()["number"], 3);
+        assert_eq!(record.data.to_value()["author"], "ghost");
         assert_eq!(record.created_at, updated);
         assert_eq!(record.updated_at, updated);
         assert_eq!(
-            record.metadata["url"],
+            record.metadata.to_value()["url"],
             "https://api.github.com/repos/a/b/pulls/3/reviews/5"
         );
     }
 
     #[test]
     fn tombstone_keeps_the_id_and_wins_the_upsert() {
-        let base = pull_request(&pull(json!({})), "a/b");
+        let base = pull_request(&pull(json!({})), "a/b").unwrap();
         let now = "2030-01-01T00:00:00Z".parse().unwrap();
         let dead = tombstone(base.clone(), now);
         assert_eq!(dead.id, base.id);
-        assert_eq!(dead.data["deleted"], true);
-        assert_eq!(dead.data["title"], base.data["title"]);
+        assert_eq!(dead.data.to_value()["deleted"], true);
+        assert_eq!(dead.data.to_value()["title"], base.data.to_value()["title"]);
         assert_eq!(dead.updated_at, now);
     }
 

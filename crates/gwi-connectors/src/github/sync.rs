@@ -272,7 +272,7 @@ fn issues(
                 // Pull requests count for the cursor: the listing is ordered over both.
                 cursor = cursor.max(Some(item.updated_at));
                 if !item.is_pull_request() {
-                    yield SyncItem::Record(records::issue(item, run.repository()));
+                    yield SyncItem::Record(records::issue(item, run.repository())?);
                 }
             }
             // Ascending order: everything up to this page's newest change is yielded.
@@ -304,7 +304,7 @@ fn comments(
             let (_, items) = page?;
             for item in &items {
                 issue_cursor = issue_cursor.max(Some(item.updated_at));
-                yield SyncItem::Record(records::issue_comment(item, run.repository()));
+                yield SyncItem::Record(records::issue_comment(item, run.repository())?);
             }
             yield run.checkpoint(cursor(issue_cursor, review_cursor));
         }
@@ -319,7 +319,7 @@ fn comments(
             let (_, items) = page?;
             for item in &items {
                 review_cursor = review_cursor.max(Some(item.updated_at));
-                yield SyncItem::Record(records::review_comment(item, run.repository()));
+                yield SyncItem::Record(records::review_comment(item, run.repository())?);
             }
             yield run.checkpoint(cursor(issue_cursor, review_cursor));
         }
@@ -378,7 +378,7 @@ fn pull_requests(
             let (pulls, last) = page?;
             for pull in pulls {
                 newest = newest.max(Some(pull.updated_at));
-                yield SyncItem::Record(records::pull_request(&pull, run.repository()));
+                yield SyncItem::Record(records::pull_request(&pull, run.repository())?);
             }
             if !last {
                 yield run.checkpoint(time_value(since));
@@ -406,7 +406,7 @@ fn reviews(
                 while let Some(review_page) = review_pages.next().await {
                     let (_, items) = review_page?;
                     for item in &items {
-                        yield SyncItem::Record(records::review(item, pull.updated_at, run.repository()));
+                        yield SyncItem::Record(records::review(item, pull.updated_at, run.repository())?);
                     }
                 }
             }
@@ -439,7 +439,7 @@ fn commits(
             };
             for item in &items {
                 newest = newest.max(Some(item.commit.committer.date));
-                yield SyncItem::Record(records::commit(item, run.repository()));
+                yield SyncItem::Record(records::commit(item, run.repository())?);
             }
             yield run.checkpoint(time_value(since));
         }
@@ -474,7 +474,7 @@ fn workflow_runs(
                 if item.status.as_deref() != Some("completed") {
                     oldest_unfinished = Some(oldest_unfinished.map_or(item.created_at, |t| t.min(item.created_at)));
                 }
-                yield SyncItem::Record(records::workflow_run(item, run.repository()));
+                yield SyncItem::Record(records::workflow_run(item, run.repository())?);
             }
             yield run.checkpoint(time_value(since));
         }

@@ -106,7 +106,7 @@ impl Mapper<'_> {
         let Some(repo) = self.target(&e.repository.full_name, RecordType::PullRequest) else {
             return Ok(Vec::new());
         };
-        Ok(vec![records::pull_request(&e.pull_request, repo.as_str())])
+        Ok(vec![records::pull_request(&e.pull_request, repo.as_str())?])
     }
 
     fn issues(&self, e: IssuesEvent) -> Result<Vec<ConnectorRecord>, ConnectorError> {
@@ -114,7 +114,7 @@ impl Mapper<'_> {
         if let Some(repo) = self.target(&e.repository.full_name, RecordType::Issue)
             && !e.issue.is_pull_request()
         {
-            let record = records::issue(&e.issue, repo.as_str());
+            let record = records::issue(&e.issue, repo.as_str())?;
             out.push(match e.action.as_str() {
                 "deleted" => records::tombstone(record, self.now),
                 "transferred" => {
@@ -124,9 +124,11 @@ impl Mapper<'_> {
                         .as_ref()
                         .and_then(|c| c.new_repository.as_ref())
                         .map(|r| r.full_name.clone());
-                    if let Value::Object(data) = &mut dead.data {
-                        data.insert("transferred_to".to_owned(), new_home.into());
+                    let mut data = dead.data.to_value();
+                    if let Value::Object(fields) = &mut data {
+                        fields.insert("transferred_to".to_owned(), new_home.into());
                     }
+                    dead.data = data.into();
                     dead
                 }
                 _ => record,
@@ -139,7 +141,7 @@ impl Mapper<'_> {
             && let Some(repo) = self.target(&new_repo.full_name, RecordType::Issue)
             && !issue.is_pull_request()
         {
-            out.push(records::issue(issue, repo.as_str()));
+            out.push(records::issue(issue, repo.as_str())?);
         }
         Ok(out)
     }
@@ -148,7 +150,7 @@ impl Mapper<'_> {
         let Some(repo) = self.target(&e.repository.full_name, RecordType::Comment) else {
             return Ok(Vec::new());
         };
-        let record = records::issue_comment(&e.comment, repo.as_str());
+        let record = records::issue_comment(&e.comment, repo.as_str())?;
         Ok(vec![self.maybe_tombstone(&e.action, record)])
     }
 
@@ -159,7 +161,7 @@ impl Mapper<'_> {
         let Some(repo) = self.target(&e.repository.full_name, RecordType::Comment) else {
             return Ok(Vec::new());
         };
-        let record = records::review_comment(&e.comment, repo.as_str());
+        let record = records::review_comment(&e.comment, repo.as_str())?;
         Ok(vec![self.maybe_tombstone(&e.action, record)])
     }
 
@@ -171,7 +173,7 @@ impl Mapper<'_> {
             &e.review,
             e.pull_request.updated_at,
             repo.as_str(),
-        )])
+        )?])
     }
 
     /// Commits pushed to the default branch; tags, other branches and branch deletions map to
@@ -189,20 +191,20 @@ impl Mapper<'_> {
         if e.deleted || !on_default_branch {
             return Ok(Vec::new());
         }
-        Ok(e.commits
+        e.commits
             .iter()
             .map(|c| {
                 let api_url = self.api.repo_url(repo, &["commits", &c.id]);
                 records::push_commit(c, repo.as_str(), api_url.as_str())
             })
-            .collect())
+            .collect()
     }
 
     fn workflow_run(&self, e: WorkflowRunEvent) -> Result<Vec<ConnectorRecord>, ConnectorError> {
         let Some(repo) = self.target(&e.repository.full_name, RecordType::WorkflowRun) else {
             return Ok(Vec::new());
         };
-        Ok(vec![records::workflow_run(&e.workflow_run, repo.as_str())])
+        Ok(vec![records::workflow_run(&e.workflow_run, repo.as_str())?])
     }
 
     fn maybe_tombstone(&self, action: &str, record: ConnectorRecord) -> ConnectorRecord {

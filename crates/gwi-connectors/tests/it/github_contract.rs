@@ -159,8 +159,16 @@ async fn every_stream_yields_valid_records_and_ends_with_a_checkpoint() {
             assert_eq!(record.record_type, stream.record_type);
             assert!(metadata.record_types.contains(&record.record_type));
             assert!(ids.insert(record.id.clone()), "duplicate id {}", record.id);
-            assert!(record.metadata["html_url"].is_string(), "{}", record.id);
-            assert!(record.metadata["url"].is_string(), "{}", record.id);
+            assert!(
+                record.metadata.to_value()["html_url"].is_string(),
+                "{}",
+                record.id
+            );
+            assert!(
+                record.metadata.to_value()["url"].is_string(),
+                "{}",
+                record.id
+            );
             types_seen.insert(record.record_type.clone());
         }
     }

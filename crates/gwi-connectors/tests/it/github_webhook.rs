@@ -64,7 +64,7 @@ async fn pull_request_opened_maps_every_useful_field() {
     assert_eq!(pr.id, "pr-279147437");
     assert_eq!(pr.record_type, "pull_request");
     assert_eq!(pr.created_at.to_rfc3339(), "2019-05-15T15:20:33+00:00");
-    let data = &pr.data;
+    let data = pr.data.to_value();
     assert_eq!(data["number"], 2);
     assert_eq!(data["title"], "Update the README with new information.");
     assert_eq!(
@@ -90,17 +90,23 @@ async fn pull_request_opened_maps_every_useful_field() {
 #[tokio::test]
 async fn pull_request_with_a_null_body_keeps_it_null() {
     let pr = one("pull_request", "opened.with-null-body").await;
-    assert_eq!(pr.data["body"], Value::Null);
+    assert_eq!(pr.data.to_value()["body"], Value::Null);
 }
 
 #[tokio::test]
 async fn pull_request_draft_state_follows_the_payload() {
     assert_eq!(
-        one("pull_request", "converted_to_draft").await.data["draft"],
+        one("pull_request", "converted_to_draft")
+            .await
+            .data
+            .to_value()["draft"],
         true
     );
     assert_eq!(
-        one("pull_request", "ready_for_review").await.data["draft"],
+        one("pull_request", "ready_for_review")
+            .await
+            .data
+            .to_value()["draft"],
         false
     );
 }
@@ -108,9 +114,9 @@ async fn pull_request_draft_state_follows_the_payload() {
 #[tokio::test]
 async fn pull_request_closed_without_merge_is_not_merged() {
     let pr = one("pull_request", "closed").await;
-    assert_eq!(pr.data["state"], "closed");
-    assert_eq!(pr.data["merged"], false);
-    assert_eq!(pr.data["merged_at"], Value::Null);
+    assert_eq!(pr.data.to_value()["state"], "closed");
+    assert_eq!(pr.data.to_value()["merged"], false);
+    assert_eq!(pr.data.to_value()["merged_at"], Value::Null);
     assert_eq!(pr.updated_at.to_rfc3339(), "2019-05-15T15:21:18+00:00");
 }
 
@@ -120,16 +126,16 @@ async fn pull_request_merged_reads_merged_at() {
     body["pull_request"]["merged_at"] = json!("2019-05-15T15:21:18Z");
     body["pull_request"]["merged"] = json!(true);
     let pr = map("pull_request", &body).await.remove(0);
-    assert_eq!(pr.data["merged"], true);
+    assert_eq!(pr.data.to_value()["merged"], true);
 }
 
 #[tokio::test]
 async fn labels_and_assignees_are_names_and_logins() {
     let pr = one("pull_request", "labeled").await;
-    assert_eq!(pr.data["labels"], json!(["bug"]));
-    assert_eq!(pr.data["assignees"], json!(["Codertocat"]));
+    assert_eq!(pr.data.to_value()["labels"], json!(["bug"]));
+    assert_eq!(pr.data.to_value()["assignees"], json!(["Codertocat"]));
     let issue = one("issues", "assigned").await;
-    assert_eq!(issue.data["assignees"], json!(["Codertocat"]));
+    assert_eq!(issue.data.to_value()["assignees"], json!(["Codertocat"]));
 }
 
 #[tokio::test]
@@ -137,13 +143,16 @@ async fn a_deleted_author_is_null_or_ghost() {
     let mut body = fixture("pull_request", "opened");
     body["pull_request"]["user"] = Value::Null;
     assert_eq!(
-        map("pull_request", &body).await[0].data["author"],
+        map("pull_request", &body).await[0].data.to_value()["author"],
         Value::Null
     );
 
     let mut body = fixture("issue_comment", "created");
     body["comment"]["user"] = json!({"login": "ghost", "id": 10137, "type": "User"});
-    assert_eq!(map("issue_comment", &body).await[0].data["author"], "ghost");
+    assert_eq!(
+        map("issue_comment", &body).await[0].data.to_value()["author"],
+        "ghost"
+    );
 }
 
 #[tokio::test]
@@ -151,10 +160,16 @@ async fn issue_opened_maps_the_issue() {
     let issue = one("issues", "opened").await;
     assert_eq!(issue.id, "issue-444500041");
     assert_eq!(issue.record_type, "issue");
-    assert_eq!(issue.data["number"], 1);
-    assert_eq!(issue.data["title"], "Spelling error in the README file");
-    assert_eq!(issue.data["state"], "open");
-    assert_eq!(issue.data["repository"], "Codertocat/Hello-World");
+    assert_eq!(issue.data.to_value()["number"], 1);
+    assert_eq!(
+        issue.data.to_value()["title"],
+        "Spelling error in the README file"
+    );
+    assert_eq!(issue.data.to_value()["state"], "open");
+    assert_eq!(
+        issue.data.to_value()["repository"],
+        "Codertocat/Hello-World"
+    );
     assert!(issue.data.get("deleted").is_none());
 }
 
@@ -162,18 +177,24 @@ async fn issue_opened_maps_the_issue() {
 async fn issue_with_an_empty_body_keeps_the_body_as_sent() {
     // The real payload sends `null` for an empty body.
     assert_eq!(
-        one("issues", "opened.with-empty-body").await.data["body"],
+        one("issues", "opened.with-empty-body")
+            .await
+            .data
+            .to_value()["body"],
         Value::Null
     );
     let mut body = fixture("issues", "opened");
     body["issue"]["body"] = json!("");
-    assert_eq!(map("issues", &body).await[0].data["body"], "");
+    assert_eq!(map("issues", &body).await[0].data.to_value()["body"], "");
 }
 
 #[tokio::test]
 async fn issue_opened_by_a_transfer_maps_the_new_issue() {
     let issue = one("issues", "opened.with-transfer").await;
-    assert_eq!(issue.data["repository"], "Codertocat/Hello-World");
+    assert_eq!(
+        issue.data.to_value()["repository"],
+        "Codertocat/Hello-World"
+    );
     assert!(issue.data.get("deleted").is_none());
 }
 
@@ -182,8 +203,11 @@ async fn issue_deleted_is_a_tombstone_that_wins_the_upsert() {
     let before = Utc::now();
     let dead = one("issues", "deleted").await;
     assert_eq!(dead.id, "issue-444500041");
-    assert_eq!(dead.data["deleted"], true);
-    assert_eq!(dead.data["title"], "Spelling error in the README file");
+    assert_eq!(dead.data.to_value()["deleted"], true);
+    assert_eq!(
+        dead.data.to_value()["title"],
+        "Spelling error in the README file"
+    );
     assert!(dead.updated_at >= before, "stamped when processed");
 }
 
@@ -192,10 +216,19 @@ async fn issue_transferred_retires_the_old_issue_and_adds_the_new_one() {
     let records = map("issues", &fixture("issues", "transferred")).await;
     let ids: Vec<&str> = records.iter().map(|r| r.id.as_str()).collect();
     assert_eq!(ids, ["issue-512748900", "issue-444500041"]);
-    assert_eq!(records[0].data["deleted"], true);
-    assert_eq!(records[0].data["transferred_to"], "Codertocat/Hello-World");
-    assert_eq!(records[0].data["repository"], "octo-org/octo-repo");
-    assert_eq!(records[1].data["repository"], "Codertocat/Hello-World");
+    assert_eq!(records[0].data.to_value()["deleted"], true);
+    assert_eq!(
+        records[0].data.to_value()["transferred_to"],
+        "Codertocat/Hello-World"
+    );
+    assert_eq!(
+        records[0].data.to_value()["repository"],
+        "octo-org/octo-repo"
+    );
+    assert_eq!(
+        records[1].data.to_value()["repository"],
+        "Codertocat/Hello-World"
+    );
     assert!(records[1].data.get("deleted").is_none());
 
     // The new home is not configured: only the tombstone.
@@ -215,13 +248,13 @@ async fn issue_comments_map_and_deletions_are_tombstones() {
         let comment = one("issue_comment", name).await;
         assert_eq!(comment.id, "issue-comment-492700400", "{name}");
         assert_eq!(comment.record_type, "comment");
-        assert_eq!(comment.data["kind"], "issue_comment");
-        assert_eq!(comment.data["number"], 1);
+        assert_eq!(comment.data.to_value()["kind"], "issue_comment");
+        assert_eq!(comment.data.to_value()["number"], 1);
         assert!(comment.data.get("deleted").is_none());
     }
     let dead = one("issue_comment", "deleted").await;
     assert_eq!(dead.id, "issue-comment-492700400");
-    assert_eq!(dead.data["deleted"], true);
+    assert_eq!(dead.data.to_value()["deleted"], true);
 }
 
 #[tokio::test]
@@ -229,17 +262,17 @@ async fn review_comments_map_with_their_diff_position() {
     let comment = one("pull_request_review_comment", "created").await;
     assert_eq!(comment.id, "review-comment-284312630");
     assert_eq!(comment.record_type, "comment");
-    assert_eq!(comment.data["kind"], "review_comment");
-    assert_eq!(comment.data["number"], 2);
-    assert_eq!(comment.data["path"], "README.md");
-    assert_eq!(comment.data["line"], 265);
-    assert_eq!(comment.data["review_id"], 237895671);
+    assert_eq!(comment.data.to_value()["kind"], "review_comment");
+    assert_eq!(comment.data.to_value()["number"], 2);
+    assert_eq!(comment.data.to_value()["path"], "README.md");
+    assert_eq!(comment.data.to_value()["line"], 265);
+    assert_eq!(comment.data.to_value()["review_id"], 237895671);
     assert_eq!(
         one("pull_request_review_comment", "edited").await.id,
         comment.id
     );
     let dead = one("pull_request_review_comment", "deleted").await;
-    assert_eq!(dead.data["deleted"], true);
+    assert_eq!(dead.data.to_value()["deleted"], true);
 }
 
 #[tokio::test]
@@ -247,12 +280,12 @@ async fn reviews_map_with_a_lower_case_state() {
     let review = one("pull_request_review", "submitted").await;
     assert_eq!(review.id, "review-237895671");
     assert_eq!(review.record_type, "review");
-    assert_eq!(review.data["state"], "commented");
-    assert_eq!(review.data["number"], 2);
-    assert_eq!(review.data["body"], Value::Null);
+    assert_eq!(review.data.to_value()["state"], "commented");
+    assert_eq!(review.data.to_value()["number"], 2);
+    assert_eq!(review.data.to_value()["body"], Value::Null);
     let dismissed = one("pull_request_review", "dismissed").await;
     assert_eq!(dismissed.id, review.id);
-    assert_eq!(dismissed.data["state"], "dismissed");
+    assert_eq!(dismissed.data.to_value()["state"], "dismissed");
 }
 
 #[tokio::test]
@@ -260,16 +293,16 @@ async fn push_to_the_default_branch_maps_each_commit() {
     let commit = one("push", "with-new-branch").await;
     assert_eq!(commit.id, "commit-6113728f27ae82c7b1a177c8d03f9e96e0adf246");
     assert_eq!(commit.record_type, "commit");
-    assert_eq!(commit.data["message"], "Initial commit");
-    assert_eq!(commit.data["author"], "Codertocat");
+    assert_eq!(commit.data.to_value()["message"], "Initial commit");
+    assert_eq!(commit.data.to_value()["author"], "Codertocat");
     assert_eq!(
-        commit.metadata["url"],
+        commit.metadata.to_value()["url"],
         "https://api.github.com/repos/Codertocat/Hello-World/commits/6113728f27ae82c7b1a177c8d03f9e96e0adf246"
     );
 
     let no_username = one("push", "with-no-username-committer").await;
-    assert_eq!(no_username.data["committer"], Value::Null);
-    assert_eq!(no_username.data["committer_name"], "Codertocat");
+    assert_eq!(no_username.data.to_value()["committer"], Value::Null);
+    assert_eq!(no_username.data.to_value()["committer_name"], "Codertocat");
 }
 
 #[tokio::test]
@@ -285,16 +318,16 @@ async fn workflow_runs_map_with_status_and_pull_requests() {
     let run = one("workflow_run", "completed").await;
     assert_eq!(run.id, "workflow-run-289782451");
     assert_eq!(run.record_type, "workflow_run");
-    assert_eq!(run.data["status"], "completed");
-    assert_eq!(run.data["conclusion"], "success");
-    assert_eq!(run.data["run_number"], 163);
-    assert_eq!(run.data["actor"], "Codertocat");
-    assert_eq!(run.data["repository"], "octo-org/octo-repo");
+    assert_eq!(run.data.to_value()["status"], "completed");
+    assert_eq!(run.data.to_value()["conclusion"], "success");
+    assert_eq!(run.data.to_value()["run_number"], 163);
+    assert_eq!(run.data.to_value()["actor"], "Codertocat");
+    assert_eq!(run.data.to_value()["repository"], "octo-org/octo-repo");
     let with_prs = one("workflow_run", "completed.with-pull-requests").await;
-    assert_eq!(with_prs.data["pull_requests"], json!([2]));
+    assert_eq!(with_prs.data.to_value()["pull_requests"], json!([2]));
     let requested = one("workflow_run", "requested").await;
-    assert_eq!(requested.data["status"], "queued");
-    assert_eq!(requested.data["conclusion"], Value::Null);
+    assert_eq!(requested.data.to_value()["status"], "queued");
+    assert_eq!(requested.data.to_value()["conclusion"], Value::Null);
 }
 
 #[tokio::test]
@@ -339,7 +372,10 @@ async fn repository_names_match_case_insensitively_and_keep_the_configured_spell
         json!({}),
     ));
     let records = map_with(&github, "issues", &fixture("issues", "opened")).await;
-    assert_eq!(records[0].data["repository"], "codertocat/hello-world");
+    assert_eq!(
+        records[0].data.to_value()["repository"],
+        "codertocat/hello-world"
+    );
 }
 
 #[tokio::test]

@@ -133,5 +133,8 @@ async fn an_event_acknowledged_before_sigkill_is_processed_after_restart() {
     let records = records_of(&after_kill, "acme").await;
     assert_eq!(records.len(), 1);
     assert_eq!(records[0].id, "survivor");
-    assert_eq!(records[0].data["title"], "acknowledged then killed");
+    assert_eq!(
+        records[0].data.to_value()["title"],
+        "acknowledged then killed"
+    );
 }

@@ -63,7 +63,7 @@ async fn delivered_over_http(engine: Engine) {
     let records = records_of(store.as_ref(), "acme").await;
     assert_eq!(records.len(), 1);
     assert_eq!(records[0].id, "issue-42");
-    assert_eq!(records[0].data["title"], "over the wire");
+    assert_eq!(records[0].data.to_value()["title"], "over the wire");
 
     let health = client.get(running.url("/healthz")).send().await.unwrap();
     assert_eq!(health.status(), StatusCode::OK);

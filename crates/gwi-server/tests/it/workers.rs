@@ -50,12 +50,13 @@ async fn an_accepted_event_becomes_a_record_and_is_marked_done() {
     let record = &records[0];
     assert_eq!(record.id, "issue-7");
     assert_eq!(record.source, "work-map");
-    assert_eq!(record.data["title"], "Broken");
-    assert_eq!(record.data["tenant"], "globex");
-    assert_eq!(record.data["delivery_id"], "d-1");
-    assert_eq!(record.data["event_type"], "issues");
+    assert_eq!(record.data.to_value()["title"], "Broken");
+    assert_eq!(record.data.to_value()["tenant"], "globex");
+    assert_eq!(record.data.to_value()["delivery_id"], "d-1");
+    assert_eq!(record.data.to_value()["event_type"], "issues");
     assert_eq!(
-        record.data["signature_header_seen"], false,
+        record.data.to_value()["signature_header_seen"],
+        false,
         "the connector never sees the signature"
     );
     assert_eq!(connector.calls.load(Ordering::SeqCst), 1);

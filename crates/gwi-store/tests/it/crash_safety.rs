@@ -193,7 +193,7 @@ impl Connector for Paged {
                         updated,
                         updated,
                     );
-                    record.data = json!({"title": item["title"], "page": page});
+                    record.data = json!({"title": item["title"], "page": page}).into();
                     yield SyncItem::Record(record);
                 }
                 // Everything of this page is yielded: resume from the next one. (An empty page
@@ -366,7 +366,7 @@ async fn stored(db: &Path) -> Vec<(String, DateTime<Utc>, Value)> {
     store.close().await;
     let mut rows: Vec<_> = records
         .into_iter()
-        .map(|r| (r.id, r.updated_at, r.data))
+        .map(|r| (r.id, r.updated_at, r.data.to_value()))
         .collect();
     rows.sort_by(|a, b| a.0.cmp(&b.0));
     rows

@@ -91,7 +91,8 @@ impl TestConnector {
             "delivery_id": event.delivery_id,
             "tenant": event.tenant,
             "signature_header_seen": event.headers.contains_key("x-hub-signature-256"),
-        });
+        })
+        .into();
         Ok(vec![record])
     }
 }
