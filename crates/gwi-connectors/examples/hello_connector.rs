@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use futures::stream::BoxStream;
 use gwi_core::config::{self, CommonConfig, ValidateConfig};
-use gwi_core::pagination::{PageNumber, paginate};
+use gwi_core::pagination::{PageNumber, PaginateOptions, paginate_json};
 use gwi_core::prelude::*;
 use gwi_testing::{MemoryStore, MockHttpClient, MockResponse};
 use schemars::JsonSchema;
@@ -93,9 +93,11 @@ impl Connector for TodosConnector {
                 first = first.query(&[("since", since)]);
             }
             let mut newest = since.clone();
-            let mut pages = paginate(&ctx.http, first, PageNumber::new(2));
+            // Oldest change first to the end of the list: one page can be decoded ahead.
+            let read_ahead = PaginateOptions { read_ahead: 1, ..PaginateOptions::default() };
+            let mut pages = paginate_json::<Vec<Todo>, _>(&ctx.http, first, PageNumber::new(2), read_ahead);
             while let Some(page) = pages.next().await {
-                let todos: Vec<Todo> = ctx.http.decode(&page?.response)?;
+                let (_, todos) = page?;
                 for todo in todos {
                     newest = Some(todo.updated_at.to_rfc3339());
                     let mut record = ConnectorRecord::new(
