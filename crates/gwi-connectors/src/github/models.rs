@@ -2,10 +2,15 @@
 //!
 //! Webhook payloads nest the same objects, so one set of structs decodes both. `Option` marks
 //! what GitHub sends as `null` (a missing body, a deleted user, an unmerged pull request).
+//!
+//! Free text that is only passed through (titles, bodies, commit messages) stays as the JSON
+//! string it came as (`RawValue`): copied into the record's text as is, never unescaped and
+//! escaped again. That is most of the bytes of a pull request or an issue.
 
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde::de::IgnoredAny;
+use serde_json::value::RawValue;
 
 /// A user or bot; deleted accounts show as `ghost` or as `null`.
 #[derive(Debug, Clone, Deserialize)]
@@ -38,8 +43,8 @@ pub(crate) struct BranchRef {
 pub(crate) struct PullRequest {
     pub id: u64,
     pub number: u64,
-    pub title: String,
-    pub body: Option<String>,
+    pub title: Box<RawValue>,
+    pub body: Option<Box<RawValue>>,
     pub state: String,
     /// Absent on old GitHub Enterprise Server versions.
     #[serde(default)]
@@ -70,8 +75,8 @@ pub(crate) struct PullRequest {
 pub(crate) struct Issue {
     pub id: u64,
     pub number: u64,
-    pub title: String,
-    pub body: Option<String>,
+    pub title: Box<RawValue>,
+    pub body: Option<Box<RawValue>>,
     pub state: String,
     #[serde(default)]
     pub state_reason: Option<String>,
@@ -106,7 +111,7 @@ impl Issue {
 #[derive(Debug, Clone, Deserialize)]
 pub(crate) struct IssueComment {
     pub id: u64,
-    pub body: Option<String>,
+    pub body: Option<Box<RawValue>>,
     pub user: Option<User>,
     pub issue_url: String,
     pub created_at: DateTime<Utc>,
@@ -120,7 +125,7 @@ pub(crate) struct IssueComment {
 #[derive(Debug, Clone, Deserialize)]
 pub(crate) struct ReviewComment {
     pub id: u64,
-    pub body: Option<String>,
+    pub body: Option<Box<RawValue>>,
     pub user: Option<User>,
     pub pull_request_url: String,
     pub pull_request_review_id: Option<u64>,
@@ -141,7 +146,7 @@ pub(crate) struct ReviewComment {
 #[derive(Debug, Clone, Deserialize)]
 pub(crate) struct Review {
     pub id: u64,
-    pub body: Option<String>,
+    pub body: Option<Box<RawValue>>,
     pub user: Option<User>,
     /// `APPROVED` from the REST API, `approved` in webhooks.
     pub state: String,
@@ -162,7 +167,7 @@ pub(crate) struct GitSignature {
 /// The git part of a REST commit.
 #[derive(Debug, Clone, Deserialize)]
 pub(crate) struct GitCommit {
-    pub message: String,
+    pub message: Box<RawValue>,
     pub author: GitSignature,
     pub committer: GitSignature,
 }
@@ -193,7 +198,7 @@ pub(crate) struct PushPerson {
 pub(crate) struct PushCommit {
     /// The sha.
     pub id: String,
-    pub message: String,
+    pub message: Box<RawValue>,
     pub timestamp: DateTime<Utc>,
     pub author: PushPerson,
     pub committer: PushPerson,

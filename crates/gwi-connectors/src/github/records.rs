@@ -11,6 +11,7 @@ use gwi_core::error::ConnectorError;
 use gwi_core::record::{ConnectorRecord, JsonText};
 use serde::{Serialize, Serializer};
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 use super::config::RecordType;
 use super::models::{
@@ -94,8 +95,8 @@ fn trailing_number(api_url: &str) -> Option<u64> {
 #[derive(Serialize)]
 struct PullRequestData<'a> {
     number: u64,
-    title: &'a str,
-    body: Option<&'a str>,
+    title: &'a RawValue,
+    body: Option<&'a RawValue>,
     state: &'a str,
     draft: bool,
     locked: bool,
@@ -153,8 +154,8 @@ pub(crate) fn pull_request(pr: &PullRequest, repository: &str) -> RecordResult {
 #[derive(Serialize)]
 struct IssueData<'a> {
     number: u64,
-    title: &'a str,
-    body: Option<&'a str>,
+    title: &'a RawValue,
+    body: Option<&'a RawValue>,
     state: &'a str,
     state_reason: Option<&'a str>,
     locked: bool,
@@ -199,7 +200,7 @@ pub(crate) fn issue(issue: &Issue, repository: &str) -> RecordResult {
 struct CommentData<'a> {
     kind: &'static str,
     number: Option<u64>,
-    body: Option<&'a str>,
+    body: Option<&'a RawValue>,
     author: Option<&'a str>,
     repository: &'a str,
     path: Option<&'a str>,
@@ -264,7 +265,7 @@ pub(crate) fn review_comment(comment: &ReviewComment, repository: &str) -> Recor
 struct ReviewData<'a> {
     number: Option<u64>,
     state: String,
-    body: Option<&'a str>,
+    body: Option<&'a RawValue>,
     author: Option<&'a str>,
     commit_id: Option<&'a str>,
     submitted_at: Option<DateTime<Utc>>,
@@ -311,7 +312,7 @@ pub(crate) fn review(
 #[derive(Serialize)]
 struct CommitData<'a> {
     sha: &'a str,
-    message: &'a str,
+    message: &'a RawValue,
     author: Option<&'a str>,
     author_name: Option<&'a str>,
     committer: Option<&'a str>,
