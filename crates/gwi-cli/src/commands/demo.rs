@@ -116,6 +116,8 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     query.limit = Some(3);
     writeln!(out, "\nnewest pull requests:")?;
     for record in store.query_records(&query).await? {
+        // Through a `Value`, so `data` is indented too (its JSON text is written as stored).
+        let record = serde_json::to_value(&record)?;
         writeln!(out, "{}", serde_json::to_string_pretty(&record)?)?;
     }
     writeln!(
