@@ -576,35 +576,36 @@ async fn execute_json_refetches_a_cut_body_and_decodes_the_whole_one() {
     assert_eq!(client.progress().snapshot().retries, 1);
 }
 
-#[tokio::test]
-async fn execute_json_names_the_field_of_a_whole_body_that_does_not_fit_and_does_not_retry() {
+/// Decodes the one scripted `answer` as a list of items, which must fail; returns the error and
+/// how many requests were made.
+async fn execute_json_failure(answer: MockResponse) -> (ConnectorError, usize) {
     let mock = Arc::new(MockHttpClient::new());
-    mock.push(MockResponse::ok_json(&json!([{"id": 1}, {"id": "two"}])));
+    mock.push(answer);
     let client = builder(mock.clone()).retry_policy(fast_policy(3)).build();
-
     let err = client
         .execute_json::<Vec<Item>>(&HttpRequest::get(mock_url("/items")))
         .await
         .unwrap_err();
+    (err, mock.request_count())
+}
+
+#[tokio::test]
+async fn execute_json_names_the_field_of_a_whole_body_that_does_not_fit_and_does_not_retry() {
+    let whole = MockResponse::ok_json(&json!([{"id": 1}, {"id": "two"}]));
+    let (err, requests) = execute_json_failure(whole).await;
 
     assert_eq!(err.kind(), "validation", "{err}");
     assert!(err.to_string().contains("[1].id"), "names the field: {err}");
-    assert_eq!(mock.request_count(), 1, "a whole body is not fetched again");
+    assert_eq!(requests, 1, "a whole body is not fetched again");
 }
 
 #[tokio::test]
 async fn execute_json_does_not_retry_an_answer_that_is_not_json() {
-    let mock = Arc::new(MockHttpClient::new());
-    mock.push(MockResponse::text(200, "<html>maintenance</html>"));
-    let client = builder(mock.clone()).retry_policy(fast_policy(3)).build();
-
-    let err = client
-        .execute_json::<Vec<Item>>(&HttpRequest::get(mock_url("/items")))
-        .await
-        .unwrap_err();
+    let html = MockResponse::text(200, "<html>maintenance</html>");
+    let (err, requests) = execute_json_failure(html).await;
 
     assert_eq!(err.kind(), "validation", "{err}");
-    assert_eq!(mock.request_count(), 1);
+    assert_eq!(requests, 1);
 }
 
 /// A listed item, for the decoding tests.

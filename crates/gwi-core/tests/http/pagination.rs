@@ -482,6 +482,23 @@ struct Item {
     id: u32,
 }
 
+/// The `/items` walk decoded as items, `read_ahead` pages ahead.
+fn item_pages(
+    client: &ApiClient,
+    read_ahead: usize,
+) -> futures::stream::BoxStream<'_, Result<(Page, Vec<Item>), ConnectorError>> {
+    let options = PaginateOptions {
+        read_ahead,
+        ..PaginateOptions::default()
+    };
+    paginate_json(
+        client,
+        HttpRequest::get(mock_url("/items")),
+        LinkHeader::new(),
+        options,
+    )
+}
+
 async fn wait_for_requests(mock: &MockHttpClient, n: usize) {
     tokio::time::timeout(Duration::from_secs(5), async {
         while mock.request_count() < n {
@@ -498,20 +515,11 @@ async fn paginate_json_yields_each_page_decoded_with_or_without_read_ahead() {
         let mock = Arc::new(MockHttpClient::new());
         numbered_pages(&mock, 4);
         let client = mock_client(&mock);
-        let options = PaginateOptions {
-            read_ahead,
-            ..PaginateOptions::default()
-        };
 
-        let pages: Vec<(Page, Vec<Item>)> = paginate_json(
-            &client,
-            HttpRequest::get(mock_url("/items")),
-            LinkHeader::new(),
-            options,
-        )
-        .map(Result::unwrap)
-        .collect()
-        .await;
+        let pages: Vec<(Page, Vec<Item>)> = item_pages(&client, read_ahead)
+            .map(Result::unwrap)
+            .collect()
+            .await;
 
         let numbers: Vec<u32> = pages.iter().map(|(page, _)| page.number).collect();
         let ids: Vec<u32> = pages
@@ -530,16 +538,7 @@ async fn read_ahead_fetches_the_next_page_before_it_is_asked_for() {
     let mock = Arc::new(MockHttpClient::new());
     numbered_pages(&mock, 5);
     let client = mock_client(&mock);
-    let options = PaginateOptions {
-        read_ahead: 1,
-        ..PaginateOptions::default()
-    };
-    let mut pages = paginate_json::<Vec<Item>, _>(
-        &client,
-        HttpRequest::get(mock_url("/items")),
-        LinkHeader::new(),
-        options,
-    );
+    let mut pages = item_pages(&client, 1);
 
     let (first, _) = pages.next().await.unwrap().unwrap();
     assert_eq!(first.number, 1);
@@ -551,12 +550,7 @@ async fn without_read_ahead_a_page_is_fetched_only_when_asked_for() {
     let mock = Arc::new(MockHttpClient::new());
     numbered_pages(&mock, 5);
     let client = mock_client(&mock);
-    let mut pages = paginate_json::<Vec<Item>, _>(
-        &client,
-        HttpRequest::get(mock_url("/items")),
-        LinkHeader::new(),
-        PaginateOptions::default(),
-    );
+    let mut pages = item_pages(&client, 0);
 
     pages.next().await.unwrap().unwrap();
     for _ in 0..20 {
@@ -570,16 +564,7 @@ async fn dropping_a_read_ahead_walk_stops_its_requests() {
     let mock = Arc::new(MockHttpClient::new());
     numbered_pages(&mock, 50);
     let client = mock_client(&mock);
-    let options = PaginateOptions {
-        read_ahead: 1,
-        ..PaginateOptions::default()
-    };
-    let mut pages = paginate_json::<Vec<Item>, _>(
-        &client,
-        HttpRequest::get(mock_url("/items")),
-        LinkHeader::new(),
-        options,
-    );
+    let mut pages = item_pages(&client, 1);
     pages.next().await.unwrap().unwrap();
     wait_for_requests(&mock, 2).await;
 
@@ -606,19 +591,8 @@ async fn a_read_ahead_walk_reports_a_decode_error_after_the_good_pages() {
             .header("link", &format!("<{next}>; rel=\"next\"")),
     );
     let client = mock_client(&mock);
-    let options = PaginateOptions {
-        read_ahead: 2,
-        ..PaginateOptions::default()
-    };
 
-    let results: Vec<_> = paginate_json::<Vec<Item>, _>(
-        &client,
-        HttpRequest::get(mock_url("/items")),
-        LinkHeader::new(),
-        options,
-    )
-    .collect()
-    .await;
+    let results: Vec<_> = item_pages(&client, 2).collect().await;
 
     assert_eq!(results.len(), 2);
     assert_eq!(results[0].as_ref().unwrap().1, vec![Item { id: 1 }]);
