@@ -76,6 +76,7 @@ macro_rules! store_conformance_tests {
             inbox_batch_append_stores_every_delivery_whole,
             inbox_batch_append_stores_a_repeated_key_once,
             inbox_batch_append_finds_earlier_deliveries_duplicate,
+            inbox_bodies_round_trip_byte_for_byte,
             inbox_fetch_returns_pending_oldest_first_and_leases_them,
             concurrent_inbox_fetches_never_share_an_entry,
             inbox_failed_entries_retry_then_go_dead,
@@ -689,6 +690,51 @@ pub async fn inbox_batch_append_stores_every_delivery_whole(store: Arc<dyn Store
             .collect::<Vec<_>>(),
         expected
     );
+}
+
+/// Bodies come back exactly as received: large and repetitive (which an engine may compress),
+/// uncompressible, empty, and not UTF-8.
+pub async fn inbox_bodies_round_trip_byte_for_byte(store: Arc<dyn Store>) {
+    let json = format!(
+        "{{\"action\":\"opened\",\"items\":[{}]}}",
+        (0..2000)
+            .map(|i| format!("{{\"n\":{i},\"label\":\"bug\"}}"))
+            .collect::<Vec<_>>()
+            .join(",")
+    );
+    // A xorshift stream: nothing repeats for a compressor to find.
+    let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+    let noise: Vec<u8> = (0..20_000)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x.to_le_bytes()[0]
+        })
+        .collect();
+    let bodies = [json.into_bytes(), noise, Vec::new(), vec![0xff; 300]];
+    let batch: Vec<InboundWebhook> = bodies
+        .iter()
+        .enumerate()
+        .map(|(i, body)| {
+            let mut w = webhook("github", &format!("body-{i}"));
+            w.body = body.clone();
+            w
+        })
+        .collect();
+    let ids: Vec<i64> = store
+        .inbox_append_batch(&batch)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(stored_id)
+        .collect();
+    let fetched = store.inbox_fetch_pending(10).await.unwrap();
+    assert_eq!(fetched.len(), bodies.len());
+    for entry in fetched {
+        let i = ids.iter().position(|id| *id == entry.id).unwrap();
+        assert_eq!(entry.webhook.body, bodies[i], "body {i}");
+    }
 }
 
 /// A key repeated within one batch is stored once, from its first occurrence.
