@@ -366,7 +366,12 @@ impl Store for PostgresStore {
                     .collect::<Vec<_>>(),
             )
             .bind(headers)
-            .bind(bodies.iter().map(|(_, body)| body.as_ref()).collect::<Vec<&[u8]>>())
+            .bind(
+                bodies
+                    .iter()
+                    .map(|(_, body)| body.as_ref())
+                    .collect::<Vec<&[u8]>>(),
+            )
             .bind(bodies.iter().map(|(codec, _)| *codec).collect::<Vec<_>>())
             .bind(rows.map(|w| w.received_at).collect::<Vec<_>>())
             .fetch_all(&self.pool)
@@ -422,6 +427,24 @@ impl Store for PostgresStore {
             .map_err(from_sqlx)?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound(format!("inbox entry {id}")));
+        }
+        Ok(())
+    }
+
+    async fn inbox_mark_done_batch(&self, ids: &[i64]) -> Result<(), StoreError> {
+        let done = sqlx::query("UPDATE inbox SET status = 'done' WHERE id = ANY($1)")
+            .bind(ids)
+            .execute(&self.pool)
+            .await
+            .map_err(from_sqlx)?;
+        let distinct = ids.iter().collect::<HashSet<_>>().len();
+        let unknown = u64::try_from(distinct)
+            .unwrap_or(u64::MAX)
+            .saturating_sub(done.rows_affected());
+        if unknown > 0 {
+            return Err(StoreError::NotFound(format!(
+                "{unknown} of the inbox entries"
+            )));
         }
         Ok(())
     }

@@ -42,7 +42,7 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite")
 const COLUMNS_PER_ROW: usize = 10;
 /// SQLite's default limit on bound parameters (`SQLITE_MAX_VARIABLE_NUMBER`) since 3.32.
 const MAX_PARAMETERS: usize = 32_766;
-/// Inbox ids per body `SELECT` (well under the bound-parameter limit).
+/// Inbox ids per `IN (...)` list (well under the bound-parameter limit).
 const BODIES_PER_SELECT: usize = 500;
 /// Run the expired-claims cleanup once per this many claims.
 const PURGE_EVERY: u64 = 1024;
@@ -178,8 +178,9 @@ impl SqliteStore {
     ) -> Result<HashMap<i64, (i64, Vec<u8>)>, StoreError> {
         let mut bodies = HashMap::with_capacity(entries.len());
         for chunk in entries.chunks(BODIES_PER_SELECT) {
-            let mut qb =
-                QueryBuilder::<Sqlite>::new("SELECT id, codec, body FROM inbox_bodies WHERE id IN (");
+            let mut qb = QueryBuilder::<Sqlite>::new(
+                "SELECT id, codec, body FROM inbox_bodies WHERE id IN (",
+            );
             let mut ids = qb.separated(',');
             for entry in chunk {
                 ids.push_bind(entry.id);
@@ -190,7 +191,10 @@ impl SqliteStore {
                 .fetch_all(&self.reader)
                 .await
                 .map_err(from_sqlx)?;
-            bodies.extend(rows.into_iter().map(|(id, codec, body)| (id, (codec, body))));
+            bodies.extend(
+                rows.into_iter()
+                    .map(|(id, codec, body)| (id, (codec, body))),
+            );
         }
         Ok(bodies)
     }
@@ -286,6 +290,12 @@ fn parse_ts(column: &str, text: &str) -> Result<DateTime<Utc>, StoreError> {
     DateTime::parse_from_rfc3339(text)
         .map(|t| t.with_timezone(&Utc))
         .map_err(|e| StoreError::Corrupt(format!("column {column} holds {text:?}: {e}")))
+}
+
+/// How many different ids `ids` holds.
+fn distinct(ids: &[i64]) -> u64 {
+    let set: std::collections::HashSet<_> = ids.iter().collect();
+    u64::try_from(set.len()).unwrap_or(u64::MAX)
 }
 
 fn from_micros(column: &str, micros: i64) -> Result<DateTime<Utc>, StoreError> {
@@ -603,6 +613,29 @@ impl Store for SqliteStore {
             .map_err(from_sqlx)?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound(format!("inbox entry {id}")));
+        }
+        Ok(())
+    }
+
+    async fn inbox_mark_done_batch(&self, ids: &[i64]) -> Result<(), StoreError> {
+        let mut unknown = 0;
+        let mut tx = self.begin().await?;
+        for chunk in ids.chunks(BODIES_PER_SELECT) {
+            let mut qb =
+                QueryBuilder::<Sqlite>::new("UPDATE inbox SET status = 'done' WHERE id IN (");
+            let mut list = qb.separated(',');
+            for id in chunk {
+                list.push_bind(*id);
+            }
+            qb.push(')');
+            let done = qb.build().execute(&mut *tx).await.map_err(from_sqlx)?;
+            unknown += distinct(chunk).saturating_sub(done.rows_affected());
+        }
+        tx.commit().await.map_err(from_sqlx)?;
+        if unknown > 0 {
+            return Err(StoreError::NotFound(format!(
+                "{unknown} of the inbox entries"
+            )));
         }
         Ok(())
     }

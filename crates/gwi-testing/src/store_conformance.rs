@@ -81,6 +81,7 @@ macro_rules! store_conformance_tests {
             concurrent_inbox_fetches_never_share_an_entry,
             inbox_failed_entries_retry_then_go_dead,
             inbox_marking_an_unknown_entry_is_not_found,
+            inbox_done_batch_marks_every_known_entry,
             inbox_counts_report_every_status,
             refresh_token_round_trips_per_scope,
             ping_answers,
@@ -912,6 +913,27 @@ pub async fn inbox_marking_an_unknown_entry_is_not_found(store: Arc<dyn Store>) 
         store.inbox_mark_failed(987_654, "x", None).await,
         Err(StoreError::NotFound(_))
     ));
+}
+
+/// A batch marks every entry done in one call; an unknown id is reported, the rest still marked.
+pub async fn inbox_done_batch_marks_every_known_entry(store: Arc<dyn Store>) {
+    let mut ids = Vec::new();
+    for key in ["m-1", "m-2", "m-3"] {
+        ids.push(stored_id(
+            store.inbox_append(&webhook("github", key)).await.unwrap(),
+        ));
+    }
+    store.inbox_mark_done_batch(&[]).await.unwrap();
+    store.inbox_mark_done_batch(&ids[..2]).await.unwrap();
+    assert_eq!(count_of(store.as_ref(), InboxStatus::Done).await, 2);
+    let fetched = store.inbox_fetch_pending(10).await.unwrap();
+    assert_eq!(fetched.iter().map(|e| e.id).collect::<Vec<_>>(), [ids[2]]);
+    assert!(matches!(
+        store.inbox_mark_done_batch(&[ids[2], 987_654]).await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert_eq!(count_of(store.as_ref(), InboxStatus::Done).await, 3);
+    assert_eq!(count_of(store.as_ref(), InboxStatus::Pending).await, 0);
 }
 
 /// Counts list every status, zeros included.

@@ -133,7 +133,10 @@ async fn sqlite_inbox_rows_stored_before_body_compression_stay_readable() {
     let first = dir.path().join("migrations");
     std::fs::create_dir(&first).unwrap();
     std::fs::copy(
-        concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/sqlite/0001_init.sql"),
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/migrations/sqlite/0001_init.sql"
+        ),
         first.join("0001_init.sql"),
     )
     .unwrap();
