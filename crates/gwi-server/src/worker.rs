@@ -8,6 +8,10 @@
 //! does not lease, or a lease that expired mid-processing) is never given to two tasks of this
 //! process at once. It wakes on a new event, on a finished task, at the next retry time, and
 //! every `poll_interval` (events left by a crash, or appended by another process).
+//!
+//! Finished events are marked done by one collector task, many per store transaction. An event
+//! whose mark is not yet committed is still leased, so no other fetch takes it; if the process
+//! dies first, it is processed again after the lease (at least once, as always).
 
 use std::collections::{HashMap, HashSet};
 use std::panic::AssertUnwindSafe;
@@ -20,6 +24,7 @@ use futures::FutureExt;
 use gwi_core::error::ConnectorError;
 use gwi_core::store::{InboxEntry, Scope};
 use gwi_core::webhook::{WebhookEvent, headers_from_pairs};
+use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
@@ -28,6 +33,8 @@ use crate::server::Shared;
 
 /// Extra delay after a retry time before fetching, so the store's clock has surely passed it.
 const RETRY_SLACK: Duration = Duration::from_millis(10);
+/// Most events marked done in one store call.
+const MAX_DONE_BATCH: usize = 512;
 /// Longest wait between fetch attempts while the store keeps failing.
 const MAX_FETCH_BACKOFF: Duration = Duration::from_secs(30);
 
@@ -91,6 +98,8 @@ async fn dispatch(shared: Arc<Shared>, cancel: CancellationToken) {
     let mut task_ids: HashMap<tokio::task::Id, i64> = HashMap::new();
     let mut next_retry: Option<tokio::time::Instant> = None;
     let mut fetch_failures: u32 = 0;
+    let (done, finished) = mpsc::unbounded_channel();
+    let marker = tokio::spawn(mark_done(shared.clone(), finished));
 
     loop {
         if cancel.is_cancelled() {
@@ -106,7 +115,7 @@ async fn dispatch(shared: Arc<Shared>, cancel: CancellationToken) {
                     for entry in entries {
                         if in_flight.insert(entry.id) {
                             let id = entry.id;
-                            let handle = tasks.spawn(process(shared.clone(), entry));
+                            let handle = tasks.spawn(process(shared.clone(), entry, done.clone()));
                             task_ids.insert(handle.id(), id);
                         }
                     }
@@ -160,6 +169,28 @@ async fn dispatch(shared: Arc<Shared>, cancel: CancellationToken) {
         );
         tasks.abort_all();
     }
+    // Aborted tasks drop their senders too: the collector marks what finished, then ends.
+    drop(done);
+    drop(tasks);
+    if let Err(join) = marker.await {
+        tracing::error!("webhook done-marker failed: {join}");
+    }
+}
+
+/// Marks finished events done, as many per store call as have finished meanwhile.
+async fn mark_done(shared: Arc<Shared>, mut finished: mpsc::UnboundedReceiver<i64>) {
+    let mut ids = Vec::with_capacity(MAX_DONE_BATCH);
+    while finished.recv_many(&mut ids, MAX_DONE_BATCH).await > 0 {
+        if let Err(failure) = shared.store.inbox_mark_done_batch(&ids).await {
+            // The records are stored; the events stay pending and their (idempotent) upserts
+            // are repeated after the lease.
+            tracing::warn!(
+                events = ids.len(),
+                "cannot mark webhook events done: {failure}"
+            );
+        }
+        ids.clear();
+    }
 }
 
 fn fetch_backoff(poll: Duration, failures: u32) -> Duration {
@@ -170,7 +201,11 @@ fn fetch_backoff(poll: Duration, failures: u32) -> Duration {
 }
 
 /// Processes one event and records the outcome; returns how long until its retry, if any.
-async fn process(shared: Arc<Shared>, entry: InboxEntry) -> Option<Duration> {
+async fn process(
+    shared: Arc<Shared>,
+    entry: InboxEntry,
+    done: mpsc::UnboundedSender<i64>,
+) -> Option<Duration> {
     let started = Instant::now();
     let InboxEntry {
         id,
@@ -196,13 +231,11 @@ async fn process(shared: Arc<Shared>, entry: InboxEntry) -> Option<Duration> {
 
     match result {
         Ok(records) => {
-            if let Err(failure) = shared.store.inbox_mark_done(id).await {
-                // The records are stored; the event stays pending and its (idempotent) upsert
-                // is repeated later.
-                tracing::warn!(id, connector = %connector, "cannot mark webhook event done: {failure}");
-            }
             metrics::processed(&connector, "done", seconds);
             tracing::debug!(id, connector = %connector, records, "webhook event processed");
+            // Fails only once the collector is gone, and then the event stays leased and is
+            // processed again later, as after a crash.
+            let _ = done.send(id);
             None
         }
         Err(failure) => {

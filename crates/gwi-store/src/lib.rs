@@ -11,6 +11,7 @@
 //! family for both databases, and `rusqlite` could not link beside it.
 
 mod batch;
+mod codec;
 mod error;
 mod inbox;
 pub mod postgres;

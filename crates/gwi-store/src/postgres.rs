@@ -23,6 +23,7 @@ use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions, PgRo
 use sqlx::{Connection, Postgres, QueryBuilder, Row};
 
 use crate::batch::newest_per_key;
+use crate::codec;
 use crate::error::{from_migrate, from_sqlx};
 use crate::inbox::{headers_from_json, headers_to_json, parse_status};
 
@@ -138,6 +139,7 @@ fn decode_record(row: &PgRow) -> Result<ConnectorRecord, StoreError> {
 
 fn decode_entry(row: &PgRow) -> Result<InboxEntry, StoreError> {
     let attempts: i32 = row.try_get("attempts").map_err(from_sqlx)?;
+    let codec: i16 = row.try_get("body_codec").map_err(from_sqlx)?;
     Ok(InboxEntry {
         id: row.try_get("id").map_err(from_sqlx)?,
         webhook: InboundWebhook {
@@ -146,7 +148,7 @@ fn decode_entry(row: &PgRow) -> Result<InboxEntry, StoreError> {
             dedupe_key: row.try_get("dedupe_key").map_err(from_sqlx)?,
             event_type: row.try_get("event_type").map_err(from_sqlx)?,
             headers: headers_from_json(row.try_get("headers").map_err(from_sqlx)?)?,
-            body: row.try_get("body").map_err(from_sqlx)?,
+            body: codec::decode(i64::from(codec), row.try_get("body").map_err(from_sqlx)?)?,
             received_at: row.try_get("received_at").map_err(from_sqlx)?,
         },
         status: parse_status(row.try_get("status").map_err(from_sqlx)?)?,
@@ -175,12 +177,13 @@ fn seconds(d: Duration) -> f64 {
 
 /// Appends deliveries given as arrays, skipping keys already stored; returns what it stored.
 const INBOX_APPEND: &str = "INSERT INTO inbox (tenant, connector, dedupe_key, event_type, \
-     headers, body, received_at, status) \
+     headers, body, body_codec, received_at, status) \
      SELECT t.tenant, t.connector, t.dedupe_key, t.event_type, t.headers::jsonb, t.body, \
-            t.received_at, 'pending' \
+            t.body_codec, t.received_at, 'pending' \
      FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bytea[], \
-                 $7::timestamptz[]) \
-          AS t(tenant, connector, dedupe_key, event_type, headers, body, received_at) \
+                 $7::smallint[], $8::timestamptz[]) \
+          AS t(tenant, connector, dedupe_key, event_type, headers, body, body_codec, \
+               received_at) \
      ON CONFLICT (connector, dedupe_key) DO NOTHING \
      RETURNING id, connector, dedupe_key";
 
@@ -340,6 +343,7 @@ impl Store for PostgresStore {
             .clone()
             .map(|w| headers_to_json(&w.headers))
             .collect::<Result<Vec<_>, _>>()?;
+        let bodies: Vec<_> = rows.clone().map(|w| codec::encode(&w.body)).collect();
         let stored: Vec<(i64, String, String)> = sqlx::query_as(INBOX_APPEND)
             .bind(rows.clone().map(|w| w.tenant.as_str()).collect::<Vec<_>>())
             .bind(
@@ -358,7 +362,13 @@ impl Store for PostgresStore {
                     .collect::<Vec<_>>(),
             )
             .bind(headers)
-            .bind(rows.clone().map(|w| w.body.as_slice()).collect::<Vec<_>>())
+            .bind(
+                bodies
+                    .iter()
+                    .map(|(_, body)| body.as_ref())
+                    .collect::<Vec<&[u8]>>(),
+            )
+            .bind(bodies.iter().map(|(codec, _)| *codec).collect::<Vec<_>>())
             .bind(rows.map(|w| w.received_at).collect::<Vec<_>>())
             .fetch_all(&self.pool)
             .await
@@ -388,7 +398,8 @@ impl Store for PostgresStore {
              UPDATE inbox SET next_attempt_at = clock_timestamp() + make_interval(secs => $2) \
              FROM picked WHERE inbox.id = picked.id \
              RETURNING inbox.id, inbox.tenant, inbox.connector, inbox.dedupe_key, \
-               inbox.event_type, inbox.headers, inbox.body, inbox.received_at, inbox.status, \
+               inbox.event_type, inbox.headers, inbox.body, inbox.body_codec, inbox.received_at, \
+               inbox.status, \
                inbox.attempts, inbox.last_error",
         )
         .bind(i64::from(limit))
@@ -412,6 +423,24 @@ impl Store for PostgresStore {
             .map_err(from_sqlx)?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound(format!("inbox entry {id}")));
+        }
+        Ok(())
+    }
+
+    async fn inbox_mark_done_batch(&self, ids: &[i64]) -> Result<(), StoreError> {
+        let done = sqlx::query("UPDATE inbox SET status = 'done' WHERE id = ANY($1)")
+            .bind(ids)
+            .execute(&self.pool)
+            .await
+            .map_err(from_sqlx)?;
+        let distinct = ids.iter().collect::<HashSet<_>>().len();
+        let unknown = u64::try_from(distinct)
+            .unwrap_or(u64::MAX)
+            .saturating_sub(done.rows_affected());
+        if unknown > 0 {
+            return Err(StoreError::NotFound(format!(
+                "{unknown} of the inbox entries"
+            )));
         }
         Ok(())
     }

@@ -11,6 +11,7 @@
 //! transaction the next sync simply resumes from the older checkpoint. Set
 //! [`SqliteOptions::synchronous_full`] to fsync every commit instead (slower writes).
 
+use std::collections::HashMap;
 use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -31,6 +32,7 @@ use sqlx::sqlite::{
 use sqlx::{QueryBuilder, Row, Sqlite};
 
 use crate::batch::newest_per_key;
+use crate::codec;
 use crate::error::{corrupt_json, from_migrate, from_sqlx};
 use crate::inbox::{headers_from_json, headers_to_json, parse_status};
 
@@ -40,6 +42,8 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite")
 const COLUMNS_PER_ROW: usize = 10;
 /// SQLite's default limit on bound parameters (`SQLITE_MAX_VARIABLE_NUMBER`) since 3.32.
 const MAX_PARAMETERS: usize = 32_766;
+/// Inbox ids per `IN (...)` list (well under the bound-parameter limit).
+const BODIES_PER_SELECT: usize = 500;
 /// Run the expired-claims cleanup once per this many claims.
 const PURGE_EVERY: u64 = 1024;
 
@@ -167,6 +171,34 @@ impl SqliteStore {
         self.reader.close().await;
     }
 
+    /// The stored (codec, bytes) of each entry's body, by inbox id.
+    async fn inbox_bodies(
+        &self,
+        entries: &[InboxEntry],
+    ) -> Result<HashMap<i64, (i64, Vec<u8>)>, StoreError> {
+        let mut bodies = HashMap::with_capacity(entries.len());
+        for chunk in entries.chunks(BODIES_PER_SELECT) {
+            let mut qb = QueryBuilder::<Sqlite>::new(
+                "SELECT id, codec, body FROM inbox_bodies WHERE id IN (",
+            );
+            let mut ids = qb.separated(',');
+            for entry in chunk {
+                ids.push_bind(entry.id);
+            }
+            qb.push(')');
+            let rows: Vec<(i64, i64, Vec<u8>)> = qb
+                .build_query_as()
+                .fetch_all(&self.reader)
+                .await
+                .map_err(from_sqlx)?;
+            bodies.extend(
+                rows.into_iter()
+                    .map(|(id, codec, body)| (id, (codec, body))),
+            );
+        }
+        Ok(bodies)
+    }
+
     async fn begin(&self) -> Result<sqlx::Transaction<'static, Sqlite>, StoreError> {
         // IMMEDIATE takes the write lock up front, so another process's writer makes us wait
         // (busy_timeout) instead of failing halfway through the transaction.
@@ -260,6 +292,12 @@ fn parse_ts(column: &str, text: &str) -> Result<DateTime<Utc>, StoreError> {
         .map_err(|e| StoreError::Corrupt(format!("column {column} holds {text:?}: {e}")))
 }
 
+/// How many different ids `ids` holds.
+fn distinct(ids: &[i64]) -> u64 {
+    let set: std::collections::HashSet<_> = ids.iter().collect();
+    u64::try_from(set.len()).unwrap_or(u64::MAX)
+}
+
 fn from_micros(column: &str, micros: i64) -> Result<DateTime<Utc>, StoreError> {
     DateTime::from_timestamp_micros(micros)
         .ok_or_else(|| StoreError::Corrupt(format!("column {column} holds {micros}")))
@@ -325,7 +363,8 @@ fn decode_entry(row: &SqliteRow) -> Result<InboxEntry, StoreError> {
             dedupe_key: row.try_get("dedupe_key").map_err(from_sqlx)?,
             event_type: row.try_get("event_type").map_err(from_sqlx)?,
             headers: headers_from_json(headers)?,
-            body: row.try_get("body").map_err(from_sqlx)?,
+            // Filled in from `inbox_bodies` by the caller.
+            body: Vec::new(),
             received_at: from_micros(
                 "received_at",
                 row.try_get("received_at").map_err(from_sqlx)?,
@@ -489,6 +528,8 @@ impl Store for SqliteStore {
             .iter()
             .map(|w| headers_to_json(&w.headers))
             .collect::<Result<Vec<_>, _>>()?;
+        // Compressed here, on the caller's task, so the single writer only moves the bytes.
+        let bodies: Vec<_> = webhooks.iter().map(|w| codec::encode(&w.body)).collect();
         let now = Utc::now().timestamp_micros();
         // One prepared single-row statement per delivery inside one transaction: the commit
         // (the WAL append) is what costs, and a later repeat of a key within the batch simply
@@ -496,11 +537,11 @@ impl Store for SqliteStore {
         // SQLite keep a statement journal (a temp file write per row) the insert does not need.
         let mut tx = self.begin().await?;
         let mut appended = Vec::with_capacity(webhooks.len());
-        for (webhook, headers) in webhooks.iter().zip(headers) {
+        for ((webhook, headers), (codec, body)) in webhooks.iter().zip(headers).zip(&bodies) {
             let done = sqlx::query(
-                "INSERT INTO inbox (tenant, connector, dedupe_key, event_type, headers, body, \
+                "INSERT INTO inbox (tenant, connector, dedupe_key, event_type, headers, \
                  received_at, status, attempts, next_attempt_at) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'pending', 0, ?8) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending', 0, ?7) \
                  ON CONFLICT (connector, dedupe_key) DO NOTHING",
             )
             .bind(webhook.tenant.as_str())
@@ -508,17 +549,24 @@ impl Store for SqliteStore {
             .bind(webhook.dedupe_key.as_str())
             .bind(webhook.event_type.as_str())
             .bind(headers)
-            .bind(webhook.body.as_slice())
             .bind(webhook.received_at.timestamp_micros())
             .bind(now)
             .execute(&mut *tx)
             .await
             .map_err(from_sqlx)?;
-            appended.push(if done.rows_affected() == 1 {
-                InboxAppend::Stored(done.last_insert_rowid())
+            if done.rows_affected() == 1 {
+                let id = done.last_insert_rowid();
+                sqlx::query("INSERT INTO inbox_bodies (id, codec, body) VALUES (?1, ?2, ?3)")
+                    .bind(id)
+                    .bind(codec)
+                    .bind(body.as_ref())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(from_sqlx)?;
+                appended.push(InboxAppend::Stored(id));
             } else {
-                InboxAppend::Duplicate
-            });
+                appended.push(InboxAppend::Duplicate);
+            }
         }
         tx.commit().await.map_err(from_sqlx)?;
         Ok(appended)
@@ -532,7 +580,7 @@ impl Store for SqliteStore {
             "UPDATE inbox SET next_attempt_at = ?1 WHERE id IN ( \
                SELECT id FROM inbox WHERE status = 'pending' AND next_attempt_at <= ?2 \
                ORDER BY next_attempt_at, id LIMIT ?3) \
-             RETURNING id, tenant, connector, dedupe_key, event_type, headers, body, \
+             RETURNING id, tenant, connector, dedupe_key, event_type, headers, \
                received_at, status, attempts, last_error",
         )
         .bind(micros_after(now, INBOX_LEASE)?)
@@ -546,6 +594,14 @@ impl Store for SqliteStore {
             .map(decode_entry)
             .collect::<Result<Vec<_>, _>>()?;
         entries.sort_by_key(|e| e.id);
+        // Bodies never change once stored, so a reader fetches them beside the writer.
+        let mut bodies = self.inbox_bodies(&entries).await?;
+        for entry in &mut entries {
+            let (codec, body) = bodies.remove(&entry.id).ok_or_else(|| {
+                StoreError::Corrupt(format!("inbox entry {} has no body", entry.id))
+            })?;
+            entry.webhook.body = codec::decode(codec, body)?;
+        }
         Ok(entries)
     }
 
@@ -557,6 +613,29 @@ impl Store for SqliteStore {
             .map_err(from_sqlx)?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound(format!("inbox entry {id}")));
+        }
+        Ok(())
+    }
+
+    async fn inbox_mark_done_batch(&self, ids: &[i64]) -> Result<(), StoreError> {
+        let mut unknown = 0;
+        let mut tx = self.begin().await?;
+        for chunk in ids.chunks(BODIES_PER_SELECT) {
+            let mut qb =
+                QueryBuilder::<Sqlite>::new("UPDATE inbox SET status = 'done' WHERE id IN (");
+            let mut list = qb.separated(',');
+            for id in chunk {
+                list.push_bind(*id);
+            }
+            qb.push(')');
+            let done = qb.build().execute(&mut *tx).await.map_err(from_sqlx)?;
+            unknown += distinct(chunk).saturating_sub(done.rows_affected());
+        }
+        tx.commit().await.map_err(from_sqlx)?;
+        if unknown > 0 {
+            return Err(StoreError::NotFound(format!(
+                "{unknown} of the inbox entries"
+            )));
         }
         Ok(())
     }

@@ -244,6 +244,23 @@ impl Store for MemoryStore {
         Ok(())
     }
 
+    async fn inbox_mark_done_batch(&self, ids: &[i64]) -> Result<(), StoreError> {
+        let mut inner = self.lock();
+        let mut unknown = 0;
+        for id in ids {
+            match inner.inbox.get_mut(id) {
+                Some(slot) => slot.entry.status = InboxStatus::Done,
+                None => unknown += 1,
+            }
+        }
+        if unknown > 0 {
+            return Err(StoreError::NotFound(format!(
+                "{unknown} of the inbox entries"
+            )));
+        }
+        Ok(())
+    }
+
     async fn inbox_mark_failed(
         &self,
         id: i64,

@@ -76,10 +76,12 @@ macro_rules! store_conformance_tests {
             inbox_batch_append_stores_every_delivery_whole,
             inbox_batch_append_stores_a_repeated_key_once,
             inbox_batch_append_finds_earlier_deliveries_duplicate,
+            inbox_bodies_round_trip_byte_for_byte,
             inbox_fetch_returns_pending_oldest_first_and_leases_them,
             concurrent_inbox_fetches_never_share_an_entry,
             inbox_failed_entries_retry_then_go_dead,
             inbox_marking_an_unknown_entry_is_not_found,
+            inbox_done_batch_marks_every_known_entry,
             inbox_counts_report_every_status,
             refresh_token_round_trips_per_scope,
             ping_answers,
@@ -692,6 +694,51 @@ pub async fn inbox_batch_append_stores_every_delivery_whole(store: Arc<dyn Store
     );
 }
 
+/// Bodies come back exactly as received: large and repetitive (which an engine may compress),
+/// uncompressible, empty, and not UTF-8.
+pub async fn inbox_bodies_round_trip_byte_for_byte(store: Arc<dyn Store>) {
+    let json = format!(
+        "{{\"action\":\"opened\",\"items\":[{}]}}",
+        (0..2000)
+            .map(|i| format!("{{\"n\":{i},\"label\":\"bug\"}}"))
+            .collect::<Vec<_>>()
+            .join(",")
+    );
+    // A xorshift stream: nothing repeats for a compressor to find.
+    let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+    let noise: Vec<u8> = (0..20_000)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x.to_le_bytes()[0]
+        })
+        .collect();
+    let bodies = [json.into_bytes(), noise, Vec::new(), vec![0xff; 300]];
+    let batch: Vec<InboundWebhook> = bodies
+        .iter()
+        .enumerate()
+        .map(|(i, body)| {
+            let mut w = webhook("github", &format!("body-{i}"));
+            w.body = body.clone();
+            w
+        })
+        .collect();
+    let ids: Vec<i64> = store
+        .inbox_append_batch(&batch)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(stored_id)
+        .collect();
+    let fetched = store.inbox_fetch_pending(10).await.unwrap();
+    assert_eq!(fetched.len(), bodies.len());
+    for entry in fetched {
+        let i = ids.iter().position(|id| *id == entry.id).unwrap();
+        assert_eq!(entry.webhook.body, bodies[i], "body {i}");
+    }
+}
+
 /// A key repeated within one batch is stored once, from its first occurrence.
 pub async fn inbox_batch_append_stores_a_repeated_key_once(store: Arc<dyn Store>) {
     let mut again = webhook("github", "r-1");
@@ -867,6 +914,27 @@ pub async fn inbox_marking_an_unknown_entry_is_not_found(store: Arc<dyn Store>) 
         store.inbox_mark_failed(987_654, "x", None).await,
         Err(StoreError::NotFound(_))
     ));
+}
+
+/// A batch marks every entry done in one call; an unknown id is reported, the rest still marked.
+pub async fn inbox_done_batch_marks_every_known_entry(store: Arc<dyn Store>) {
+    let mut ids = Vec::new();
+    for key in ["m-1", "m-2", "m-3"] {
+        ids.push(stored_id(
+            store.inbox_append(&webhook("github", key)).await.unwrap(),
+        ));
+    }
+    store.inbox_mark_done_batch(&[]).await.unwrap();
+    store.inbox_mark_done_batch(&ids[..2]).await.unwrap();
+    assert_eq!(count_of(store.as_ref(), InboxStatus::Done).await, 2);
+    let fetched = store.inbox_fetch_pending(10).await.unwrap();
+    assert_eq!(fetched.iter().map(|e| e.id).collect::<Vec<_>>(), [ids[2]]);
+    assert!(matches!(
+        store.inbox_mark_done_batch(&[ids[2], 987_654]).await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert_eq!(count_of(store.as_ref(), InboxStatus::Done).await, 3);
+    assert_eq!(count_of(store.as_ref(), InboxStatus::Pending).await, 0);
 }
 
 /// Counts list every status, zeros included.

@@ -2,7 +2,7 @@
 
 use chrono::{TimeZone, Utc};
 use gwi_core::record::ConnectorRecord;
-use gwi_core::store::{RecordQuery, Scope, StoreError};
+use gwi_core::store::{RecordQuery, Scope, Store, StoreError};
 use gwi_core::stream::Checkpoint;
 use serde_json::json;
 
@@ -124,4 +124,53 @@ async fn open_postgres_reports_an_unreachable_server_as_unavailable() {
         .unwrap();
     assert!(matches!(err, StoreError::Unavailable(_)), "{err}");
     assert!(!err.to_string().contains("secret"), "{err}");
+}
+
+#[tokio::test]
+async fn sqlite_inbox_rows_stored_before_body_compression_stay_readable() {
+    // A database as the first schema left it, holding one delivery with its body in the row.
+    let dir = tempfile::tempdir().unwrap();
+    let first = dir.path().join("migrations");
+    std::fs::create_dir(&first).unwrap();
+    std::fs::copy(
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/migrations/sqlite/0001_init.sql"
+        ),
+        first.join("0001_init.sql"),
+    )
+    .unwrap();
+    let url = format!("sqlite://{}", dir.path().join("old.db").display());
+    let old = sqlx::sqlite::SqlitePoolOptions::new()
+        .connect_with(
+            url.parse::<sqlx::sqlite::SqliteConnectOptions>()
+                .unwrap()
+                .create_if_missing(true),
+        )
+        .await
+        .unwrap();
+    sqlx::migrate::Migrator::new(first.as_path())
+        .await
+        .unwrap()
+        .run(&old)
+        .await
+        .unwrap();
+    let body = br#"{"action":"opened","number":7}"#.repeat(50);
+    sqlx::query(
+        "INSERT INTO inbox (tenant, connector, dedupe_key, event_type, headers, body, \
+         received_at, status, next_attempt_at) \
+         VALUES ('t', 'github', 'old-1', 'pull_request', '[]', ?1, 0, 'pending', 0)",
+    )
+    .bind(&body)
+    .execute(&old)
+    .await
+    .unwrap();
+    old.close().await;
+
+    let store = gwi_store::SqliteStore::connect(&url).await.unwrap();
+    let fetched = store.inbox_fetch_pending(10).await.unwrap();
+    assert_eq!(fetched.len(), 1);
+    assert_eq!(fetched[0].webhook.dedupe_key, "old-1");
+    assert_eq!(fetched[0].webhook.body, body);
+    store.close().await;
 }
