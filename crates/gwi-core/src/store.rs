@@ -204,21 +204,19 @@ pub trait Store: Send + Sync {
     /// process one delivery at the same time.
     async fn inbox_fetch_pending(&self, limit: u32) -> Result<Vec<InboxEntry>, StoreError>;
 
-    /// Marks an entry processed.
-    async fn inbox_mark_done(&self, id: i64) -> Result<(), StoreError>;
-
     /// Marks entries processed, in one transaction where the engine has them (one commit for
     /// many entries is what lets workers keep up). Every known id is marked; if any id is
     /// unknown the result is [`StoreError::NotFound`], the others marked all the same.
-    async fn inbox_mark_done_batch(&self, ids: &[i64]) -> Result<(), StoreError> {
-        let mut unknown = None;
-        for &id in ids {
-            match self.inbox_mark_done(id).await {
-                Err(StoreError::NotFound(what)) => unknown = Some(what),
-                other => other?,
-            }
-        }
-        unknown.map_or(Ok(()), |what| Err(StoreError::NotFound(what)))
+    async fn inbox_mark_done_batch(&self, ids: &[i64]) -> Result<(), StoreError>;
+
+    /// Marks one entry processed: a batch of one, so every engine has one path.
+    async fn inbox_mark_done(&self, id: i64) -> Result<(), StoreError> {
+        self.inbox_mark_done_batch(&[id])
+            .await
+            .map_err(|e| match e {
+                StoreError::NotFound(_) => StoreError::NotFound(format!("inbox entry {id}")),
+                other => other,
+            })
     }
 
     /// Records a failed attempt: retried after `retry_at`, or dead-lettered when `None`.

@@ -415,18 +415,6 @@ impl Store for PostgresStore {
         Ok(entries)
     }
 
-    async fn inbox_mark_done(&self, id: i64) -> Result<(), StoreError> {
-        let done = sqlx::query("UPDATE inbox SET status = 'done' WHERE id = $1")
-            .bind(id)
-            .execute(&self.pool)
-            .await
-            .map_err(from_sqlx)?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound(format!("inbox entry {id}")));
-        }
-        Ok(())
-    }
-
     async fn inbox_mark_done_batch(&self, ids: &[i64]) -> Result<(), StoreError> {
         let done = sqlx::query("UPDATE inbox SET status = 'done' WHERE id = ANY($1)")
             .bind(ids)

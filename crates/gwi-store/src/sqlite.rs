@@ -605,18 +605,6 @@ impl Store for SqliteStore {
         Ok(entries)
     }
 
-    async fn inbox_mark_done(&self, id: i64) -> Result<(), StoreError> {
-        let done = sqlx::query("UPDATE inbox SET status = 'done' WHERE id = ?1")
-            .bind(id)
-            .execute(&self.writer)
-            .await
-            .map_err(from_sqlx)?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound(format!("inbox entry {id}")));
-        }
-        Ok(())
-    }
-
     async fn inbox_mark_done_batch(&self, ids: &[i64]) -> Result<(), StoreError> {
         let mut unknown = 0;
         let mut tx = self.begin().await?;

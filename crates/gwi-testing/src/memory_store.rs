@@ -234,16 +234,6 @@ impl Store for MemoryStore {
         Ok(fetched)
     }
 
-    async fn inbox_mark_done(&self, id: i64) -> Result<(), StoreError> {
-        let mut inner = self.lock();
-        let slot = inner
-            .inbox
-            .get_mut(&id)
-            .ok_or_else(|| StoreError::NotFound(format!("inbox entry {id}")))?;
-        slot.entry.status = InboxStatus::Done;
-        Ok(())
-    }
-
     async fn inbox_mark_done_batch(&self, ids: &[i64]) -> Result<(), StoreError> {
         let mut inner = self.lock();
         let mut unknown = 0;

@@ -238,11 +238,16 @@ impl Store for TestStore {
         })
     }
 
-    async fn inbox_mark_done(&self, id: i64) -> Result<(), StoreError> {
+    async fn inbox_mark_done_batch(&self, ids: &[i64]) -> Result<(), StoreError> {
         self.change(|state| {
-            let slot = slot(state, id)?;
-            slot.status = "done".to_owned();
-            Ok(())
+            let mut unknown = Ok(());
+            for &id in ids {
+                match slot(state, id) {
+                    Ok(slot) => slot.status = "done".to_owned(),
+                    Err(e) => unknown = Err(e),
+                }
+            }
+            unknown
         })
     }
 
