@@ -98,7 +98,7 @@ impl ConnectorRecord {
 /// A JSON value kept as its serialized text: a record's `data` and `metadata`.
 ///
 /// Records are written far more often than they are looked into, so a connector serializes a
-/// record's fields once, where it builds them ([`JsonText::serialize`]), and stores and
+/// record's fields once, where it builds them ([`JsonText::encode`]), and stores and
 /// protocol writers pass that text through. [`to_value`](Self::to_value) parses it back for
 /// the few places that inspect fields. Two values are equal when their JSON is, whatever the
 /// key order or spacing (PostgreSQL's `jsonb` hands back its own layout).
@@ -108,11 +108,11 @@ pub struct JsonText(Box<RawValue>);
 impl JsonText {
     /// `{}`.
     pub fn empty_object() -> Self {
-        Self(RawValue::from_string("{}".to_owned()).unwrap_or_else(|_| RawValue::NULL.to_owned()))
+        Self::from(Value::Object(serde_json::Map::new()))
     }
 
     /// Serializes `value` (typically a struct of borrowed fields, so nothing is copied twice).
-    pub fn serialize<T: Serialize + ?Sized>(value: &T) -> Result<Self, serde_json::Error> {
+    pub fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Self, serde_json::Error> {
         serde_json::value::to_raw_value(value).map(Self)
     }
 
@@ -276,7 +276,7 @@ mod tests {
 
     #[test]
     fn json_text_knows_objects_and_reads_fields() {
-        let text = JsonText::serialize(&json!({"title": "x"})).unwrap();
+        let text = JsonText::encode(&json!({"title": "x"})).unwrap();
         assert!(text.is_object());
         assert_eq!(text.get("title"), Some(json!("x")));
         assert_eq!(text.get("missing"), None);

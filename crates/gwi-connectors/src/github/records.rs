@@ -33,15 +33,20 @@ fn record(
     data: &impl Serialize,
     links: Links<'_>,
 ) -> RecordResult {
-    let encode = |field: &str, value: Result<JsonText, serde_json::Error>| {
+    let named = |field: &str, value: Result<JsonText, serde_json::Error>| {
         value.map_err(|e| ConnectorError::validation(SOURCE, field, format!("{id}: {e}")))
     };
-    let data = encode("data", JsonText::serialize(data))?;
-    let metadata = encode("metadata", JsonText::serialize(&links))?;
-    let mut record = ConnectorRecord::new(id, record_type.as_str(), SOURCE, created_at, updated_at);
-    record.data = data;
-    record.metadata = metadata;
-    Ok(record)
+    let data = named("data", JsonText::encode(data))?;
+    let metadata = named("metadata", JsonText::encode(&links))?;
+    Ok(ConnectorRecord {
+        id,
+        record_type: record_type.as_str().to_owned(),
+        source: SOURCE.to_owned(),
+        created_at,
+        updated_at,
+        data,
+        metadata,
+    })
 }
 
 /// A record's `metadata`: where the object lives on the web and in the API.
@@ -417,12 +422,17 @@ pub(crate) fn workflow_run(run: &WorkflowRun, repository: &str) -> RecordResult 
 /// GitHub's payload carries the object as it was, with its old `updated_at`; the tombstone is
 /// stamped `now` so it replaces the stored copy under the store's newer-wins upsert.
 pub(crate) fn tombstone(mut record: ConnectorRecord, now: DateTime<Utc>) -> ConnectorRecord {
-    if let Value::Object(mut data) = record.data.to_value() {
-        data.insert("deleted".to_owned(), Value::Bool(true));
-        record.data = Value::Object(data).into();
-    }
+    add_field(&mut record, "deleted", Value::Bool(true));
     record.updated_at = record.updated_at.max(now);
     record
+}
+
+/// Adds `key` to the record's `data` (webhook-only facts such as a deletion or a transfer).
+pub(crate) fn add_field(record: &mut ConnectorRecord, key: &str, value: Value) {
+    if let Value::Object(mut data) = record.data.to_value() {
+        data.insert(key.to_owned(), value);
+        record.data = Value::Object(data).into();
+    }
 }
 
 #[cfg(test)]

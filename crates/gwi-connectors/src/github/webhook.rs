@@ -26,7 +26,6 @@ use gwi_core::error::ConnectorError;
 use gwi_core::record::ConnectorRecord;
 use gwi_core::webhook::WebhookEvent;
 use serde::de::DeserializeOwned;
-use serde_json::Value;
 
 use super::config::{GithubConfig, RecordType, Repository};
 use super::core::GithubApi;
@@ -124,11 +123,7 @@ impl Mapper<'_> {
                         .as_ref()
                         .and_then(|c| c.new_repository.as_ref())
                         .map(|r| r.full_name.clone());
-                    let mut data = dead.data.to_value();
-                    if let Value::Object(fields) = &mut data {
-                        fields.insert("transferred_to".to_owned(), new_home.into());
-                    }
-                    dead.data = data.into();
+                    records::add_field(&mut dead, "transferred_to", new_home.into());
                     dead
                 }
                 _ => record,
