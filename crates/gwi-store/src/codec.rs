@@ -80,16 +80,7 @@ mod tests {
 
     #[test]
     fn uncompressible_and_small_bodies_are_kept_raw() {
-        // A xorshift stream: no repeats for LZ4 to find.
-        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
-        let noise: Vec<u8> = (0..20_000)
-            .map(|_| {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                x.to_le_bytes()[0]
-            })
-            .collect();
+        let noise = gwi_testing::store_conformance::incompressible(20_000);
         assert_eq!(round_trip(&noise), RAW);
         assert_eq!(round_trip(b"{}"), RAW);
         assert_eq!(round_trip(b""), RAW);

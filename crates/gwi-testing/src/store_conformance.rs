@@ -704,17 +704,12 @@ pub async fn inbox_bodies_round_trip_byte_for_byte(store: Arc<dyn Store>) {
             .collect::<Vec<_>>()
             .join(",")
     );
-    // A xorshift stream: nothing repeats for a compressor to find.
-    let mut x: u64 = 0x2545_F491_4F6C_DD1D;
-    let noise: Vec<u8> = (0..20_000)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x.to_le_bytes()[0]
-        })
-        .collect();
-    let bodies = [json.into_bytes(), noise, Vec::new(), vec![0xff; 300]];
+    let bodies = [
+        json.into_bytes(),
+        incompressible(20_000),
+        Vec::new(),
+        vec![0xff; 300],
+    ];
     let batch: Vec<InboundWebhook> = bodies
         .iter()
         .enumerate()
@@ -991,4 +986,17 @@ pub async fn refresh_token_round_trips_per_scope(store: Arc<dyn Store>) {
 /// A reachable store answers `ping`.
 pub async fn ping_answers(store: Arc<dyn Store>) {
     store.ping().await.unwrap();
+}
+
+/// `len` bytes of a xorshift stream: nothing repeats for a compressor to find.
+pub fn incompressible(len: usize) -> Vec<u8> {
+    let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x.to_le_bytes()[0]
+        })
+        .collect()
 }
