@@ -1,6 +1,9 @@
-//! Inbox columns shared by both engines: status names and the kept headers as JSON.
+//! Inbox logic shared by both engines: status names, the kept headers as JSON, and how a batch
+//! append maps the rows it stored back to the deliveries.
 
-use gwi_core::store::{InboxStatus, StoreError};
+use std::collections::{HashMap, HashSet};
+
+use gwi_core::store::{InboundWebhook, InboxAppend, InboxStatus, StoreError};
 
 use crate::error::corrupt_json;
 
@@ -27,4 +30,41 @@ pub(crate) fn headers_from_json(
     value: serde_json::Value,
 ) -> Result<Vec<(String, String)>, StoreError> {
     serde_json::from_value(value).map_err(|e| corrupt_json("headers", &e))
+}
+
+/// Indexes of the first delivery of each (connector, key) in `webhooks`, ordered by key.
+///
+/// Only these go into the insert, so every row it returns belongs to exactly one delivery. The
+/// fixed order makes two writers appending overlapping batches wait on each other rather than
+/// deadlock.
+pub(crate) fn first_of_each_key(webhooks: &[InboundWebhook]) -> Vec<usize> {
+    let mut seen = HashSet::with_capacity(webhooks.len());
+    let mut first: Vec<usize> = (0..webhooks.len())
+        .filter(|&i| {
+            seen.insert((
+                webhooks[i].connector.as_str(),
+                webhooks[i].dedupe_key.as_str(),
+            ))
+        })
+        .collect();
+    first.sort_unstable_by_key(|&i| (&webhooks[i].connector, &webhooks[i].dedupe_key));
+    first
+}
+
+/// Each delivery's outcome, given the ids of the rows stored by (connector, key).
+///
+/// A key not stored was already in the inbox; a repeat of a stored key later in the batch finds
+/// its id taken by the first occurrence: both are duplicates.
+pub(crate) fn outcomes(
+    webhooks: &[InboundWebhook],
+    mut stored: HashMap<(String, String), i64>,
+) -> Vec<InboxAppend> {
+    webhooks
+        .iter()
+        .map(|w| {
+            stored
+                .remove(&(w.connector.clone(), w.dedupe_key.clone()))
+                .map_or(InboxAppend::Duplicate, InboxAppend::Stored)
+        })
+        .collect()
 }

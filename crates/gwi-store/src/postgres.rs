@@ -5,7 +5,7 @@
 //! prepared once); inbox workers compete through `FOR UPDATE SKIP LOCKED`. Times that decide
 //! expiry (claims, inbox leases) come from the database clock, which all workers share.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -25,7 +25,7 @@ use sqlx::{Connection, Postgres, QueryBuilder, Row};
 use crate::batch::newest_per_key;
 use crate::codec;
 use crate::error::{from_migrate, from_sqlx};
-use crate::inbox::{headers_from_json, headers_to_json, parse_status};
+use crate::inbox::{first_of_each_key, headers_from_json, headers_to_json, outcomes, parse_status};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
@@ -324,20 +324,10 @@ impl Store for PostgresStore {
         &self,
         webhooks: &[InboundWebhook],
     ) -> Result<Vec<InboxAppend>, StoreError> {
-        // Only the first occurrence of a key goes into the statement, so every returned row
-        // belongs to exactly one delivery; the key order is fixed so that two processes
-        // appending overlapping batches wait on each other instead of deadlocking.
-        let mut first: Vec<usize> = Vec::with_capacity(webhooks.len());
-        let mut seen = HashSet::with_capacity(webhooks.len());
-        for (i, w) in webhooks.iter().enumerate() {
-            if seen.insert((w.connector.as_str(), w.dedupe_key.as_str())) {
-                first.push(i);
-            }
-        }
+        let first = first_of_each_key(webhooks);
         if first.is_empty() {
             return Ok(Vec::new());
         }
-        first.sort_unstable_by_key(|&i| (&webhooks[i].connector, &webhooks[i].dedupe_key));
         let rows = first.iter().map(|&i| &webhooks[i]);
         let headers = rows
             .clone()
@@ -373,18 +363,11 @@ impl Store for PostgresStore {
             .fetch_all(&self.pool)
             .await
             .map_err(from_sqlx)?;
-        let mut ids: HashMap<(String, String), i64> = stored
+        let stored = stored
             .into_iter()
             .map(|(id, connector, key)| ((connector, key), id))
             .collect();
-        Ok(webhooks
-            .iter()
-            .map(|w| {
-                // `remove`: a repeat of the key later in the batch finds it gone, a duplicate.
-                ids.remove(&(w.connector.clone(), w.dedupe_key.clone()))
-                    .map_or(InboxAppend::Duplicate, InboxAppend::Stored)
-            })
-            .collect())
+        Ok(outcomes(webhooks, stored))
     }
 
     async fn inbox_fetch_pending(&self, limit: u32) -> Result<Vec<InboxEntry>, StoreError> {

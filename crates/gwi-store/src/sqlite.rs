@@ -2,7 +2,8 @@
 //!
 //! One writer connection takes every write in `BEGIN IMMEDIATE` transactions (SQLite allows one
 //! writer at a time anyway, and queueing in the pool beats `SQLITE_BUSY` retries); a small pool of
-//! read-only connections serves reads concurrently thanks to WAL.
+//! read-only connections serves reads concurrently thanks to WAL, and one more connection copies
+//! the WAL into the database file in the background (see [`Checkpointer`]).
 //!
 //! Durability: WAL with `synchronous = NORMAL` (the default here). A committed transaction is in
 //! the WAL file before `commit` returns, so it survives the process being killed (SIGKILL, OOM,
@@ -13,6 +14,7 @@
 
 use std::collections::HashMap;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -30,11 +32,12 @@ use sqlx::sqlite::{
     SqliteSynchronous,
 };
 use sqlx::{QueryBuilder, Row, Sqlite};
+use tokio::sync::Notify;
 
 use crate::batch::newest_per_key;
 use crate::codec;
 use crate::error::{corrupt_json, from_migrate, from_sqlx};
-use crate::inbox::{headers_from_json, headers_to_json, parse_status};
+use crate::inbox::{first_of_each_key, headers_from_json, headers_to_json, outcomes, parse_status};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
@@ -44,6 +47,10 @@ const COLUMNS_PER_ROW: usize = 10;
 const MAX_PARAMETERS: usize = 32_766;
 /// Inbox ids per `IN (...)` list (well under the bound-parameter limit).
 const BODIES_PER_SELECT: usize = 500;
+/// Deliveries per multi-row inbox insert (8 bound parameters each).
+const APPEND_ROWS_PER_STATEMENT: usize = 256;
+/// Least time between two background checkpoint passes.
+const CHECKPOINT_SPACING: Duration = Duration::from_millis(20);
 /// Run the expired-claims cleanup once per this many claims.
 const PURGE_EVERY: u64 = 1024;
 
@@ -62,6 +69,9 @@ pub struct SqliteOptions {
     pub page_size: u32,
     /// fsync every commit (`synchronous = FULL`): survives power loss, slower writes.
     pub synchronous_full: bool,
+    /// Copy committed pages from the WAL into the database file on a connection of its own,
+    /// so the writer rarely stops to do it (file databases only).
+    pub background_checkpoint: bool,
 }
 
 impl Default for SqliteOptions {
@@ -72,6 +82,7 @@ impl Default for SqliteOptions {
             rows_per_statement: 250,
             page_size: 8192,
             synchronous_full: false,
+            background_checkpoint: true,
         }
     }
 }
@@ -80,6 +91,7 @@ impl Default for SqliteOptions {
 pub struct SqliteStore {
     writer: SqlitePool,
     reader: SqlitePool,
+    checkpointer: Option<Checkpointer>,
     upserts: UpsertStatements,
     claims: AtomicU64,
 }
@@ -131,22 +143,24 @@ impl SqliteStore {
                 })?;
             }
         }
+        let synchronous = if options.synchronous_full {
+            SqliteSynchronous::Full
+        } else {
+            SqliteSynchronous::Normal
+        };
+        let writable = base
+            .clone()
+            .page_size(options.page_size)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(synchronous)
+            // Multi-row statements keep a statement journal; in memory it costs no file writes.
+            .pragma("temp_store", "memory");
         let (writer, reader) = if in_memory {
             let pool = single().connect_with(base).await.map_err(from_sqlx)?;
             (pool.clone(), pool)
         } else {
-            let synchronous = if options.synchronous_full {
-                SqliteSynchronous::Full
-            } else {
-                SqliteSynchronous::Normal
-            };
             let writer = single()
-                .connect_with(
-                    base.clone()
-                        .page_size(options.page_size)
-                        .journal_mode(SqliteJournalMode::Wal)
-                        .synchronous(synchronous),
-                )
+                .connect_with(writable.clone())
                 .await
                 .map_err(from_sqlx)?;
             let reader = SqlitePoolOptions::new()
@@ -157,9 +171,17 @@ impl SqliteStore {
             (writer, reader)
         };
         MIGRATOR.run(&writer).await.map_err(from_migrate)?;
+        let checkpointer = if in_memory || !options.background_checkpoint {
+            None
+        } else {
+            Some(Checkpointer::start(
+                single().connect_with(writable).await.map_err(from_sqlx)?,
+            ))
+        };
         Ok(Self {
             writer,
             reader,
+            checkpointer,
             upserts: UpsertStatements::new(options.rows_per_statement),
             claims: AtomicU64::new(0),
         })
@@ -167,6 +189,9 @@ impl SqliteStore {
 
     /// Closes all connections, waiting for them to finish.
     pub async fn close(&self) {
+        if let Some(checkpointer) = &self.checkpointer {
+            checkpointer.stop().await;
+        }
         self.writer.close().await;
         self.reader.close().await;
     }
@@ -206,6 +231,63 @@ impl SqliteStore {
             .begin_with("BEGIN IMMEDIATE")
             .await
             .map_err(from_sqlx)
+    }
+
+    /// Commits a write transaction and lets the background checkpointer know there is more
+    /// in the WAL to copy.
+    async fn commit(&self, tx: sqlx::Transaction<'static, Sqlite>) -> Result<(), StoreError> {
+        tx.commit().await.map_err(from_sqlx)?;
+        if let Some(checkpointer) = &self.checkpointer {
+            checkpointer.nudge.notify_one();
+        }
+        Ok(())
+    }
+}
+
+/// Copies committed pages from the WAL into the database file on its own connection.
+///
+/// With only the writer's automatic checkpoint, every thousandth page committed made one commit
+/// wait while the whole WAL was copied and synced (tens of milliseconds), and nothing else was
+/// written meanwhile. Copying in the background, nudged after each commit, leaves the writer's
+/// own checkpoint (still on, as the backstop that lets the WAL restart from the top) little to
+/// copy. A checkpoint here is `PASSIVE`: it never blocks the writer or readers.
+struct Checkpointer {
+    nudge: Arc<Notify>,
+    pool: SqlitePool,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Checkpointer {
+    fn start(pool: SqlitePool) -> Self {
+        let nudge = Arc::new(Notify::new());
+        let task = tokio::spawn(checkpoint_when_nudged(pool.clone(), nudge.clone()));
+        Self { nudge, pool, task }
+    }
+
+    async fn stop(&self) {
+        self.task.abort();
+        self.pool.close().await;
+    }
+}
+
+impl Drop for Checkpointer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn checkpoint_when_nudged(pool: SqlitePool, nudge: Arc<Notify>) {
+    loop {
+        nudge.notified().await;
+        // A failed pass is harmless: the writer's own checkpoint still bounds the WAL.
+        if let Err(failure) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+            .execute(&pool)
+            .await
+        {
+            tracing::debug!("background checkpoint failed: {failure}");
+        }
+        // Nudges that arrive meanwhile collapse into one more pass.
+        tokio::time::sleep(CHECKPOINT_SPACING).await;
     }
 }
 
@@ -444,7 +526,7 @@ impl Store for SqliteStore {
             .await
             .map_err(from_sqlx)?;
         }
-        tx.commit().await.map_err(from_sqlx)?;
+        self.commit(tx).await?;
         Ok(UpsertOutcome {
             written,
             unchanged: (records.len() as u64).saturating_sub(written),
@@ -524,52 +606,69 @@ impl Store for SqliteStore {
         if webhooks.is_empty() {
             return Ok(Vec::new());
         }
-        let headers = webhooks
-            .iter()
-            .map(|w| headers_to_json(&w.headers))
-            .collect::<Result<Vec<_>, _>>()?;
-        // Compressed here, on the caller's task, so the single writer only moves the bytes.
-        let bodies: Vec<_> = webhooks.iter().map(|w| codec::encode(&w.body)).collect();
+        // (delivery, headers, (codec, body)), compressed before the transaction so the single
+        // writer only moves the bytes.
+        let rows = first_of_each_key(webhooks)
+            .into_iter()
+            .map(|i| {
+                let webhook = &webhooks[i];
+                Ok((
+                    webhook,
+                    headers_to_json(&webhook.headers)?,
+                    codec::encode(&webhook.body),
+                ))
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
         let now = Utc::now().timestamp_micros();
-        // One prepared single-row statement per delivery inside one transaction: the commit
-        // (the WAL append) is what costs, and a later repeat of a key within the batch simply
-        // conflicts with the row its first occurrence just inserted. No `RETURNING`: it makes
-        // SQLite keep a statement journal (a temp file write per row) the insert does not need.
+        // A few multi-row statements per batch, not two per delivery: each statement is a round
+        // trip to the connection's thread, and those thread switches, not SQLite, were what
+        // bounded ingest. `DO NOTHING` skips keys already stored; `RETURNING` names the rows
+        // that went in, so ids are never inferred from insertion order.
+        let mut stored: HashMap<(String, String), i64> = HashMap::with_capacity(rows.len());
         let mut tx = self.begin().await?;
-        let mut appended = Vec::with_capacity(webhooks.len());
-        for ((webhook, headers), (codec, body)) in webhooks.iter().zip(headers).zip(&bodies) {
-            let done = sqlx::query(
+        for chunk in rows.chunks(APPEND_ROWS_PER_STATEMENT) {
+            let mut qb = QueryBuilder::<Sqlite>::new(
                 "INSERT INTO inbox (tenant, connector, dedupe_key, event_type, headers, \
-                 received_at, status, attempts, next_attempt_at) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending', 0, ?7) \
-                 ON CONFLICT (connector, dedupe_key) DO NOTHING",
-            )
-            .bind(webhook.tenant.as_str())
-            .bind(webhook.connector.as_str())
-            .bind(webhook.dedupe_key.as_str())
-            .bind(webhook.event_type.as_str())
-            .bind(headers)
-            .bind(webhook.received_at.timestamp_micros())
-            .bind(now)
-            .execute(&mut *tx)
-            .await
-            .map_err(from_sqlx)?;
-            if done.rows_affected() == 1 {
-                let id = done.last_insert_rowid();
-                sqlx::query("INSERT INTO inbox_bodies (id, codec, body) VALUES (?1, ?2, ?3)")
-                    .bind(id)
-                    .bind(codec)
-                    .bind(body.as_ref())
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(from_sqlx)?;
-                appended.push(InboxAppend::Stored(id));
-            } else {
-                appended.push(InboxAppend::Duplicate);
-            }
+                 received_at, status, attempts, next_attempt_at) ",
+            );
+            qb.push_values(chunk, |mut row, (webhook, headers, _)| {
+                row.push_bind(webhook.tenant.as_str())
+                    .push_bind(webhook.connector.as_str())
+                    .push_bind(webhook.dedupe_key.as_str())
+                    .push_bind(webhook.event_type.as_str())
+                    .push_bind(headers.as_str())
+                    .push_bind(webhook.received_at.timestamp_micros())
+                    .push_unseparated(", 'pending', 0, ")
+                    .push_bind_unseparated(now);
+            });
+            qb.push(" ON CONFLICT (connector, dedupe_key) DO NOTHING RETURNING id, connector, dedupe_key");
+            let rows: Vec<(i64, String, String)> = qb
+                .build_query_as()
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(from_sqlx)?;
+            stored.extend(
+                rows.into_iter()
+                    .map(|(id, connector, key)| ((connector, key), id)),
+            );
         }
-        tx.commit().await.map_err(from_sqlx)?;
-        Ok(appended)
+        let new_bodies: Vec<(i64, i16, &[u8])> = rows
+            .iter()
+            .filter_map(|(webhook, _, (codec, body))| {
+                stored
+                    .get(&(webhook.connector.clone(), webhook.dedupe_key.clone()))
+                    .map(|&id| (id, *codec, body.as_ref()))
+            })
+            .collect();
+        for chunk in new_bodies.chunks(APPEND_ROWS_PER_STATEMENT) {
+            let mut qb = QueryBuilder::<Sqlite>::new("INSERT INTO inbox_bodies (id, codec, body) ");
+            qb.push_values(chunk, |mut row, &(id, codec, body)| {
+                row.push_bind(id).push_bind(codec).push_bind(body);
+            });
+            qb.build().execute(&mut *tx).await.map_err(from_sqlx)?;
+        }
+        self.commit(tx).await?;
+        Ok(outcomes(webhooks, stored))
     }
 
     async fn inbox_fetch_pending(&self, limit: u32) -> Result<Vec<InboxEntry>, StoreError> {
@@ -619,7 +718,7 @@ impl Store for SqliteStore {
             let done = qb.build().execute(&mut *tx).await.map_err(from_sqlx)?;
             unknown += distinct(chunk).saturating_sub(done.rows_affected());
         }
-        tx.commit().await.map_err(from_sqlx)?;
+        self.commit(tx).await?;
         if unknown > 0 {
             return Err(StoreError::NotFound(format!(
                 "{unknown} of the inbox entries"

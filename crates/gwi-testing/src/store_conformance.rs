@@ -76,6 +76,7 @@ macro_rules! store_conformance_tests {
             inbox_batch_append_stores_every_delivery_whole,
             inbox_batch_append_stores_a_repeated_key_once,
             inbox_batch_append_finds_earlier_deliveries_duplicate,
+            inbox_large_batch_append_stores_each_key_once,
             inbox_bodies_round_trip_byte_for_byte,
             inbox_fetch_returns_pending_oldest_first_and_leases_them,
             concurrent_inbox_fetches_never_share_an_entry,
@@ -781,6 +782,51 @@ pub async fn inbox_batch_append_finds_earlier_deliveries_duplicate(store: Arc<dy
         InboxAppend::Duplicate
     );
     assert_eq!(count_of(store.as_ref(), InboxStatus::Pending).await, 2);
+}
+
+/// A batch larger than an engine's statement size, repeating keys across its parts and keys
+/// stored before, stores each new key once and answers every delivery.
+pub async fn inbox_large_batch_append_stores_each_key_once(store: Arc<dyn Store>) {
+    let earlier = stored_id(
+        store
+            .inbox_append(&webhook("github", "big-7"))
+            .await
+            .unwrap(),
+    );
+    // Keys 0..700, then every tenth key again (a repeat far from its first occurrence).
+    let keys: Vec<String> = (0..700)
+        .chain((0..700).step_by(10))
+        .map(|i| format!("big-{i}"))
+        .collect();
+    let batch: Vec<InboundWebhook> = keys.iter().map(|k| webhook("github", k)).collect();
+    let appended = store.inbox_append_batch(&batch).await.unwrap();
+    assert_eq!(appended.len(), batch.len());
+    let mut ids = BTreeSet::new();
+    for (i, (key, outcome)) in keys.iter().zip(&appended).enumerate() {
+        let expect_stored = i < 700 && key != "big-7";
+        match outcome {
+            InboxAppend::Stored(id) => {
+                assert!(expect_stored, "delivery {i} ({key}) stored twice");
+                assert!(ids.insert(*id), "id {id} given twice");
+            }
+            InboxAppend::Duplicate => assert!(!expect_stored, "delivery {i} ({key}) lost"),
+        }
+    }
+    assert!(!ids.contains(&earlier));
+    assert_eq!(count_of(store.as_ref(), InboxStatus::Pending).await, 700);
+    // Each id names the delivery it was answered for.
+    let fetched = store.inbox_fetch_pending(1000).await.unwrap();
+    assert_eq!(fetched.len(), 700);
+    for entry in fetched {
+        if entry.id == earlier {
+            continue;
+        }
+        let i = appended
+            .iter()
+            .position(|a| *a == InboxAppend::Stored(entry.id))
+            .unwrap();
+        assert_eq!(entry.webhook.dedupe_key, keys[i]);
+    }
 }
 
 /// Pending entries come oldest first, whole, and a fetched entry is not handed out twice.

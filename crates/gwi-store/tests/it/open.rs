@@ -174,3 +174,73 @@ async fn sqlite_inbox_rows_stored_before_body_compression_stay_readable() {
     assert_eq!(fetched[0].webhook.body, body);
     store.close().await;
 }
+
+/// How large the main database file is (in WAL mode it only grows when pages are checkpointed).
+fn file_len(path: &std::path::Path) -> u64 {
+    std::fs::metadata(path).unwrap().len()
+}
+
+async fn store_with_checkpointer(
+    dir: &std::path::Path,
+    background_checkpoint: bool,
+) -> (gwi_store::SqliteStore, std::path::PathBuf) {
+    let path = dir.join(format!("ckpt-{background_checkpoint}.db"));
+    let options = gwi_store::SqliteOptions {
+        background_checkpoint,
+        ..Default::default()
+    };
+    let url = format!("sqlite://{}", path.display());
+    let store = gwi_store::SqliteStore::connect_with(&url, options)
+        .await
+        .unwrap();
+    (store, path)
+}
+
+fn bulky_records() -> Vec<ConnectorRecord> {
+    (0..300)
+        .map(|i| {
+            let mut r = record(&i.to_string());
+            r.data = json!({ "text": "x".repeat(2000), "n": i }).into();
+            r
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn sqlite_copies_committed_pages_into_the_database_file_in_the_background() {
+    let dir = tempfile::tempdir().unwrap();
+    let scope = Scope::new("t", "github");
+
+    // Control: a commit far below the writer's own checkpoint threshold stays in the WAL.
+    let (store, path) = store_with_checkpointer(dir.path(), false).await;
+    let before = file_len(&path);
+    store
+        .commit_batch(&scope, &bulky_records(), None)
+        .await
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(
+        file_len(&path),
+        before,
+        "nothing should checkpoint this commit"
+    );
+    store.close().await;
+
+    let (store, path) = store_with_checkpointer(dir.path(), true).await;
+    let before = file_len(&path);
+    store
+        .commit_batch(&scope, &bulky_records(), None)
+        .await
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while file_len(&path) < before + 500_000 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the database file stayed at {} bytes",
+            file_len(&path)
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(store.count_records(&everything()).await.unwrap(), 300);
+    store.close().await;
+}
