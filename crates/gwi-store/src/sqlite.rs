@@ -3,7 +3,7 @@
 //! One writer connection takes every write in `BEGIN IMMEDIATE` transactions (SQLite allows one
 //! writer at a time anyway, and queueing in the pool beats `SQLITE_BUSY` retries); a small pool of
 //! read-only connections serves reads concurrently thanks to WAL, and one more connection copies
-//! the WAL into the database file in the background (see [`Checkpointer`]).
+//! the WAL into the database file in the background (see `Checkpointer`).
 //!
 //! Durability: WAL with `synchronous = NORMAL` (the default here). A committed transaction is in
 //! the WAL file before `commit` returns, so it survives the process being killed (SIGKILL, OOM,
