@@ -124,6 +124,15 @@ pub enum InboxAppend {
     Duplicate,
 }
 
+/// A processed inbox entry and the records its event mapped to (possibly none).
+#[derive(Debug, Clone, PartialEq)]
+pub struct InboxCompletion {
+    /// Inbox id of the entry.
+    pub id: i64,
+    /// Records to store, under the entry's tenant and connector.
+    pub records: Vec<ConnectorRecord>,
+}
+
 /// Processing state of an inbox entry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -204,19 +213,27 @@ pub trait Store: Send + Sync {
     /// process one delivery at the same time.
     async fn inbox_fetch_pending(&self, limit: u32) -> Result<Vec<InboxEntry>, StoreError>;
 
-    /// Marks entries processed, in one transaction where the engine has them (one commit for
-    /// many entries is what lets workers keep up). Every known id is marked; if any id is
-    /// unknown the result is [`StoreError::NotFound`], the others marked all the same.
-    async fn inbox_mark_done_batch(&self, ids: &[i64]) -> Result<(), StoreError>;
+    /// Stores the records of processed entries and marks the entries done, all in one
+    /// transaction: one commit for many events is what lets workers keep up with ingest.
+    ///
+    /// Each entry's records go to its own (tenant, connector) and replace stored ones as in
+    /// [`commit_batch`](Self::commit_batch) (later entries win ties). If any id is unknown the
+    /// result is [`StoreError::NotFound`], the other entries completed all the same; an unknown
+    /// entry's records are not stored (there is no scope to store them under). On any other
+    /// error nothing of the batch is stored.
+    async fn inbox_complete_batch(&self, completed: &[InboxCompletion]) -> Result<(), StoreError>;
 
-    /// Marks one entry processed: a batch of one, so every engine has one path.
+    /// Marks one entry processed without records: a batch of one, so every engine has one path.
     async fn inbox_mark_done(&self, id: i64) -> Result<(), StoreError> {
-        self.inbox_mark_done_batch(&[id])
-            .await
-            .map_err(|e| match e {
-                StoreError::NotFound(_) => StoreError::NotFound(format!("inbox entry {id}")),
-                other => other,
-            })
+        self.inbox_complete_batch(&[InboxCompletion {
+            id,
+            records: Vec::new(),
+        }])
+        .await
+        .map_err(|e| match e {
+            StoreError::NotFound(_) => StoreError::NotFound(format!("inbox entry {id}")),
+            other => other,
+        })
     }
 
     /// Records a failed attempt: retried after `retry_at`, or dead-lettered when `None`.

@@ -42,7 +42,7 @@ impl Default for ServerConfig {
             body_limit: DEFAULT_BODY_LIMIT,
             request_timeout: Duration::from_secs(30),
             concurrency_limit: 256,
-            workers: 2,
+            workers: 16,
             retry: RetryPolicy::default(),
             poll_interval: Duration::from_secs(5),
             processing_timeout: Duration::from_secs(60),

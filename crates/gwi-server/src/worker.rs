@@ -9,9 +9,14 @@
 //! process at once. It wakes on a new event, on a finished task, at the next retry time, and
 //! every `poll_interval` (events left by a crash, or appended by another process).
 //!
-//! Finished events are marked done by one collector task, many per store transaction. An event
-//! whose mark is not yet committed is still leased, so no other fetch takes it; if the process
-//! dies first, it is processed again after the lease (at least once, as always).
+//! Processing tasks map events to records and hand them to one committer task, which stores the
+//! records of every event finished meanwhile and marks those events done in one store
+//! transaction (`Store::inbox_complete_batch`), then answers each task. A commit costs about as
+//! much for one event as for many, so this is what lets workers keep up with ingest. If a shared
+//! commit fails, each of its events is committed alone, so an event is only ever charged a
+//! failed attempt for its own records. An event whose commit has not happened is still leased,
+//! so no other fetch takes it; if the process dies first, it is processed again after the lease
+//! (at least once, as always).
 
 use std::collections::{HashMap, HashSet};
 use std::panic::AssertUnwindSafe;
@@ -22,9 +27,9 @@ use bytes::Bytes;
 use chrono::Utc;
 use futures::FutureExt;
 use gwi_core::error::ConnectorError;
-use gwi_core::store::{InboxEntry, Scope};
+use gwi_core::store::{InboxCompletion, InboxEntry, StoreError};
 use gwi_core::webhook::{WebhookEvent, headers_from_pairs};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
@@ -33,8 +38,8 @@ use crate::server::Shared;
 
 /// Extra delay after a retry time before fetching, so the store's clock has surely passed it.
 const RETRY_SLACK: Duration = Duration::from_millis(10);
-/// Most events marked done in one store call.
-const MAX_DONE_BATCH: usize = 512;
+/// Most events completed in one store transaction.
+const MAX_COMMIT_BATCH: usize = 512;
 /// Longest wait between fetch attempts while the store keeps failing.
 const MAX_FETCH_BACKOFF: Duration = Duration::from_secs(30);
 
@@ -99,7 +104,7 @@ async fn dispatch(shared: Arc<Shared>, cancel: CancellationToken) {
     let mut next_retry: Option<tokio::time::Instant> = None;
     let mut fetch_failures: u32 = 0;
     let (done, finished) = mpsc::unbounded_channel();
-    let marker = tokio::spawn(mark_done(shared.clone(), finished));
+    let committer = tokio::spawn(commit_finished(shared.clone(), finished));
 
     loop {
         if cancel.is_cancelled() {
@@ -107,7 +112,9 @@ async fn dispatch(shared: Arc<Shared>, cancel: CancellationToken) {
         }
         let mut wait = shared.config.poll_interval;
         let free = workers.saturating_sub(tasks.len());
-        if free > 0 {
+        // Refill once half the tasks are free, not after each one: every fetch is a store round
+        // trip, and fetching one event at a time made those round trips the cost of processing.
+        if free > 0 && (tasks.is_empty() || free * 2 >= workers) {
             let limit = u32::try_from(free).unwrap_or(u32::MAX);
             match shared.store.inbox_fetch_pending(limit).await {
                 Ok(entries) => {
@@ -136,16 +143,21 @@ async fn dispatch(shared: Arc<Shared>, cancel: CancellationToken) {
             biased;
             () = cancel.cancelled() => break,
             Some(joined) = tasks.join_next_with_id(), if !tasks.is_empty() => {
-                let (task, retry_in) = match joined {
-                    Ok((task, retry_in)) => (task, retry_in),
-                    Err(join) => (join.id(), None),
-                };
-                if let Some(id) = task_ids.remove(&task) {
-                    in_flight.remove(&id);
-                }
-                if let Some(retry_in) = retry_in {
-                    let at = tokio::time::Instant::now() + retry_in + RETRY_SLACK;
-                    next_retry = Some(next_retry.map_or(at, |current| current.min(at)));
+                // Reap every task that has finished by now, not just the first.
+                let mut joined = Some(joined);
+                while let Some(result) = joined {
+                    let (task, retry_in) = match result {
+                        Ok((task, retry_in)) => (task, retry_in),
+                        Err(join) => (join.id(), None),
+                    };
+                    if let Some(id) = task_ids.remove(&task) {
+                        in_flight.remove(&id);
+                    }
+                    if let Some(retry_in) = retry_in {
+                        let at = tokio::time::Instant::now() + retry_in + RETRY_SLACK;
+                        next_retry = Some(next_retry.map_or(at, |current| current.min(at)));
+                    }
+                    joined = tasks.try_join_next_with_id();
                 }
             }
             () = shared.wake.notified() => {}
@@ -169,27 +181,49 @@ async fn dispatch(shared: Arc<Shared>, cancel: CancellationToken) {
         );
         tasks.abort_all();
     }
-    // Aborted tasks drop their senders too: the collector marks what finished, then ends.
+    // Aborted tasks drop their senders too: the committer commits what finished, then ends.
     drop(done);
     drop(tasks);
-    if let Err(join) = marker.await {
-        tracing::error!("webhook done-marker failed: {join}");
+    if let Err(join) = committer.await {
+        tracing::error!("webhook committer failed: {join}");
     }
 }
 
-/// Marks finished events done, as many per store call as have finished meanwhile.
-async fn mark_done(shared: Arc<Shared>, mut finished: mpsc::UnboundedReceiver<i64>) {
-    let mut ids = Vec::with_capacity(MAX_DONE_BATCH);
-    while finished.recv_many(&mut ids, MAX_DONE_BATCH).await > 0 {
-        if let Err(failure) = shared.store.inbox_mark_done_batch(&ids).await {
-            // The records are stored; the events stay pending and their (idempotent) upserts
-            // are repeated after the lease.
-            tracing::warn!(
-                events = ids.len(),
-                "cannot mark webhook events done: {failure}"
-            );
+/// A mapped event waiting for the shared commit, and the task waiting for its outcome.
+type Finished = (InboxCompletion, oneshot::Sender<Result<(), StoreError>>);
+
+/// Commits finished events, as many per store transaction as have finished meanwhile.
+async fn commit_finished(shared: Arc<Shared>, mut finished: mpsc::UnboundedReceiver<Finished>) {
+    let mut batch = Vec::with_capacity(MAX_COMMIT_BATCH);
+    while finished.recv_many(&mut batch, MAX_COMMIT_BATCH).await > 0 {
+        let (completed, replies): (Vec<_>, Vec<_>) = batch.drain(..).unzip();
+        match shared.store.inbox_complete_batch(&completed).await {
+            Ok(()) => {
+                for reply in replies {
+                    let _ = reply.send(Ok(()));
+                }
+            }
+            Err(failure) if completed.len() == 1 => {
+                if let Some(reply) = replies.into_iter().next() {
+                    let _ = reply.send(Err(failure));
+                }
+            }
+            Err(failure) => {
+                // Nothing of the batch is stored (or only an unknown entry was refused): find
+                // out which events fail on their own, so the others are not charged for them.
+                tracing::debug!(
+                    events = completed.len(),
+                    "shared webhook commit failed, committing each event alone: {failure}"
+                );
+                for (completion, reply) in completed.iter().zip(replies) {
+                    let alone = shared
+                        .store
+                        .inbox_complete_batch(std::slice::from_ref(completion))
+                        .await;
+                    let _ = reply.send(alone);
+                }
+            }
         }
-        ids.clear();
     }
 }
 
@@ -204,7 +238,7 @@ fn fetch_backoff(poll: Duration, failures: u32) -> Duration {
 async fn process(
     shared: Arc<Shared>,
     entry: InboxEntry,
-    done: mpsc::UnboundedSender<i64>,
+    committer: mpsc::UnboundedSender<Finished>,
 ) -> Option<Duration> {
     let started = Instant::now();
     let InboxEntry {
@@ -216,7 +250,7 @@ async fn process(
     let connector = webhook.connector.clone();
     let result = tokio::time::timeout(
         shared.config.processing_timeout,
-        AssertUnwindSafe(map_and_store(&shared, webhook)).catch_unwind(),
+        AssertUnwindSafe(map_and_store(&shared, id, webhook, &committer)).catch_unwind(),
     )
     .await;
     let result = match result {
@@ -233,9 +267,6 @@ async fn process(
         Ok(records) => {
             metrics::processed(&connector, "done", seconds);
             tracing::debug!(id, connector = %connector, records, "webhook event processed");
-            // Fails only once the collector is gone, and then the event stays leased and is
-            // processed again later, as after a crash.
-            let _ = done.send(id);
             None
         }
         Err(failure) => {
@@ -273,10 +304,13 @@ async fn process(
     }
 }
 
-/// Has the connector map the event and stores its records; returns how many were stored.
+/// Has the connector map the event, then stores its records and marks it done through the
+/// committer; returns how many records were stored.
 async fn map_and_store(
     shared: &Shared,
+    id: i64,
     webhook: gwi_core::store::InboundWebhook,
+    committer: &mpsc::UnboundedSender<Finished>,
 ) -> Result<usize, Failure> {
     let Some(route) = shared.routes.get(&webhook.connector) else {
         return Err(Failure::temporary(format!(
@@ -302,15 +336,18 @@ async fn map_and_store(
             .into());
         }
     }
-    if !records.is_empty() {
-        let scope = Scope::new(event.tenant.clone(), event.connector.clone());
-        shared
-            .store
-            .commit_batch(&scope, &records, None)
-            .await
-            .map_err(|failure| Failure::temporary(format!("storing records failed: {failure}")))?;
+    let count = records.len();
+    let (reply, outcome) = oneshot::channel();
+    committer
+        .send((InboxCompletion { id, records }, reply))
+        .map_err(|_| Failure::temporary("the webhook committer has stopped"))?;
+    match outcome.await {
+        Ok(Ok(())) => Ok(count),
+        Ok(Err(failure)) => Err(Failure::temporary(format!(
+            "storing records failed: {failure}"
+        ))),
+        Err(_) => Err(Failure::temporary("the webhook committer has stopped")),
     }
-    Ok(records.len())
 }
 
 #[cfg(test)]

@@ -1,22 +1,26 @@
 //! Preparing a batch for a multi-row upsert.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, SubsecRound, Utc};
 use gwi_core::record::ConnectorRecord;
+use gwi_core::store::{InboxCompletion, Scope};
 
 /// `t` as the engines store it: to the microsecond.
 pub(crate) fn micros(t: DateTime<Utc>) -> DateTime<Utc> {
     t.trunc_subsecs(6)
 }
 
-/// The batch with one record per (type, id): the newest, the later one on equal `updated_at`.
+/// The records with one per (type, id): the newest, the later one on equal `updated_at`.
 ///
 /// A multi-row `INSERT ... ON CONFLICT` may not touch one row twice (PostgreSQL refuses), and
 /// keeping the newest copy here gives the same result as upserting one by one.
-pub(crate) fn newest_per_key(records: &[ConnectorRecord]) -> Vec<&ConnectorRecord> {
-    let mut kept: Vec<&ConnectorRecord> = Vec::with_capacity(records.len());
-    let mut index: HashMap<(&str, &str), usize> = HashMap::with_capacity(records.len());
+pub(crate) fn newest_per_key<'a>(
+    records: impl IntoIterator<Item = &'a ConnectorRecord>,
+) -> Vec<&'a ConnectorRecord> {
+    let records = records.into_iter();
+    let mut kept: Vec<&ConnectorRecord> = Vec::with_capacity(records.size_hint().0);
+    let mut index: HashMap<(&str, &str), usize> = HashMap::with_capacity(records.size_hint().0);
     for record in records {
         let key = (record.record_type.as_str(), record.id.as_str());
         match index.get(&key) {
@@ -32,6 +36,32 @@ pub(crate) fn newest_per_key(records: &[ConnectorRecord]) -> Vec<&ConnectorRecor
         }
     }
     kept
+}
+
+/// The records of completed inbox entries grouped by the scope of their entry, in a fixed scope
+/// order (so two writers lock rows in the same order), each group in completion order.
+///
+/// Entries missing from `scopes` (unknown ids) contribute nothing.
+pub(crate) fn records_by_scope<'a>(
+    completed: &'a [InboxCompletion],
+    scopes: &HashMap<i64, Scope>,
+) -> Vec<(Scope, Vec<&'a ConnectorRecord>)> {
+    let mut groups: BTreeMap<(&str, &str), (&Scope, Vec<&ConnectorRecord>)> = BTreeMap::new();
+    for completion in completed {
+        if let Some(scope) = scopes.get(&completion.id)
+            && !completion.records.is_empty()
+        {
+            groups
+                .entry((scope.tenant.as_str(), scope.connector.as_str()))
+                .or_insert_with(|| (scope, Vec::new()))
+                .1
+                .extend(&completion.records);
+        }
+    }
+    groups
+        .into_values()
+        .map(|(scope, records)| (scope.clone(), records))
+        .collect()
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@
 //! prepared once); inbox workers compete through `FOR UPDATE SKIP LOCKED`. Times that decide
 //! expiry (claims, inbox leases) come from the database clock, which all workers share.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -14,15 +14,15 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use gwi_core::record::ConnectorRecord;
 use gwi_core::store::{
-    INBOX_LEASE, InboundWebhook, InboxAppend, InboxEntry, InboxStatus, RecordQuery, Scope, Store,
-    StoreError, StreamState, UpsertOutcome,
+    INBOX_LEASE, InboundWebhook, InboxAppend, InboxCompletion, InboxEntry, InboxStatus,
+    RecordQuery, Scope, Store, StoreError, StreamState, UpsertOutcome,
 };
 use gwi_core::stream::Checkpoint;
 use secrecy::{ExposeSecret, SecretString};
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions, PgRow};
 use sqlx::{Connection, Postgres, QueryBuilder, Row};
 
-use crate::batch::newest_per_key;
+use crate::batch::{newest_per_key, records_by_scope};
 use crate::codec;
 use crate::error::{from_migrate, from_sqlx};
 use crate::inbox::{first_of_each_key, headers_from_json, headers_to_json, outcomes, parse_status};
@@ -200,6 +200,45 @@ const UPSERT: &str = "INSERT INTO records (tenant, connector, record_type, id, s
        metadata = EXCLUDED.metadata, synced_at = EXCLUDED.synced_at \
      WHERE EXCLUDED.updated_at >= records.updated_at";
 
+/// Upserts `rows` (one per key) for `scope` in `tx`; returns how many rows were written.
+async fn upsert(
+    tx: &mut sqlx::PgConnection,
+    scope: &Scope,
+    mut rows: Vec<&ConnectorRecord>,
+) -> Result<u64, StoreError> {
+    // Rows are locked in statement order: a fixed order keeps two workers upserting
+    // overlapping batches from deadlocking.
+    rows.sort_unstable_by(|a, b| {
+        (a.record_type.as_str(), a.id.as_str()).cmp(&(b.record_type.as_str(), b.id.as_str()))
+    });
+    let mut written = 0;
+    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+        // JSON is sent as text and cast in SQL: PostgreSQL parses it either way.
+        let data: Vec<&str> = chunk.iter().map(|r| r.data.as_str()).collect();
+        let metadata: Vec<&str> = chunk.iter().map(|r| r.metadata.as_str()).collect();
+        let done = sqlx::query(UPSERT)
+            .bind(&scope.tenant)
+            .bind(&scope.connector)
+            .bind(
+                chunk
+                    .iter()
+                    .map(|r| r.record_type.as_str())
+                    .collect::<Vec<_>>(),
+            )
+            .bind(chunk.iter().map(|r| r.id.as_str()).collect::<Vec<_>>())
+            .bind(chunk.iter().map(|r| r.source.as_str()).collect::<Vec<_>>())
+            .bind(chunk.iter().map(|r| r.created_at).collect::<Vec<_>>())
+            .bind(chunk.iter().map(|r| r.updated_at).collect::<Vec<_>>())
+            .bind(data)
+            .bind(metadata)
+            .execute(&mut *tx)
+            .await
+            .map_err(from_sqlx)?;
+        written += done.rows_affected();
+    }
+    Ok(written)
+}
+
 #[async_trait]
 impl Store for PostgresStore {
     async fn commit_batch(
@@ -208,38 +247,8 @@ impl Store for PostgresStore {
         records: &[ConnectorRecord],
         checkpoint: Option<&Checkpoint>,
     ) -> Result<UpsertOutcome, StoreError> {
-        let mut rows = newest_per_key(records);
-        // Rows are locked in statement order: a fixed order keeps two workers upserting
-        // overlapping batches from deadlocking.
-        rows.sort_unstable_by(|a, b| {
-            (a.record_type.as_str(), a.id.as_str()).cmp(&(b.record_type.as_str(), b.id.as_str()))
-        });
         let mut tx = self.pool.begin().await.map_err(from_sqlx)?;
-        let mut written = 0;
-        for chunk in rows.chunks(ROWS_PER_STATEMENT) {
-            // JSON is sent as text and cast in SQL: PostgreSQL parses it either way.
-            let data: Vec<&str> = chunk.iter().map(|r| r.data.as_str()).collect();
-            let metadata: Vec<&str> = chunk.iter().map(|r| r.metadata.as_str()).collect();
-            let done = sqlx::query(UPSERT)
-                .bind(&scope.tenant)
-                .bind(&scope.connector)
-                .bind(
-                    chunk
-                        .iter()
-                        .map(|r| r.record_type.as_str())
-                        .collect::<Vec<_>>(),
-                )
-                .bind(chunk.iter().map(|r| r.id.as_str()).collect::<Vec<_>>())
-                .bind(chunk.iter().map(|r| r.source.as_str()).collect::<Vec<_>>())
-                .bind(chunk.iter().map(|r| r.created_at).collect::<Vec<_>>())
-                .bind(chunk.iter().map(|r| r.updated_at).collect::<Vec<_>>())
-                .bind(data)
-                .bind(metadata)
-                .execute(&mut *tx)
-                .await
-                .map_err(from_sqlx)?;
-            written += done.rows_affected();
-        }
+        let written = upsert(&mut tx, scope, newest_per_key(records)).await?;
         if let Some(checkpoint) = checkpoint {
             sqlx::query(
                 "INSERT INTO sync_state (tenant, connector, stream, cursor, updated_at) \
@@ -398,16 +407,31 @@ impl Store for PostgresStore {
         Ok(entries)
     }
 
-    async fn inbox_mark_done_batch(&self, ids: &[i64]) -> Result<(), StoreError> {
-        let done = sqlx::query("UPDATE inbox SET status = 'done' WHERE id = ANY($1)")
-            .bind(ids)
-            .execute(&self.pool)
-            .await
-            .map_err(from_sqlx)?;
+    async fn inbox_complete_batch(&self, completed: &[InboxCompletion]) -> Result<(), StoreError> {
+        if completed.is_empty() {
+            return Ok(());
+        }
+        let ids: Vec<i64> = completed.iter().map(|c| c.id).collect();
+        let mut tx = self.pool.begin().await.map_err(from_sqlx)?;
+        // Marking done first names each entry's tenant and connector: records are stored under
+        // the scope the inbox holds, and an unknown entry's records nowhere.
+        let marked: Vec<(i64, String, String)> = sqlx::query_as(
+            "UPDATE inbox SET status = 'done' WHERE id = ANY($1) RETURNING id, tenant, connector",
+        )
+        .bind(&ids)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(from_sqlx)?;
+        let scopes: HashMap<i64, Scope> = marked
+            .into_iter()
+            .map(|(id, tenant, connector)| (id, Scope::new(tenant, connector)))
+            .collect();
+        for (scope, records) in records_by_scope(completed, &scopes) {
+            upsert(&mut tx, &scope, newest_per_key(records)).await?;
+        }
+        tx.commit().await.map_err(from_sqlx)?;
         let distinct = ids.iter().collect::<HashSet<_>>().len();
-        let unknown = u64::try_from(distinct)
-            .unwrap_or(u64::MAX)
-            .saturating_sub(done.rows_affected());
+        let unknown = distinct.saturating_sub(scopes.len());
         if unknown > 0 {
             return Err(StoreError::NotFound(format!(
                 "{unknown} of the inbox entries"

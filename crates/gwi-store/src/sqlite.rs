@@ -22,8 +22,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, SecondsFormat, Utc};
 use gwi_core::record::{ConnectorRecord, JsonText};
 use gwi_core::store::{
-    INBOX_LEASE, InboundWebhook, InboxAppend, InboxEntry, InboxStatus, RecordQuery, Scope, Store,
-    StoreError, StreamState, UpsertOutcome,
+    INBOX_LEASE, InboundWebhook, InboxAppend, InboxCompletion, InboxEntry, InboxStatus,
+    RecordQuery, Scope, Store, StoreError, StreamState, UpsertOutcome,
 };
 use gwi_core::stream::Checkpoint;
 use secrecy::{ExposeSecret, SecretString};
@@ -34,7 +34,7 @@ use sqlx::sqlite::{
 use sqlx::{QueryBuilder, Row, Sqlite};
 use tokio::sync::Notify;
 
-use crate::batch::newest_per_key;
+use crate::batch::{newest_per_key, records_by_scope};
 use crate::codec;
 use crate::error::{corrupt_json, from_migrate, from_sqlx};
 use crate::inbox::{first_of_each_key, headers_from_json, headers_to_json, outcomes, parse_status};
@@ -194,6 +194,40 @@ impl SqliteStore {
         }
         self.writer.close().await;
         self.reader.close().await;
+    }
+
+    /// Upserts `rows` (one per key) for `scope` in `tx`; returns how many rows were written.
+    async fn upsert(
+        &self,
+        tx: &mut sqlx::SqliteConnection,
+        scope: &Scope,
+        rows: Vec<Encoded<'_>>,
+        now: i64,
+    ) -> Result<u64, StoreError> {
+        let mut written = 0;
+        let mut rows = rows.into_iter();
+        for size in self.upserts.chunks(rows.len()) {
+            let mut q = sqlx::query(self.upserts.sql(size)?);
+            for row in rows.by_ref().take(size) {
+                q = q
+                    .bind(scope.tenant.as_str())
+                    .bind(scope.connector.as_str())
+                    .bind(now)
+                    .bind(row.record.record_type.as_str())
+                    .bind(row.record.id.as_str())
+                    .bind(row.record.source.as_str())
+                    .bind(row.created_at)
+                    .bind(row.updated_at)
+                    .bind(row.data)
+                    .bind(row.metadata);
+            }
+            written += q
+                .execute(&mut *tx)
+                .await
+                .map_err(from_sqlx)?
+                .rows_affected();
+        }
+        Ok(written)
     }
 
     /// The stored (codec, bytes) of each entry's body, by inbox id.
@@ -487,29 +521,7 @@ impl Store for SqliteStore {
         let cursor = checkpoint.map(|c| to_json_text(&c.cursor)).transpose()?;
         let now = Utc::now().timestamp_micros();
         let mut tx = self.begin().await?;
-        let mut written = 0;
-        let mut rows = rows.into_iter();
-        for size in self.upserts.chunks(rows.len()) {
-            let mut q = sqlx::query(self.upserts.sql(size)?);
-            for row in rows.by_ref().take(size) {
-                q = q
-                    .bind(scope.tenant.as_str())
-                    .bind(scope.connector.as_str())
-                    .bind(now)
-                    .bind(row.record.record_type.as_str())
-                    .bind(row.record.id.as_str())
-                    .bind(row.record.source.as_str())
-                    .bind(row.created_at)
-                    .bind(row.updated_at)
-                    .bind(row.data)
-                    .bind(row.metadata);
-            }
-            written += q
-                .execute(&mut *tx)
-                .await
-                .map_err(from_sqlx)?
-                .rows_affected();
-        }
+        let written = self.upsert(&mut tx, scope, rows, now).await?;
         if let (Some(checkpoint), Some(cursor)) = (checkpoint, &cursor) {
             sqlx::query(
                 "INSERT INTO sync_state (tenant, connector, stream, cursor, updated_at) \
@@ -704,9 +716,16 @@ impl Store for SqliteStore {
         Ok(entries)
     }
 
-    async fn inbox_mark_done_batch(&self, ids: &[i64]) -> Result<(), StoreError> {
-        let mut unknown = 0;
+    async fn inbox_complete_batch(&self, completed: &[InboxCompletion]) -> Result<(), StoreError> {
+        if completed.is_empty() {
+            return Ok(());
+        }
+        let ids: Vec<i64> = completed.iter().map(|c| c.id).collect();
+        let now = Utc::now().timestamp_micros();
         let mut tx = self.begin().await?;
+        // Marking done first names each entry's tenant and connector: records are stored under
+        // the scope the inbox holds, and an unknown entry's records nowhere.
+        let mut scopes: HashMap<i64, Scope> = HashMap::with_capacity(ids.len());
         for chunk in ids.chunks(BODIES_PER_SELECT) {
             let mut qb =
                 QueryBuilder::<Sqlite>::new("UPDATE inbox SET status = 'done' WHERE id IN (");
@@ -714,11 +733,26 @@ impl Store for SqliteStore {
             for id in chunk {
                 list.push_bind(*id);
             }
-            qb.push(')');
-            let done = qb.build().execute(&mut *tx).await.map_err(from_sqlx)?;
-            unknown += distinct(chunk).saturating_sub(done.rows_affected());
+            qb.push(") RETURNING id, tenant, connector");
+            let rows: Vec<(i64, String, String)> = qb
+                .build_query_as()
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(from_sqlx)?;
+            scopes.extend(
+                rows.into_iter()
+                    .map(|(id, tenant, connector)| (id, Scope::new(tenant, connector))),
+            );
+        }
+        for (scope, records) in records_by_scope(completed, &scopes) {
+            let rows = newest_per_key(records)
+                .into_iter()
+                .map(encode)
+                .collect::<Result<Vec<_>, _>>()?;
+            self.upsert(&mut tx, &scope, rows, now).await?;
         }
         self.commit(tx).await?;
+        let unknown = distinct(&ids).saturating_sub(scopes.len() as u64);
         if unknown > 0 {
             return Err(StoreError::NotFound(format!(
                 "{unknown} of the inbox entries"

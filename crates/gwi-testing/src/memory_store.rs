@@ -8,8 +8,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, SubsecRound, Utc};
 use gwi_core::record::ConnectorRecord;
 use gwi_core::store::{
-    INBOX_LEASE, InboundWebhook, InboxAppend, InboxEntry, InboxStatus, RecordQuery, Scope, Store,
-    StoreError, StreamState, UpsertOutcome,
+    INBOX_LEASE, InboundWebhook, InboxAppend, InboxCompletion, InboxEntry, InboxStatus,
+    RecordQuery, Scope, Store, StoreError, StreamState, UpsertOutcome,
 };
 use gwi_core::stream::Checkpoint;
 use secrecy::{ExposeSecret, SecretString};
@@ -66,6 +66,16 @@ impl MemoryStore {
         self.lock().records.len()
     }
 
+    /// The injected failure, if `records` holds the record it is for.
+    fn refuse_injected(&self, records: &[ConnectorRecord]) -> Result<(), StoreError> {
+        match &self.failing_record_id {
+            Some(bad) if records.iter().any(|r| r.id == *bad) => Err(StoreError::Query(format!(
+                "injected failure for record {bad:?}"
+            ))),
+            _ => Ok(()),
+        }
+    }
+
     fn lock(&self) -> MutexGuard<'_, Inner> {
         // A panic while holding the lock cannot leave a half-applied change (each method
         // checks before it mutates), so a poisoned lock is still consistent.
@@ -95,22 +105,9 @@ fn matches(query: &RecordQuery, key: &RecordKey, record: &ConnectorRecord) -> bo
             .is_none_or(|since| record.updated_at >= micros(since))
 }
 
-#[async_trait]
-impl Store for MemoryStore {
-    async fn commit_batch(
-        &self,
-        scope: &Scope,
-        records: &[ConnectorRecord],
-        checkpoint: Option<&Checkpoint>,
-    ) -> Result<UpsertOutcome, StoreError> {
-        if let Some(bad) = &self.failing_record_id
-            && records.iter().any(|r| r.id == *bad)
-        {
-            return Err(StoreError::Query(format!(
-                "injected failure for record {bad:?}"
-            )));
-        }
-        let mut inner = self.lock();
+impl Inner {
+    /// Upserts `records` for `scope`, newest `updated_at` winning (the later one on ties).
+    fn upsert(&mut self, scope: &Scope, records: &[ConnectorRecord]) -> UpsertOutcome {
         let mut outcome = UpsertOutcome::default();
         for record in records {
             let mut record = record.clone();
@@ -122,14 +119,29 @@ impl Store for MemoryStore {
                 record.record_type.clone(),
                 record.id.clone(),
             );
-            match inner.records.get(&key) {
+            match self.records.get(&key) {
                 Some(stored) if stored.updated_at > record.updated_at => outcome.unchanged += 1,
                 _ => {
-                    inner.records.insert(key, record);
+                    self.records.insert(key, record);
                     outcome.written += 1;
                 }
             }
         }
+        outcome
+    }
+}
+
+#[async_trait]
+impl Store for MemoryStore {
+    async fn commit_batch(
+        &self,
+        scope: &Scope,
+        records: &[ConnectorRecord],
+        checkpoint: Option<&Checkpoint>,
+    ) -> Result<UpsertOutcome, StoreError> {
+        self.refuse_injected(records)?;
+        let mut inner = self.lock();
+        let outcome = inner.upsert(scope, records);
         if let Some(checkpoint) = checkpoint {
             inner.state.insert(
                 (
@@ -234,18 +246,28 @@ impl Store for MemoryStore {
         Ok(fetched)
     }
 
-    async fn inbox_mark_done_batch(&self, ids: &[i64]) -> Result<(), StoreError> {
-        let mut inner = self.lock();
-        let mut unknown = 0;
-        for id in ids {
-            match inner.inbox.get_mut(id) {
-                Some(slot) => slot.entry.status = InboxStatus::Done,
-                None => unknown += 1,
-            }
+    async fn inbox_complete_batch(&self, completed: &[InboxCompletion]) -> Result<(), StoreError> {
+        for completion in completed {
+            self.refuse_injected(&completion.records)?;
         }
-        if unknown > 0 {
+        let mut inner = self.lock();
+        let mut unknown = std::collections::HashSet::new();
+        for completion in completed {
+            let Some(slot) = inner.inbox.get_mut(&completion.id) else {
+                unknown.insert(completion.id);
+                continue;
+            };
+            slot.entry.status = InboxStatus::Done;
+            let scope = Scope::new(
+                slot.entry.webhook.tenant.clone(),
+                slot.entry.webhook.connector.clone(),
+            );
+            inner.upsert(&scope, &completion.records);
+        }
+        if !unknown.is_empty() {
             return Err(StoreError::NotFound(format!(
-                "{unknown} of the inbox entries"
+                "{} of the inbox entries",
+                unknown.len()
             )));
         }
         Ok(())

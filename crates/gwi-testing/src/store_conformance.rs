@@ -29,7 +29,8 @@ use chrono::{DateTime, TimeZone, Utc};
 use futures::future::BoxFuture;
 use gwi_core::record::ConnectorRecord;
 use gwi_core::store::{
-    InboundWebhook, InboxAppend, InboxStatus, RecordQuery, Scope, Store, StoreError, StreamState,
+    InboundWebhook, InboxAppend, InboxCompletion, InboxStatus, RecordQuery, Scope, Store,
+    StoreError, StreamState,
 };
 use gwi_core::stream::Checkpoint;
 use secrecy::{ExposeSecret, SecretString};
@@ -83,6 +84,7 @@ macro_rules! store_conformance_tests {
             inbox_failed_entries_retry_then_go_dead,
             inbox_marking_an_unknown_entry_is_not_found,
             inbox_done_batch_marks_every_known_entry,
+            inbox_completion_stores_records_under_each_entry_scope,
             inbox_counts_report_every_status,
             refresh_token_round_trips_per_scope,
             ping_answers,
@@ -957,25 +959,83 @@ pub async fn inbox_marking_an_unknown_entry_is_not_found(store: Arc<dyn Store>) 
     ));
 }
 
+fn done(id: i64) -> InboxCompletion {
+    InboxCompletion {
+        id,
+        records: Vec::new(),
+    }
+}
+
 /// A batch marks every entry done in one call; an unknown id is reported, the rest still marked.
 pub async fn inbox_done_batch_marks_every_known_entry(store: Arc<dyn Store>) {
-    let mut ids = Vec::new();
+    let mut entries = Vec::new();
     for key in ["m-1", "m-2", "m-3"] {
-        ids.push(stored_id(
+        entries.push(stored_id(
             store.inbox_append(&webhook("github", key)).await.unwrap(),
         ));
     }
-    store.inbox_mark_done_batch(&[]).await.unwrap();
-    store.inbox_mark_done_batch(&ids[..2]).await.unwrap();
+    store.inbox_complete_batch(&[]).await.unwrap();
+    store
+        .inbox_complete_batch(&[done(entries[0]), done(entries[1])])
+        .await
+        .unwrap();
     assert_eq!(count_of(store.as_ref(), InboxStatus::Done).await, 2);
     let fetched = store.inbox_fetch_pending(10).await.unwrap();
-    assert_eq!(fetched.iter().map(|e| e.id).collect::<Vec<_>>(), [ids[2]]);
+    assert_eq!(fetched.iter().map(|e| e.id).collect::<Vec<_>>(), [entries[2]]);
+    let mut unknown = done(987_654);
+    unknown.records = vec![record("nowhere", "issue", 1)];
     assert!(matches!(
-        store.inbox_mark_done_batch(&[ids[2], 987_654]).await,
+        store.inbox_complete_batch(&[done(entries[2]), unknown]).await,
         Err(StoreError::NotFound(_))
     ));
     assert_eq!(count_of(store.as_ref(), InboxStatus::Done).await, 3);
     assert_eq!(count_of(store.as_ref(), InboxStatus::Pending).await, 0);
+    assert!(
+        ids(store.as_ref(), &all("tenant-a")).await.is_empty(),
+        "an unknown entry's records have no scope to go to"
+    );
+}
+
+/// Completing entries stores each one's records under the entry's own tenant and connector,
+/// newest copy winning across entries (the later entry on a tie), in the same call.
+pub async fn inbox_completion_stores_records_under_each_entry_scope(store: Arc<dyn Store>) {
+    let a = stored_id(store.inbox_append(&webhook("github", "c-1")).await.unwrap());
+    let b = stored_id(store.inbox_append(&webhook("github", "c-2")).await.unwrap());
+    let mut other = webhook("gitlab", "c-1");
+    other.tenant = "tenant-b".into();
+    let c = stored_id(store.inbox_append(&other).await.unwrap());
+    let mut tied = record("pr-2", "pull_request", 5);
+    tied.data = json!({"id": "pr-2", "from": "second"}).into();
+    let completed = [
+        InboxCompletion {
+            id: a,
+            records: vec![
+                record("pr-1", "pull_request", 9),
+                record("pr-2", "pull_request", 5),
+            ],
+        },
+        InboxCompletion {
+            id: b,
+            // Older than what entry `a` carries: kept out. Tied: the later entry wins.
+            records: vec![record("pr-1", "pull_request", 3), tied.clone()],
+        },
+        InboxCompletion {
+            id: c,
+            records: vec![record("mr-1", "merge_request", 1)],
+        },
+    ];
+    store.inbox_complete_batch(&completed).await.unwrap();
+    assert_eq!(count_of(store.as_ref(), InboxStatus::Done).await, 3);
+
+    let github = store.query_records(&all("tenant-a")).await.unwrap();
+    assert_eq!(github.len(), 2);
+    let pr1 = github.iter().find(|r| r.id == "pr-1").unwrap();
+    assert_eq!(pr1.updated_at, at(9));
+    let pr2 = github.iter().find(|r| r.id == "pr-2").unwrap();
+    assert_eq!(pr2.data, tied.data);
+    let mut gitlab = all("tenant-b");
+    gitlab.connector = Some("gitlab".into());
+    assert_eq!(ids(store.as_ref(), &gitlab).await, ["mr-1"]);
 }
 
 /// Counts list every status, zeros included.

@@ -27,7 +27,8 @@ pub struct ServeArgs {
     /// Address to listen on [default: `[server] listen`, else 127.0.0.1:8080].
     #[arg(long, env = "GWI_LISTEN", value_name = "ADDR")]
     pub listen: Option<SocketAddr>,
-    /// Events processed at once; 0 stores events without processing them.
+    /// Events processed at once (their records are committed together) [default: 16]; 0 stores
+    /// events without processing them.
     #[arg(long)]
     pub workers: Option<usize>,
     /// Largest accepted webhook body, in bytes [default: 25 MiB].

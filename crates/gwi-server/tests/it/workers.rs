@@ -122,6 +122,66 @@ async fn a_temporary_failure_is_retried_until_it_succeeds() {
 }
 
 #[tokio::test]
+async fn events_finished_together_share_one_commit_and_a_refused_one_fails_alone() {
+    let store = Arc::new(TestStore::new());
+    *store.refuse_record.lock().unwrap() = Some("poison".to_owned());
+    let gate = store.hold_completions();
+    let connector = TestConnector::github("work-batch", Behaviour::Map);
+    let config = ServerConfig {
+        workers: 8,
+        ..fast_config()
+    };
+    let server = server(vec![connector.clone()], store.clone(), config);
+    let router = server.router();
+    let mut ids = Vec::new();
+    for key in ["good-1", "good-2", "poison", "good-3", "good-4"] {
+        let body = format!(r#"{{"id":"{key}","title":"t"}}"#);
+        let answer = send(
+            &router,
+            github_post("/webhooks/work-batch", key, body.as_bytes()),
+        )
+        .await;
+        ids.push((key, answer.json()["id"].as_i64().unwrap()));
+    }
+    let workers = server.start_workers();
+    // All five are mapped while the first commit is held, so the rest queue up behind it.
+    eventually("every event is mapped", || async {
+        connector.calls.load(Ordering::SeqCst) >= 5
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    gate.add_permits(1000);
+    eventually("the poisoned event is dead", || async {
+        status_of(&store, ids[2].1) == Some(InboxStatus::Dead)
+    })
+    .await;
+    workers.shutdown().await;
+
+    let batches = store.completions.lock().unwrap().clone();
+    assert!(
+        batches.iter().any(|&n| n >= 2),
+        "no commit carried several events: {batches:?}"
+    );
+    for (key, id) in &ids {
+        let entry = store.entries().into_iter().find(|e| e.id == *id).unwrap();
+        if *key == "poison" {
+            assert_eq!(entry.attempts, 3);
+            let error = entry.last_error.unwrap();
+            assert!(error.contains("record poison refused"), "{error}");
+        } else {
+            assert_eq!(entry.status, InboxStatus::Done, "{key}");
+            assert_eq!(
+                entry.attempts, 0,
+                "{key} was charged for another event's failure"
+            );
+        }
+    }
+    let mut stored: Vec<String> = store.records().into_iter().map(|r| r.id).collect();
+    stored.sort();
+    assert_eq!(stored, ["good-1", "good-2", "good-3", "good-4"]);
+}
+
+#[tokio::test]
 async fn a_permanent_failure_is_dead_lettered_without_retrying() {
     let store = Arc::new(TestStore::new());
     let connector = TestConnector::github("work-permanent", Behaviour::FailPermanently);

@@ -11,8 +11,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use gwi_core::record::ConnectorRecord;
 use gwi_core::store::{
-    INBOX_LEASE, InboundWebhook, InboxAppend, InboxEntry, InboxStatus, RecordQuery, Scope, Store,
-    StoreError, StreamState, UpsertOutcome,
+    INBOX_LEASE, InboundWebhook, InboxAppend, InboxCompletion, InboxEntry, InboxStatus,
+    RecordQuery, Scope, Store, StoreError, StreamState, UpsertOutcome,
 };
 use gwi_core::stream::Checkpoint;
 use secrecy::SecretString;
@@ -83,6 +83,12 @@ pub struct TestStore {
     pub batches: Mutex<Vec<usize>>,
     /// When set, each batch append waits for a permit (tests release them to let appends finish).
     gate: Mutex<Option<std::sync::Arc<Semaphore>>>,
+    /// A record id whose completion fails the whole batch it is in (nothing of it is stored).
+    pub refuse_record: Mutex<Option<String>>,
+    /// Number of events in each `inbox_complete_batch` call, in order.
+    pub completions: Mutex<Vec<usize>>,
+    /// When set, each completion batch waits for a permit.
+    complete_gate: Mutex<Option<std::sync::Arc<Semaphore>>>,
 }
 
 impl TestStore {
@@ -95,6 +101,13 @@ impl TestStore {
     pub fn hold_appends(&self) -> std::sync::Arc<Semaphore> {
         let gate = std::sync::Arc::new(Semaphore::new(0));
         *self.gate.lock().unwrap() = Some(gate.clone());
+        gate
+    }
+
+    /// Makes every later completion batch wait until the returned semaphore gets permits.
+    pub fn hold_completions(&self) -> std::sync::Arc<Semaphore> {
+        let gate = std::sync::Arc::new(Semaphore::new(0));
+        *self.complete_gate.lock().unwrap() = Some(gate.clone());
         gate
     }
 
@@ -129,6 +142,25 @@ impl TestStore {
     }
 }
 
+/// Upserts `records` for `scope`, newest `updated_at` winning (the later one on ties).
+fn upsert(state: &mut State, scope: &Scope, records: &[ConnectorRecord]) -> UpsertOutcome {
+    let mut outcome = UpsertOutcome::default();
+    for record in records {
+        let key = format!(
+            "{}/{}/{}/{}",
+            scope.tenant, scope.connector, record.record_type, record.id
+        );
+        match state.records.get(&key) {
+            Some(old) if old.updated_at > record.updated_at => outcome.unchanged += 1,
+            _ => {
+                state.records.insert(key, record.clone());
+                outcome.written += 1;
+            }
+        }
+    }
+    outcome
+}
+
 fn unavailable() -> StoreError {
     StoreError::Unavailable("test store switched off".to_owned())
 }
@@ -141,23 +173,7 @@ impl Store for TestStore {
         records: &[ConnectorRecord],
         _checkpoint: Option<&Checkpoint>,
     ) -> Result<UpsertOutcome, StoreError> {
-        self.change(|state| {
-            let mut outcome = UpsertOutcome::default();
-            for record in records {
-                let key = format!(
-                    "{}/{}/{}/{}",
-                    scope.tenant, scope.connector, record.record_type, record.id
-                );
-                match state.records.get(&key) {
-                    Some(old) if old.updated_at > record.updated_at => outcome.unchanged += 1,
-                    _ => {
-                        state.records.insert(key, record.clone());
-                        outcome.written += 1;
-                    }
-                }
-            }
-            Ok(outcome)
-        })
+        self.change(|state| Ok(upsert(state, scope, records)))
     }
 
     async fn load_state(&self, _scope: &Scope) -> Result<Vec<StreamState>, StoreError> {
@@ -238,12 +254,29 @@ impl Store for TestStore {
         })
     }
 
-    async fn inbox_mark_done_batch(&self, ids: &[i64]) -> Result<(), StoreError> {
+    async fn inbox_complete_batch(&self, completed: &[InboxCompletion]) -> Result<(), StoreError> {
+        let gate = self.complete_gate.lock().unwrap().clone();
+        if let Some(gate) = gate {
+            gate.acquire().await.map_err(|_| unavailable())?.forget();
+        }
+        self.completions.lock().unwrap().push(completed.len());
+        let refused = self.refuse_record.lock().unwrap().clone();
+        if let Some(refused) = refused
+            && completed
+                .iter()
+                .any(|c| c.records.iter().any(|r| r.id == refused))
+        {
+            return Err(StoreError::Query(format!("record {refused} refused")));
+        }
         self.change(|state| {
             let mut unknown = Ok(());
-            for &id in ids {
-                match slot(state, id) {
-                    Ok(slot) => slot.status = "done".to_owned(),
+            for completion in completed {
+                match slot(state, completion.id) {
+                    Ok(slot) => {
+                        slot.status = "done".to_owned();
+                        let scope = Scope::new(slot.tenant.clone(), slot.connector.clone());
+                        upsert(state, &scope, &completion.records);
+                    }
                     Err(e) => unknown = Err(e),
                 }
             }
