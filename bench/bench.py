@@ -569,28 +569,45 @@ def webhooks(scratch: Path, commands: set[str]) -> dict:
         result["skipped"] = "`gwi serve` is not in target/release/gwi yet"
         log(f"webhooks: gwi skipped: {result['skipped']}")
         return result
+    # The default server (workers processing beside ingest), then an ingest-only one
+    # (`--workers 0`: store, verify and dedupe only, as when other processes drain the inbox).
+    for label, extra, modes in (
+        ("gwi serve", [], ("fixed", "max")),
+        ("gwi serve --workers 0", ["--workers", "0"], ("max",)),
+    ):
+        rows, skipped = serve_runs(scratch, label, extra, modes, result)
+        result["rows"].extend(rows)
+        if skipped:
+            result["skipped"] = skipped
+            break
+    return result
+
+
+def serve_runs(scratch: Path, label: str, extra: list[str], modes, result: dict) -> tuple[list, str]:
+    """Drives one fresh `gwi serve` (own store file) at each load; checks every 2xx is stored."""
     port = free_port()
     listen = f"127.0.0.1:{port}"
-    db = scratch / "serve.db"
-    config = scratch / "serve.toml"
+    slug = "serve-ingest" if extra else "serve"
+    db = scratch / f"{slug}.db"
+    config = scratch / f"{slug}.toml"
     write_gwi_toml(config, "http://127.0.0.1:9", sqlite_url(db), listen=listen)
-    serve_log = scratch / "serve.log"
+    serve_log = scratch / f"{slug}.log"
     gwi_rows = []
     with open(serve_log, "w") as lf:
         server = subprocess.Popen(
-            gwi_serve_argv(config, listen), stdout=lf, stderr=lf, env={**os.environ, **gwi_env()}
+            gwi_serve_argv(config, listen) + extra, stdout=lf, stderr=lf, env={**os.environ, **gwi_env()}
         )
     try:
         deadline = time.monotonic() + 60
         while http_get(f"http://{listen}/healthz", timeout=1)[0] != 200:
             if server.poll() is not None or time.monotonic() > deadline:
-                result["skipped"] = f"gwi serve did not become healthy; see {serve_log}"
-                log(f"webhooks: {result['skipped']}")
-                return result
+                skipped = f"{label} did not become healthy; see {serve_log}"
+                log(f"webhooks: {skipped}")
+                return [], skipped
             time.sleep(0.2)
-        for mode in ("fixed", "max"):
-            gwi_rows.append(drive(f"http://{listen}/webhooks/github", mode, scratch, server.pid, "gwi serve"))
-        result["server_peak_rss_kib"] = proc_peak_rss_kib(server.pid)
+        for mode in modes:
+            gwi_rows.append(drive(f"http://{listen}/webhooks/github", mode, scratch, server.pid, label))
+        result.setdefault("server_peak_rss_kib", {})[label] = proc_peak_rss_kib(server.pid)
     finally:
         if server.poll() is None:
             server.send_signal(signal.SIGTERM)
@@ -607,13 +624,12 @@ def webhooks(scratch: Path, commands: set[str]) -> dict:
             answered, missing = check_ids(Path(r["ids_file"]), stored)
             r["answered_2xx_ids"] = answered
             r["missing_from_store"] = missing
-            log(f"webhooks: {r['load']}: {answered} ids answered 2xx, {missing} missing from the store ({where})")
-    result["rows"].extend(gwi_rows)
-    return result
+            log(f"webhooks: {label}, {r['load']}: {answered} ids answered 2xx, {missing} missing from the store ({where})")
+    return gwi_rows, ""
 
 
-def gwi_webhook_row(w: dict, mode: str) -> dict | None:
-    return next((r for r in w.get("rows", []) if r["target"] == "gwi serve" and r["load"] == mode), None)
+def gwi_webhook_row(w: dict, mode: str, target: str = "gwi serve") -> dict | None:
+    return next((r for r in w.get("rows", []) if r["target"] == target and r["load"] == mode), None)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -673,7 +689,7 @@ def webhook_section(w: dict) -> str:
         ms = lambda k: f"{lat.get(k, 0) / 1000:.2f} ms"  # noqa: E731
         load = f"{r['offered_rate']:,.0f}/s offered" if r.get("offered_rate") else "max (closed loop)"
         busy = r["server_cpu_s"] / r["elapsed_s"] if r.get("elapsed_s") else 0
-        missing = r.get("missing_from_store", "n/a" if r["target"] != "gwi serve" else "?")
+        missing = r.get("missing_from_store", "?" if r["target"].startswith("gwi serve") else "n/a")
         out.append(
             f"| {r['target']} | {load} | {r.get('deliveries_per_s', 0):,.0f} | {ms('p50_us')} | {ms('p90_us')} "
             f"| {ms('p99_us')} | {ms('max_us')} | {r.get('ok_2xx', 0)} | {r.get('status_4xx', 0)} "
@@ -691,9 +707,13 @@ def webhook_section(w: dict) -> str:
         "generator itself reaches on these cores; the generator and the receiver share them."
     )
     if "store_column" in w:
+        rss = w.get("server_peak_rss_kib") or {}
+        peaks = "; ".join(f"`{k}` {fmt_mib(v)}" for k, v in rss.items())
         out.append(
-            f"\n`gwi serve` peak RSS {fmt_mib(w.get('server_peak_rss_kib'))}; every 2xx-answered "
-            f"delivery id was looked up in `{w['store_column']}` after the server shut down."
+            f"\nPeak RSS: {peaks}. Every 2xx-answered delivery id was looked up in "
+            f"`{w['store_column']}` after the server shut down. `gwi serve` runs its default 16 "
+            "workers, which process the inbox beside ingest on the same two cores and the same "
+            "SQLite writer; `--workers 0` only verifies, dedupes and stores."
         )
     return "\n".join(out) + "\n"
 
@@ -767,13 +787,15 @@ def targets(results: dict[int, list[Row]], w: dict) -> str:
         else:
             lines.append("- peak RSS ≤ 64 MiB and flat across sizes: not measured")
     fixed, mx = gwi_webhook_row(w, "fixed"), gwi_webhook_row(w, "max")
-    if mx:
-        lines.append(
-            f"- ≥ 10k stored deliveries/s: {mx['deliveries_per_s']:,.0f} → "
-            f"{'met' if mx['deliveries_per_s'] >= 10_000 else 'NOT met'}"
-        )
-    else:
-        lines.append("- ≥ 10k stored deliveries/s: not measured")
+    ingest = gwi_webhook_row(w, "max", "gwi serve --workers 0")
+    for name, row in (("with the default workers", mx), ("ingest only (`--workers 0`)", ingest)):
+        if row:
+            lines.append(
+                f"- ≥ 10k stored deliveries/s, {name}: {row['deliveries_per_s']:,.0f} → "
+                f"{'met' if row['deliveries_per_s'] >= 10_000 else 'NOT met'}"
+            )
+        else:
+            lines.append(f"- ≥ 10k stored deliveries/s, {name}: not measured")
     if fixed:
         p99 = fixed["latency"]["p99_us"] / 1000
         lines.append(f"- p99 ≤ 25 ms at {WEBHOOK_RATE}/s: {p99:.2f} ms → {'met' if p99 <= 25 else 'NOT met'}")
