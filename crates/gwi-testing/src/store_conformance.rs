@@ -981,11 +981,16 @@ pub async fn inbox_done_batch_marks_every_known_entry(store: Arc<dyn Store>) {
         .unwrap();
     assert_eq!(count_of(store.as_ref(), InboxStatus::Done).await, 2);
     let fetched = store.inbox_fetch_pending(10).await.unwrap();
-    assert_eq!(fetched.iter().map(|e| e.id).collect::<Vec<_>>(), [entries[2]]);
+    assert_eq!(
+        fetched.iter().map(|e| e.id).collect::<Vec<_>>(),
+        [entries[2]]
+    );
     let mut unknown = done(987_654);
     unknown.records = vec![record("nowhere", "issue", 1)];
     assert!(matches!(
-        store.inbox_complete_batch(&[done(entries[2]), unknown]).await,
+        store
+            .inbox_complete_batch(&[done(entries[2]), unknown])
+            .await,
         Err(StoreError::NotFound(_))
     ));
     assert_eq!(count_of(store.as_ref(), InboxStatus::Done).await, 3);
