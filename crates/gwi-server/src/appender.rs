@@ -8,6 +8,7 @@
 //! delivery's commit before it answers, so a 2xx still means "durably stored".
 
 use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use futures::FutureExt;
@@ -38,6 +39,8 @@ type Reply = oneshot::Sender<Result<InboxAppend, AppendError>>;
 /// or until every handle is gone.
 pub(crate) struct Appender {
     queue: mpsc::Sender<(InboundWebhook, Reply)>,
+    /// Deliveries handed to [`append`](Self::append) and not yet answered.
+    waiting: AtomicUsize,
     closing: CancellationToken,
     task: Mutex<Option<JoinHandle<()>>>,
 }
@@ -55,6 +58,7 @@ impl Appender {
         let task = runtime.spawn(run(store, wake, receiver, closing.clone()));
         Self {
             queue,
+            waiting: AtomicUsize::new(0),
             closing,
             task: Mutex::new(Some(task)),
         }
@@ -65,12 +69,19 @@ impl Appender {
     /// Dropping the future after the delivery was queued does not withdraw it: it is still
     /// appended (a provider's retry then finds it as a duplicate).
     pub(crate) async fn append(&self, webhook: InboundWebhook) -> Result<InboxAppend, AppendError> {
+        let _waiting = Waiting::new(&self.waiting);
         let (reply, answer) = oneshot::channel();
         self.queue
             .send((webhook, reply))
             .await
             .map_err(|_| AppendError::Stopped)?;
         answer.await.unwrap_or(Err(AppendError::Stopped))
+    }
+
+    /// How many deliveries are waiting to be appended or answered: the ingest backlog that
+    /// workers defer to.
+    pub(crate) fn backlog(&self) -> usize {
+        self.waiting.load(Ordering::Relaxed)
     }
 
     /// Stops taking deliveries, appends those already queued, and waits for the task to end.
@@ -82,6 +93,22 @@ impl Appender {
         {
             tracing::error!("webhook inbox appender failed: {join}");
         }
+    }
+}
+
+/// Counts one delivery as waiting for as long as it lives (also when the handler is dropped).
+struct Waiting<'a>(&'a AtomicUsize);
+
+impl<'a> Waiting<'a> {
+    fn new(count: &'a AtomicUsize) -> Self {
+        count.fetch_add(1, Ordering::Relaxed);
+        Self(count)
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
     }
 }
 

@@ -17,6 +17,10 @@
 //! failed attempt for its own records. An event whose commit has not happened is still leased,
 //! so no other fetch takes it; if the process dies first, it is processed again after the lease
 //! (at least once, as always).
+//!
+//! Ingest comes first: while deliveries queue for the appender, the dispatcher fetches at most
+//! once per [`PRESSURE_PAUSE`], so processing slows to a floor rather than competing with
+//! acknowledgements for the store's writer.
 
 use std::collections::{HashMap, HashSet};
 use std::panic::AssertUnwindSafe;
@@ -40,6 +44,10 @@ use crate::server::Shared;
 const RETRY_SLACK: Duration = Duration::from_millis(10);
 /// Most events completed in one store transaction.
 const MAX_COMMIT_BATCH: usize = 512;
+/// Deliveries waiting in the appender from which ingest counts as under pressure.
+const INGEST_PRESSURE: usize = 32;
+/// While ingest is under pressure, workers fetch at most once per this long.
+const PRESSURE_PAUSE: Duration = Duration::from_millis(100);
 /// Longest wait between fetch attempts while the store keeps failing.
 const MAX_FETCH_BACKOFF: Duration = Duration::from_secs(30);
 
@@ -103,6 +111,7 @@ async fn dispatch(shared: Arc<Shared>, cancel: CancellationToken) {
     let mut task_ids: HashMap<tokio::task::Id, i64> = HashMap::new();
     let mut next_retry: Option<tokio::time::Instant> = None;
     let mut fetch_failures: u32 = 0;
+    let mut last_fetch: Option<tokio::time::Instant> = None;
     let (done, finished) = mpsc::unbounded_channel();
     let committer = tokio::spawn(commit_finished(shared.clone(), finished));
 
@@ -112,9 +121,18 @@ async fn dispatch(shared: Arc<Shared>, cancel: CancellationToken) {
         }
         let mut wait = shared.config.poll_interval;
         let free = workers.saturating_sub(tasks.len());
+        // Ingest first: a delivery not yet acknowledged can be lost (providers give up on slow
+        // receivers), a stored one only waits. While deliveries queue for the appender, fetch at
+        // most once per pause, so processing slows to a floor instead of taking the writer.
+        let pressed = shared.appender.backlog() >= INGEST_PRESSURE;
+        let paused_until = last_fetch.map(|at| at + PRESSURE_PAUSE);
+        let resume_at =
+            paused_until.filter(|until| pressed && *until > tokio::time::Instant::now());
+        let deferred = resume_at.is_some();
         // Refill once half the tasks are free, not after each one: every fetch is a store round
         // trip, and fetching one event at a time made those round trips the cost of processing.
-        if free > 0 && (tasks.is_empty() || free * 2 >= workers) {
+        if free > 0 && !deferred && (tasks.is_empty() || free * 2 >= workers) {
+            last_fetch = Some(tokio::time::Instant::now());
             let limit = u32::try_from(free).unwrap_or(u32::MAX);
             match shared.store.inbox_fetch_pending(limit).await {
                 Ok(entries) => {
@@ -138,6 +156,9 @@ async fn dispatch(shared: Arc<Shared>, cancel: CancellationToken) {
         let mut wake_at = tokio::time::Instant::now() + wait;
         if let Some(retry) = next_retry {
             wake_at = wake_at.min(retry);
+        }
+        if let Some(resume) = resume_at {
+            wake_at = wake_at.min(resume);
         }
         tokio::select! {
             biased;

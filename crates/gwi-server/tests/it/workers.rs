@@ -182,6 +182,82 @@ async fn events_finished_together_share_one_commit_and_a_refused_one_fails_alone
 }
 
 #[tokio::test]
+async fn workers_defer_to_an_ingest_backlog_but_keep_processing() {
+    let store = Arc::new(TestStore::new());
+    let connector = TestConnector::github("work-defer", Behaviour::Map);
+    let config = ServerConfig {
+        workers: 2,
+        ..fast_config()
+    };
+    let server = server(vec![connector.clone()], store.clone(), config);
+    let router = server.router();
+    let mut events = Vec::new();
+    for i in 0..6 {
+        let body = format!(r#"{{"id":"early-{i}","title":"t"}}"#);
+        let answer = send(
+            &router,
+            github_post(
+                "/webhooks/work-defer",
+                &format!("early-{i}"),
+                body.as_bytes(),
+            ),
+        )
+        .await;
+        events.push(answer.json()["id"].as_i64().unwrap());
+    }
+
+    // Forty deliveries stuck in the appender: an ingest backlog.
+    let gate = store.hold_appends();
+    let waiting: Vec<_> = (0..40)
+        .map(|i| {
+            let router = router.clone();
+            tokio::spawn(async move {
+                let body = format!(r#"{{"id":"late-{i}","title":"t"}}"#);
+                send(
+                    &router,
+                    github_post(
+                        "/webhooks/work-defer",
+                        &format!("late-{i}"),
+                        body.as_bytes(),
+                    ),
+                )
+                .await
+            })
+        })
+        .collect();
+    eventually("the appender holds a batch", || async {
+        store.append_calls.load(Ordering::SeqCst) > 6
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+
+    // Two workers, six events: three fetches, which the backlog spaces at least 100 ms apart.
+    let started = std::time::Instant::now();
+    let workers = server.start_workers();
+    eventually("the earlier events are processed", || async {
+        events
+            .iter()
+            .all(|id| status_of(&store, *id) == Some(InboxStatus::Done))
+    })
+    .await;
+    let took = started.elapsed();
+    assert!(
+        took >= Duration::from_millis(200),
+        "workers did not defer to the backlog ({took:?})"
+    );
+
+    gate.add_permits(1000);
+    for request in waiting {
+        assert_eq!(request.await.unwrap().status, StatusCode::ACCEPTED);
+    }
+    eventually("the late deliveries are processed too", || async {
+        store.records().len() == 46
+    })
+    .await;
+    workers.shutdown().await;
+}
+
+#[tokio::test]
 async fn a_permanent_failure_is_dead_lettered_without_retrying() {
     let store = Arc::new(TestStore::new());
     let connector = TestConnector::github("work-permanent", Behaviour::FailPermanently);
