@@ -7,6 +7,13 @@ mod protocol;
 
 use clap::{Parser, Subcommand};
 
+// jemalloc instead of the system allocator: a sync allocates page and record buffers on one
+// thread and frees them on another, which cost glibc's malloc about 9 % of a 200k-record sync
+// (median 2.29 s vs 2.09 s, five interleaved runs; peak RSS 49 vs 53 MiB).
+#[cfg(not(target_env = "msvc"))]
+#[global_allocator]
+static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 /// gwi moves data from SaaS APIs into your store, by polling and by webhooks, without losing or
 /// duplicating a record.
 #[derive(Debug, Parser)]
