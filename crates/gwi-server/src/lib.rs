@@ -18,6 +18,7 @@
 mod appender;
 mod config;
 mod error;
+mod group_commit;
 pub mod metrics;
 mod ops;
 mod server;

@@ -33,10 +33,10 @@ use futures::FutureExt;
 use gwi_core::error::ConnectorError;
 use gwi_core::store::{InboxCompletion, InboxEntry, StoreError};
 use gwi_core::webhook::{WebhookEvent, headers_from_pairs};
-use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
+use crate::group_commit::GroupCommit;
 use crate::metrics;
 use crate::server::Shared;
 
@@ -75,6 +75,9 @@ impl Workers {
     }
 }
 
+/// Stores finished events' records and marks them done, many per store transaction.
+type Committer = GroupCommit<InboxCompletion, Result<(), StoreError>>;
+
 /// Why processing one event failed.
 struct Failure {
     message: String,
@@ -112,8 +115,14 @@ async fn dispatch(shared: Arc<Shared>, cancel: CancellationToken) {
     let mut next_retry: Option<tokio::time::Instant> = None;
     let mut fetch_failures: u32 = 0;
     let mut last_fetch: Option<tokio::time::Instant> = None;
-    let (done, finished) = mpsc::unbounded_channel();
-    let committer = tokio::spawn(commit_finished(shared.clone(), finished));
+    let committer = {
+        let shared = shared.clone();
+        Arc::new(GroupCommit::start(
+            &tokio::runtime::Handle::current(),
+            MAX_COMMIT_BATCH,
+            move |completed| complete(shared.clone(), completed),
+        ))
+    };
 
     loop {
         if cancel.is_cancelled() {
@@ -140,7 +149,8 @@ async fn dispatch(shared: Arc<Shared>, cancel: CancellationToken) {
                     for entry in entries {
                         if in_flight.insert(entry.id) {
                             let id = entry.id;
-                            let handle = tasks.spawn(process(shared.clone(), entry, done.clone()));
+                            let handle =
+                                tasks.spawn(process(shared.clone(), entry, committer.clone()));
                             task_ids.insert(handle.id(), id);
                         }
                     }
@@ -202,48 +212,35 @@ async fn dispatch(shared: Arc<Shared>, cancel: CancellationToken) {
         );
         tasks.abort_all();
     }
-    // Aborted tasks drop their senders too: the committer commits what finished, then ends.
-    drop(done);
-    drop(tasks);
-    if let Err(join) = committer.await {
-        tracing::error!("webhook committer failed: {join}");
-    }
+    // Aborted tasks withdraw nothing already queued: the committer commits it, then ends.
+    committer.drain().await;
 }
 
-/// A mapped event waiting for the shared commit, and the task waiting for its outcome.
-type Finished = (InboxCompletion, oneshot::Sender<Result<(), StoreError>>);
-
-/// Commits finished events, as many per store transaction as have finished meanwhile.
-async fn commit_finished(shared: Arc<Shared>, mut finished: mpsc::UnboundedReceiver<Finished>) {
-    let mut batch = Vec::with_capacity(MAX_COMMIT_BATCH);
-    while finished.recv_many(&mut batch, MAX_COMMIT_BATCH).await > 0 {
-        let (completed, replies): (Vec<_>, Vec<_>) = batch.drain(..).unzip();
-        match shared.store.inbox_complete_batch(&completed).await {
-            Ok(()) => {
-                for reply in replies {
-                    let _ = reply.send(Ok(()));
-                }
-            }
-            Err(failure) if completed.len() == 1 => {
-                if let Some(reply) = replies.into_iter().next() {
-                    let _ = reply.send(Err(failure));
-                }
-            }
-            Err(failure) => {
-                // Nothing of the batch is stored (or only an unknown entry was refused): find
-                // out which events fail on their own, so the others are not charged for them.
-                tracing::debug!(
-                    events = completed.len(),
-                    "shared webhook commit failed, committing each event alone: {failure}"
-                );
-                for (completion, reply) in completed.iter().zip(replies) {
-                    let alone = shared
+/// Commits finished events in one store transaction; one answer per event, in order.
+async fn complete(
+    shared: Arc<Shared>,
+    completed: Vec<InboxCompletion>,
+) -> Vec<Result<(), StoreError>> {
+    match shared.store.inbox_complete_batch(&completed).await {
+        Ok(()) => completed.iter().map(|_| Ok(())).collect(),
+        Err(failure) if completed.len() == 1 => vec![Err(failure)],
+        Err(failure) => {
+            // Nothing of the batch is stored (or only an unknown entry was refused): find out
+            // which events fail on their own, so the others are not charged for them.
+            tracing::debug!(
+                events = completed.len(),
+                "shared webhook commit failed, committing each event alone: {failure}"
+            );
+            let mut alone = Vec::with_capacity(completed.len());
+            for completion in &completed {
+                alone.push(
+                    shared
                         .store
                         .inbox_complete_batch(std::slice::from_ref(completion))
-                        .await;
-                    let _ = reply.send(alone);
-                }
+                        .await,
+                );
             }
+            alone
         }
     }
 }
@@ -259,7 +256,7 @@ fn fetch_backoff(poll: Duration, failures: u32) -> Duration {
 async fn process(
     shared: Arc<Shared>,
     entry: InboxEntry,
-    committer: mpsc::UnboundedSender<Finished>,
+    committer: Arc<Committer>,
 ) -> Option<Duration> {
     let started = Instant::now();
     let InboxEntry {
@@ -331,7 +328,7 @@ async fn map_and_store(
     shared: &Shared,
     id: i64,
     webhook: gwi_core::store::InboundWebhook,
-    committer: &mpsc::UnboundedSender<Finished>,
+    committer: &Committer,
 ) -> Result<usize, Failure> {
     let Some(route) = shared.routes.get(&webhook.connector) else {
         return Err(Failure::temporary(format!(
@@ -358,16 +355,12 @@ async fn map_and_store(
         }
     }
     let count = records.len();
-    let (reply, outcome) = oneshot::channel();
-    committer
-        .send((InboxCompletion { id, records }, reply))
-        .map_err(|_| Failure::temporary("the webhook committer has stopped"))?;
-    match outcome.await {
-        Ok(Ok(())) => Ok(count),
-        Ok(Err(failure)) => Err(Failure::temporary(format!(
+    match committer.submit(InboxCompletion { id, records }).await {
+        Some(Ok(())) => Ok(count),
+        Some(Err(failure)) => Err(Failure::temporary(format!(
             "storing records failed: {failure}"
         ))),
-        Err(_) => Err(Failure::temporary("the webhook committer has stopped")),
+        None => Err(Failure::temporary("the webhook committer has stopped")),
     }
 }
 
