@@ -68,3 +68,18 @@ pub(crate) fn outcomes(
         })
         .collect()
 }
+
+/// `NotFound` naming how many of `ids` (counted once each) were not among the `found` entries.
+pub(crate) fn all_found(ids: &[i64], found: usize) -> Result<(), StoreError> {
+    let unknown = ids
+        .iter()
+        .collect::<HashSet<_>>()
+        .len()
+        .saturating_sub(found);
+    if unknown > 0 {
+        return Err(StoreError::NotFound(format!(
+            "{unknown} of the inbox entries"
+        )));
+    }
+    Ok(())
+}

@@ -5,7 +5,7 @@
 //! prepared once); inbox workers compete through `FOR UPDATE SKIP LOCKED`. Times that decide
 //! expiry (claims, inbox leases) come from the database clock, which all workers share.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -25,7 +25,9 @@ use sqlx::{Connection, Postgres, QueryBuilder, Row};
 use crate::batch::{newest_per_key, records_by_scope};
 use crate::codec;
 use crate::error::{from_migrate, from_sqlx};
-use crate::inbox::{first_of_each_key, headers_from_json, headers_to_json, outcomes, parse_status};
+use crate::inbox::{
+    all_found, first_of_each_key, headers_from_json, headers_to_json, outcomes, parse_status,
+};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
@@ -430,14 +432,7 @@ impl Store for PostgresStore {
             upsert(&mut tx, &scope, newest_per_key(records)).await?;
         }
         tx.commit().await.map_err(from_sqlx)?;
-        let distinct = ids.iter().collect::<HashSet<_>>().len();
-        let unknown = distinct.saturating_sub(scopes.len());
-        if unknown > 0 {
-            return Err(StoreError::NotFound(format!(
-                "{unknown} of the inbox entries"
-            )));
-        }
-        Ok(())
+        all_found(&ids, scopes.len())
     }
 
     async fn inbox_mark_failed(

@@ -37,7 +37,9 @@ use tokio::sync::Notify;
 use crate::batch::{newest_per_key, records_by_scope};
 use crate::codec;
 use crate::error::{corrupt_json, from_migrate, from_sqlx};
-use crate::inbox::{first_of_each_key, headers_from_json, headers_to_json, outcomes, parse_status};
+use crate::inbox::{
+    all_found, first_of_each_key, headers_from_json, headers_to_json, outcomes, parse_status,
+};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
@@ -237,14 +239,11 @@ impl SqliteStore {
     ) -> Result<HashMap<i64, (i64, Vec<u8>)>, StoreError> {
         let mut bodies = HashMap::with_capacity(entries.len());
         for chunk in entries.chunks(BODIES_PER_SELECT) {
-            let mut qb = QueryBuilder::<Sqlite>::new(
+            let mut qb = with_ids(
                 "SELECT id, codec, body FROM inbox_bodies WHERE id IN (",
+                chunk.iter().map(|entry| entry.id),
+                ")",
             );
-            let mut ids = qb.separated(',');
-            for entry in chunk {
-                ids.push_bind(entry.id);
-            }
-            qb.push(')');
             let rows: Vec<(i64, i64, Vec<u8>)> = qb
                 .build_query_as()
                 .fetch_all(&self.reader)
@@ -408,10 +407,19 @@ fn parse_ts(column: &str, text: &str) -> Result<DateTime<Utc>, StoreError> {
         .map_err(|e| StoreError::Corrupt(format!("column {column} holds {text:?}: {e}")))
 }
 
-/// How many different ids `ids` holds.
-fn distinct(ids: &[i64]) -> u64 {
-    let set: std::collections::HashSet<_> = ids.iter().collect();
-    u64::try_from(set.len()).unwrap_or(u64::MAX)
+/// `head`, then `ids` as a comma-separated list of bound parameters, then `tail`.
+fn with_ids<'a>(
+    head: &str,
+    ids: impl Iterator<Item = i64>,
+    tail: &str,
+) -> QueryBuilder<'a, Sqlite> {
+    let mut qb = QueryBuilder::new(head);
+    let mut list = qb.separated(',');
+    for id in ids {
+        list.push_bind(id);
+    }
+    qb.push(tail);
+    qb
 }
 
 fn from_micros(column: &str, micros: i64) -> Result<DateTime<Utc>, StoreError> {
@@ -727,13 +735,11 @@ impl Store for SqliteStore {
         // the scope the inbox holds, and an unknown entry's records nowhere.
         let mut scopes: HashMap<i64, Scope> = HashMap::with_capacity(ids.len());
         for chunk in ids.chunks(BODIES_PER_SELECT) {
-            let mut qb =
-                QueryBuilder::<Sqlite>::new("UPDATE inbox SET status = 'done' WHERE id IN (");
-            let mut list = qb.separated(',');
-            for id in chunk {
-                list.push_bind(*id);
-            }
-            qb.push(") RETURNING id, tenant, connector");
+            let mut qb = with_ids(
+                "UPDATE inbox SET status = 'done' WHERE id IN (",
+                chunk.iter().copied(),
+                ") RETURNING id, tenant, connector",
+            );
             let rows: Vec<(i64, String, String)> = qb
                 .build_query_as()
                 .fetch_all(&mut *tx)
@@ -752,13 +758,7 @@ impl Store for SqliteStore {
             self.upsert(&mut tx, &scope, rows, now).await?;
         }
         self.commit(tx).await?;
-        let unknown = distinct(&ids).saturating_sub(scopes.len() as u64);
-        if unknown > 0 {
-            return Err(StoreError::NotFound(format!(
-                "{unknown} of the inbox entries"
-            )));
-        }
-        Ok(())
+        all_found(&ids, scopes.len())
     }
 
     async fn inbox_mark_failed(
