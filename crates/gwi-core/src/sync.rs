@@ -145,6 +145,14 @@ pub enum SyncEvent {
 /// Receives [`SyncEvent`]s; called from the engine's task, so it must return quickly.
 pub type SyncEventCallback = Arc<dyn Fn(&SyncEvent) + Send + Sync>;
 
+/// Records a stream buffers before they are committed, unless [`EngineSettings`] say otherwise.
+///
+/// A commit has a fixed cost (a transaction, its WAL pages, a task hand-off), so larger batches
+/// are faster: a 200k-record sync into SQLite took 3.3 s at 1,000, 2.7 s at 2,500 and 2.6 s at
+/// 5,000 records per batch. Two batches are in memory at once (one filling, one committing),
+/// so peak RSS grows with it: 50, 53 and 58 MiB.
+pub const DEFAULT_BATCH_SIZE: usize = 2_500;
+
 /// How the engine batches and schedules.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EngineSettings {
@@ -161,7 +169,7 @@ pub struct EngineSettings {
 impl Default for EngineSettings {
     fn default() -> Self {
         Self {
-            batch_size: 500,
+            batch_size: DEFAULT_BATCH_SIZE,
             batch_interval: Duration::from_secs(1),
             concurrency: 4,
             progress_interval: Duration::from_millis(500),

@@ -198,38 +198,66 @@ impl SqliteStore {
         self.reader.close().await;
     }
 
-    /// Upserts `rows` (one per key) for `scope` in `tx`; returns how many rows were written.
+    /// Upserts `records` (one per key) for `scope` in `tx`; returns how many rows were written.
+    ///
+    /// Rows are encoded one statement at a time, the next while SQLite runs the current one:
+    /// encoding a whole batch up front held a second copy of every record in memory, which
+    /// capped how large a batch could be, and left SQLite's thread idle while it ran.
     async fn upsert(
         &self,
         tx: &mut sqlx::SqliteConnection,
         scope: &Scope,
-        rows: Vec<Encoded<'_>>,
+        records: Vec<&ConnectorRecord>,
         now: i64,
     ) -> Result<u64, StoreError> {
+        let sizes = self.upserts.chunks(records.len());
+        let mut records = records.into_iter();
+        let mut statement = match sizes.first() {
+            Some(&size) => Some(self.upsert_statement(scope, now, size, &mut records)?),
+            None => None,
+        };
         let mut written = 0;
-        let mut rows = rows.into_iter();
-        for size in self.upserts.chunks(rows.len()) {
-            let mut q = sqlx::query(self.upserts.sql(size)?);
-            for row in rows.by_ref().take(size) {
-                q = q
-                    .bind(scope.tenant.as_str())
-                    .bind(scope.connector.as_str())
-                    .bind(now)
-                    .bind(row.record.record_type.as_str())
-                    .bind(row.record.id.as_str())
-                    .bind(row.record.source.as_str())
-                    .bind(row.created_at)
-                    .bind(row.updated_at)
-                    .bind(row.data)
-                    .bind(row.metadata);
-            }
-            written += q
-                .execute(&mut *tx)
-                .await
-                .map_err(from_sqlx)?
-                .rows_affected();
+        for next in sizes.iter().skip(1).map(Some).chain([None]) {
+            let Some(current) = statement.take() else {
+                break;
+            };
+            // `join!` polls the statement first, which hands it to SQLite's thread; the next
+            // one is then encoded here while it runs.
+            let (done, following) = futures::join!(current.execute(&mut *tx), async {
+                next.map(|&size| self.upsert_statement(scope, now, size, &mut records))
+                    .transpose()
+            });
+            written += done.map_err(from_sqlx)?.rows_affected();
+            statement = following?;
         }
         Ok(written)
+    }
+
+    /// The upsert of the next `size` of `records`, with their columns bound.
+    fn upsert_statement<'q>(
+        &'q self,
+        scope: &'q Scope,
+        now: i64,
+        size: usize,
+        records: &mut impl Iterator<Item = &'q ConnectorRecord>,
+    ) -> Result<sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArguments<'q>>, StoreError> {
+        let mut q = sqlx::query(self.upserts.sql(size)?);
+        for record in records.take(size) {
+            // sqlx copies borrowed text into the statement's arguments, so the large columns
+            // are copied once here and moved in.
+            q = q
+                .bind(scope.tenant.as_str())
+                .bind(scope.connector.as_str())
+                .bind(now)
+                .bind(record.record_type.as_str())
+                .bind(record.id.as_str())
+                .bind(record.source.as_str())
+                .bind(ts(record.created_at))
+                .bind(ts(record.updated_at))
+                .bind(record.data.as_str().to_owned())
+                .bind(record.metadata.as_str().to_owned());
+        }
+        Ok(q)
     }
 
     /// The stored (codec, bytes) of each entry's body, by inbox id.
@@ -439,27 +467,6 @@ fn to_json_text(value: &serde_json::Value) -> Result<String, StoreError> {
     serde_json::to_string(value).map_err(|e| StoreError::Query(format!("cannot encode JSON: {e}")))
 }
 
-/// A record's columns, encoded before the transaction starts.
-///
-/// Owned strings are moved into the statement's arguments: sqlx copies borrowed ones.
-struct Encoded<'a> {
-    record: &'a ConnectorRecord,
-    created_at: String,
-    updated_at: String,
-    data: String,
-    metadata: String,
-}
-
-fn encode(record: &ConnectorRecord) -> Result<Encoded<'_>, StoreError> {
-    Ok(Encoded {
-        record,
-        created_at: ts(record.created_at),
-        updated_at: ts(record.updated_at),
-        data: record.data.as_str().to_owned(),
-        metadata: record.metadata.as_str().to_owned(),
-    })
-}
-
 fn decode_record(row: &SqliteRow) -> Result<ConnectorRecord, StoreError> {
     let get = |col: &str| row.try_get::<String, _>(col).map_err(from_sqlx);
     let data = get("data")?;
@@ -522,10 +529,7 @@ impl Store for SqliteStore {
         records: &[ConnectorRecord],
         checkpoint: Option<&Checkpoint>,
     ) -> Result<UpsertOutcome, StoreError> {
-        let rows = newest_per_key(records)
-            .into_iter()
-            .map(encode)
-            .collect::<Result<Vec<_>, _>>()?;
+        let rows = newest_per_key(records);
         let cursor = checkpoint.map(|c| to_json_text(&c.cursor)).transpose()?;
         let now = Utc::now().timestamp_micros();
         let mut tx = self.begin().await?;
@@ -751,11 +755,8 @@ impl Store for SqliteStore {
             );
         }
         for (scope, records) in records_by_scope(completed, &scopes) {
-            let rows = newest_per_key(records)
-                .into_iter()
-                .map(encode)
-                .collect::<Result<Vec<_>, _>>()?;
-            self.upsert(&mut tx, &scope, rows, now).await?;
+            self.upsert(&mut tx, &scope, newest_per_key(records), now)
+                .await?;
         }
         self.commit(tx).await?;
         all_found(&ids, scopes.len())

@@ -73,8 +73,8 @@ pub struct SyncArgs {
     /// Streams read at once (they share one rate limiter).
     #[arg(long, default_value_t = 4, value_name = "N")]
     concurrency: usize,
-    /// Records per committed batch.
-    #[arg(long, default_value_t = 1000, value_name = "N")]
+    /// Records per committed batch (larger is faster; each stream holds two batches in memory).
+    #[arg(long, default_value_t = gwi_core::sync::DEFAULT_BATCH_SIZE, value_name = "N")]
     batch_size: usize,
     /// With a stdout output: resume from this state (plain, Singer or Airbyte form).
     #[arg(long, value_name = "FILE")]
