@@ -20,6 +20,7 @@ pub mod registry;
 pub mod store;
 pub mod stream;
 pub mod sync;
+pub mod time;
 pub mod webhook;
 
 /// The items a connector author needs, in one import.

@@ -19,7 +19,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use gwi_core::record::{ConnectorRecord, JsonText};
 use gwi_core::store::{
     INBOX_LEASE, InboundWebhook, InboxAppend, InboxCompletion, InboxEntry, InboxStatus,
@@ -426,7 +426,7 @@ impl UpsertStatements {
 
 /// Record timestamps as fixed-width text, so comparing text compares times.
 fn ts(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Micros, true)
+    gwi_core::time::format_micros(t)
 }
 
 fn parse_ts(column: &str, text: &str) -> Result<DateTime<Utc>, StoreError> {

@@ -6,8 +6,12 @@
 //! Free text that is only passed through (titles, bodies, commit messages) stays as the JSON
 //! string it came as (`RawValue`): copied into the record's text as is, never unescaped and
 //! escaped again. That is most of the bytes of a pull request or an issue.
+//!
+//! Timestamps are read with `gwi_core::time` (strict RFC 3339 first, as GitHub sends them),
+//! several times faster than chrono's own lenient parser.
 
 use chrono::{DateTime, Utc};
+use gwi_core::time;
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 use serde_json::value::RawValue;
@@ -62,9 +66,13 @@ pub(crate) struct PullRequest {
     pub head: BranchRef,
     pub base: BranchRef,
     /// The list endpoint has no `merged` flag; `merged_at` is set exactly when merged.
+    #[serde(default, deserialize_with = "time::deserialize_option")]
     pub merged_at: Option<DateTime<Utc>>,
+    #[serde(default, deserialize_with = "time::deserialize_option")]
     pub closed_at: Option<DateTime<Utc>>,
+    #[serde(deserialize_with = "time::deserialize")]
     pub created_at: DateTime<Utc>,
+    #[serde(deserialize_with = "time::deserialize")]
     pub updated_at: DateTime<Utc>,
     pub html_url: String,
     pub url: String,
@@ -90,8 +98,11 @@ pub(crate) struct Issue {
     pub milestone: Option<Milestone>,
     #[serde(default)]
     pub comments: u64,
+    #[serde(default, deserialize_with = "time::deserialize_option")]
     pub closed_at: Option<DateTime<Utc>>,
+    #[serde(deserialize_with = "time::deserialize")]
     pub created_at: DateTime<Utc>,
+    #[serde(deserialize_with = "time::deserialize")]
     pub updated_at: DateTime<Utc>,
     pub html_url: String,
     pub url: String,
@@ -114,7 +125,9 @@ pub(crate) struct IssueComment {
     pub body: Option<Box<RawValue>>,
     pub user: Option<User>,
     pub issue_url: String,
+    #[serde(deserialize_with = "time::deserialize")]
     pub created_at: DateTime<Utc>,
+    #[serde(deserialize_with = "time::deserialize")]
     pub updated_at: DateTime<Utc>,
     pub html_url: String,
     pub url: String,
@@ -135,7 +148,9 @@ pub(crate) struct ReviewComment {
     #[serde(default)]
     pub line: Option<u64>,
     pub commit_id: String,
+    #[serde(deserialize_with = "time::deserialize")]
     pub created_at: DateTime<Utc>,
+    #[serde(deserialize_with = "time::deserialize")]
     pub updated_at: DateTime<Utc>,
     pub html_url: String,
     pub url: String,
@@ -152,6 +167,7 @@ pub(crate) struct Review {
     pub state: String,
     pub commit_id: Option<String>,
     /// `null` while the review is pending (visible only to its author).
+    #[serde(default, deserialize_with = "time::deserialize_option")]
     pub submitted_at: Option<DateTime<Utc>>,
     pub pull_request_url: String,
     pub html_url: String,
@@ -161,6 +177,7 @@ pub(crate) struct Review {
 #[derive(Debug, Clone, Deserialize)]
 pub(crate) struct GitSignature {
     pub name: Option<String>,
+    #[serde(deserialize_with = "time::deserialize")]
     pub date: DateTime<Utc>,
 }
 
@@ -199,6 +216,7 @@ pub(crate) struct PushCommit {
     /// The sha.
     pub id: String,
     pub message: Box<RawValue>,
+    #[serde(deserialize_with = "time::deserialize")]
     pub timestamp: DateTime<Utc>,
     pub author: PushPerson,
     pub committer: PushPerson,
@@ -232,9 +250,11 @@ pub(crate) struct WorkflowRun {
     pub actor: Option<User>,
     #[serde(default)]
     pub pull_requests: Vec<RunPullRequest>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "time::deserialize_option")]
     pub run_started_at: Option<DateTime<Utc>>,
+    #[serde(deserialize_with = "time::deserialize")]
     pub created_at: DateTime<Utc>,
+    #[serde(deserialize_with = "time::deserialize")]
     pub updated_at: DateTime<Utc>,
     pub html_url: String,
     pub url: String,
