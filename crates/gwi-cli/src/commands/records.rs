@@ -164,5 +164,6 @@ pub async fn run(command: RecordsCommand) -> anyhow::Result<ExitCode> {
         }
     }
     out.flush()?;
+    store.close().await;
     Ok(ExitCode::SUCCESS)
 }
