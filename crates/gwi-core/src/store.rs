@@ -265,14 +265,6 @@ pub trait Store: Send + Sync {
 
     /// Checks that the store answers (for `/readyz`).
     async fn ping(&self) -> Result<(), StoreError>;
-
-    /// Closes the store's connections and waits for them to finish; later calls fail.
-    ///
-    /// Dropping a store leaves its connections to close in the background, which a process
-    /// about to exit never waits for: SQLite then leaves its `-wal` and `-shm` files beside the
-    /// database (harmless, folded back on the next open, but untidy). Stores without
-    /// connections need not do anything.
-    async fn close(&self) {}
 }
 
 /// Persists rotated OAuth2 refresh tokens in a [`Store`], per tenant and connector.

@@ -114,6 +114,11 @@ impl PostgresStore {
     pub fn pool(&self) -> &PgPool {
         &self.pool
     }
+
+    /// Closes all connections, waiting for them to finish.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
 }
 
 fn decode_record(row: &PgRow) -> Result<ConnectorRecord, StoreError> {
@@ -533,9 +538,5 @@ impl Store for PostgresStore {
             .await
             .map_err(from_sqlx)?;
         Ok(())
-    }
-
-    async fn close(&self) {
-        self.pool.close().await;
     }
 }

@@ -189,6 +189,15 @@ impl SqliteStore {
         })
     }
 
+    /// Closes all connections, waiting for them to finish.
+    pub async fn close(&self) {
+        if let Some(checkpointer) = &self.checkpointer {
+            checkpointer.stop().await;
+        }
+        self.writer.close().await;
+        self.reader.close().await;
+    }
+
     /// Upserts `records` (one per key) for `scope` in `tx`; returns how many rows were written.
     ///
     /// Rows are encoded one statement at a time, the next while SQLite runs the current one:
@@ -864,16 +873,6 @@ impl Store for SqliteStore {
             .await
             .map_err(from_sqlx)?;
         Ok(())
-    }
-
-    async fn close(&self) {
-        if let Some(checkpointer) = &self.checkpointer {
-            checkpointer.stop().await;
-        }
-        // The writer closes last: SQLite folds the WAL back and removes it when the last
-        // connection closes, which a read-only connection cannot do.
-        self.reader.close().await;
-        self.writer.close().await;
     }
 }
 

@@ -124,7 +124,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         out,
         "\nexplore: gwi records list --store {url} --connector github --type issue\n         gwi state show github --store {url}"
     )?;
-    store.close().await;
+    drop(store);
     sandbox.shutdown().await;
     Ok(ExitCode::SUCCESS)
 }

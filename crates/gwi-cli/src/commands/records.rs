@@ -164,6 +164,5 @@ pub async fn run(command: RecordsCommand) -> anyhow::Result<ExitCode> {
         }
     }
     out.flush()?;
-    store.close().await;
     Ok(ExitCode::SUCCESS)
 }

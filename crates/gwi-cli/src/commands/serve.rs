@@ -56,7 +56,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let store_url = file.store_url(args.config.store.as_deref());
     let store = open_store(&store_url).await?;
 
-    let server = Server::new(connectors, store.clone(), config.clone()).map_err(bad_usage)?;
+    let server = Server::new(connectors, store, config.clone()).map_err(bad_usage)?;
     let webhooks = server.webhook_connectors();
     if webhooks.is_empty() {
         tracing::warn!(
@@ -74,7 +74,6 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         "gwi serve ready"
     );
     server.serve(listener, shutdown_signal()).await?;
-    store.close().await;
     tracing::info!("gwi serve stopped");
     Ok(ExitCode::SUCCESS)
 }

@@ -57,7 +57,6 @@ pub async fn run(command: StateCommand) -> anyhow::Result<ExitCode> {
             let store = open_store(&file.store_url(config.store.as_deref())).await?;
             let scope = Scope::new(tenant_for(&file, &connector, tenant), connector);
             let states = store.load_state(&scope).await?;
-            store.close().await;
             if json {
                 writeln!(out, "{}", serde_json::to_string_pretty(&states)?)?;
             } else if states.is_empty() {
@@ -89,7 +88,6 @@ pub async fn run(command: StateCommand) -> anyhow::Result<ExitCode> {
             let store = open_store(&file.store_url(config.store.as_deref())).await?;
             let scope = Scope::new(tenant_for(&file, &connector, tenant), connector);
             let removed = store.reset_state(&scope, stream.as_deref()).await?;
-            store.close().await;
             writeln!(
                 out,
                 "removed {removed} stream state(s) of {}; the next sync starts from the beginning",

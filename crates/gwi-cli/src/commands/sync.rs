@@ -156,9 +156,6 @@ pub async fn run(args: SyncArgs) -> anyhow::Result<ExitCode> {
     };
     let result = engine.run(options).await;
     ctrl_c.abort();
-    if let Some(store) = &store {
-        store.close().await;
-    }
     display.finish();
     if let Some(writer) = &writer {
         if let Err(e) = &result {
