@@ -26,6 +26,7 @@ use gwi_core::store::{
     RecordQuery, Scope, Store, StoreError, StreamState, UpsertOutcome,
 };
 use gwi_core::stream::Checkpoint;
+use gwi_core::time::format_micros;
 use secrecy::{ExposeSecret, SecretString};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
@@ -210,27 +211,27 @@ impl SqliteStore {
         records: Vec<&ConnectorRecord>,
         now: i64,
     ) -> Result<u64, StoreError> {
-        let sizes = self.upserts.chunks(records.len());
+        let mut sizes = self.upserts.chunks(records.len()).into_iter();
         let mut records = records.into_iter();
-        let mut statement = match sizes.first() {
-            Some(&size) => Some(self.upsert_statement(scope, now, size, &mut records)?),
-            None => None,
+        let Some(first) = sizes.next() else {
+            return Ok(0);
         };
+        let mut statement = self.upsert_statement(scope, now, first, &mut records)?;
         let mut written = 0;
-        for next in sizes.iter().skip(1).map(Some).chain([None]) {
-            let Some(current) = statement.take() else {
-                break;
-            };
+        loop {
+            let next = sizes.next();
             // `join!` polls the statement first, which hands it to SQLite's thread; the next
             // one is then encoded here while it runs.
-            let (done, following) = futures::join!(current.execute(&mut *tx), async {
-                next.map(|&size| self.upsert_statement(scope, now, size, &mut records))
+            let (done, following) = futures::join!(statement.execute(&mut *tx), async {
+                next.map(|size| self.upsert_statement(scope, now, size, &mut records))
                     .transpose()
             });
             written += done.map_err(from_sqlx)?.rows_affected();
-            statement = following?;
+            match following? {
+                Some(following) => statement = following,
+                None => return Ok(written),
+            }
         }
-        Ok(written)
     }
 
     /// The upsert of the next `size` of `records`, with their columns bound.
@@ -244,7 +245,8 @@ impl SqliteStore {
         let mut q = sqlx::query(self.upserts.sql(size)?);
         for record in records.take(size) {
             // sqlx copies borrowed text into the statement's arguments, so the large columns
-            // are copied once here and moved in.
+            // are copied once here and moved in. Timestamps are fixed-width text, so comparing
+            // text compares times.
             q = q
                 .bind(scope.tenant.as_str())
                 .bind(scope.connector.as_str())
@@ -252,8 +254,8 @@ impl SqliteStore {
                 .bind(record.record_type.as_str())
                 .bind(record.id.as_str())
                 .bind(record.source.as_str())
-                .bind(ts(record.created_at))
-                .bind(ts(record.updated_at))
+                .bind(format_micros(record.created_at))
+                .bind(format_micros(record.updated_at))
                 .bind(record.data.as_str().to_owned())
                 .bind(record.metadata.as_str().to_owned());
         }
@@ -424,11 +426,6 @@ impl UpsertStatements {
     }
 }
 
-/// Record timestamps as fixed-width text, so comparing text compares times.
-fn ts(t: DateTime<Utc>) -> String {
-    gwi_core::time::format_micros(t)
-}
-
 fn parse_ts(column: &str, text: &str) -> Result<DateTime<Utc>, StoreError> {
     DateTime::parse_from_rfc3339(text)
         .map(|t| t.with_timezone(&Utc))
@@ -517,7 +514,8 @@ fn push_filters<'a>(qb: &mut QueryBuilder<'a, Sqlite>, query: &'a RecordQuery) {
             .push_bind(record_type.as_str());
     }
     if let Some(since) = query.updated_since {
-        qb.push(" AND updated_at >= ").push_bind(ts(since));
+        qb.push(" AND updated_at >= ")
+            .push_bind(format_micros(since));
     }
 }
 
@@ -888,9 +886,9 @@ mod tests {
         let b = DateTime::parse_from_rfc3339("2024-01-01T00:00:10.5Z")
             .unwrap()
             .with_timezone(&Utc);
-        assert!(ts(a) < ts(b));
-        assert_eq!(ts(a).len(), ts(b).len());
-        assert_eq!(parse_ts("t", &ts(b)).unwrap(), b);
+        assert!(format_micros(a) < format_micros(b));
+        assert_eq!(format_micros(a).len(), format_micros(b).len());
+        assert_eq!(parse_ts("t", &format_micros(b)).unwrap(), b);
     }
 
     #[test]
