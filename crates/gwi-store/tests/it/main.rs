@@ -7,4 +7,5 @@ mod crash_safety;
 mod open;
 mod postgres_conformance;
 mod sqlite_conformance;
+mod sqlite_inbox;
 mod support;

@@ -1,0 +1,125 @@
+//! SQLite's inbox append runs its whole transaction as one query; what a failure in it leaves.
+
+use std::path::Path;
+use std::time::Duration;
+
+use chrono::{TimeZone, Utc};
+use gwi_core::store::{InboundWebhook, InboxAppend, InboxStatus, Store};
+use gwi_store::{SqliteOptions, SqliteStore};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
+use sqlx::{Connection, Executor};
+
+fn webhook(key: &str) -> InboundWebhook {
+    InboundWebhook {
+        tenant: "t".into(),
+        connector: "github".into(),
+        dedupe_key: key.into(),
+        event_type: "pull_request".into(),
+        headers: vec![("x-github-event".into(), "pull_request".into())],
+        body: format!("{{\"delivery\":\"{key}\"}}").into_bytes(),
+        received_at: Utc.timestamp_opt(1_700_000_000, 0).unwrap(),
+    }
+}
+
+async fn open(path: &Path, busy_timeout: Duration) -> SqliteStore {
+    let options = SqliteOptions {
+        busy_timeout,
+        ..Default::default()
+    };
+    SqliteStore::connect_with(&format!("sqlite://{}", path.display()), options)
+        .await
+        .unwrap()
+}
+
+/// A second connection to the same file, as another process would have.
+async fn side_connection(path: &Path) -> SqliteConnection {
+    SqliteConnection::connect_with(&SqliteConnectOptions::new().filename(path))
+        .await
+        .unwrap()
+}
+
+async fn pending(store: &SqliteStore) -> u64 {
+    store
+        .inbox_counts()
+        .await
+        .unwrap()
+        .into_iter()
+        .find_map(|(status, n)| (status == InboxStatus::Pending).then_some(n))
+        .unwrap_or(0)
+}
+
+#[tokio::test]
+async fn a_batch_failing_after_its_rows_went_in_stores_none_of_it_and_the_writer_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("inbox.db");
+    let store = open(&path, Duration::from_secs(5)).await;
+    // Refuses the body of one key: the batch fails after its inbox rows were inserted.
+    let mut side = side_connection(&path).await;
+    side.execute(
+        "CREATE TRIGGER refuse_poison BEFORE INSERT ON inbox_bodies \
+         WHEN (SELECT dedupe_key FROM inbox WHERE id = NEW.id) = 'poison' \
+         BEGIN SELECT RAISE(ABORT, 'poison refused'); END",
+    )
+    .await
+    .unwrap();
+
+    let failed = store
+        .inbox_append_batch(&[webhook("ok-1"), webhook("poison")])
+        .await
+        .unwrap_err();
+    assert!(failed.to_string().contains("poison refused"), "{failed}");
+    assert_eq!(pending(&store).await, 0, "a failed batch left rows behind");
+
+    // The writer is usable at once, and the keys of the failed batch are not taken.
+    let appended = store
+        .inbox_append_batch(&[webhook("ok-1"), webhook("ok-2")])
+        .await
+        .unwrap();
+    assert!(
+        appended.iter().all(|a| matches!(a, InboxAppend::Stored(_))),
+        "{appended:?}"
+    );
+    let fetched = store.inbox_fetch_pending(10).await.unwrap();
+    let mut bodies: Vec<_> = fetched.iter().map(|e| e.webhook.body.clone()).collect();
+    bodies.sort();
+    assert_eq!(
+        bodies,
+        vec![webhook("ok-1").body, webhook("ok-2").body],
+        "every stored row has its own body"
+    );
+    side.close().await.unwrap();
+    store.close().await;
+}
+
+#[tokio::test]
+async fn a_batch_that_cannot_begin_fails_cleanly_and_the_next_one_is_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("inbox.db");
+    let store = open(&path, Duration::from_millis(100)).await;
+    // Another process holds the write lock for longer than the store waits.
+    let mut side = side_connection(&path).await;
+    side.execute("BEGIN IMMEDIATE").await.unwrap();
+    let failed = store
+        .inbox_append_batch(&[webhook("busy-1")])
+        .await
+        .unwrap_err();
+    assert!(failed.to_string().contains("locked"), "{failed}");
+    side.execute("ROLLBACK").await.unwrap();
+
+    let appended = store
+        .inbox_append_batch(&[webhook("busy-1")])
+        .await
+        .unwrap();
+    assert!(
+        matches!(appended[0], InboxAppend::Stored(_)),
+        "{appended:?}"
+    );
+    // Later writes of every kind still commit.
+    assert_eq!(
+        store.inbox_append(&webhook("busy-1")).await.unwrap(),
+        InboxAppend::Duplicate
+    );
+    assert_eq!(pending(&store).await, 1);
+    side.close().await.unwrap();
+    store.close().await;
+}
