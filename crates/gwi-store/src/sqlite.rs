@@ -334,6 +334,8 @@ impl SqliteStore {
 /// Until [`committed`](Self::committed) says otherwise, the transaction may still be open, so
 /// dropping this (a cancelled future, or a failed rollback) closes the connection instead of
 /// handing it back to the pool: closing makes SQLite roll back, and the pool opens a fresh one.
+/// An in-memory database lives in that connection and is lost with it; such stores are for
+/// tests and demos, and only a cancelled append or a failed rollback gets here.
 struct WriterTransaction {
     connection: PoolConnection<Sqlite>,
     open: bool,
@@ -359,9 +361,7 @@ impl WriterTransaction {
 
     /// Ends whatever the failed query left open. `ROLLBACK` also fails when nothing is open
     /// (`BEGIN` itself failed, or SQLite already rolled back); the connection is then closed
-    /// all the same, since what it holds cannot be told apart from a stuck transaction. (An
-    /// in-memory database lives in that connection: this is the one path where it is lost, and
-    /// only after a failure that made `ROLLBACK` fail as well.)
+    /// all the same, since what it holds cannot be told apart from a stuck transaction.
     async fn roll_back(&mut self) {
         match sqlx::query("ROLLBACK").execute(self.connection()).await {
             Ok(_) => self.open = false,
@@ -386,8 +386,8 @@ impl Drop for WriterTransaction {
 /// With only the writer's automatic checkpoint, every thousandth page committed made one commit
 /// wait while the whole WAL was copied and synced (tens of milliseconds), and nothing else was
 /// written meanwhile. Copying in the background, nudged after each commit, leaves the writer's
-/// own checkpoint (still on, as the backstop that lets the WAL restart from the top) little to
-/// copy. A checkpoint here is `PASSIVE`: it never blocks the writer or readers.
+/// own checkpoint (still on, at [`BACKSTOP_CHECKPOINT_PAGES`], so the WAL stays bounded) little
+/// to copy. A checkpoint here is `PASSIVE`: it never blocks the writer or readers.
 struct Checkpointer {
     nudge: Arc<Notify>,
     pool: SqlitePool,
