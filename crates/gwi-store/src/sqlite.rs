@@ -62,8 +62,9 @@ const CHECKPOINT_SPACING: Duration = Duration::from_millis(20);
 /// steady stream of commits is rare, so with SQLite's default of 1,000 pages (8 MB) the writer
 /// ran a checkpoint itself, fsyncs included, several times a second, and on every commit while
 /// a reader kept that checkpoint from completing. Under webhook load with workers reading, the
-/// single writer spent much of its time in those fsyncs while deliveries waited for their commit. Raising it took ingest from about 9.1k to 10.4k
-/// deliveries/s on the benchmark machine (three interleaved pairs).
+/// single writer spent much of its time in those fsyncs while deliveries waited for their
+/// commit. Raising it took ingest from about 9.1k to 10.4k deliveries/s on the benchmark
+/// machine (three interleaved pairs).
 const BACKSTOP_CHECKPOINT_PAGES: u32 = 10_000;
 /// Run the expired-claims cleanup once per this many claims.
 const PURGE_EVERY: u64 = 1024;

@@ -123,3 +123,55 @@ async fn a_batch_that_cannot_begin_fails_cleanly_and_the_next_one_is_stored() {
     side.close().await.unwrap();
     store.close().await;
 }
+
+#[tokio::test]
+async fn an_append_cancelled_at_any_point_stores_all_or_none_of_it_and_the_writer_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("inbox.db");
+    let store = std::sync::Arc::new(open(&path, Duration::from_secs(5)).await);
+    let mut expected = 0;
+    // Later rounds give the append more time, so cancellation lands before, during and after
+    // the transaction.
+    for round in 0..10u32 {
+        let batch: Vec<InboundWebhook> = (0..500)
+            .map(|i| {
+                let mut w = webhook(&format!("cancel-{round}-{i}"));
+                w.body = format!(
+                    "{{\"round\":{round},\"i\":{i},\"pad\":\"{}\"}}",
+                    "x".repeat(4000)
+                )
+                .into_bytes();
+                w
+            })
+            .collect();
+        let appending = {
+            let store = store.clone();
+            tokio::spawn(async move { store.inbox_append_batch(&batch).await })
+        };
+        tokio::time::sleep(Duration::from_micros(250 << round)).await;
+        appending.abort();
+        let finished = matches!(appending.await, Ok(Ok(_)));
+        let now = pending(&store).await;
+        assert!(
+            now == expected || now == expected + 500,
+            "round {round}: {now} pending, expected {expected} or {}",
+            expected + 500
+        );
+        if finished {
+            assert_eq!(
+                now,
+                expected + 500,
+                "round {round}: a finished append was lost"
+            );
+        }
+        expected = now;
+        // The writer takes the next append whatever state the cancelled one left.
+        let next = store
+            .inbox_append(&webhook(&format!("after-{round}")))
+            .await
+            .unwrap();
+        assert!(matches!(next, InboxAppend::Stored(_)), "{next:?}");
+        expected += 1;
+    }
+    store.close().await;
+}
