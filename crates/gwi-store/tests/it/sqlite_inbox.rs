@@ -1,6 +1,6 @@
 //! SQLite's inbox append runs its whole transaction as one query; what a failure in it leaves.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use chrono::{TimeZone, Utc};
@@ -21,14 +21,18 @@ fn webhook(key: &str) -> InboundWebhook {
     }
 }
 
-async fn open(path: &Path, busy_timeout: Duration) -> SqliteStore {
+/// A store on a new file, with the directory that holds it (removed when dropped).
+async fn open(busy_timeout: Duration) -> (tempfile::TempDir, PathBuf, SqliteStore) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("inbox.db");
     let options = SqliteOptions {
         busy_timeout,
         ..Default::default()
     };
-    SqliteStore::connect_with(&format!("sqlite://{}", path.display()), options)
+    let store = SqliteStore::connect_with(&format!("sqlite://{}", path.display()), options)
         .await
-        .unwrap()
+        .unwrap();
+    (dir, path, store)
 }
 
 /// A second connection to the same file, as another process would have.
@@ -50,9 +54,7 @@ async fn pending(store: &SqliteStore) -> u64 {
 
 #[tokio::test]
 async fn a_batch_failing_after_its_rows_went_in_stores_none_of_it_and_the_writer_goes_on() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("inbox.db");
-    let store = open(&path, Duration::from_secs(5)).await;
+    let (_dir, path, store) = open(Duration::from_secs(5)).await;
     // Refuses the body of one key: the batch fails after its inbox rows were inserted.
     let mut side = side_connection(&path).await;
     side.execute(
@@ -93,9 +95,7 @@ async fn a_batch_failing_after_its_rows_went_in_stores_none_of_it_and_the_writer
 
 #[tokio::test]
 async fn a_batch_that_cannot_begin_fails_cleanly_and_the_next_one_is_stored() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("inbox.db");
-    let store = open(&path, Duration::from_millis(100)).await;
+    let (_dir, path, store) = open(Duration::from_millis(100)).await;
     // Another process holds the write lock for longer than the store waits.
     let mut side = side_connection(&path).await;
     side.execute("BEGIN IMMEDIATE").await.unwrap();
@@ -126,9 +126,8 @@ async fn a_batch_that_cannot_begin_fails_cleanly_and_the_next_one_is_stored() {
 
 #[tokio::test]
 async fn an_append_cancelled_at_any_point_stores_all_or_none_of_it_and_the_writer_goes_on() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("inbox.db");
-    let store = std::sync::Arc::new(open(&path, Duration::from_secs(5)).await);
+    let (_dir, _, store) = open(Duration::from_secs(5)).await;
+    let store = std::sync::Arc::new(store);
     let mut expected = 0;
     // Later rounds give the append more time, so cancellation lands before, during and after
     // the transaction.
