@@ -36,7 +36,7 @@ use sqlx::sqlite::{
 use sqlx::{QueryBuilder, Row, Sqlite};
 use tokio::sync::Notify;
 
-use crate::batch::{newest_per_key, records_by_scope};
+use crate::batch::newest_per_key;
 use crate::codec;
 use crate::error::{corrupt_json, from_migrate, from_sqlx};
 use crate::inbox::{
@@ -446,16 +446,18 @@ fn upsert_sql(rows: usize) -> String {
         }
         sql.push_str("(?,?,?,?,?,?,?,?,?,?)");
     }
-    // `>=`: on equal `updated_at` the incoming copy wins, so a webhook and a sync agree.
-    sql.push_str(
-        " ON CONFLICT (tenant, connector, record_type, id) DO UPDATE SET \
-         source = excluded.source, created_at = excluded.created_at, \
-         updated_at = excluded.updated_at, data = excluded.data, \
-         metadata = excluded.metadata, synced_at = excluded.synced_at \
-         WHERE excluded.updated_at >= records.updated_at",
-    );
+    sql.push_str(UPSERT_ON_CONFLICT);
     sql
 }
+
+/// What an upsert does with a record already stored: replaces it unless it is newer.
+///
+/// `>=`: on equal `updated_at` the incoming copy wins, so a webhook and a sync agree.
+const UPSERT_ON_CONFLICT: &str = " ON CONFLICT (tenant, connector, record_type, id) DO UPDATE SET \
+     source = excluded.source, created_at = excluded.created_at, \
+     updated_at = excluded.updated_at, data = excluded.data, \
+     metadata = excluded.metadata, synced_at = excluded.synced_at \
+     WHERE excluded.updated_at >= records.updated_at";
 
 /// The upsert statements a store uses: `max` rows, and each power of two below it.
 ///
@@ -514,12 +516,17 @@ fn with_ids<'a>(
     tail: &str,
 ) -> QueryBuilder<'a, Sqlite> {
     let mut qb = QueryBuilder::new(head);
+    push_ids(&mut qb, ids);
+    qb.push(tail);
+    qb
+}
+
+/// `ids` as a comma-separated list of bound parameters.
+fn push_ids(qb: &mut QueryBuilder<'_, Sqlite>, ids: impl Iterator<Item = i64>) {
     let mut list = qb.separated(',');
     for id in ids {
         list.push_bind(id);
     }
-    qb.push(tail);
-    qb
 }
 
 fn from_micros(column: &str, micros: i64) -> Result<DateTime<Utc>, StoreError> {
@@ -815,33 +822,67 @@ impl Store for SqliteStore {
             return Ok(());
         }
         let ids: Vec<i64> = completed.iter().map(|c| c.id).collect();
+        let records: Vec<(i64, &ConnectorRecord)> = completed
+            .iter()
+            .flat_map(|c| c.records.iter().map(move |record| (c.id, record)))
+            .collect();
         let now = Utc::now().timestamp_micros();
-        let mut tx = self.begin().await?;
-        // Marking done first names each entry's tenant and connector: records are stored under
-        // the scope the inbox holds, and an unknown entry's records nowhere.
-        let mut scopes: HashMap<i64, Scope> = HashMap::with_capacity(ids.len());
+        // One multi-statement query, like the append: completions share the single writer with
+        // ingest, and each statement sent on its own was a round trip that held the writer.
+        let mut qb = QueryBuilder::<Sqlite>::new("BEGIN IMMEDIATE;");
         for chunk in ids.chunks(BODIES_PER_SELECT) {
-            let mut qb = with_ids(
-                "UPDATE inbox SET status = 'done' WHERE id IN (",
-                chunk.iter().copied(),
-                ") RETURNING id, tenant, connector",
-            );
-            let rows: Vec<(i64, String, String)> = qb
-                .build_query_as()
-                .fetch_all(&mut *tx)
-                .await
-                .map_err(from_sqlx)?;
-            scopes.extend(
-                rows.into_iter()
-                    .map(|(id, tenant, connector)| (id, Scope::new(tenant, connector))),
-            );
+            qb.push(" UPDATE inbox SET status = 'done' WHERE id IN (");
+            push_ids(&mut qb, chunk.iter().copied());
+            qb.push(") RETURNING id;");
         }
-        for (scope, records) in records_by_scope(completed, &scopes) {
-            self.upsert(&mut tx, &scope, newest_per_key(records), now)
-                .await?;
+        // Records take their tenant and connector from the entry they came with, so an unknown
+        // entry's records join nothing and go nowhere. Rows are upserted in completion order
+        // (`ORDER BY` the position, whatever join order SQLite picks), one after another, so the
+        // newest copy of a record wins and, on a tie, the later entry's; `WHERE true` keeps
+        // SQLite from reading `ON CONFLICT` as part of the join.
+        for chunk in records.chunks(self.upserts.max) {
+            qb.push(
+                " INSERT INTO records (tenant, connector, synced_at, record_type, id, source, \
+                 created_at, updated_at, data, metadata) \
+                 SELECT inbox.tenant, inbox.connector, ",
+            );
+            qb.push_bind(now);
+            qb.push(
+                ", new.column3, new.column4, new.column5, new.column6, new.column7, \
+                 new.column8, new.column9 FROM (",
+            );
+            qb.push_values(
+                chunk.iter().enumerate(),
+                |mut row, (position, (entry, record))| {
+                    row.push_bind(position as i64)
+                        .push_bind(*entry)
+                        .push_bind(record.record_type.as_str())
+                        .push_bind(record.id.as_str())
+                        .push_bind(record.source.as_str())
+                        .push_bind(format_micros(record.created_at))
+                        .push_bind(format_micros(record.updated_at))
+                        .push_bind(record.data.as_str())
+                        .push_bind(record.metadata.as_str());
+                },
+            );
+            qb.push(
+                ") AS new JOIN inbox ON inbox.id = new.column2 WHERE true ORDER BY new.column1",
+            );
+            qb.push(UPSERT_ON_CONFLICT);
+            qb.push(";");
         }
-        self.commit(tx).await?;
-        all_found(&ids, scopes.len())
+        qb.push(" COMMIT");
+        let mut writer = WriterTransaction::acquire(&self.writer).await?;
+        let found: Vec<(i64,)> = match qb.build_query_as().fetch_all(writer.connection()).await {
+            Ok(found) => found,
+            Err(failed) => {
+                writer.roll_back().await;
+                return Err(from_sqlx(failed));
+            }
+        };
+        writer.committed();
+        self.committed();
+        all_found(&ids, found.len())
     }
 
     async fn inbox_mark_failed(

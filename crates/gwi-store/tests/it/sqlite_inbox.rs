@@ -1,10 +1,14 @@
-//! SQLite's inbox append runs its whole transaction as one query; what a failure in it leaves.
+//! SQLite's inbox append and completion each run their whole transaction as one query; what a
+//! failure in one leaves.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use chrono::{TimeZone, Utc};
-use gwi_core::store::{InboundWebhook, InboxAppend, InboxStatus, Store};
+use gwi_core::record::ConnectorRecord;
+use gwi_core::store::{
+    InboundWebhook, InboxAppend, InboxCompletion, InboxStatus, RecordQuery, Store,
+};
 use gwi_store::{SqliteOptions, SqliteStore};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
 use sqlx::{Connection, Executor};
@@ -42,14 +46,18 @@ async fn side_connection(path: &Path) -> SqliteConnection {
         .unwrap()
 }
 
-async fn pending(store: &SqliteStore) -> u64 {
+async fn count(store: &SqliteStore, wanted: InboxStatus) -> u64 {
     store
         .inbox_counts()
         .await
         .unwrap()
         .into_iter()
-        .find_map(|(status, n)| (status == InboxStatus::Pending).then_some(n))
+        .find_map(|(status, n)| (status == wanted).then_some(n))
         .unwrap_or(0)
+}
+
+async fn pending(store: &SqliteStore) -> u64 {
+    count(store, InboxStatus::Pending).await
 }
 
 #[tokio::test]
@@ -172,5 +180,62 @@ async fn an_append_cancelled_at_any_point_stores_all_or_none_of_it_and_the_write
         assert!(matches!(next, InboxAppend::Stored(_)), "{next:?}");
         expected += 1;
     }
+    store.close().await;
+}
+
+#[tokio::test]
+async fn a_completion_failing_after_entries_were_marked_done_leaves_them_pending() {
+    let (_dir, path, store) = open(Duration::from_secs(5)).await;
+    let mut ids = Vec::new();
+    for key in ["done-1", "done-2"] {
+        match store.inbox_append(&webhook(key)).await.unwrap() {
+            InboxAppend::Stored(id) => ids.push(id),
+            other => panic!("{other:?}"),
+        }
+    }
+    // Refuses one record: the completion fails after its status update ran.
+    let mut side = side_connection(&path).await;
+    side.execute(
+        "CREATE TRIGGER refuse_poison BEFORE INSERT ON records WHEN NEW.id = 'poison' \
+         BEGIN SELECT RAISE(ABORT, 'poison refused'); END",
+    )
+    .await
+    .unwrap();
+    let tenant_t = RecordQuery {
+        tenant: "t".into(),
+        ..Default::default()
+    };
+    let at = Utc.timestamp_opt(1_700_000_000, 0).unwrap();
+    let completion = |id: i64, record: &str| InboxCompletion {
+        id,
+        records: vec![ConnectorRecord::new(
+            record,
+            "pull_request",
+            "github",
+            at,
+            at,
+        )],
+    };
+
+    let failed = store
+        .inbox_complete_batch(&[completion(ids[0], "pr-1"), completion(ids[1], "poison")])
+        .await
+        .unwrap_err();
+    assert!(failed.to_string().contains("poison refused"), "{failed}");
+    assert_eq!(
+        pending(&store).await,
+        2,
+        "a failed completion marked entries done"
+    );
+    assert_eq!(store.count_records(&tenant_t).await.unwrap(), 0);
+
+    // The writer takes the next completion at once.
+    store
+        .inbox_complete_batch(&[completion(ids[0], "pr-1"), completion(ids[1], "pr-2")])
+        .await
+        .unwrap();
+    assert_eq!(count(&store, InboxStatus::Done).await, 2);
+    assert_eq!(store.count_records(&tenant_t).await.unwrap(), 2);
+    side.close().await.unwrap();
     store.close().await;
 }
