@@ -64,6 +64,7 @@ async fn sync_then_records_count_shows_the_sandbox_totals() {
         summary.contains(&format!("synced {} records", counts.pulls + counts.issues)),
         "{summary}"
     );
+    only_the_database_file(dir.path());
 
     let count = gwi(dir.path(), &["records", "count", "--connector", "github"]);
     let text = stdout(&count);
@@ -79,6 +80,18 @@ async fn sync_then_records_count_shows_the_sandbox_totals() {
     let state = gwi(dir.path(), &["state", "show", "github", "--json"]);
     let states: serde_json::Value = serde_json::from_str(&stdout(&state)).unwrap();
     assert_eq!(states.as_array().unwrap().len(), 2, "{states}");
+    only_the_database_file(dir.path());
+}
+
+/// A command leaves the store whole in `gwi.db`: no write-ahead log a copy of the file would miss.
+fn only_the_database_file(dir: &Path) {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.starts_with("gwi.db"))
+        .collect();
+    names.sort();
+    assert_eq!(names, ["gwi.db"]);
 }
 
 #[tokio::test(flavor = "multi_thread")]

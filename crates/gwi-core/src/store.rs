@@ -265,6 +265,12 @@ pub trait Store: Send + Sync {
 
     /// Checks that the store answers (for `/readyz`).
     async fn ping(&self) -> Result<(), StoreError>;
+
+    /// Closes the store's connections once the work in flight is done, leaving what it wrote
+    /// in its final place (a SQLite file holds everything, with no write-ahead log beside it).
+    ///
+    /// Call it once, at the end; the store refuses work afterwards.
+    async fn close(&self);
 }
 
 /// Persists rotated OAuth2 refresh tokens in a [`Store`], per tenant and connector.

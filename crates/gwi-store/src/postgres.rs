@@ -114,11 +114,6 @@ impl PostgresStore {
     pub fn pool(&self) -> &PgPool {
         &self.pool
     }
-
-    /// Closes all connections, waiting for them to finish.
-    pub async fn close(&self) {
-        self.pool.close().await;
-    }
 }
 
 fn decode_record(row: &PgRow) -> Result<ConnectorRecord, StoreError> {
@@ -538,5 +533,9 @@ impl Store for PostgresStore {
             .await
             .map_err(from_sqlx)?;
         Ok(())
+    }
+
+    async fn close(&self) {
+        self.pool.close().await;
     }
 }

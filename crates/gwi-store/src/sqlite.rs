@@ -142,8 +142,8 @@ impl SqliteStore {
         let single = || {
             SqlitePoolOptions::new()
                 .max_connections(1)
-                .min_connections(1)
                 // An in-memory database lives as long as its connection: never recycle it.
+                // No `min_connections`: closing the store would make the pool open a new one.
                 .idle_timeout(None)
                 .max_lifetime(None)
         };
@@ -205,15 +205,6 @@ impl SqliteStore {
             upserts: UpsertStatements::new(options.rows_per_statement),
             claims: AtomicU64::new(0),
         })
-    }
-
-    /// Closes all connections, waiting for them to finish.
-    pub async fn close(&self) {
-        if let Some(checkpointer) = &self.checkpointer {
-            checkpointer.stop().await;
-        }
-        self.writer.close().await;
-        self.reader.close().await;
     }
 
     /// Upserts `records` (one per key) for `scope` in `tx`; returns how many rows were written.
@@ -404,8 +395,29 @@ impl Checkpointer {
 
     async fn stop(&self) {
         self.task.abort();
-        self.pool.close().await;
+        close_pool(&self.pool).await;
     }
+}
+
+/// Closes every connection of `pool`, returning once each one is closed.
+///
+/// `SqlitePool::close` alone can return while a connection that was just handed back is still
+/// open (it goes back to the pool on a task of its own, and can land there after `close` looked);
+/// that connection then closes later, on its own thread. Closing connections one by one first
+/// makes the order of closing, which decides who folds the WAL into the file, the caller's.
+async fn close_pool(pool: &SqlitePool) {
+    while pool.size() > 0 && !pool.is_closed() {
+        match pool.try_acquire() {
+            Some(connection) => {
+                if let Err(e) = connection.close().await {
+                    tracing::debug!(error = %e, "closing a SQLite connection");
+                }
+            }
+            // In use, or on its way back to the pool.
+            None => tokio::time::sleep(Duration::from_millis(1)).await,
+        }
+    }
+    pool.close().await;
 }
 
 impl Drop for Checkpointer {
@@ -996,6 +1008,16 @@ impl Store for SqliteStore {
             .await
             .map_err(from_sqlx)?;
         Ok(())
+    }
+
+    async fn close(&self) {
+        if let Some(checkpointer) = &self.checkpointer {
+            checkpointer.stop().await;
+        }
+        // The writer goes last: SQLite folds the WAL into the file and removes it only when
+        // the last connection closes, and a read-only one cannot.
+        close_pool(&self.reader).await;
+        close_pool(&self.writer).await;
     }
 }
 

@@ -364,4 +364,7 @@ impl Store for MemoryStore {
     async fn ping(&self) -> Result<(), StoreError> {
         Ok(())
     }
+
+    /// Nothing to release: the records live as long as the store.
+    async fn close(&self) {}
 }

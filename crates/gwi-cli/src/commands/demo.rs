@@ -124,7 +124,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         out,
         "\nexplore: gwi records list --store {url} --connector github --type issue\n         gwi state show github --store {url}"
     )?;
-    drop(store);
+    store.close().await;
     sandbox.shutdown().await;
     Ok(ExitCode::SUCCESS)
 }

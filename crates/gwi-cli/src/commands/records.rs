@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use chrono::{DateTime, Utc};
 use clap::{Args, Subcommand};
-use gwi_core::store::RecordQuery;
+use gwi_core::store::{RecordQuery, Store};
 
 use super::common::{ConfigArgs, bad_usage, open_store, tenant_for};
 
@@ -94,8 +94,21 @@ pub async fn run(command: RecordsCommand) -> anyhow::Result<ExitCode> {
         | RecordsCommand::Export { filter } => filter,
     };
     let file = filter.config.load()?;
+    let query = filter.query(&file)?;
     let store = open_store(&file.store_url(filter.config.store.as_deref())).await?;
-    let mut query = filter.query(&file)?;
+    // Closed whatever the outcome, so a SQLite file is left whole.
+    let written = write(command, store.as_ref(), query).await;
+    store.close().await;
+    written?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Writes what `command` asks for to stdout.
+async fn write(
+    command: RecordsCommand,
+    store: &dyn Store,
+    mut query: RecordQuery,
+) -> anyhow::Result<()> {
     let mut out = BufWriter::new(std::io::stdout().lock());
     match command {
         RecordsCommand::List { limit, .. } => {
@@ -164,5 +177,5 @@ pub async fn run(command: RecordsCommand) -> anyhow::Result<ExitCode> {
         }
     }
     out.flush()?;
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }

@@ -56,7 +56,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let store_url = file.store_url(args.config.store.as_deref());
     let store = open_store(&store_url).await?;
 
-    let server = Server::new(connectors, store, config.clone()).map_err(bad_usage)?;
+    let server = Server::new(connectors, store.clone(), config.clone()).map_err(bad_usage)?;
     let webhooks = server.webhook_connectors();
     if webhooks.is_empty() {
         tracing::warn!(
@@ -73,7 +73,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         webhooks = %webhooks.iter().map(|n| format!("/webhooks/{n}")).collect::<Vec<_>>().join(" "),
         "gwi serve ready"
     );
-    server.serve(listener, shutdown_signal()).await?;
+    let served = server.serve(listener, shutdown_signal()).await;
+    store.close().await;
+    served?;
     tracing::info!("gwi serve stopped");
     Ok(ExitCode::SUCCESS)
 }

@@ -56,7 +56,9 @@ pub async fn run(command: StateCommand) -> anyhow::Result<ExitCode> {
             let file = config.load()?;
             let store = open_store(&file.store_url(config.store.as_deref())).await?;
             let scope = Scope::new(tenant_for(&file, &connector, tenant), connector);
-            let states = store.load_state(&scope).await?;
+            let states = store.load_state(&scope).await;
+            store.close().await;
+            let states = states?;
             if json {
                 writeln!(out, "{}", serde_json::to_string_pretty(&states)?)?;
             } else if states.is_empty() {
@@ -87,7 +89,9 @@ pub async fn run(command: StateCommand) -> anyhow::Result<ExitCode> {
             let file = config.load()?;
             let store = open_store(&file.store_url(config.store.as_deref())).await?;
             let scope = Scope::new(tenant_for(&file, &connector, tenant), connector);
-            let removed = store.reset_state(&scope, stream.as_deref()).await?;
+            let removed = store.reset_state(&scope, stream.as_deref()).await;
+            store.close().await;
+            let removed = removed?;
             writeln!(
                 out,
                 "removed {removed} stream state(s) of {}; the next sync starts from the beginning",

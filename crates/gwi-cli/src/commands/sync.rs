@@ -157,6 +157,9 @@ pub async fn run(args: SyncArgs) -> anyhow::Result<ExitCode> {
     let result = engine.run(options).await;
     ctrl_c.abort();
     display.finish();
+    if let Some(store) = &store {
+        store.close().await;
+    }
     if let Some(writer) = &writer {
         if let Err(e) = &result {
             writer.error(e)?;

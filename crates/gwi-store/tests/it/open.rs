@@ -244,3 +244,32 @@ async fn sqlite_copies_committed_pages_into_the_database_file_in_the_background(
     assert_eq!(store.count_records(&everything()).await.unwrap(), 300);
     store.close().await;
 }
+
+#[tokio::test]
+async fn a_closed_sqlite_store_is_whole_in_its_one_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, path) = store_with_checkpointer(dir.path(), true).await;
+    let store: std::sync::Arc<dyn Store> = std::sync::Arc::new(store);
+    store
+        .commit_batch(&Scope::new("t", "github"), &bulky_records(), None)
+        .await
+        .unwrap();
+    // Readers open too, as a command that reads back what it wrote has them.
+    assert_eq!(store.count_records(&everything()).await.unwrap(), 300);
+    store.close().await;
+
+    let wal = path.with_extension("db-wal");
+    assert!(
+        !wal.exists(),
+        "{} was left beside the database",
+        wal.display()
+    );
+    // Copying the one file copies every record.
+    let copy = dir.path().join("copy.db");
+    std::fs::copy(&path, &copy).unwrap();
+    let copied = gwi_store::SqliteStore::connect(&format!("sqlite://{}", copy.display()))
+        .await
+        .unwrap();
+    assert_eq!(copied.count_records(&everything()).await.unwrap(), 300);
+    copied.close().await;
+}

@@ -350,6 +350,8 @@ impl Store for TestStore {
             Ok(())
         }
     }
+
+    async fn close(&self) {}
 }
 
 fn slot(state: &mut State, id: i64) -> Result<&mut Slot, StoreError> {
