@@ -312,6 +312,36 @@ impl SqliteStore {
         Ok(())
     }
 
+    /// Runs `transaction` (`BEGIN IMMEDIATE; ...; COMMIT` as one multi-statement query) on the
+    /// writer in one round trip, and returns the rows its statements return.
+    ///
+    /// Each statement sqlx sends on its own is a round trip to the connection's thread; under
+    /// load those waits, not SQLite, held the single writer.
+    async fn write_in_one_query<O>(
+        &self,
+        mut transaction: QueryBuilder<'_, Sqlite>,
+    ) -> Result<Vec<O>, StoreError>
+    where
+        O: for<'r> sqlx::FromRow<'r, SqliteRow> + Send + Unpin,
+    {
+        let mut writer = WriterTransaction::acquire(&self.writer).await?;
+        match transaction
+            .build_query_as()
+            .fetch_all(writer.connection())
+            .await
+        {
+            Ok(rows) => {
+                writer.committed();
+                self.committed();
+                Ok(rows)
+            }
+            Err(failed) => {
+                writer.roll_back().await;
+                Err(from_sqlx(failed))
+            }
+        }
+    }
+
     /// Lets the background checkpointer know a commit added to the WAL.
     fn committed(&self) {
         if let Some(checkpointer) = &self.checkpointer {
@@ -736,10 +766,8 @@ impl Store for SqliteStore {
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
         let now = Utc::now().timestamp_micros();
-        // The whole transaction goes to the connection's thread as one multi-statement query:
-        // each statement sqlx sends separately is a round trip to that thread, and under load
-        // those waits (five per batch with `begin`/`commit`), not SQLite, bounded ingest.
-        // `DO NOTHING` skips keys already stored; `RETURNING` names the rows that went in, so ids
+        // One query for the whole transaction (see `write_in_one_query`; five round trips per
+        // batch before, and their waits, not SQLite, bounded ingest). `DO NOTHING` skips keys already stored; `RETURNING` names the rows that went in, so ids
         // are never inferred from insertion order. Bodies join on the key instead of naming ids
         // (unknown until the insert ran): a key already stored has its body already, since a row
         // and its body are only ever written together, so `DO NOTHING` skips exactly those.
@@ -778,17 +806,7 @@ impl Store for SqliteStore {
             );
         }
         qb.push(" COMMIT");
-        let mut writer = WriterTransaction::acquire(&self.writer).await?;
-        let inserted: Vec<(i64, String, String)> =
-            match qb.build_query_as().fetch_all(writer.connection()).await {
-                Ok(inserted) => inserted,
-                Err(failed) => {
-                    writer.roll_back().await;
-                    return Err(from_sqlx(failed));
-                }
-            };
-        writer.committed();
-        self.committed();
+        let inserted: Vec<(i64, String, String)> = self.write_in_one_query(qb).await?;
         let stored: HashMap<(String, String), i64> = inserted
             .into_iter()
             .map(|(id, connector, key)| ((connector, key), id))
@@ -839,8 +857,8 @@ impl Store for SqliteStore {
             .flat_map(|c| c.records.iter().map(move |record| (c.id, record)))
             .collect();
         let now = Utc::now().timestamp_micros();
-        // One multi-statement query, like the append: completions share the single writer with
-        // ingest, and each statement sent on its own was a round trip that held the writer.
+        // One query for the whole transaction, like the append: completions share the single
+        // writer with ingest.
         let mut qb = QueryBuilder::<Sqlite>::new("BEGIN IMMEDIATE;");
         for chunk in ids.chunks(BODIES_PER_SELECT) {
             qb.push(" UPDATE inbox SET status = 'done' WHERE id IN (");
@@ -884,16 +902,7 @@ impl Store for SqliteStore {
             qb.push(";");
         }
         qb.push(" COMMIT");
-        let mut writer = WriterTransaction::acquire(&self.writer).await?;
-        let found: Vec<(i64,)> = match qb.build_query_as().fetch_all(writer.connection()).await {
-            Ok(found) => found,
-            Err(failed) => {
-                writer.roll_back().await;
-                return Err(from_sqlx(failed));
-            }
-        };
-        writer.committed();
-        self.committed();
+        let found: Vec<(i64,)> = self.write_in_one_query(qb).await?;
         all_found(&ids, found.len())
     }
 
