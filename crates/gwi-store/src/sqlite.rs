@@ -9,8 +9,10 @@
 //! the WAL file before `commit` returns, so it survives the process being killed (SIGKILL, OOM,
 //! panic). After a power loss or OS crash the last transactions before the crash may be rolled
 //! back, but the database stays consistent, and because records and their checkpoint share a
-//! transaction the next sync simply resumes from the older checkpoint. Set
-//! [`SqliteOptions::synchronous_full`] to fsync every commit instead (slower writes).
+//! transaction the next sync simply resumes from the older checkpoint. Inbox appends are the
+//! exception: each one is fsynced before it returns (`synchronous = FULL` for that transaction),
+//! because a webhook delivery is acknowledged once appended and a provider does not send it again.
+//! Set [`SqliteOptions::synchronous_full`] to fsync every commit (slower writes).
 
 use std::collections::HashMap;
 use std::str::FromStr;
@@ -109,6 +111,8 @@ pub struct SqliteStore {
     checkpointer: Option<Checkpointer>,
     upserts: UpsertStatements,
     claims: AtomicU64,
+    /// The writer's `synchronous` level, which an inbox append restores after its own.
+    synchronous: &'static str,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -158,10 +162,10 @@ impl SqliteStore {
                 })?;
             }
         }
-        let synchronous = if options.synchronous_full {
-            SqliteSynchronous::Full
+        let (synchronous, synchronous_name) = if options.synchronous_full {
+            (SqliteSynchronous::Full, "FULL")
         } else {
-            SqliteSynchronous::Normal
+            (SqliteSynchronous::Normal, "NORMAL")
         };
         let writable = base
             .clone()
@@ -204,6 +208,7 @@ impl SqliteStore {
             checkpointer,
             upserts: UpsertStatements::new(options.rows_per_statement),
             claims: AtomicU64::new(0),
+            synchronous: synchronous_name,
         })
     }
 
@@ -771,7 +776,10 @@ impl Store for SqliteStore {
         // are never inferred from insertion order. Bodies join on the key instead of naming ids
         // (unknown until the insert ran): a key already stored has its body already, since a row
         // and its body are only ever written together, so `DO NOTHING` skips exactly those.
-        let mut qb = QueryBuilder::<Sqlite>::new("BEGIN IMMEDIATE;");
+        // Durable before it returns, power loss included: the caller acknowledges the deliveries
+        // next. In WAL mode a transaction's level can differ from its neighbours': recovery keeps
+        // the longest valid run of frames, and this one was synced whole.
+        let mut qb = QueryBuilder::<Sqlite>::new("PRAGMA synchronous = FULL; BEGIN IMMEDIATE;");
         for chunk in rows.chunks(APPEND_ROWS_PER_STATEMENT) {
             qb.push(
                 " INSERT INTO inbox (tenant, connector, dedupe_key, event_type, headers, \
@@ -805,7 +813,8 @@ impl Store for SqliteStore {
                  AND inbox.dedupe_key = new.column2 WHERE true ON CONFLICT (id) DO NOTHING;",
             );
         }
-        qb.push(" COMMIT");
+        qb.push(" COMMIT; PRAGMA synchronous = ");
+        qb.push(self.synchronous);
         let inserted: Vec<(i64, String, String)> = self.write_in_one_query(qb).await?;
         let stored: HashMap<(String, String), i64> = inserted
             .into_iter()
@@ -1033,6 +1042,48 @@ impl Store for SqliteStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The writer's `synchronous` level (1 = NORMAL, 2 = FULL).
+    async fn writer_synchronous(store: &SqliteStore) -> i64 {
+        sqlx::query_scalar("PRAGMA synchronous")
+            .fetch_one(&store.writer)
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn an_append_leaves_the_writer_at_its_configured_level() {
+        let dir = tempfile::tempdir().unwrap();
+        for (full, level) in [(false, 1), (true, 2)] {
+            let url = format!(
+                "sqlite://{}",
+                dir.path().join(format!("{full}.db")).display()
+            );
+            let options = SqliteOptions {
+                synchronous_full: full,
+                ..SqliteOptions::default()
+            };
+            let store = SqliteStore::connect_with(&url, options).await.unwrap();
+            assert_eq!(writer_synchronous(&store).await, level);
+            let webhook = InboundWebhook {
+                tenant: "t".into(),
+                connector: "github".into(),
+                dedupe_key: "d-1".into(),
+                event_type: "ping".into(),
+                headers: Vec::new(),
+                body: b"{}".to_vec(),
+                received_at: Utc::now(),
+            };
+            let appended = store.inbox_append_batch(&[webhook]).await.unwrap();
+            assert!(matches!(appended[..], [InboxAppend::Stored(_)]));
+            assert_eq!(
+                writer_synchronous(&store).await,
+                level,
+                "an append changed the level of the commits after it"
+            );
+            store.close().await;
+        }
+    }
 
     #[test]
     fn timestamps_sort_as_text_in_time_order() {
