@@ -360,9 +360,11 @@ impl SqliteStore {
 ///
 /// Until [`committed`](Self::committed) says otherwise, the transaction may still be open, so
 /// dropping this (a cancelled future, or a failed rollback) closes the connection instead of
-/// handing it back to the pool: closing makes SQLite roll back, and the pool opens a fresh one.
-/// An in-memory database lives in that connection and is lost with it; such stores are for
-/// tests and demos, and only a cancelled append or a failed rollback gets here.
+/// handing it back to the pool: closing makes SQLite roll back whatever is still open, and the
+/// pool opens a fresh one. A query already on SQLite's thread runs to its end first, so a
+/// cancelled transaction is stored whole or not at all, and is settled by the time the writer
+/// takes the next one. An in-memory database lives in that connection and is lost with it; such
+/// stores are for tests and demos, and only a cancelled write or a failed rollback gets here.
 struct WriterTransaction {
     connection: PoolConnection<Sqlite>,
     open: bool,
