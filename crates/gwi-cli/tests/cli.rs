@@ -77,6 +77,24 @@ async fn sync_then_records_count_shows_the_sandbox_totals() {
     assert_eq!(line("pull_request"), Some(counts.pulls), "{text}");
     assert_eq!(line("issue "), Some(counts.issues), "{text}");
 
+    let export = gwi(dir.path(), &["records", "export", "--connector", "github"]);
+    assert!(export.status.success());
+    let exported: Vec<serde_json::Value> = stdout(&export)
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert_eq!(exported.len(), counts.pulls + counts.issues);
+    let keys: std::collections::HashSet<(&str, &str)> = exported
+        .iter()
+        .map(|r| (r["type"].as_str().unwrap(), r["id"].as_str().unwrap()))
+        .collect();
+    assert_eq!(keys.len(), exported.len(), "a record was exported twice");
+    let updated: Vec<&str> = exported
+        .iter()
+        .map(|r| r["updated_at"].as_str().unwrap())
+        .collect();
+    assert!(updated.windows(2).all(|w| w[0] >= w[1]), "not newest first");
+
     let state = gwi(dir.path(), &["state", "show", "github", "--json"]);
     let states: serde_json::Value = serde_json::from_str(&stdout(&state)).unwrap();
     assert_eq!(states.as_array().unwrap().len(), 2, "{states}");

@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use futures::TryStreamExt;
+use futures::stream::BoxStream;
 use secrecy::SecretString;
 use serde::Serialize;
 
@@ -92,8 +94,6 @@ pub struct RecordQuery {
     pub updated_since: Option<DateTime<Utc>>,
     /// At most this many, newest `updated_at` first.
     pub limit: Option<u64>,
-    /// Skip this many (for paging through an export).
-    pub offset: u64,
 }
 
 /// A raw webhook delivery as received, before the connector maps it.
@@ -258,9 +258,21 @@ pub trait Store: Send + Sync {
     async fn load_refresh_token(&self, scope: &Scope) -> Result<Option<SecretString>, StoreError>;
 
     /// Reads records, newest `updated_at` first.
-    async fn query_records(&self, query: &RecordQuery) -> Result<Vec<ConnectorRecord>, StoreError>;
+    async fn query_records(&self, query: &RecordQuery) -> Result<Vec<ConnectorRecord>, StoreError> {
+        self.stream_records(query).try_collect().await
+    }
 
-    /// Counts records matching `query` (its `limit` and `offset` are ignored).
+    /// Streams the records [`query_records`](Self::query_records) reads, one at a time, as one
+    /// consistent snapshot: records written meanwhile neither show up twice nor push others out
+    /// (paging by offset did both), and memory stays flat however many there are.
+    ///
+    /// The stream holds a read connection until it ends or is dropped.
+    fn stream_records<'a>(
+        &'a self,
+        query: &'a RecordQuery,
+    ) -> BoxStream<'a, Result<ConnectorRecord, StoreError>>;
+
+    /// Counts records matching `query` (its `limit` is ignored).
     async fn count_records(&self, query: &RecordQuery) -> Result<u64, StoreError>;
 
     /// Checks that the store answers (for `/readyz`).

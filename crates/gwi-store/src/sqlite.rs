@@ -22,6 +22,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use futures::TryStreamExt;
+use futures::stream::BoxStream;
 use gwi_core::record::{ConnectorRecord, JsonText};
 use gwi_core::store::{
     INBOX_LEASE, InboundWebhook, InboxAppend, InboxCompletion, InboxEntry, InboxStatus,
@@ -990,25 +992,27 @@ impl Store for SqliteStore {
         Ok(token.map(SecretString::from))
     }
 
-    async fn query_records(&self, query: &RecordQuery) -> Result<Vec<ConnectorRecord>, StoreError> {
-        let mut qb = QueryBuilder::<Sqlite>::new(
-            "SELECT record_type, id, source, created_at, updated_at, data, metadata FROM records",
-        );
-        push_filters(&mut qb, query);
-        qb.push(" ORDER BY updated_at DESC, connector, record_type, id LIMIT ")
-            .push_bind(
-                query
-                    .limit
-                    .map_or(-1, |l| i64::try_from(l).unwrap_or(i64::MAX)),
-            )
-            .push(" OFFSET ")
-            .push_bind(i64::try_from(query.offset).unwrap_or(i64::MAX));
-        let rows = qb
-            .build()
-            .fetch_all(&self.reader)
-            .await
-            .map_err(from_sqlx)?;
-        rows.iter().map(decode_record).collect()
+    fn stream_records<'a>(
+        &'a self,
+        query: &'a RecordQuery,
+    ) -> BoxStream<'a, Result<ConnectorRecord, StoreError>> {
+        Box::pin(async_stream::try_stream! {
+            let mut qb = QueryBuilder::<Sqlite>::new(
+                "SELECT record_type, id, source, created_at, updated_at, data, metadata FROM records",
+            );
+            push_filters(&mut qb, query);
+            qb.push(" ORDER BY updated_at DESC, connector, record_type, id LIMIT ")
+                .push_bind(
+                    query
+                        .limit
+                        .map_or(-1, |l| i64::try_from(l).unwrap_or(i64::MAX)),
+                );
+            // One statement, stepped as the consumer asks: SQLite reads it from one snapshot.
+            let mut rows = qb.build().fetch(&self.reader);
+            while let Some(row) = rows.try_next().await.map_err(from_sqlx)? {
+                yield decode_record(&row)?;
+            }
+        })
     }
 
     async fn count_records(&self, query: &RecordQuery) -> Result<u64, StoreError> {

@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, SubsecRound, Utc};
+use futures::StreamExt;
+use futures::stream::BoxStream;
 use gwi_core::record::ConnectorRecord;
 use gwi_core::store::{
     INBOX_LEASE, InboundWebhook, InboxAppend, InboxCompletion, InboxEntry, InboxStatus,
@@ -331,7 +333,11 @@ impl Store for MemoryStore {
             .map(|t| SecretString::from(t.clone())))
     }
 
-    async fn query_records(&self, query: &RecordQuery) -> Result<Vec<ConnectorRecord>, StoreError> {
+    /// A snapshot taken when called, like the SQL engines' single statement.
+    fn stream_records<'a>(
+        &'a self,
+        query: &'a RecordQuery,
+    ) -> BoxStream<'a, Result<ConnectorRecord, StoreError>> {
         let inner = self.lock();
         let mut found: Vec<(&RecordKey, &ConnectorRecord)> = inner
             .records
@@ -340,16 +346,15 @@ impl Store for MemoryStore {
             .collect();
         // Newest first; ties in key order, as the SQL engines do.
         found.sort_by(|a, b| b.1.updated_at.cmp(&a.1.updated_at).then(a.0.cmp(b.0)));
-        let offset = usize::try_from(query.offset).unwrap_or(usize::MAX);
         let limit = query
             .limit
             .map_or(usize::MAX, |l| usize::try_from(l).unwrap_or(usize::MAX));
-        Ok(found
+        let snapshot: Vec<ConnectorRecord> = found
             .into_iter()
-            .skip(offset)
             .take(limit)
             .map(|(_, r)| r.clone())
-            .collect())
+            .collect();
+        futures::stream::iter(snapshot.into_iter().map(Ok)).boxed()
     }
 
     async fn count_records(&self, query: &RecordQuery) -> Result<u64, StoreError> {

@@ -26,6 +26,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
+use futures::TryStreamExt;
 use futures::future::BoxFuture;
 use gwi_core::record::ConnectorRecord;
 use gwi_core::store::{
@@ -66,8 +67,9 @@ macro_rules! store_conformance_tests {
             records_are_unique_by_tenant_connector_type_and_id,
             records_round_trip_unchanged,
             large_batches_are_stored_whole,
-            query_filters_orders_and_pages,
-            count_ignores_limit_and_offset,
+            query_filters_orders_and_limits,
+            count_ignores_limit,
+            streamed_records_are_one_snapshot_while_records_are_written,
             state_is_kept_per_scope_and_stream,
             reset_state_forgets_one_stream_or_all,
             idempotency_key_is_claimed_once,
@@ -442,8 +444,8 @@ async fn seed_for_queries(store: &dyn Store) {
         .unwrap();
 }
 
-/// Queries filter by connector, type and update time, newest first, with limit and offset.
-pub async fn query_filters_orders_and_pages(store: Arc<dyn Store>) {
+/// Queries filter by connector, type and update time, newest first, with a limit.
+pub async fn query_filters_orders_and_limits(store: Arc<dyn Store>) {
     seed_for_queries(store.as_ref()).await;
     let s = store.as_ref();
     assert_eq!(
@@ -465,35 +467,68 @@ pub async fn query_filters_orders_and_pages(store: Arc<dyn Store>) {
         ..issues.clone()
     };
     assert_eq!(ids(s, &recent).await, ["i3", "g1", "i2"]);
-    let page = RecordQuery {
+    let newest = RecordQuery {
         limit: Some(2),
-        offset: 1,
         ..all("tenant-a")
     };
-    assert_eq!(ids(s, &page).await, ["p1", "g1"]);
-    let past_end = RecordQuery {
-        offset: 10,
-        ..all("tenant-a")
-    };
-    assert!(ids(s, &past_end).await.is_empty());
+    assert_eq!(ids(s, &newest).await, ["i3", "p1"]);
     assert_eq!(ids(s, &all("tenant-b")).await, ["x1"]);
     assert!(ids(s, &all("tenant-c")).await.is_empty());
 }
 
-/// `count_records` applies the filters but not `limit`/`offset`.
-pub async fn count_ignores_limit_and_offset(store: Arc<dyn Store>) {
+/// `count_records` applies the filters but not `limit`.
+pub async fn count_ignores_limit(store: Arc<dyn Store>) {
     seed_for_queries(store.as_ref()).await;
     let query = RecordQuery {
         connector: Some("github".into()),
         record_type: Some("issue".into()),
         updated_since: Some(at(15)),
         limit: Some(1),
-        offset: 1,
         ..all("tenant-a")
     };
     assert_eq!(store.count_records(&query).await.unwrap(), 2);
     assert_eq!(store.count_records(&all("tenant-a")).await.unwrap(), 5);
     assert_eq!(store.count_records(&all("nobody")).await.unwrap(), 0);
+}
+
+/// Streaming reads what a query reads, one record at a time and from one snapshot: records
+/// updated or added meanwhile neither show up twice nor push others out (paging newest first by
+/// offset missed each record that became the newest, and wrote another one twice).
+pub async fn streamed_records_are_one_snapshot_while_records_are_written(store: Arc<dyn Store>) {
+    let batch: Vec<ConnectorRecord> = (0..600)
+        .map(|i| record(&format!("s{i:04}"), "issue", i))
+        .collect();
+    store.commit_batch(&scope(), &batch, None).await.unwrap();
+    let query = all("tenant-a");
+    let streamed: Vec<String> = store
+        .stream_records(&query)
+        .map_ok(|r| r.id)
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(streamed, ids(store.as_ref(), &query).await);
+
+    let mut stream = store.stream_records(&query);
+    let mut seen = vec![stream.try_next().await.unwrap().unwrap().id];
+    // The oldest record becomes the newest, and a new one arrives.
+    store
+        .commit_batch(
+            &scope(),
+            &[
+                record("s0000", "issue", 10_000),
+                record("new", "issue", 10_001),
+            ],
+            None,
+        )
+        .await
+        .unwrap();
+    while let Some(r) = stream.try_next().await.unwrap() {
+        seen.push(r.id);
+    }
+    drop(stream);
+    let expected: Vec<String> = (0..600).rev().map(|i| format!("s{i:04}")).collect();
+    assert_eq!(seen, expected);
+    assert_eq!(ids(store.as_ref(), &query).await[..2], ["new", "s0000"]);
 }
 
 /// State is per (tenant, connector, stream).

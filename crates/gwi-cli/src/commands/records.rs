@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use chrono::{DateTime, Utc};
 use clap::{Args, Subcommand};
+use futures::TryStreamExt;
 use gwi_core::store::{RecordQuery, Store};
 
 use super::common::{ConfigArgs, bad_usage, open_store, tenant_for};
@@ -50,7 +51,7 @@ pub enum RecordsCommand {
     },
     /// Write matching records as NDJSON to stdout (newest first).
     #[command(
-        after_help = "Example:\n  gwi records export --connector github --type issue > issues.jsonl"
+        after_help = "The export is one consistent snapshot of the store, taken when it starts: records written\nmeanwhile (a running `gwi serve` or sync) are neither repeated nor skipped.\n\nExample:\n  gwi records export --connector github --type issue > issues.jsonl"
     )]
     Export {
         #[command(flatten)]
@@ -78,13 +79,9 @@ impl RecordFilter {
             record_type: self.record_type.clone(),
             updated_since,
             limit: None,
-            offset: 0,
         })
     }
 }
-
-/// Rows fetched per query while exporting, so memory stays flat.
-const EXPORT_PAGE: u64 = 5000;
 
 /// Runs a `gwi records` command.
 pub async fn run(command: RecordsCommand) -> anyhow::Result<ExitCode> {
@@ -162,17 +159,10 @@ async fn write(
             )?;
         }
         RecordsCommand::Export { .. } => {
-            query.limit = Some(EXPORT_PAGE);
-            loop {
-                let page = store.query_records(&query).await?;
-                for record in &page {
-                    serde_json::to_writer(&mut out, record)?;
-                    out.write_all(b"\n")?;
-                }
-                if (page.len() as u64) < EXPORT_PAGE {
-                    break;
-                }
-                query.offset += EXPORT_PAGE;
+            let mut records = store.stream_records(&query);
+            while let Some(record) = records.try_next().await? {
+                serde_json::to_writer(&mut out, &record)?;
+                out.write_all(b"\n")?;
             }
         }
     }

@@ -9,6 +9,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use futures::StreamExt;
+use futures::stream::BoxStream;
 use gwi_core::record::ConnectorRecord;
 use gwi_core::store::{
     INBOX_LEASE, InboundWebhook, InboxAppend, InboxCompletion, InboxEntry, InboxStatus,
@@ -326,9 +328,12 @@ impl Store for TestStore {
         Ok(None)
     }
 
-    async fn query_records(&self, query: &RecordQuery) -> Result<Vec<ConnectorRecord>, StoreError> {
+    fn stream_records<'a>(
+        &'a self,
+        query: &'a RecordQuery,
+    ) -> BoxStream<'a, Result<ConnectorRecord, StoreError>> {
         let prefix = format!("{}/", query.tenant);
-        Ok(self
+        let snapshot: Vec<ConnectorRecord> = self
             .state
             .lock()
             .unwrap()
@@ -336,7 +341,8 @@ impl Store for TestStore {
             .iter()
             .filter(|(key, _)| key.starts_with(&prefix))
             .map(|(_, record)| record.clone())
-            .collect())
+            .collect();
+        futures::stream::iter(snapshot.into_iter().map(Ok)).boxed()
     }
 
     async fn count_records(&self, query: &RecordQuery) -> Result<u64, StoreError> {
