@@ -51,7 +51,7 @@ pub enum RecordsCommand {
     },
     /// Write matching records as NDJSON to stdout (newest first).
     #[command(
-        after_help = "The export is one consistent snapshot of the store, taken when it starts: records written\nmeanwhile (a running `gwi serve` or sync) are neither repeated nor skipped.\n\nExample:\n  gwi records export --connector github --type issue > issues.jsonl"
+        after_help = "The export is one consistent snapshot of the store, taken when it starts: each record it\nholds is written once, and changes made meanwhile (by a running `gwi serve` or sync) are left\nfor the next export.\n\nExample:\n  gwi records export --connector github --type issue > issues.jsonl"
     )]
     Export {
         #[command(flatten)]
