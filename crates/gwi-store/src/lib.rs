@@ -15,6 +15,7 @@ mod codec;
 mod error;
 mod inbox;
 pub mod postgres;
+mod reads;
 pub mod sqlite;
 pub mod store_url;
 

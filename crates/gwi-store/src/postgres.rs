@@ -30,6 +30,7 @@ use crate::error::{from_migrate, from_sqlx};
 use crate::inbox::{
     all_found, first_of_each_key, headers_from_json, headers_to_json, outcomes, parse_status,
 };
+use crate::reads::{NEWEST_FIRST, SELECT_RECORDS};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
@@ -509,12 +510,11 @@ impl Store for PostgresStore {
         query: &'a RecordQuery,
     ) -> BoxStream<'a, Result<ConnectorRecord, StoreError>> {
         Box::pin(async_stream::try_stream! {
-            let mut qb = QueryBuilder::<Postgres>::new(
-                "SELECT record_type, id, source, created_at, updated_at, data, metadata FROM records",
-            );
+            let mut qb = QueryBuilder::<Postgres>::new(SELECT_RECORDS);
             push_filters(&mut qb, query);
             // LIMIT NULL means no limit.
-            qb.push(" ORDER BY updated_at DESC, connector, record_type, id LIMIT ")
+            qb.push(NEWEST_FIRST)
+                .push(" LIMIT ")
                 .push_bind(query.limit.map(|l| i64::try_from(l).unwrap_or(i64::MAX)));
             // One statement: PostgreSQL answers it from one snapshot, and rows are read off the
             // connection as the consumer asks.

@@ -46,6 +46,7 @@ use crate::error::{corrupt_json, from_migrate, from_sqlx};
 use crate::inbox::{
     all_found, first_of_each_key, headers_from_json, headers_to_json, outcomes, parse_status,
 };
+use crate::reads::{NEWEST_FIRST, SELECT_RECORDS};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
@@ -776,8 +777,9 @@ impl Store for SqliteStore {
             .collect::<Result<Vec<_>, StoreError>>()?;
         let now = Utc::now().timestamp_micros();
         // One query for the whole transaction (see `write_in_one_query`; five round trips per
-        // batch before, and their waits, not SQLite, bounded ingest). `DO NOTHING` skips keys already stored; `RETURNING` names the rows that went in, so ids
-        // are never inferred from insertion order. Bodies join on the key instead of naming ids
+        // batch before, and their waits, not SQLite, bounded ingest). `DO NOTHING` skips keys
+        // already stored; `RETURNING` names the rows that went in, so ids are never inferred from
+        // insertion order. Bodies join on the key instead of naming ids
         // (unknown until the insert ran): a key already stored has its body already, since a row
         // and its body are only ever written together, so `DO NOTHING` skips exactly those.
         // Durable before it returns, power loss included: the caller acknowledges the deliveries
@@ -997,11 +999,10 @@ impl Store for SqliteStore {
         query: &'a RecordQuery,
     ) -> BoxStream<'a, Result<ConnectorRecord, StoreError>> {
         Box::pin(async_stream::try_stream! {
-            let mut qb = QueryBuilder::<Sqlite>::new(
-                "SELECT record_type, id, source, created_at, updated_at, data, metadata FROM records",
-            );
+            let mut qb = QueryBuilder::<Sqlite>::new(SELECT_RECORDS);
             push_filters(&mut qb, query);
-            qb.push(" ORDER BY updated_at DESC, connector, record_type, id LIMIT ")
+            qb.push(NEWEST_FIRST)
+                .push(" LIMIT ")
                 .push_bind(
                     query
                         .limit
