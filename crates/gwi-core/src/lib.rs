@@ -13,6 +13,7 @@ pub mod context;
 pub mod error;
 pub mod health;
 pub mod http;
+pub mod incremental;
 pub mod pagination;
 pub mod progress;
 pub mod record;

@@ -45,6 +45,8 @@ pub struct Page {
     pub request: HttpRequest,
     /// The response, body included.
     pub response: HttpResponse,
+    /// Whether the paginator found a next page after this one.
+    pub has_next: bool,
 }
 
 /// Decides the request for the next page from the current one.
@@ -163,7 +165,8 @@ fn walk<T: Send + 'static, P: Paginator + 'static>(
             let next = paginator
                 .next_request(&request, &response)
                 .map_err(|e| with_connector(e, client.connector()));
-            yield (Page { number, request, response }, decoded);
+            let has_next = matches!(next, Ok(Some(_)));
+            yield (Page { number, request, response, has_next }, decoded);
             let Some(next) = next? else { break };
             if max_pages.is_some_and(|max| number >= max) {
                 tracing::debug!(connector = client.connector(), pages = number, "stopping at max_pages; more pages exist");

@@ -1,0 +1,153 @@
+//! Incremental strategies: how a stream walks a provider's listing from its stored cursor and
+//! which checkpoints are safe to commit on the way.
+//!
+//! Every connector picks one strategy per stream and supplies only what is provider-specific:
+//! the query for a given start time, and an item's time (and, for offset-paged listings, its
+//! id). The strategy yields [`Step`]s: the items to turn into records, and the cursors that may
+//! be committed once everything before them is stored. The rules that keep a sync from losing
+//! or duplicating data live here once, proven by property tests, instead of in each connector.
+//!
+//! | strategy | listing | checkpoint |
+//! |---|---|---|
+//! | [`ascending`], [`Paging::Cursor`] | oldest change first, paged by an opaque cursor | each page's newest time |
+//! | [`ascending`], [`Paging::Offset`] (keyset re-query) | oldest change first, paged by offset or page number | each page's newest time; the next page is a new query from it |
+//! | [`newest_first`] | newest change first, no server-side filter or one by time | the old cursor on each page, the newest time once the walk ends |
+//!
+//! Time cursors never move past the server's clock (the response's `Date` header): an item
+//! dated in the future (a commit with a wrong clock) would otherwise push the cursor past every
+//! change still to come.
+
+mod ascending;
+mod cursor;
+mod newest_first;
+#[cfg(test)]
+mod proptests;
+
+use chrono::{DateTime, Utc};
+use futures::TryStreamExt;
+use futures::stream::BoxStream;
+
+use crate::error::ConnectorError;
+use crate::http::HttpResponse;
+use crate::pagination::Page;
+
+pub use ascending::{Paging, ascending};
+pub use cursor::{Cursor, read_cursor, time_value};
+pub use newest_first::{HoldBack, NewestFirst, newest_first};
+
+/// One page of a listing as a strategy sees it: its items and what the response said about time
+/// and size.
+#[derive(Debug, Clone)]
+pub struct Listed<T> {
+    /// The page's items, in the listing's order.
+    pub items: Vec<T>,
+    /// The server's clock when it answered (the `Date` header), if it said.
+    pub server_time: Option<DateTime<Utc>>,
+    /// Whether the provider has a page after this one.
+    pub has_next: bool,
+    /// How many items the whole listing holds, when the provider says.
+    pub total: Option<u64>,
+}
+
+impl<T> Listed<T> {
+    /// A page of `items` fetched as `page`: its `Date` header and whether a next page exists.
+    pub fn from_page(page: &Page, items: Vec<T>) -> Self {
+        Self {
+            items,
+            server_time: server_time(&page.response),
+            has_next: page.has_next,
+            total: None,
+        }
+    }
+
+    /// The same page with the listing's total size.
+    pub fn with_total(mut self, total: u64) -> Self {
+        self.total = Some(total);
+        self
+    }
+}
+
+/// A listing as a stream of pages, the input of every strategy.
+pub type Listing<'a, T> = BoxStream<'a, Result<Listed<T>, ConnectorError>>;
+
+/// Turns decoded pages (as [`paginate_json`](crate::pagination::paginate_json) yields them)
+/// into a [`Listing`].
+pub fn listing<'a, T: Send + 'a>(
+    pages: BoxStream<'a, Result<(Page, Vec<T>), ConnectorError>>,
+) -> Listing<'a, T> {
+    Box::pin(pages.map_ok(|(page, items)| Listed::from_page(&page, items)))
+}
+
+/// What a strategy yields.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Step<T> {
+    /// An item of the listing, to turn into records.
+    Item(T),
+    /// Everything yielded before this step is covered by this cursor: commit it with them.
+    Checkpoint(Option<DateTime<Utc>>),
+    /// The provider's count of items in the whole listing (for progress).
+    Total(u64),
+}
+
+/// A strategy's output.
+pub type Steps<'a, T> = BoxStream<'a, Result<Step<T>, ConnectorError>>;
+
+/// The `Date` header of `response`, if present and well formed.
+pub fn server_time(response: &HttpResponse) -> Option<DateTime<Utc>> {
+    let text = response.header("date")?;
+    httpdate::parse_http_date(text)
+        .ok()
+        .map(DateTime::<Utc>::from)
+}
+
+/// `time` held back to the server's clock, when the server told it.
+fn clamp(time: Option<DateTime<Utc>>, server: Option<DateTime<Utc>>) -> Option<DateTime<Utc>> {
+    match (time, server) {
+        (Some(t), Some(s)) => Some(t.min(s)),
+        (t, _) => t,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(text: &str) -> Option<DateTime<Utc>> {
+        Some(crate::time::parse(text).unwrap())
+    }
+
+    #[test]
+    fn clamp_never_moves_a_time_past_the_server_clock() {
+        let server = at("2024-01-01T00:00:00Z");
+        assert_eq!(clamp(at("2099-01-01T00:00:00Z"), server), server);
+        assert_eq!(
+            clamp(at("2023-01-01T00:00:00Z"), server),
+            at("2023-01-01T00:00:00Z")
+        );
+        assert_eq!(clamp(None, server), None);
+        assert_eq!(
+            clamp(at("2099-01-01T00:00:00Z"), None),
+            at("2099-01-01T00:00:00Z")
+        );
+    }
+
+    #[test]
+    fn server_time_reads_the_date_header() {
+        let mut response = HttpResponse {
+            status: http::StatusCode::OK,
+            headers: http::HeaderMap::new(),
+            body: bytes::Bytes::new(),
+            url: url::Url::parse("https://example.com/").unwrap(),
+        };
+        assert_eq!(server_time(&response), None);
+        response.headers.insert(
+            "date",
+            http::HeaderValue::from_static("Tue, 02 Jan 2024 03:04:05 GMT"),
+        );
+        assert_eq!(server_time(&response), at("2024-01-02T03:04:05Z"));
+        response
+            .headers
+            .insert("date", http::HeaderValue::from_static("yesterday"));
+        assert_eq!(server_time(&response), None);
+    }
+}
