@@ -1,32 +1,36 @@
 //! Sync: one stream per (repository, record type), each paginated through `Link` headers and
 //! resumed from its own cursor.
 //!
-//! Cursor semantics per stream (all times RFC 3339, UTC, whole seconds):
+//! Each stream is one of gwi's incremental strategies (`gwi_core::incremental`); the table says
+//! which, and what the stored cursor is (RFC 3339 times, UTC):
 //!
-//! | stream         | request                                      | cursor after a page | cursor at the end      |
-//! |----------------|----------------------------------------------|---------------------|------------------------|
-//! | `issue`        | `since`, sorted by `updated` ascending       | page's max `updated_at` | same               |
-//! | `comment`      | issue comments, then review comments, each `since` ascending; cursor `{issue_comments, review_comments}` | that endpoint's max `updated_at` | same |
-//! | `pull_request` | sorted by `updated` descending, stop at cursor | the old cursor    | newest `updated_at` seen |
-//! | `review`       | pull requests as above, then each one's reviews | the old cursor   | newest pull request `updated_at` |
-//! | `commit`       | `since` (newest first)                       | the old cursor      | newest committer date  |
-//! | `workflow_run` | `created>=` (newest first)                   | the old cursor      | newest `created_at`, held back to the oldest unfinished run |
+//! | stream         | strategy and request                                   | cursor |
+//! |----------------|--------------------------------------------------------|--------|
+//! | `issue`        | ascending, keyset re-query on `since`, sort `updated`  | newest `updated_at` read |
+//! | `comment`      | the same, issue comments then review comments          | `{issue_comments, review_comments}`, one time each |
+//! | `pull_request` | newest first, sort `updated` descending, stop at the cursor | newest `updated_at`, once the walk ends |
+//! | `review`       | pull requests as above, then each one's reviews        | newest pull request `updated_at` |
+//! | `commit`       | newest first from `since`                              | newest committer date |
+//! | `workflow_run` | newest first from `created>=`                          | newest `created_at`, held back to the oldest unfinished run |
 //!
 //! GitHub's `since` and `created>=` are inclusive, so the record at the cursor comes again on the
-//! next run; upserts are idempotent, so that costs one record, never a loss.
+//! next run; upserts are idempotent, so that costs one record, never a loss. No cursor moves
+//! past the response's `Date`.
 //!
-//! Known limits of GitHub's listings: an ascending listing is paged by offset, so an item
-//! updated *during* a run moves to the end and can shift an unread item onto a page already
-//! read (a `--full-refresh` run recovers it); and `since` on commits filters by committer date,
-//! so commits merged from an older branch are missed by incremental runs (`push` webhooks
-//! carry them).
+//! Known limit: `since` on commits filters by committer date, so commits merged from an older
+//! branch are missed by incremental runs (`push` webhooks carry them).
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use futures::StreamExt;
 use futures::stream::BoxStream;
+use futures::{StreamExt, TryStreamExt};
 use gwi_core::error::{ConnectorError, FieldError};
 use gwi_core::http::{ApiClient, HttpRequest};
+use gwi_core::incremental::{
+    Cursor, Listed, Listing, NewestFirst, Paging, Step, Steps, ascending, listing, newest_first,
+    read_cursor, time_value,
+};
 use gwi_core::pagination::{LinkHeader, Page, PaginateOptions, paginate_json};
+use gwi_core::record::ConnectorRecord;
 use gwi_core::stream::{Checkpoint, StreamDescriptor, SyncItem, SyncOptions};
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
@@ -34,7 +38,7 @@ use serde_json::{Value, json};
 use super::config::{GithubConfig, RecordType, Repository};
 use super::core::{GithubApi, PER_PAGE};
 use super::models::{
-    Commit, Issue, IssueComment, PullRequest, Review, ReviewComment, WorkflowRunsPage,
+    Commit, Issue, IssueComment, PullRequest, Review, ReviewComment, WorkflowRun, WorkflowRunsPage,
 };
 use super::records::{self, SOURCE};
 
@@ -96,7 +100,7 @@ pub(crate) fn sync<'a>(
     stream: &'a StreamDescriptor,
     options: &'a SyncOptions,
 ) -> BoxStream<'a, Result<SyncItem, ConnectorError>> {
-    let setup = || -> Result<(StreamRun<'a>, RecordType), ConnectorError> {
+    let setup = || -> Result<BoxStream<'a, Result<SyncItem, ConnectorError>>, ConnectorError> {
         let repo = Repository::parse(&stream.resource)
             .map_err(|e| ConnectorError::validation(SOURCE, "stream.resource", e))?;
         let record_type = RecordType::parse(&stream.record_type).ok_or_else(|| {
@@ -112,27 +116,24 @@ pub(crate) fn sync<'a>(
             repo,
             name: &stream.name,
         };
-        Ok((run, record_type))
+        let since = || read_cursor::<DateTime<Utc>>(SOURCE, stream, options);
+        Ok(match record_type {
+            RecordType::Issue => issues(run, since()?),
+            RecordType::Comment => {
+                let start = read_cursor::<CommentCursor>(SOURCE, stream, options)?;
+                comments(run, start.unwrap_or_default())
+            }
+            RecordType::PullRequest => pull_requests(run, since()?),
+            RecordType::Review => reviews(run, since()?),
+            RecordType::Commit => commits(run, since()?),
+            RecordType::WorkflowRun => workflow_runs(run, since()?),
+        })
     };
-    let (run, record_type) = match setup() {
-        Ok(ok) => ok,
-        Err(e) => return Box::pin(futures::stream::once(async { Err(e) })),
-    };
-    let cursor = match start_cursor(stream, options) {
-        Ok(cursor) => cursor,
-        Err(e) => return Box::pin(futures::stream::once(async { Err(e) })),
-    };
-    match record_type {
-        RecordType::Issue => issues(run, cursor.single()),
-        RecordType::Comment => comments(run, cursor),
-        RecordType::PullRequest => pull_requests(run, cursor.single()),
-        RecordType::Review => reviews(run, cursor.single()),
-        RecordType::Commit => commits(run, cursor.single()),
-        RecordType::WorkflowRun => workflow_runs(run, cursor.single()),
-    }
+    setup().unwrap_or_else(|e| Box::pin(futures::stream::once(async { Err(e) })))
 }
 
 /// What one stream's functions need.
+#[derive(Clone)]
 struct StreamRun<'a> {
     api: &'a GithubApi,
     client: &'a ApiClient,
@@ -161,10 +162,46 @@ impl<'a> StreamRun<'a> {
         paginate_json(self.client, first, LinkHeader::new(), options)
     }
 
+    /// The listing at `path` with `params`, plus `since` when there is a cursor.
+    fn listing<T: DeserializeOwned + Send + 'static>(
+        &self,
+        path: &[&str],
+        params: &[(&str, &str)],
+        since: Option<DateTime<Utc>>,
+        read_ahead: usize,
+    ) -> Listing<'a, T> {
+        let mut request = self.list(path, params);
+        if let Some(since) = since {
+            request = request.query(&[("since", &format_time(since))]);
+        }
+        listing(self.pages::<Vec<T>>(request, read_ahead))
+    }
+
     fn checkpoint(&self, cursor: Value) -> SyncItem {
         SyncItem::Checkpoint(Checkpoint {
             stream: self.name.to_owned(),
             cursor,
+        })
+    }
+
+    /// The strategy's steps as sync items: items through `map`, checkpoints as time cursors.
+    fn items<T: Send + 'a>(
+        self,
+        mut steps: Steps<'a, T>,
+        map: impl Fn(&T, &str) -> Result<Option<ConnectorRecord>, ConnectorError> + Send + 'a,
+    ) -> BoxStream<'a, Result<SyncItem, ConnectorError>> {
+        Box::pin(async_stream::try_stream! {
+            while let Some(step) = steps.next().await {
+                match step? {
+                    Step::Item(item) => {
+                        if let Some(record) = map(&item, self.repository())? {
+                            yield SyncItem::Record(record);
+                        }
+                    }
+                    Step::Checkpoint(time) => yield self.checkpoint(time_value(time)),
+                    Step::Total(total) => yield SyncItem::TotalHint(total),
+                }
+            }
         })
     }
 
@@ -173,281 +210,202 @@ impl<'a> StreamRun<'a> {
     }
 }
 
-/// Where a stream starts: its stored cursor, else `options.start_cursor`, else the beginning.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
-struct StartCursor {
-    /// The time for single-cursor streams, and for issue comments.
-    main: Option<DateTime<Utc>>,
-    /// The time for pull request review comments (the `comment` stream's second endpoint).
-    review_comments: Option<DateTime<Utc>>,
-}
-
-impl StartCursor {
-    fn single(self) -> Option<DateTime<Utc>> {
-        self.main
-    }
-}
-
-fn start_cursor(
-    stream: &StreamDescriptor,
-    options: &SyncOptions,
-) -> Result<StartCursor, ConnectorError> {
-    let stored_error = |detail: String| {
-        ConnectorError::validation(
-            SOURCE,
-            format!("state.{}", stream.name),
-            format!(
-                "the stored cursor is not one this connector wrote ({detail}); reset it with `gwi state reset github --stream {}`",
-                stream.name
-            ),
-        )
-    };
-    match options.cursor_for(&stream.name) {
-        None | Some(Value::Null) => {}
-        Some(Value::String(text)) => {
-            let time = parse_time(text).map_err(stored_error)?;
-            return Ok(StartCursor {
-                main: Some(time),
-                review_comments: Some(time),
-            });
-        }
-        Some(Value::Object(parts)) => {
-            let part = |key: &str| match parts.get(key) {
-                None | Some(Value::Null) => Ok(None),
-                Some(Value::String(text)) => parse_time(text).map(Some).map_err(stored_error),
-                Some(other) => Err(stored_error(format!("{key} is {other}"))),
-            };
-            return Ok(StartCursor {
-                main: part("issue_comments")?,
-                review_comments: part("review_comments")?,
-            });
-        }
-        Some(other) => return Err(stored_error(format!("found {other}"))),
-    }
-    match &options.start_cursor {
-        None => Ok(StartCursor::default()),
-        Some(text) => {
-            let time = parse_time(text).map_err(|e| {
-                ConnectorError::config(SOURCE, vec![FieldError::new("start_cursor", e)])
-            })?;
-            Ok(StartCursor {
-                main: Some(time),
-                review_comments: Some(time),
-            })
-        }
-    }
-}
-
-fn parse_time(text: &str) -> Result<DateTime<Utc>, String> {
-    DateTime::parse_from_rfc3339(text)
-        .map(|t| t.with_timezone(&Utc))
-        .map_err(|e| format!("{text:?} is not an RFC 3339 time such as 2024-01-31T00:00:00Z: {e}"))
-}
-
-/// A cursor as stored: whole seconds (GitHub's precision; truncating only moves it earlier).
+/// A query time as GitHub takes it: whole seconds (truncating only moves it earlier).
 fn format_time(time: DateTime<Utc>) -> String {
     time.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
-fn time_value(time: Option<DateTime<Utc>>) -> Value {
-    time.map_or(Value::Null, |t| Value::String(format_time(t)))
+/// The `comment` stream's cursor: one time per endpoint, so neither skips the other's records.
+/// A plain time (as stored before the split, or given as the start) applies to both.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+struct CommentCursor {
+    issue_comments: Option<DateTime<Utc>>,
+    review_comments: Option<DateTime<Utc>>,
 }
 
-/// Issues, oldest change first, from `since`; pull requests in the listing are skipped.
+impl CommentCursor {
+    fn both(time: DateTime<Utc>) -> Self {
+        Self {
+            issue_comments: Some(time),
+            review_comments: Some(time),
+        }
+    }
+
+    fn value(self) -> Value {
+        json!({
+            "issue_comments": time_value(self.issue_comments),
+            "review_comments": time_value(self.review_comments),
+        })
+    }
+}
+
+impl Cursor for CommentCursor {
+    fn from_stored(value: &Value) -> Result<Self, String> {
+        let part = |parts: &serde_json::Map<String, Value>, key: &str| match parts.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(time) => DateTime::<Utc>::from_stored(time)
+                .map(Some)
+                .map_err(|e| format!("{key}: {e}")),
+        };
+        match value {
+            Value::Object(parts) => Ok(Self {
+                issue_comments: part(parts, "issue_comments")?,
+                review_comments: part(parts, "review_comments")?,
+            }),
+            other => DateTime::<Utc>::from_stored(other).map(Self::both),
+        }
+    }
+
+    fn from_start(text: &str) -> Result<Self, String> {
+        DateTime::<Utc>::from_start(text).map(Self::both)
+    }
+}
+
+/// Oldest change first from `since` for the listings that have it (issues, comments), as keyset
+/// re-queries: GitHub pages them by number.
+fn ascending_by_update<'a, T: DeserializeOwned + Send + 'static>(
+    run: &StreamRun<'a>,
+    path: &'static [&'static str],
+    params: &'static [(&'static str, &'static str)],
+    since: Option<DateTime<Utc>>,
+    key: fn(&T) -> (DateTime<Utc>, u64),
+) -> Steps<'a, T> {
+    let run = run.clone();
+    ascending(since, Paging::Offset, key, move |since| {
+        // Each page is a new query, so pages read ahead would be wasted.
+        run.listing(path, params, since, 0)
+    })
+}
+
+/// Issues, oldest change first; pull requests in the listing count for the cursor (the listing
+/// is ordered over both) but are not issue records.
 fn issues(
     run: StreamRun<'_>,
     since: Option<DateTime<Utc>>,
 ) -> BoxStream<'_, Result<SyncItem, ConnectorError>> {
-    Box::pin(async_stream::try_stream! {
-        let mut cursor = since;
-        let since_text = since.map(format_time);
-        let mut params = vec![("state", "all"), ("sort", "updated"), ("direction", "asc")];
-        if let Some(text) = &since_text {
-            params.push(("since", text));
-        }
-        let mut pages = run.pages::<Vec<Issue>>(run.list(&["issues"], &params), WALK_TO_END);
-        while let Some(page) = pages.next().await {
-            let (_, items) = page?;
-            for item in &items {
-                // Pull requests count for the cursor: the listing is ordered over both.
-                cursor = cursor.max(Some(item.updated_at));
-                if !item.is_pull_request() {
-                    yield SyncItem::Record(records::issue(item, run.repository())?);
-                }
-            }
-            // Ascending order: everything up to this page's newest change is yielded.
-            yield run.checkpoint(time_value(cursor));
-        }
+    let params = &[("state", "all"), ("sort", "updated"), ("direction", "asc")];
+    let steps = ascending_by_update(&run, &["issues"], params, since, |i: &Issue| {
+        (i.updated_at, i.id)
+    });
+    run.items(steps, |issue, repo| {
+        (!issue.is_pull_request())
+            .then(|| records::issue(issue, repo))
+            .transpose()
     })
 }
 
 /// Issue comments, then pull request review comments, each oldest change first from its own
-/// `since`; the cursor holds both times so neither endpoint skips the other's records.
+/// part of the cursor.
 fn comments(
     run: StreamRun<'_>,
-    start: StartCursor,
+    start: CommentCursor,
 ) -> BoxStream<'_, Result<SyncItem, ConnectorError>> {
+    const PARAMS: &[(&str, &str)] = &[("sort", "updated"), ("direction", "asc")];
     Box::pin(async_stream::try_stream! {
-        let mut issue_cursor = start.main;
-        let mut review_cursor = start.review_comments;
-        let cursor = |issue: Option<DateTime<Utc>>, review: Option<DateTime<Utc>>| {
-            json!({ "issue_comments": time_value(issue), "review_comments": time_value(review) })
-        };
-
-        let since_text = issue_cursor.map(format_time);
-        let mut params = vec![("sort", "updated"), ("direction", "asc")];
-        if let Some(text) = &since_text {
-            params.push(("since", text));
-        }
-        let mut pages = run.pages::<Vec<IssueComment>>(run.list(&["issues", "comments"], &params), WALK_TO_END);
-        while let Some(page) = pages.next().await {
-            let (_, items) = page?;
-            for item in &items {
-                issue_cursor = issue_cursor.max(Some(item.updated_at));
-                yield SyncItem::Record(records::issue_comment(item, run.repository())?);
+        let mut cursor = start;
+        let mut steps = ascending_by_update(&run, &["issues", "comments"], PARAMS, cursor.issue_comments, |c: &IssueComment| (c.updated_at, c.id));
+        while let Some(step) = steps.next().await {
+            match step? {
+                Step::Item(item) => yield SyncItem::Record(records::issue_comment(&item, run.repository())?),
+                Step::Checkpoint(time) => {
+                    cursor.issue_comments = time;
+                    yield run.checkpoint(cursor.value());
+                }
+                Step::Total(_) => {}
             }
-            yield run.checkpoint(cursor(issue_cursor, review_cursor));
         }
-
-        let since_text = review_cursor.map(format_time);
-        let mut params = vec![("sort", "updated"), ("direction", "asc")];
-        if let Some(text) = &since_text {
-            params.push(("since", text));
-        }
-        let mut pages = run.pages::<Vec<ReviewComment>>(run.list(&["pulls", "comments"], &params), WALK_TO_END);
-        while let Some(page) = pages.next().await {
-            let (_, items) = page?;
-            for item in &items {
-                review_cursor = review_cursor.max(Some(item.updated_at));
-                yield SyncItem::Record(records::review_comment(item, run.repository())?);
+        let mut steps = ascending_by_update(&run, &["pulls", "comments"], PARAMS, cursor.review_comments, |c: &ReviewComment| (c.updated_at, c.id));
+        while let Some(step) = steps.next().await {
+            match step? {
+                Step::Item(item) => yield SyncItem::Record(records::review_comment(&item, run.repository())?),
+                Step::Checkpoint(time) => {
+                    cursor.review_comments = time;
+                    yield run.checkpoint(cursor.value());
+                }
+                Step::Total(_) => {}
             }
-            yield run.checkpoint(cursor(issue_cursor, review_cursor));
         }
     })
 }
 
-/// The pulls listing newest change first; GitHub's pulls endpoint has no `since`.
-fn pulls_request(run: &StreamRun<'_>) -> HttpRequest {
-    run.list(
+/// Pull requests changed since the cursor, newest change first (GitHub's pulls endpoint has no
+/// `since`, so the walk stops where it reaches the cursor).
+fn pulls_since<'a>(run: &StreamRun<'a>, since: Option<DateTime<Utc>>) -> Steps<'a, PullRequest> {
+    // Without a cursor the walk reads every page; with one it stops early, and pages read
+    // ahead would be requests wasted.
+    let read_ahead = if since.is_none() { WALK_TO_END } else { 0 };
+    let query = run.listing::<PullRequest>(
         &["pulls"],
         &[("state", "all"), ("sort", "updated"), ("direction", "desc")],
+        None,
+        read_ahead,
+    );
+    newest_first(
+        since,
+        NewestFirst::by(|p: &PullRequest| p.updated_at),
+        move |_| query,
     )
 }
 
-/// Pages of pull requests changed at or after `since`, newest change first, each with whether
-/// it was the last (the walk reached an older one: GitHub's pulls endpoint has no `since`).
-fn pulls_since<'a>(
-    run: &'a StreamRun<'a>,
-    since: Option<DateTime<Utc>>,
-) -> BoxStream<'a, Result<(Vec<PullRequest>, bool), ConnectorError>> {
-    Box::pin(async_stream::try_stream! {
-        // Without a cursor the walk reads every page; with one it stops early, and pages read
-        // ahead would be requests wasted.
-        let read_ahead = if since.is_none() { WALK_TO_END } else { 0 };
-        let mut pages = run.pages::<Vec<PullRequest>>(pulls_request(run), read_ahead);
-        while let Some(page) = pages.next().await {
-            let (_, mut pulls) = page?;
-            let reached_cursor = since.and_then(|c| pulls.iter().position(|p| p.updated_at < c));
-            if let Some(at) = reached_cursor {
-                pulls.truncate(at);
-            }
-            yield (pulls, reached_cursor.is_some());
-            if reached_cursor.is_some() {
-                // Dropping the page stream stops fetching: older pages hold nothing new.
-                break;
-            }
-        }
-    })
-}
-
-/// Pull requests changed since the cursor, newest change first, stopping at the cursor.
-///
-/// The listing is newest first, so until it is finished the records not yet read are *older*
-/// than those already yielded: a checkpoint saying "up to the newest seen" would skip them if
-/// the run stopped now. Page checkpoints therefore repeat the old cursor (they only let the
-/// engine commit the page), and the newest `updated_at` is saved once the listing reached the
-/// old cursor or its end.
+/// Pull requests changed since the cursor.
 fn pull_requests(
     run: StreamRun<'_>,
     since: Option<DateTime<Utc>>,
 ) -> BoxStream<'_, Result<SyncItem, ConnectorError>> {
-    Box::pin(async_stream::try_stream! {
-        let mut newest = since;
-        let mut pages = pulls_since(&run, since);
-        while let Some(page) = pages.next().await {
-            let (pulls, last) = page?;
-            for pull in pulls {
-                newest = newest.max(Some(pull.updated_at));
-                yield SyncItem::Record(records::pull_request(&pull, run.repository())?);
-            }
-            if !last {
-                yield run.checkpoint(time_value(since));
-            }
-        }
-        yield run.checkpoint(time_value(newest));
+    let steps = pulls_since(&run, since);
+    run.items(steps, |pull, repo| {
+        records::pull_request(pull, repo).map(Some)
     })
 }
 
 /// Reviews of the pull requests changed since the cursor (one request per pull request, so
-/// only those), with the same newest-first cursor rule as [`pull_requests`].
+/// only those), on the pull requests' cursor.
 fn reviews(
     run: StreamRun<'_>,
     since: Option<DateTime<Utc>>,
 ) -> BoxStream<'_, Result<SyncItem, ConnectorError>> {
     Box::pin(async_stream::try_stream! {
-        let mut newest = since;
-        let mut pages = pulls_since(&run, since);
-        while let Some(page) = pages.next().await {
-            let (pulls, last) = page?;
-            for pull in pulls {
-                newest = newest.max(Some(pull.updated_at));
-                let number = pull.number.to_string();
-                let mut review_pages = run.pages::<Vec<Review>>(run.list(&["pulls", &number, "reviews"], &[]), 0);
-                while let Some(review_page) = review_pages.next().await {
-                    let (_, items) = review_page?;
-                    for item in &items {
-                        yield SyncItem::Record(records::review(item, pull.updated_at, run.repository())?);
+        let mut steps = pulls_since(&run, since);
+        while let Some(step) = steps.next().await {
+            match step? {
+                Step::Item(pull) => {
+                    let number = pull.number.to_string();
+                    let mut review_pages = run.pages::<Vec<Review>>(run.list(&["pulls", &number, "reviews"], &[]), 0);
+                    while let Some(review_page) = review_pages.next().await {
+                        let (_, items) = review_page?;
+                        for item in &items {
+                            yield SyncItem::Record(records::review(item, pull.updated_at, run.repository())?);
+                        }
                     }
                 }
-            }
-            if !last {
-                yield run.checkpoint(time_value(since));
+                Step::Checkpoint(time) => yield run.checkpoint(time_value(time)),
+                Step::Total(_) => {}
             }
         }
-        yield run.checkpoint(time_value(newest));
     })
 }
 
-/// Commits of the default branch with a commit date from `since`, newest first.
-///
-/// Newest first, so the cursor advances only at the end (see [`pull_requests`]). An empty
+/// Commits of the default branch with a commit date from `since`, newest first. An empty
 /// repository answers 409: no commits.
 fn commits(
     run: StreamRun<'_>,
     since: Option<DateTime<Utc>>,
 ) -> BoxStream<'_, Result<SyncItem, ConnectorError>> {
-    Box::pin(async_stream::try_stream! {
-        let mut newest = since;
-        let since_text = since.map(format_time);
-        let params: Vec<(&str, &str)> = since_text.iter().map(|t| ("since", t.as_str())).collect();
-        let mut pages = run.pages::<Vec<Commit>>(run.list(&["commits"], &params), WALK_TO_END);
-        while let Some(page) = pages.next().await {
-            let items = match page {
-                Ok((_, items)) => items,
-                Err(ConnectorError::Api { status: 409, .. }) => break,
-                Err(e) => Err(e)?,
-            };
-            for item in &items {
-                newest = newest.max(Some(item.commit.committer.date));
-                yield SyncItem::Record(records::commit(item, run.repository())?);
-            }
-            yield run.checkpoint(time_value(since));
-        }
-        yield run.checkpoint(time_value(newest));
+    let pages = run.listing::<Commit>(&["commits"], &[], since, WALK_TO_END);
+    let pages: Listing<'_, Commit> = Box::pin(pages.take_while(|page| {
+        futures::future::ready(!matches!(
+            page,
+            Err(ConnectorError::Api { status: 409, .. })
+        ))
+    }));
+    let walk = NewestFirst::by(|c: &Commit| c.commit.committer.date);
+    let steps = newest_first(since, walk, move |_| pages);
+    run.items(steps, |commit, repo| {
+        records::commit(commit, repo).map(Some)
     })
 }
 
-/// Workflow runs created from the cursor on, newest first, with GitHub's `total_count` as a hint.
+/// Workflow runs created from the cursor on, newest first, with GitHub's `total_count`.
 ///
 /// Runs change after they are created (queued, in progress, completed) but are filtered by
 /// `created`, so the end cursor is held back to the oldest run not yet completed: the next run
@@ -456,34 +414,21 @@ fn workflow_runs(
     run: StreamRun<'_>,
     since: Option<DateTime<Utc>>,
 ) -> BoxStream<'_, Result<SyncItem, ConnectorError>> {
-    Box::pin(async_stream::try_stream! {
-        let mut newest: Option<DateTime<Utc>> = None;
-        let mut oldest_unfinished: Option<DateTime<Utc>> = None;
-        let created = since.map(|t| format!(">={}", format_time(t)));
-        let params: Vec<(&str, &str)> = created.iter().map(|c| ("created", c.as_str())).collect();
-        let mut pages = run.pages::<WorkflowRunsPage>(run.list(&["actions", "runs"], &params), WALK_TO_END);
-        let mut first = true;
-        while let Some(page) = pages.next().await {
-            let (_, body) = page?;
-            if first {
-                first = false;
-                yield SyncItem::TotalHint(body.total_count);
-            }
-            for item in &body.workflow_runs {
-                newest = newest.max(Some(item.created_at));
-                if item.status.as_deref() != Some("completed") {
-                    oldest_unfinished = Some(oldest_unfinished.map_or(item.created_at, |t| t.min(item.created_at)));
-                }
-                yield SyncItem::Record(records::workflow_run(item, run.repository())?);
-            }
-            yield run.checkpoint(time_value(since));
-        }
-        let end = match (newest, oldest_unfinished) {
-            (Some(newest), Some(unfinished)) => Some(newest.min(unfinished)),
-            (Some(newest), None) => Some(newest),
-            (None, _) => since,
-        };
-        yield run.checkpoint(time_value(end.max(since)));
+    let created = since.map(|t| format!(">={}", format_time(t)));
+    let params: Vec<(&str, &str)> = created.iter().map(|c| ("created", c.as_str())).collect();
+    let pages = run.pages::<WorkflowRunsPage>(run.list(&["actions", "runs"], &params), WALK_TO_END);
+    let pages: Listing<'_, WorkflowRun> = Box::pin(pages.map_ok(|(page, body)| {
+        Listed::from_page(&page, body.workflow_runs).with_total(body.total_count)
+    }));
+    let walk = NewestFirst {
+        time: |r: &WorkflowRun| r.created_at,
+        hold_back: Some(|r: &WorkflowRun| {
+            (r.status.as_deref() != Some("completed")).then_some(r.created_at)
+        }),
+    };
+    let steps = newest_first(since, walk, move |_| pages);
+    run.items(steps, |item, repo| {
+        records::workflow_run(item, repo).map(Some)
     })
 }
 
@@ -491,55 +436,44 @@ fn workflow_runs(
 mod tests {
     use super::*;
 
-    fn descriptor() -> StreamDescriptor {
-        StreamDescriptor::new("a/b", "comment")
+    fn at(text: &str) -> DateTime<Utc> {
+        gwi_core::time::parse(text).unwrap()
     }
 
     #[test]
-    fn stored_cursor_wins_over_start_cursor_unless_full_refresh() {
-        let mut options = SyncOptions {
-            start_cursor: Some("2020-01-01T00:00:00Z".into()),
-            ..Default::default()
-        };
-        options.state.insert(
-            "a/b/comment".into(),
-            json!({"issue_comments": "2024-01-01T00:00:00Z", "review_comments": null}),
-        );
-        let cursor = start_cursor(&descriptor(), &options).unwrap();
-        assert_eq!(
-            cursor.main,
-            Some(parse_time("2024-01-01T00:00:00Z").unwrap())
-        );
+    fn the_comment_cursor_keeps_a_time_per_endpoint() {
+        let stored = json!({"issue_comments": "2024-01-01T00:00:00Z", "review_comments": null});
+        let cursor = CommentCursor::from_stored(&stored).unwrap();
+        assert_eq!(cursor.issue_comments, Some(at("2024-01-01T00:00:00Z")));
         assert_eq!(cursor.review_comments, None);
-        options.full_refresh = true;
-        let cursor = start_cursor(&descriptor(), &options).unwrap();
+        assert_eq!(cursor.value(), stored);
+    }
+
+    #[test]
+    fn a_plain_time_applies_to_both_comment_endpoints() {
+        let both = CommentCursor::both(at("2024-01-01T00:00:00Z"));
         assert_eq!(
-            cursor.main,
-            Some(parse_time("2020-01-01T00:00:00Z").unwrap())
+            CommentCursor::from_stored(&json!("2024-01-01T00:00:00Z")).unwrap(),
+            both
+        );
+        assert_eq!(
+            CommentCursor::from_start("2024-01-01T00:00:00Z").unwrap(),
+            both
         );
     }
 
     #[test]
-    fn a_foreign_stored_cursor_is_refused_with_the_fix() {
-        let mut options = SyncOptions::default();
-        options.state.insert("a/b/comment".into(), json!(42));
-        let err = start_cursor(&descriptor(), &options).unwrap_err();
-        assert!(err.to_string().contains("gwi state reset"), "{err}");
+    fn a_comment_cursor_of_the_wrong_shape_names_the_part() {
+        let err = CommentCursor::from_stored(&json!({"issue_comments": 42})).unwrap_err();
+        assert!(err.starts_with("issue_comments:"), "{err}");
+        assert!(CommentCursor::from_stored(&json!(42)).is_err());
     }
 
     #[test]
-    fn a_bad_start_cursor_is_a_config_error() {
-        let options = SyncOptions {
-            start_cursor: Some("yesterday".into()),
-            ..Default::default()
-        };
-        let err = start_cursor(&descriptor(), &options).unwrap_err();
-        assert_eq!(err.kind(), "config");
-    }
-
-    #[test]
-    fn cursors_are_stored_in_whole_seconds() {
-        let t = parse_time("2024-05-06T07:08:09.999Z").unwrap();
-        assert_eq!(format_time(t), "2024-05-06T07:08:09Z");
+    fn query_times_are_whole_seconds() {
+        assert_eq!(
+            format_time(at("2024-05-06T07:08:09.999Z")),
+            "2024-05-06T07:08:09Z"
+        );
     }
 }

@@ -236,7 +236,7 @@ async fn an_interrupted_pull_request_sync_keeps_the_old_cursor() {
 }
 
 #[tokio::test]
-async fn issues_resume_from_since_skip_pull_requests_and_checkpoint_each_page() {
+async fn issues_resume_from_since_requery_from_each_pages_newest_and_skip_pull_requests() {
     let server = MockServer::start().await;
     let issues = format!("{REPO}/issues");
     Mock::given(method("GET"))
@@ -257,10 +257,17 @@ async fn issues_resume_from_since_skip_pull_requests_and_checkpoint_each_page() 
         .expect(1)
         .mount(&server)
         .await;
+    // GitHub pages issues by number, so the next page is a new query from the newest time read
+    // (an issue changed meanwhile cannot shift an unread one onto page 1); what that query
+    // lists again at the boundary is not yielded twice.
     Mock::given(method("GET"))
         .and(path(&issues))
-        .and(query_param("page", "2"))
-        .respond_with(json_page(json!([issue(12, 3, "2024-01-04T00:00:00Z")])))
+        .and(query_param_is_missing("page"))
+        .and(query_param("since", "2024-01-03T00:00:00Z"))
+        .respond_with(json_page(json!([
+            pull_as_issue(11, 2, "2024-01-03T00:00:00Z"),
+            issue(12, 3, "2024-01-04T00:00:00Z")
+        ])))
         .expect(1)
         .mount(&server)
         .await;
@@ -423,6 +430,37 @@ async fn commits_resume_from_since_and_advance_to_the_newest_commit_date() {
     assert_eq!(first.data.to_value()["author"], "octocat");
     assert_eq!(first.data.to_value()["committer"], Value::Null);
     assert_eq!(first.created_at.to_rfc3339(), "2011-04-14T16:00:49+00:00");
+}
+
+#[tokio::test]
+async fn a_commit_dated_in_the_future_does_not_move_the_cursor_past_githubs_clock() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(format!("{REPO}/commits")))
+        .respond_with(
+            json_page(json!([
+                commit("fff", "2099-01-01T00:00:00Z"),
+                commit("aaa", "2024-01-02T00:00:00Z")
+            ]))
+            .insert_header("date", "Wed, 03 Jan 2024 00:00:00 GMT"),
+        )
+        .mount(&server)
+        .await;
+
+    let github = github(&server.uri());
+    let ctx = context(github.as_ref());
+    let items = drain_ok(
+        github.as_ref(),
+        &ctx,
+        &stream("commit"),
+        &SyncOptions::default(),
+    )
+    .await;
+    assert_eq!(
+        cursors(&items).last(),
+        Some(&json!("2024-01-03T00:00:00Z")),
+        "a cursor of 2099 would stop every later commit sync"
+    );
 }
 
 #[tokio::test]
