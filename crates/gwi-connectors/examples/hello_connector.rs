@@ -9,8 +9,10 @@ use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use futures::stream::BoxStream;
 use gwi_core::config::{self, CommonConfig, ValidateConfig};
+use gwi_core::incremental::{Paging, Step, ascending, listing, read_cursor, time_value};
 use gwi_core::pagination::{PageNumber, PaginateOptions, paginate_json};
 use gwi_core::prelude::*;
+use gwi_core::record::Envelope;
 use gwi_testing::{MemoryStore, MockHttpClient, MockResponse};
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -77,37 +79,54 @@ impl Connector for TodosConnector {
         stream: &'a StreamDescriptor,
         options: &'a SyncOptions,
     ) -> BoxStream<'a, Result<SyncItem, ConnectorError>> {
-        let since = options
-            .cursor_for(&stream.name)
-            .and_then(|c| c.as_str())
-            .map(str::to_owned);
+        let steps = move || -> Result<_, ConnectorError> {
+            let root = self
+                .config
+                .common
+                .api_root("todos", "https://todos.example/api")?;
+            let since = read_cursor::<DateTime<Utc>>("todos", stream, options)?;
+            let project = stream.resource.clone();
+            // Oldest change first, paged by number: each next page is a new query from the
+            // newest change read, so a todo edited mid-sync cannot push an unread one out of reach.
+            Ok(ascending(
+                since,
+                Paging::Offset,
+                |t: &Todo| (t.updated_at, t.id),
+                move |since| {
+                    let mut first = root
+                        .get(&["projects", &project, "todos"])
+                        .query(&[("sort", "updated_asc")]);
+                    if let Some(since) = since {
+                        first = first.query(&[("since", &since.to_rfc3339())]);
+                    }
+                    listing(paginate_json(
+                        &ctx.http,
+                        first,
+                        PageNumber::new(2),
+                        PaginateOptions::default(),
+                    ))
+                },
+            ))
+        };
         Box::pin(async_stream::try_stream! {
-            let base = self.config.common.base_url.clone().ok_or_else(|| {
-                ConnectorError::config("todos", vec![FieldError::new("base_url", "missing")])
-            })?;
-            let url = base.join(&format!("projects/{}/todos", stream.resource)).map_err(|e| {
-                ConnectorError::config("todos", vec![FieldError::new("base_url", e.to_string())])
-            })?;
-            let mut first = HttpRequest::get(url).query(&[("sort", "updated_asc")]);
-            if let Some(since) = &since {
-                first = first.query(&[("since", since)]);
-            }
-            let mut newest = since.clone();
-            // Oldest change first to the end of the list: one page can be decoded ahead.
-            let read_ahead = PaginateOptions { read_ahead: 1, ..PaginateOptions::default() };
-            let mut pages = paginate_json::<Vec<Todo>, _>(&ctx.http, first, PageNumber::new(2), read_ahead);
-            while let Some(page) = pages.next().await {
-                let (_, todos) = page?;
-                for todo in todos {
-                    newest = Some(todo.updated_at.to_rfc3339());
-                    let mut record = ConnectorRecord::new(
-                        format!("todo-{}", todo.id), "todo", "todos", todo.created_at, todo.updated_at,
-                    );
-                    record.data = json!({"title": todo.title, "done": todo.done, "project": stream.resource}).into();
-                    yield SyncItem::Record(record);
+            let mut steps = steps()?;
+            while let Some(step) = steps.next().await {
+                match step? {
+                    Step::Item(todo) => {
+                        let envelope = Envelope {
+                            source: "todos",
+                            record_type: "todo",
+                            id: format!("todo-{}", todo.id),
+                            created_at: todo.created_at,
+                            updated_at: todo.updated_at,
+                        };
+                        let data = json!({"title": todo.title, "done": todo.done, "project": stream.resource});
+                        yield SyncItem::Record(envelope.encode(&data, &json!({}))?);
+                    }
+                    // Everything yielded before it is covered: the engine commits it with this cursor.
+                    Step::Checkpoint(time) => yield SyncItem::Checkpoint(Checkpoint { stream: stream.name.clone(), cursor: time_value(time) }),
+                    Step::Total(total) => yield SyncItem::TotalHint(total),
                 }
-                // Oldest change first: after each page, everything up to `newest` is yielded.
-                yield SyncItem::Checkpoint(Checkpoint { stream: stream.name.clone(), cursor: json!(newest) });
             }
         })
     }
@@ -144,7 +163,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     registry.register::<TodosConnector>();
     let connector = registry.build(
         "todos",
-        json!({"base_url": "https://todos.example/", "projects": ["home"],
+        json!({"base_url": "https://todos.example/api/v1", "projects": ["home"],
                "auth": {"type": "bearer", "token": "example-token"}}),
     )?;
 

@@ -12,6 +12,7 @@ use url::Url;
 
 use crate::auth::AuthConfig;
 use crate::error::{ConnectorError, FieldError};
+use crate::http::ApiRoot;
 
 /// The JSON Schema `format` that marks a secret reference, so parsing can find every one.
 const SECRET_FORMAT: &str = "secret-ref";
@@ -208,6 +209,40 @@ pub struct CommonConfig {
     /// Timeouts, retries and pacing.
     #[serde(default)]
     pub http: HttpSettings,
+}
+
+impl CommonConfig {
+    /// The common settings' own rules, by field: a `base_url` requests can be built under.
+    pub fn validate(&self) -> Vec<FieldError> {
+        match &self.base_url {
+            Some(url) => ApiRoot::new(url.clone())
+                .err()
+                .map(|message| FieldError::new("base_url", message))
+                .into_iter()
+                .collect(),
+            None => Vec::new(),
+        }
+    }
+
+    /// The API root requests are built under: `base_url` when set, else the provider's
+    /// `default`.
+    pub fn api_root(&self, connector: &str, default: &str) -> Result<ApiRoot, ConnectorError> {
+        let url = match &self.base_url {
+            Some(url) => url.clone(),
+            None => Url::parse(default).map_err(|e| {
+                ConnectorError::config(
+                    connector,
+                    vec![FieldError::new(
+                        "base_url",
+                        format!("the default {default} is not a URL: {e}"),
+                    )],
+                )
+            })?,
+        };
+        ApiRoot::new(url).map_err(|message| {
+            ConnectorError::config(connector, vec![FieldError::new("base_url", message)])
+        })
+    }
 }
 
 /// Rules a config must follow beyond what its JSON Schema can say.

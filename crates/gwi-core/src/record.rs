@@ -95,6 +95,78 @@ impl ConnectorRecord {
     }
 }
 
+impl ConnectorRecord {
+    /// Marks the record deleted upstream: same id and fields, plus `data.deleted = true`.
+    ///
+    /// Providers describe a deleted object as it was, with its old `updated_at`; the tombstone
+    /// is stamped `now` (if later) so it replaces the stored copy under the newer-wins upsert.
+    /// A sync never lists a deleted object again, so without it the store keeps it forever.
+    pub fn into_tombstone(mut self, now: DateTime<Utc>) -> Self {
+        self.set_field("deleted", Value::Bool(true));
+        self.updated_at = self.updated_at.max(now);
+        self
+    }
+
+    /// Whether the record is a tombstone (see [`into_tombstone`](Self::into_tombstone)).
+    pub fn is_tombstone(&self) -> bool {
+        self.data.get("deleted") == Some(Value::Bool(true))
+    }
+
+    /// Sets `key` in `data` (facts only an event carries, such as where an object moved).
+    pub fn set_field(&mut self, key: &str, value: Value) {
+        if let Value::Object(mut data) = self.data.to_value() {
+            data.insert(key.to_owned(), value);
+            self.data = Value::Object(data).into();
+        }
+    }
+}
+
+/// Who a record is and when it changed: everything but its fields.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Envelope<'a> {
+    /// The connector's name.
+    pub source: &'a str,
+    /// The record type.
+    pub record_type: &'a str,
+    /// The record's stable id.
+    pub id: String,
+    /// When the provider created the object.
+    pub created_at: DateTime<Utc>,
+    /// When the provider last changed it.
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Envelope<'_> {
+    /// The record, with `data` and `metadata` serialized once (typically structs of borrowed
+    /// fields); an encoding error names the field and the record.
+    pub fn encode(
+        self,
+        data: &impl Serialize,
+        metadata: &impl Serialize,
+    ) -> Result<ConnectorRecord, crate::error::ConnectorError> {
+        let named = |field: &str, value: Result<JsonText, serde_json::Error>| {
+            value.map_err(|e| {
+                crate::error::ConnectorError::validation(
+                    self.source,
+                    field,
+                    format!("{}: {e}", self.id),
+                )
+            })
+        };
+        let data = named("data", JsonText::encode(data))?;
+        let metadata = named("metadata", JsonText::encode(metadata))?;
+        Ok(ConnectorRecord {
+            id: self.id,
+            record_type: self.record_type.to_owned(),
+            source: self.source.to_owned(),
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+            data,
+            metadata,
+        })
+    }
+}
+
 /// A JSON value kept as its serialized text: a record's `data` and `metadata`.
 ///
 /// Records are written far more often than they are looked into, so a connector serializes a
@@ -217,6 +289,61 @@ mod tests {
         let mut r = ConnectorRecord::new("pr-1", "pull_request", "github", t, t);
         r.data = json!({"number": 1}).into();
         r
+    }
+
+    #[test]
+    fn a_tombstone_keeps_the_id_and_fields_and_wins_the_upsert() {
+        let live = record();
+        assert!(!live.is_tombstone());
+        let now = live.updated_at + chrono::Duration::days(1);
+        let dead = live.clone().into_tombstone(now);
+        assert!(dead.is_tombstone());
+        assert_eq!(dead.id, live.id);
+        assert_eq!(dead.data.get("number"), Some(json!(1)));
+        assert_eq!(dead.updated_at, now);
+        let earlier = live.updated_at - chrono::Duration::days(1);
+        assert_eq!(
+            live.clone().into_tombstone(earlier).updated_at,
+            live.updated_at
+        );
+    }
+
+    #[test]
+    fn an_envelope_encodes_data_and_metadata_once() {
+        let t = record().created_at;
+        let envelope = Envelope {
+            source: "demo",
+            record_type: "todo",
+            id: "todo-1".into(),
+            created_at: t,
+            updated_at: t,
+        };
+        let r = envelope
+            .encode(&json!({"title": "x"}), &json!({"url": "u"}))
+            .unwrap();
+        assert_eq!(
+            (r.id.as_str(), r.record_type.as_str(), r.source.as_str()),
+            ("todo-1", "todo", "demo")
+        );
+        assert_eq!(r.data, json!({"title": "x"}));
+        assert_eq!(r.metadata, json!({"url": "u"}));
+        assert!(r.validate().is_ok());
+    }
+
+    #[test]
+    fn an_envelope_that_cannot_encode_names_the_field_and_the_record() {
+        let t = record().created_at;
+        let mut bad = std::collections::HashMap::new();
+        bad.insert((1, 2), "a map with non-string keys is not JSON");
+        let envelope = Envelope {
+            source: "demo",
+            record_type: "todo",
+            id: "todo-9".into(),
+            created_at: t,
+            updated_at: t,
+        };
+        let text = envelope.encode(&bad, &json!({})).unwrap_err().to_string();
+        assert!(text.contains("data") && text.contains("todo-9"), "{text}");
     }
 
     #[test]

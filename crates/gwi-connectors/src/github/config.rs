@@ -3,10 +3,10 @@
 use std::fmt;
 
 use gwi_core::config::{CommonConfig, Secret, ValidateConfig};
-use gwi_core::error::FieldError;
+use gwi_core::error::{ConnectorError, FieldError};
+use gwi_core::http::ApiRoot;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use url::Url;
 
 /// The public GitHub API; GitHub Enterprise Server lives at `https://HOST/api/v3`.
 pub const DEFAULT_BASE_URL: &str = "https://api.github.com";
@@ -36,12 +36,7 @@ pub struct GithubConfig {
 
 impl ValidateConfig for GithubConfig {
     fn validate(&self) -> Vec<FieldError> {
-        let mut errors = Vec::new();
-        if let Some(url) = &self.common.base_url
-            && let Err(message) = check_base_url(url)
-        {
-            errors.push(FieldError::new("base_url", message));
-        }
+        let mut errors = self.common.validate();
         if let Some(types) = &self.types {
             for (i, t) in types.iter().enumerate() {
                 if !self.features.allows(*t) {
@@ -60,12 +55,9 @@ impl ValidateConfig for GithubConfig {
 }
 
 impl GithubConfig {
-    /// The API root requests are built from: `base_url`, or the public API.
-    pub fn base_url(&self) -> Result<Url, url::ParseError> {
-        match &self.common.base_url {
-            Some(url) => Ok(url.clone()),
-            None => Url::parse(DEFAULT_BASE_URL),
-        }
+    /// The API root requests are built under: `base_url`, or the public API.
+    pub fn api_root(&self) -> Result<ApiRoot, ConnectorError> {
+        self.common.api_root("github", DEFAULT_BASE_URL)
     }
 
     /// The record types this config enables, in sync order.
@@ -76,22 +68,6 @@ impl GithubConfig {
             .filter(|t| self.types.as_ref().is_none_or(|types| types.contains(t)))
             .collect()
     }
-}
-
-/// A URL is usable as an API root when requests can be built under it.
-fn check_base_url(url: &Url) -> Result<(), String> {
-    if !matches!(url.scheme(), "http" | "https") {
-        return Err(format!("{url} must be an http or https URL"));
-    }
-    if url.cannot_be_a_base() || url.host_str().is_none() {
-        return Err(format!("{url} is not a URL requests can be built under"));
-    }
-    if url.query().is_some() || url.fragment().is_some() {
-        return Err(format!(
-            "{url} must not have a query or fragment (e.g. https://github.example.com/api/v3)"
-        ));
-    }
-    Ok(())
 }
 
 /// A repository as `owner/name`.
@@ -274,7 +250,7 @@ mod tests {
         }))
         .unwrap();
         assert_eq!(
-            config.base_url().unwrap().as_str(),
+            config.api_root().unwrap().as_url().as_str(),
             "https://api.github.com/"
         );
         assert_eq!(config.features, Features::default());
@@ -302,7 +278,7 @@ webhook_secret = "env:PATH"
             [RecordType::PullRequest, RecordType::Issue]
         );
         assert_eq!(
-            config.base_url().unwrap().as_str(),
+            config.api_root().unwrap().as_url().as_str(),
             "http://127.0.0.1:8787/"
         );
         assert!(config.webhook_secret.is_some());

@@ -1,7 +1,6 @@
 //! Requests to the GitHub REST API: URLs under the configured root, and the headers GitHub asks for.
 
-use gwi_core::error::{ConnectorError, FieldError};
-use gwi_core::http::HttpRequest;
+use gwi_core::http::{ApiRoot, HttpRequest};
 use http::HeaderValue;
 use http::header::{ACCEPT, HeaderName};
 use url::Url;
@@ -20,47 +19,25 @@ pub(crate) const PER_PAGE: &str = "100";
 /// Builds requests under the API root (`https://api.github.com`, `https://HOST/api/v3`, the sandbox).
 #[derive(Debug, Clone)]
 pub(crate) struct GithubApi {
-    base: Url,
+    root: ApiRoot,
 }
 
 impl GithubApi {
-    /// An API rooted at `base`; refuses URLs that cannot have paths appended.
-    pub(crate) fn new(base: Url) -> Result<Self, ConnectorError> {
-        if base.cannot_be_a_base() {
-            return Err(ConnectorError::config(
-                "github",
-                vec![FieldError::new(
-                    "base_url",
-                    format!("{base} is not a URL requests can be built under"),
-                )],
-            ));
-        }
-        Ok(Self { base })
-    }
-
-    /// `base` followed by `segments`.
-    ///
-    /// `Url::join` would replace the base's last segment (`/api/v3` + `user` = `/api/user`), so
-    /// segments are appended instead; each is percent-encoded on its own.
-    pub(crate) fn url(&self, segments: &[&str]) -> Url {
-        let mut url = self.base.clone();
-        // `new` refused URLs without a path, so this always applies.
-        if let Ok(mut path) = url.path_segments_mut() {
-            path.pop_if_empty().extend(segments);
-        }
-        url
+    /// An API rooted at `root`.
+    pub(crate) fn new(root: ApiRoot) -> Self {
+        Self { root }
     }
 
     /// `base/repos/{owner}/{name}/{rest...}`.
     pub(crate) fn repo_url(&self, repo: &Repository, rest: &[&str]) -> Url {
         let mut segments = vec!["repos", repo.owner(), repo.name()];
         segments.extend_from_slice(rest);
-        self.url(&segments)
+        self.root.url(&segments)
     }
 
     /// A GET of `base/{segments...}` with GitHub's headers.
     pub(crate) fn get(&self, segments: &[&str]) -> HttpRequest {
-        request(self.url(segments))
+        request(self.root.url(segments))
     }
 }
 
@@ -82,7 +59,7 @@ mod tests {
     use super::*;
 
     fn api(base: &str) -> GithubApi {
-        GithubApi::new(Url::parse(base).unwrap()).unwrap()
+        GithubApi::new(ApiRoot::new(Url::parse(base).unwrap()).unwrap())
     }
 
     #[test]
@@ -108,10 +85,5 @@ mod tests {
         let request = api("https://api.github.com").get(&["rate_limit"]);
         assert_eq!(request.headers[ACCEPT], MEDIA_TYPE);
         assert_eq!(request.headers["x-github-api-version"], API_VERSION);
-    }
-
-    #[test]
-    fn a_base_without_a_path_is_refused() {
-        assert!(GithubApi::new(Url::parse("mailto:ops@example.com").unwrap()).is_err());
     }
 }

@@ -135,10 +135,7 @@ impl ConnectorDefinition for GithubConnector {
     }
 
     fn from_config(config: GithubConfig) -> Result<Self, ConnectorError> {
-        let base = config.base_url().map_err(|e| {
-            ConnectorError::config(SOURCE, vec![FieldError::new("base_url", e.to_string())])
-        })?;
-        let api = GithubApi::new(base)?;
+        let api = GithubApi::new(config.api_root()?);
         let webhook = match &config.webhook_secret {
             Some(secret) => {
                 let scheme = GitHubScheme::new(std::slice::from_ref(secret)).map_err(|e| {

@@ -8,9 +8,8 @@
 
 use chrono::{DateTime, Utc};
 use gwi_core::error::ConnectorError;
-use gwi_core::record::{ConnectorRecord, JsonText};
+use gwi_core::record::{ConnectorRecord, Envelope};
 use serde::{Serialize, Serializer};
-use serde_json::Value;
 use serde_json::value::RawValue;
 
 use super::config::RecordType;
@@ -33,20 +32,14 @@ fn record(
     data: &impl Serialize,
     links: Links<'_>,
 ) -> RecordResult {
-    let named = |field: &str, value: Result<JsonText, serde_json::Error>| {
-        value.map_err(|e| ConnectorError::validation(SOURCE, field, format!("{id}: {e}")))
-    };
-    let data = named("data", JsonText::encode(data))?;
-    let metadata = named("metadata", JsonText::encode(&links))?;
-    Ok(ConnectorRecord {
+    let envelope = Envelope {
+        source: SOURCE,
+        record_type: record_type.as_str(),
         id,
-        record_type: record_type.as_str().to_owned(),
-        source: SOURCE.to_owned(),
         created_at,
         updated_at,
-        data,
-        metadata,
-    })
+    };
+    envelope.encode(data, &links)
 }
 
 /// A record's `metadata`: where the object lives on the web and in the API.
@@ -417,28 +410,10 @@ pub(crate) fn workflow_run(run: &WorkflowRun, repository: &str) -> RecordResult 
     )
 }
 
-/// Marks `record` as deleted upstream: same id and `data`, plus `deleted: true`.
-///
-/// GitHub's payload carries the object as it was, with its old `updated_at`; the tombstone is
-/// stamped `now` so it replaces the stored copy under the store's newer-wins upsert.
-pub(crate) fn tombstone(mut record: ConnectorRecord, now: DateTime<Utc>) -> ConnectorRecord {
-    add_field(&mut record, "deleted", Value::Bool(true));
-    record.updated_at = record.updated_at.max(now);
-    record
-}
-
-/// Adds `key` to the record's `data` (webhook-only facts such as a deletion or a transfer).
-pub(crate) fn add_field(record: &mut ConnectorRecord, key: &str, value: Value) {
-    if let Value::Object(mut data) = record.data.to_value() {
-        data.insert(key.to_owned(), value);
-        record.data = Value::Object(data).into();
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{Value, json};
 
     fn pull(extra: Value) -> PullRequest {
         let mut value = json!({
@@ -498,17 +473,6 @@ mod tests {
             record.metadata.to_value()["url"],
             "https://api.github.com/repos/a/b/pulls/3/reviews/5"
         );
-    }
-
-    #[test]
-    fn tombstone_keeps_the_id_and_wins_the_upsert() {
-        let base = pull_request(&pull(json!({})), "a/b").unwrap();
-        let now = "2030-01-01T00:00:00Z".parse().unwrap();
-        let dead = tombstone(base.clone(), now);
-        assert_eq!(dead.id, base.id);
-        assert_eq!(dead.data.to_value()["deleted"], true);
-        assert_eq!(dead.data.to_value()["title"], base.data.to_value()["title"]);
-        assert_eq!(dead.updated_at, now);
     }
 
     #[test]

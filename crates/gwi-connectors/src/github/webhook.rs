@@ -25,7 +25,6 @@ use chrono::{DateTime, Utc};
 use gwi_core::error::ConnectorError;
 use gwi_core::record::ConnectorRecord;
 use gwi_core::webhook::WebhookEvent;
-use serde::de::DeserializeOwned;
 
 use super::config::{GithubConfig, RecordType, Repository};
 use super::core::GithubApi;
@@ -49,13 +48,13 @@ pub(crate) fn records_for(
         now,
     };
     match event.event_type.as_str() {
-        "pull_request" => mapper.pull_request(decode(event)?),
-        "issues" => mapper.issues(decode(event)?),
-        "issue_comment" => mapper.issue_comment(decode(event)?),
-        "pull_request_review_comment" => mapper.review_comment(decode(event)?),
-        "pull_request_review" => mapper.review(decode(event)?),
-        "push" => mapper.push(decode(event)?),
-        "workflow_run" => mapper.workflow_run(decode(event)?),
+        "pull_request" => mapper.pull_request(event.decode()?),
+        "issues" => mapper.issues(event.decode()?),
+        "issue_comment" => mapper.issue_comment(event.decode()?),
+        "pull_request_review_comment" => mapper.review_comment(event.decode()?),
+        "pull_request_review" => mapper.review(event.decode()?),
+        "push" => mapper.push(event.decode()?),
+        "workflow_run" => mapper.workflow_run(event.decode()?),
         other => {
             tracing::debug!(
                 connector = SOURCE,
@@ -65,21 +64,6 @@ pub(crate) fn records_for(
             Ok(Vec::new())
         }
     }
-}
-
-fn decode<T: DeserializeOwned>(event: &WebhookEvent) -> Result<T, ConnectorError> {
-    event.json().map_err(|e| {
-        ConnectorError::validation(
-            SOURCE,
-            e.path().to_string(),
-            format!(
-                "{} event (delivery {}) is not the payload GitHub documents: {}",
-                event.event_type,
-                event.delivery_id,
-                e.inner()
-            ),
-        )
-    })
 }
 
 struct Mapper<'a> {
@@ -115,15 +99,15 @@ impl Mapper<'_> {
         {
             let record = records::issue(&e.issue, repo.as_str())?;
             out.push(match e.action.as_str() {
-                "deleted" => records::tombstone(record, self.now),
+                "deleted" => record.into_tombstone(self.now),
                 "transferred" => {
-                    let mut dead = records::tombstone(record, self.now);
+                    let mut dead = record.into_tombstone(self.now);
                     let new_home = e
                         .changes
                         .as_ref()
                         .and_then(|c| c.new_repository.as_ref())
                         .map(|r| r.full_name.clone());
-                    records::add_field(&mut dead, "transferred_to", new_home.into());
+                    dead.set_field("transferred_to", new_home.into());
                     dead
                 }
                 _ => record,
@@ -204,7 +188,7 @@ impl Mapper<'_> {
 
     fn maybe_tombstone(&self, action: &str, record: ConnectorRecord) -> ConnectorRecord {
         if action == "deleted" {
-            records::tombstone(record, self.now)
+            record.into_tombstone(self.now)
         } else {
             record
         }

@@ -208,7 +208,9 @@ mod tests {
 }
 
 mod api_client;
+mod api_root;
 pub use api_client::{ApiClient, ApiClientBuilder, RateLimitListener, provider_message};
+pub use api_root::ApiRoot;
 pub mod headers;
 mod metrics;
 pub use metrics::{

@@ -31,6 +31,8 @@ use std::time::SystemTime;
 use bytes::Bytes;
 use http::HeaderMap;
 
+use crate::error::ConnectorError;
+
 pub use config::{SchemeKind, WebhookConfig};
 pub use dedupe::{MAX_ID_LEN, UNKNOWN_EVENT, body_hash};
 pub use error::{VerifyError, WebhookConfigError};
@@ -104,12 +106,93 @@ pub struct WebhookEvent {
 }
 
 impl WebhookEvent {
-    /// Decodes the body as JSON; the error names the offending path.
-    pub fn json<T: serde::de::DeserializeOwned>(
-        &self,
-    ) -> Result<T, serde_path_to_error::Error<serde_json::Error>> {
+    /// Decodes the body as `T`. The error names the event, the delivery and the path of the
+    /// field at fault, and never quotes the body: a sender may have put anything there.
+    pub fn decode<T: serde::de::DeserializeOwned>(&self) -> Result<T, ConnectorError> {
         let de = &mut serde_json::Deserializer::from_slice(&self.body);
-        serde_path_to_error::deserialize(de)
+        serde_path_to_error::deserialize(de).map_err(|e| {
+            ConnectorError::validation(
+                self.connector.clone(),
+                e.path().to_string(),
+                format!(
+                    "{} event (delivery {}) is not the payload the connector expects: {}",
+                    self.event_type,
+                    self.delivery_id,
+                    without_values(&e.inner().to_string())
+                ),
+            )
+        })
+    }
+}
+
+/// A serde message with the values it quotes (`string "..."`, ``integer `5` ``) blanked out;
+/// what it expected, which comes from the connector's types, is kept.
+fn without_values(message: &str) -> String {
+    let (found, expected) = message.split_at(message.find(", expected").unwrap_or(message.len()));
+    let mut out = String::with_capacity(message.len());
+    let mut open: Option<char> = None;
+    for c in found.chars() {
+        match open {
+            Some(quote) if c == quote => {
+                out.push('…');
+                out.push(c);
+                open = None;
+            }
+            Some(_) => {}
+            None => {
+                out.push(c);
+                if c == '"' || c == '`' {
+                    open = Some(c);
+                }
+            }
+        }
+    }
+    out.push_str(expected);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(body: &'static [u8]) -> WebhookEvent {
+        WebhookEvent {
+            connector: "demo".into(),
+            tenant: "default".into(),
+            event_type: "issue".into(),
+            delivery_id: "d-1".into(),
+            headers: HeaderMap::new(),
+            body: Bytes::from_static(body),
+        }
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Issue {
+        id: u64,
+        title: String,
+    }
+
+    #[test]
+    fn a_decode_error_names_the_path_and_never_quotes_the_body() {
+        let err = event(br#"{"id": "ghp_secret_token", "title": "t"}"#)
+            .decode::<Issue>()
+            .unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("id"), "{text}");
+        assert!(text.contains("delivery d-1"), "{text}");
+        assert!(text.contains("expected u64"), "{text}");
+        assert!(!text.contains("ghp_secret_token"), "{text}");
+        let err = event(br#"{"id": 1, "title": 12345678}"#)
+            .decode::<Issue>()
+            .unwrap_err();
+        assert!(!err.to_string().contains("12345678"), "{err}");
+    }
+
+    #[test]
+    fn a_good_body_decodes() {
+        let issue: Issue = event(br#"{"id": 7, "title": "t"}"#).decode().unwrap();
+        assert_eq!(issue.id, 7);
     }
 }
 

@@ -77,9 +77,7 @@ impl TestConnector {
     }
 
     fn map(&self, event: &WebhookEvent) -> Result<Vec<ConnectorRecord>, ConnectorError> {
-        let body: serde_json::Value = event.json().map_err(|e| {
-            ConnectorError::validation(&self.name, e.path().to_string(), e.to_string())
-        })?;
+        let body: serde_json::Value = event.decode()?;
         let Some(id) = body.get("id").and_then(|v| v.as_str()) else {
             return Ok(Vec::new());
         };
