@@ -62,6 +62,8 @@ pub enum ConnectorError {
     Authentication {
         /// Connector that failed.
         connector: String,
+        /// The HTTP status of the refusal (401: not valid, 403: not allowed), when there was one.
+        status: Option<u16>,
         /// What the provider said, without secrets.
         message: String,
         /// Scopes the operation needs, when the provider tells.
@@ -257,6 +259,7 @@ mod tests {
         assert!(
             !ConnectorError::Authentication {
                 connector: "x".into(),
+                status: Some(401),
                 message: "bad".into(),
                 required_scopes: vec![]
             }
@@ -268,6 +271,7 @@ mod tests {
     fn authentication_error_lists_required_scopes() {
         let err = ConnectorError::Authentication {
             connector: "github".into(),
+            status: Some(403),
             message: "insufficient permissions".into(),
             required_scopes: vec!["repo".into(), "read:org".into()],
         };

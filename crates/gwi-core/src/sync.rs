@@ -841,6 +841,7 @@ mod tests {
             if self.auth_fails {
                 return Err(ConnectorError::Authentication {
                     connector: "script".into(),
+                    status: Some(401),
                     message: "bad token".into(),
                     required_scopes: vec![],
                 });

@@ -48,34 +48,32 @@ pub(crate) async fn authenticate(
     })
 }
 
-/// Rewrites a refusal into what the user must do.
-///
-/// `ApiClient` reports 401 and 403 alike as `Authentication` without the status, so GitHub's
-/// messages tell them apart: 401 says "Bad credentials" or "Requires authentication"; anything
-/// else is a 403 (the token works but lacks a scope or permission).
+/// Rewrites a refusal into what the user must do: a 401 means the token is not valid, a 403
+/// that it works but lacks a scope or permission.
 pub(crate) fn explain(error: ConnectorError) -> ConnectorError {
     match error {
         ConnectorError::Authentication {
-            connector, message, ..
-        } => {
-            let lower = message.to_ascii_lowercase();
-            if lower.is_empty()
-                || lower.contains("bad credentials")
-                || lower.contains("requires authentication")
-            {
-                ConnectorError::Authentication {
-                    connector,
-                    message: format!("the token is invalid or expired (GitHub said: {message})"),
-                    required_scopes: Vec::new(),
-                }
-            } else {
-                ConnectorError::Authentication {
-                    connector,
-                    message: format!("insufficient permissions (GitHub said: {message})"),
-                    required_scopes: REQUIRED_SCOPES.map(str::to_owned).to_vec(),
-                }
-            }
-        }
+            connector,
+            status: Some(403),
+            message,
+            ..
+        } => ConnectorError::Authentication {
+            connector,
+            status: Some(403),
+            message: format!("insufficient permissions (GitHub said: {message})"),
+            required_scopes: REQUIRED_SCOPES.map(str::to_owned).to_vec(),
+        },
+        ConnectorError::Authentication {
+            connector,
+            status,
+            message,
+            ..
+        } => ConnectorError::Authentication {
+            connector,
+            status,
+            message: format!("the token is invalid or expired (GitHub said: {message})"),
+            required_scopes: Vec::new(),
+        },
         other => other,
     }
 }
@@ -85,23 +83,24 @@ mod tests {
     use super::*;
     use crate::github::records::SOURCE;
 
-    fn refused(message: &str) -> ConnectorError {
+    fn refused(status: u16, message: &str) -> ConnectorError {
         ConnectorError::Authentication {
             connector: SOURCE.to_owned(),
+            status: Some(status),
             message: message.to_owned(),
             required_scopes: Vec::new(),
         }
     }
 
     #[test]
-    fn bad_credentials_read_as_invalid_or_expired() {
-        let text = explain(refused("Bad credentials")).to_string();
+    fn a_401_reads_as_invalid_or_expired_whatever_github_says() {
+        let text = explain(refused(401, "Something new")).to_string();
         assert!(text.contains("invalid or expired"), "{text}");
     }
 
     #[test]
-    fn other_refusals_name_the_required_scopes() {
-        let text = explain(refused("Resource not accessible by personal access token")).to_string();
+    fn a_403_names_the_required_scopes_whatever_github_says() {
+        let text = explain(refused(403, "Bad credentials")).to_string();
         assert!(text.contains("insufficient permissions"), "{text}");
         assert!(text.contains("repo, read:org"), "{text}");
     }

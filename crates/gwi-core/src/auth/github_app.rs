@@ -232,6 +232,7 @@ impl GithubAppAuth {
     fn refused(&self, message: &str) -> ConnectorError {
         ConnectorError::Authentication {
             connector: self.connector.clone(),
+            status: None,
             message: message.to_owned(),
             required_scopes: Vec::new(),
         }

@@ -26,7 +26,6 @@ mod bearer;
 mod clock;
 mod github_app;
 mod oauth2;
-pub mod probe;
 mod service_account;
 mod token_cache;
 mod token_http;

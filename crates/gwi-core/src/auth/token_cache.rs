@@ -188,10 +188,12 @@ fn duplicate(error: &ConnectorError) -> Option<ConnectorError> {
     Some(match error {
         ConnectorError::Authentication {
             connector,
+            status,
             message,
             required_scopes,
         } => ConnectorError::Authentication {
             connector: connector.clone(),
+            status: *status,
             message: message.clone(),
             required_scopes: required_scopes.clone(),
         },

@@ -125,6 +125,7 @@ impl TokenHttpError {
                 ..
             } => ConnectorError::Authentication {
                 connector,
+                status: Some(status),
                 message: format!(
                     "the token endpoint {url} refused the credentials (HTTP {status}: {message})"
                 ),
@@ -238,6 +239,7 @@ pub(crate) fn oauth_error(
     };
     ConnectorError::Authentication {
         connector: connector.to_owned(),
+        status: None,
         message,
         required_scopes: Vec::new(),
     }

@@ -16,7 +16,9 @@ use crate::http::rate_limit::{
     RateLimitConfig, RateLimitKey, RateLimiter, Waited, credential_fingerprint,
 };
 use crate::http::retry::{Outcome, RetryPolicy};
-use crate::http::{HttpClient, HttpError, HttpRequest, HttpResponse, headers, redact_url};
+use crate::http::{
+    Classifier, HttpClient, HttpError, HttpRequest, HttpResponse, Verdict, headers, redact_url,
+};
 use crate::progress::Progress;
 
 /// Told how long a request waits because the provider limited us (e.g. `Connector::on_rate_limit`).
@@ -48,6 +50,7 @@ struct Inner {
     limiter: Arc<RateLimiter>,
     progress: Arc<Progress>,
     listener: Option<RateLimitListener>,
+    classifier: Option<Classifier>,
     metrics: HttpMetrics,
     timeout: Duration,
     secret_params: Vec<String>,
@@ -75,6 +78,7 @@ pub struct ApiClientBuilder {
     retry: Option<RetryPolicy>,
     limiter: Option<Arc<RateLimiter>>,
     listener: Option<RateLimitListener>,
+    classifier: Option<Classifier>,
     secret_params: Vec<String>,
 }
 
@@ -112,6 +116,11 @@ impl ApiClientBuilder {
     /// Calls `listener` with every wait the provider's rate limit imposes.
     pub fn on_rate_limit(mut self, listener: RateLimitListener) -> Self {
         self.listener = Some(listener);
+        self
+    }
+    /// Reads every answer with the connector's `classifier` before the default mapping.
+    pub fn classifier(mut self, classifier: Option<Classifier>) -> Self {
+        self.classifier = classifier;
         self
     }
     /// Query parameters to hide in logs and errors, beyond the usual `token`, `api_key`, ...
@@ -157,6 +166,7 @@ impl ApiClientBuilder {
                 limiter,
                 progress: self.progress,
                 listener: self.listener,
+                classifier: self.classifier,
                 secret_params,
             }),
         }
@@ -167,6 +177,29 @@ impl ApiClientBuilder {
 enum Failure {
     Transport(HttpError),
     Response(HttpResponse),
+    /// An answer the connector's classifier read as a rate limit or a temporary failure.
+    Classified(HttpResponse, Verdict),
+}
+
+impl Failure {
+    /// Whether the provider asked us to slow down.
+    fn is_rate_limit(&self) -> bool {
+        match self {
+            Self::Response(response) => is_rate_limit(response),
+            Self::Classified(_, verdict) => matches!(verdict, Verdict::RateLimited { .. }),
+            Self::Transport(_) => false,
+        }
+    }
+
+    /// The answer's status, if there was an answer.
+    fn status(&self) -> Option<u16> {
+        match self {
+            Self::Response(response) | Self::Classified(response, _) => {
+                Some(response.status.as_u16())
+            }
+            Self::Transport(_) => None,
+        }
+    }
 }
 
 impl ApiClient {
@@ -185,6 +218,7 @@ impl ApiClient {
             retry: None,
             limiter: None,
             listener: None,
+            classifier: None,
             secret_params: Vec::new(),
         }
     }
@@ -300,7 +334,47 @@ impl ApiClient {
                         .metrics
                         .request(&request.method, Some(response.status), latency);
                     self.trace_attempt(request, Some(response.status), sent, latency);
-                    if response.status.is_success() {
+                    let verdict = inner
+                        .classifier
+                        .as_ref()
+                        .and_then(|classify| classify(&response));
+                    if let Some(verdict) = verdict {
+                        match verdict {
+                            Verdict::Unauthorized { reason } => {
+                                if !refreshed {
+                                    refreshed = true;
+                                    if inner.auth.on_unauthorized().await? {
+                                        attempt -= 1;
+                                        continue;
+                                    }
+                                }
+                                return Err(self.refused(&response, reason));
+                            }
+                            Verdict::Forbidden { reason } => {
+                                return Err(self.refused(&response, reason));
+                            }
+                            Verdict::Permanent { reason } => {
+                                return Err(self.api_error(&response, reason));
+                            }
+                            Verdict::RateLimited { retry_after } => {
+                                last_status = Some(response.status);
+                                let wait = retry_after.or_else(|| {
+                                    headers::provider_wait(&response.headers, SystemTime::now())
+                                });
+                                (
+                                    Failure::Classified(
+                                        response,
+                                        Verdict::RateLimited { retry_after },
+                                    ),
+                                    wait,
+                                )
+                            }
+                            temporary @ Verdict::Temporary { .. } => {
+                                last_status = Some(response.status);
+                                (Failure::Classified(response, temporary), None)
+                            }
+                        }
+                    } else if response.status.is_success() {
                         match accept(&response) {
                             Ok(value) => return Ok((response, value)),
                             Err(Rejected::Invalid(error)) => return Err(error),
@@ -339,12 +413,12 @@ impl ApiClient {
                 }
             };
 
-            if let (Some(wait), Failure::Response(response)) = (provider_wait, &failure)
+            if let (Some(wait), Some(status)) = (provider_wait, failure.status())
                 && wait > policy.max_wait
             {
                 // Everyone sharing this credential would hit the same wall: stop them too.
                 inner.limiter.pause_for(wait);
-                return Err(self.rate_limited(response.status.as_u16(), Some(wait)));
+                return Err(self.rate_limited(status, Some(wait)));
             }
             if attempt >= policy.max_attempts {
                 return Err(self.final_error(request, failure, provider_wait));
@@ -365,7 +439,7 @@ impl ApiClient {
                 Some(wait) => inner.limiter.pause_for(wait),
                 None => {
                     tokio::time::sleep(wait).await;
-                    if matches!(&failure, Failure::Response(r) if is_rate_limit(r)) {
+                    if failure.is_rate_limit() {
                         self.record_provider_wait(wait);
                     }
                 }
@@ -476,6 +550,39 @@ impl ApiClient {
                 self.rate_limited(response.status.as_u16(), provider_wait)
             }
             Failure::Response(response) => self.status_error(&response),
+            Failure::Classified(response, Verdict::RateLimited { .. }) => {
+                self.rate_limited(response.status.as_u16(), provider_wait)
+            }
+            Failure::Classified(response, verdict) => {
+                let reason = match verdict {
+                    Verdict::Temporary { reason }
+                    | Verdict::Permanent { reason }
+                    | Verdict::Unauthorized { reason }
+                    | Verdict::Forbidden { reason } => reason,
+                    Verdict::RateLimited { .. } => String::new(),
+                };
+                self.api_error(&response, reason)
+            }
+        }
+    }
+
+    /// A refusal of the credentials, with the answer's status and the provider's reason.
+    fn refused(&self, response: &HttpResponse, reason: String) -> ConnectorError {
+        ConnectorError::Authentication {
+            connector: self.inner.connector.clone(),
+            status: Some(response.status.as_u16()),
+            message: reason,
+            required_scopes: Vec::new(),
+        }
+    }
+
+    /// A failed answer, with its status, its URL (redacted) and the provider's reason.
+    fn api_error(&self, response: &HttpResponse, message: String) -> ConnectorError {
+        ConnectorError::Api {
+            connector: self.inner.connector.clone(),
+            status: response.status.as_u16(),
+            url: self.redact(&response.url),
+            message,
         }
     }
 
@@ -514,15 +621,11 @@ impl ApiClient {
         match status {
             401 | 403 => ConnectorError::Authentication {
                 connector,
+                status: Some(status),
                 message,
                 required_scopes: Vec::new(),
             },
-            _ => ConnectorError::Api {
-                connector,
-                status,
-                url: self.redact(&response.url),
-                message,
-            },
+            _ => self.api_error(response, message),
         }
     }
 }

@@ -209,8 +209,10 @@ mod tests {
 
 mod api_client;
 mod api_root;
+mod classify;
 pub use api_client::{ApiClient, ApiClientBuilder, RateLimitListener, provider_message};
 pub use api_root::ApiRoot;
+pub use classify::{Classifier, Verdict};
 pub mod headers;
 mod metrics;
 pub use metrics::{

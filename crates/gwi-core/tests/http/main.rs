@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod api_client;
+mod classify;
 mod context;
 mod pagination;
 mod rate_limit;
