@@ -167,6 +167,24 @@ fn a_bad_config_exits_2_naming_every_field() {
 }
 
 #[test]
+fn an_auth_kind_the_connector_does_not_accept_exits_2_naming_auth() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("gwi.toml"),
+        "[connectors.github]\nrepositories = [\"a/b\"]\nauth = { type = \"service_account\", key = \"env:GITHUB_TOKEN\", scopes = [\"x\"] }\n",
+    )
+    .unwrap();
+    let out = gwi(dir.path(), &["check", "github"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("auth.type: github does not accept \"service_account\" credentials; use one of: none, bearer, github_app"),
+        "{err}"
+    );
+    assert!(!err.contains("gwi-sandbox-cli-test"), "{err}");
+}
+
+#[test]
 fn an_unreachable_api_exits_1() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(

@@ -1,6 +1,6 @@
-//! A complete connector in one file: typed config, metadata, one stream with page-number
-//! pagination and an incremental cursor. `main` syncs it into an in-memory store against a
-//! scripted API, so `cargo run -p gwi-connectors --example hello_connector` works offline.
+//! A complete connector in one file: its own config, its metadata, one stream read with an
+//! incremental strategy. `main` syncs it into an in-memory store against a scripted API, so
+//! `cargo run -p gwi-connectors --example hello_connector` works offline.
 
 use std::sync::Arc;
 
@@ -8,22 +8,17 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use futures::stream::BoxStream;
-use gwi_core::config::{self, CommonConfig, ValidateConfig};
-use gwi_core::incremental::{Paging, Step, ascending, listing, read_cursor, time_value};
 use gwi_core::pagination::{PageNumber, PaginateOptions, paginate_json};
 use gwi_core::prelude::*;
-use gwi_core::record::Envelope;
 use gwi_testing::{MemoryStore, MockHttpClient, MockResponse};
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::json;
 
-/// `[connectors.todos]` in gwi.toml.
+/// The connector's own settings in `[connectors.todos]`; the framework parses the common ones
+/// (tenant, auth, base_url, http) beside them.
 #[derive(Debug, Deserialize, JsonSchema)]
 struct TodosConfig {
-    /// Tenant, auth, base URL and HTTP settings, shared by every connector.
-    #[serde(flatten)]
-    common: CommonConfig,
     /// Projects to sync.
     projects: Vec<String>,
 }
@@ -42,22 +37,11 @@ struct Todo {
 
 struct TodosConnector {
     config: TodosConfig,
+    root: ApiRoot,
 }
 
 #[async_trait]
 impl Connector for TodosConnector {
-    fn name(&self) -> &str {
-        "todos"
-    }
-    fn metadata(&self) -> ConnectorMetadata {
-        Self::static_metadata()
-    }
-    fn config_schema(&self) -> schemars::Schema {
-        config::config_schema::<TodosConfig>()
-    }
-    fn common(&self) -> &CommonConfig {
-        &self.config.common
-    }
     async fn authenticate(&self, _ctx: &ConnectorContext) -> Result<AuthInfo, ConnectorError> {
         Ok(AuthInfo::default())
     }
@@ -79,37 +63,17 @@ impl Connector for TodosConnector {
         stream: &'a StreamDescriptor,
         options: &'a SyncOptions,
     ) -> BoxStream<'a, Result<SyncItem, ConnectorError>> {
-        let steps = move || -> Result<_, ConnectorError> {
-            let root = self
-                .config
-                .common
-                .api_root("todos", "https://todos.example/api")?;
-            let since = read_cursor::<DateTime<Utc>>("todos", stream, options)?;
-            let project = stream.resource.clone();
-            // Oldest change first, paged by number: each next page is a new query from the
-            // newest change read, so a todo edited mid-sync cannot push an unread one out of reach.
-            Ok(ascending(
-                since,
-                Paging::Offset,
-                |t: &Todo| (t.updated_at, t.id),
-                move |since| {
-                    let mut first = root
-                        .get(&["projects", &project, "todos"])
-                        .query(&[("sort", "updated_asc")]);
-                    if let Some(since) = since {
-                        first = first.query(&[("since", &since.to_rfc3339())]);
-                    }
-                    listing(paginate_json(
-                        &ctx.http,
-                        first,
-                        PageNumber::new(2),
-                        PaginateOptions::default(),
-                    ))
-                },
-            ))
-        };
         Box::pin(async_stream::try_stream! {
-            let mut steps = steps()?;
+            let since = read_cursor::<DateTime<Utc>>("todos", stream, options)?;
+            // Oldest change first, paged by number: each next page is a new query from the
+            // newest change read, so a todo edited mid-sync cannot push an unread one away.
+            let mut steps = ascending(since, Paging::Offset, |t: &Todo| (t.updated_at, t.id), |since| {
+                let mut first = self.root.get(&["projects", &stream.resource, "todos"]).query(&[("sort", "updated_asc")]);
+                if let Some(since) = since {
+                    first = first.query(&[("since", &since.to_rfc3339())]);
+                }
+                listing(paginate_json(&ctx.http, first, PageNumber::new(2), PaginateOptions::default()))
+            });
             while let Some(step) = steps.next().await {
                 match step? {
                     Step::Item(todo) => {
@@ -134,26 +98,27 @@ impl Connector for TodosConnector {
 
 impl ConnectorDefinition for TodosConnector {
     type Config = TodosConfig;
-    const NAME: &'static str = "todos";
-    fn static_metadata() -> ConnectorMetadata {
+    fn metadata() -> ConnectorMetadata {
         ConnectorMetadata {
             name: "todos".into(),
             version: "0.1.0".into(),
             description: "Todos of a project-tracking API".into(),
             record_types: vec!["todo".into()],
-            auth_methods: vec!["bearer".into()],
-            supports_incremental: true,
-            supports_webhooks: false,
+            capabilities: Capabilities {
+                auth: vec![AuthKind::Bearer],
+                incremental: true,
+                webhooks: None,
+            },
             rate_limits: RateLimits {
                 requests_per_second: Some(10.0),
                 requests_per_hour: None,
             },
-            capabilities: vec!["sync".into(), "incremental".into()],
             documentation_url: None,
         }
     }
-    fn from_config(config: TodosConfig) -> Result<Self, ConnectorError> {
-        Ok(Self { config })
+    fn from_config(config: TodosConfig, common: &CommonConfig) -> Result<Self, ConnectorError> {
+        let root = common.api_root("todos", "https://todos.example/api/v1")?;
+        Ok(Self { config, root })
     }
 }
 
@@ -161,10 +126,9 @@ impl ConnectorDefinition for TodosConnector {
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut registry = Registry::new();
     registry.register::<TodosConnector>();
-    let connector = registry.build(
+    let todos = registry.build(
         "todos",
-        json!({"base_url": "https://todos.example/api/v1", "projects": ["home"],
-               "auth": {"type": "bearer", "token": "example-token"}}),
+        json!({"projects": ["home"], "auth": {"type": "bearer", "token": "example-token"}}),
     )?;
 
     // A scripted API: two full pages and an empty one.
@@ -178,15 +142,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     api.push(MockResponse::ok_json(&json!([])));
 
     let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
-    let ctx = ConnectorContext::for_connector(&connector, api.clone())?;
-    let result = SyncEngine::new(connector, ctx, store.clone())
+    let ctx = ConnectorContext::new(&todos, api.clone())?;
+    let result = SyncEngine::new(todos.connector.clone(), ctx, store.clone())
         .run(SyncOptions::default())
         .await?;
     println!(
-        "synced {} todos with {} requests; cursors: {:?}",
+        "synced {} todos with {} requests; cursors: {:?}; first request: {}",
         result.records,
         api.request_count(),
-        result.cursors
+        result.cursors,
+        api.requests()[0].path(),
     );
     Ok(())
 }

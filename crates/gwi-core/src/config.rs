@@ -3,6 +3,7 @@
 
 use std::fmt;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use schemars::JsonSchema;
 use secrecy::{ExposeSecret, SecretString};
@@ -11,8 +12,10 @@ use serde::{Deserialize, Deserializer};
 use url::Url;
 
 use crate::auth::AuthConfig;
+use crate::connector::ConnectorMetadata;
 use crate::error::{ConnectorError, FieldError};
 use crate::http::ApiRoot;
+use crate::webhook::{SchemeKind, SignatureScheme, WebhookSettings};
 
 /// The JSON Schema `format` that marks a secret reference, so parsing can find every one.
 const SECRET_FORMAT: &str = "secret-ref";
@@ -209,19 +212,79 @@ pub struct CommonConfig {
     /// Timeouts, retries and pacing.
     #[serde(default)]
     pub http: HttpSettings,
+    /// The secret the provider signs webhook deliveries with: the one-secret form of
+    /// `webhook.secrets`. Only for connectors that take webhooks.
+    #[serde(default)]
+    pub webhook_secret: Option<Secret>,
+    /// Webhook verification: `secrets` (list the new one and the old one while rotating) and
+    /// `tolerance_secs`. Only for connectors that take webhooks.
+    #[serde(default)]
+    pub webhook: Option<WebhookSettings>,
 }
 
 impl CommonConfig {
-    /// The common settings' own rules, by field: a `base_url` requests can be built under.
-    pub fn validate(&self) -> Vec<FieldError> {
-        match &self.base_url {
-            Some(url) => ApiRoot::new(url.clone())
-                .err()
-                .map(|message| FieldError::new("base_url", message))
-                .into_iter()
-                .collect(),
-            None => Vec::new(),
+    /// Settings with `auth` and every default (tenant `default`, the provider's API root, no
+    /// webhooks), for configs built by code.
+    pub fn new(auth: AuthConfig) -> Self {
+        Self {
+            tenant_id: default_tenant(),
+            auth,
+            base_url: None,
+            http: HttpSettings::default(),
+            webhook_secret: None,
+            webhook: None,
         }
+    }
+
+    /// The common settings' own rules, by field: a `base_url` requests can be built under, and
+    /// one way of giving webhook secrets.
+    pub fn validate(&self) -> Vec<FieldError> {
+        let mut errors = Vec::new();
+        if let Some(url) = &self.base_url
+            && let Err(message) = ApiRoot::new(url.clone())
+        {
+            errors.push(FieldError::new("base_url", message));
+        }
+        if self.webhook_secret.is_some() && self.webhook.is_some() {
+            errors.push(FieldError::new(
+                "webhook_secret",
+                "give either webhook_secret or webhook.secrets, not both (webhook.secrets takes several while rotating)",
+            ));
+        }
+        errors
+    }
+
+    /// The webhook settings in force: `webhook`, or `webhook_secret` as its only secret.
+    pub fn webhook_settings(&self) -> Option<WebhookSettings> {
+        self.webhook.clone().or_else(|| {
+            self.webhook_secret.clone().map(|secret| WebhookSettings {
+                secrets: vec![secret],
+                tolerance_secs: None,
+            })
+        })
+    }
+
+    /// Builds the `kind` webhook scheme from the settings in force; `None` when none are set.
+    /// An unusable secret is a config error naming its field.
+    pub fn webhook_scheme(
+        &self,
+        connector: &str,
+        kind: SchemeKind,
+    ) -> Result<Option<Arc<dyn SignatureScheme>>, ConnectorError> {
+        let Some(settings) = self.webhook_settings() else {
+            return Ok(None);
+        };
+        settings
+            .build(kind)
+            .map(|scheme| Some(Arc::from(scheme)))
+            .map_err(|e| {
+                let mut error = FieldError::from(e);
+                error.field = match (&self.webhook, error.field.as_str()) {
+                    (None, _) => "webhook_secret".to_owned(),
+                    (Some(_), field) => format!("webhook.{field}"),
+                };
+                ConnectorError::config(connector, vec![error])
+            })
     }
 
     /// The API root requests are built under: `base_url` when set, else the provider's
@@ -242,6 +305,163 @@ impl CommonConfig {
         ApiRoot::new(url).map_err(|message| {
             ConnectorError::config(connector, vec![FieldError::new("base_url", message)])
         })
+    }
+}
+
+/// A connector's config as the framework parses it: the common settings split off, and the
+/// connector's own.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+pub struct ConnectorConfig<C> {
+    /// Tenant, auth, base URL, HTTP and webhook settings: the framework's.
+    #[serde(flatten)]
+    pub common: CommonConfig,
+    /// The connector's own settings.
+    #[serde(flatten)]
+    pub own: C,
+}
+
+impl<C: ValidateConfig> ValidateConfig for ConnectorConfig<C> {
+    fn validate(&self) -> Vec<FieldError> {
+        let mut errors = self.common.validate();
+        errors.extend(self.own.validate());
+        errors
+    }
+}
+
+/// The JSON Schema of connector `C`'s whole config table: the common settings and its own,
+/// with `auth` limited to the kinds it accepts and the webhook settings only if it takes
+/// webhooks.
+pub fn connector_schema<C: JsonSchema>(metadata: &ConnectorMetadata) -> schemars::Schema {
+    let mut schema = config_schema::<ConnectorConfig<C>>();
+    if let Some(root) = schema.as_object_mut() {
+        root.insert(
+            "title".to_owned(),
+            format!("{} connector config", metadata.name).into(),
+        );
+        if metadata.capabilities.webhooks.is_none()
+            && let Some(props) = root.get_mut("properties").and_then(|p| p.as_object_mut())
+        {
+            props.remove("webhook_secret");
+            props.remove("webhook");
+        }
+        let accepted: Vec<&str> = metadata
+            .capabilities
+            .auth
+            .iter()
+            .map(|k| k.as_str())
+            .collect();
+        // Draft-07 schemas keep their definitions under `definitions`.
+        if let Some(variants) = root
+            .get_mut("definitions")
+            .and_then(|d| d.get_mut("AuthConfig"))
+            .and_then(|a| a.get_mut("oneOf"))
+            .and_then(|o| o.as_array_mut())
+        {
+            variants
+                .retain(|variant| variant_tag(variant).is_some_and(|tag| accepted.contains(&tag)));
+        }
+        root.insert(
+            "description".to_owned(),
+            metadata.description.clone().into(),
+        );
+        prune_definitions(root);
+    }
+    schema
+}
+
+/// Drops the definitions nothing refers to any more (the settings of auth kinds and webhook
+/// settings a connector does not take), so its schema shows only what it accepts.
+fn prune_definitions(root: &mut serde_json::Map<String, serde_json::Value>) {
+    let Some(serde_json::Value::Object(definitions)) = root.remove("definitions") else {
+        return;
+    };
+    let mut used = std::collections::BTreeSet::new();
+    let mut pending = Vec::new();
+    collect_refs(&serde_json::Value::Object(root.clone()), &mut pending);
+    while let Some(name) = pending.pop() {
+        if used.insert(name.clone())
+            && let Some(definition) = definitions.get(&name)
+        {
+            collect_refs(definition, &mut pending);
+        }
+    }
+    let kept: serde_json::Map<_, _> = definitions
+        .into_iter()
+        .filter(|(name, _)| used.contains(name))
+        .collect();
+    root.insert("definitions".to_owned(), serde_json::Value::Object(kept));
+}
+
+/// The definition names every `$ref` under `value` points to.
+fn collect_refs(value: &serde_json::Value, into: &mut Vec<String>) {
+    match value {
+        serde_json::Value::Object(map) => {
+            for (key, child) in map {
+                match (key.as_str(), child.as_str()) {
+                    ("$ref", Some(target)) => {
+                        if let Some(name) = target.strip_prefix("#/definitions/") {
+                            into.push(name.to_owned());
+                        }
+                    }
+                    _ => collect_refs(child, into),
+                }
+            }
+        }
+        serde_json::Value::Array(items) => items.iter().for_each(|item| collect_refs(item, into)),
+        _ => {}
+    }
+}
+
+/// The `type` constant of one tagged-enum variant's schema.
+fn variant_tag(variant: &serde_json::Value) -> Option<&str> {
+    let tag = variant.get("properties")?.get("type")?;
+    tag.get("const")
+        .and_then(|c| c.as_str())
+        .or_else(|| tag.get("enum")?.as_array()?.first()?.as_str())
+}
+
+/// Parses connector `C`'s config table, splitting off the common settings. Reports every
+/// problem at once, as [`from_value`] does; an `auth.type` the connector does not accept is
+/// named with the kinds it does.
+pub fn parse_connector<C>(
+    metadata: &ConnectorMetadata,
+    value: serde_json::Value,
+) -> Result<ConnectorConfig<C>, ConnectorError>
+where
+    C: DeserializeOwned + JsonSchema + ValidateConfig,
+{
+    let name = metadata.name.as_str();
+    let schema = connector_schema::<C>(metadata);
+    let auth_type = value
+        .get("auth")
+        .and_then(|a| a.get("type"))
+        .and_then(|t| t.as_str());
+    let refused =
+        auth_type.filter(|t| !metadata.capabilities.auth.iter().any(|k| k.as_str() == *t));
+    match refused {
+        Some(kind) => {
+            let accepted: Vec<&str> = metadata
+                .capabilities
+                .auth
+                .iter()
+                .map(|k| k.as_str())
+                .collect();
+            let mut errors = vec![FieldError::new(
+                "auth.type",
+                format!(
+                    "{name} does not accept {kind:?} credentials; use one of: {}",
+                    accepted.join(", ")
+                ),
+            )];
+            // The schema's complaints about that `auth` table would only repeat it.
+            errors.extend(
+                schema_errors(&schema, &value)
+                    .into_iter()
+                    .filter(|e| !e.field.starts_with("auth")),
+            );
+            Err(ConnectorError::config(name, errors))
+        }
+        None => from_value_with(name, value, &schema),
     }
 }
 
@@ -289,8 +509,19 @@ pub fn from_value<T>(connector: &str, value: serde_json::Value) -> Result<T, Con
 where
     T: DeserializeOwned + JsonSchema + ValidateConfig,
 {
-    let schema = config_schema::<T>();
-    let mut errors = schema_errors(&schema, &value);
+    from_value_with(connector, value, &config_schema::<T>())
+}
+
+/// [`from_value`] against `schema` (which must describe `T`).
+fn from_value_with<T>(
+    connector: &str,
+    value: serde_json::Value,
+    schema: &schemars::Schema,
+) -> Result<T, ConnectorError>
+where
+    T: DeserializeOwned + ValidateConfig,
+{
+    let mut errors = schema_errors(schema, &value);
     // Serde stops at the first error, so secrets are checked first, all of them, by path,
     // and reported together with the schema violations.
     let mut literals = Vec::new();

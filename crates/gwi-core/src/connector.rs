@@ -1,20 +1,20 @@
 //! The `Connector` trait every provider implements, and the metadata it publishes.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use futures::stream::BoxStream;
 use serde::Serialize;
 
-use crate::config::CommonConfig;
+use crate::auth::AuthKind;
 use crate::context::ConnectorContext;
 use crate::error::ConnectorError;
 use crate::health::HealthStatus;
+use crate::http::Classifier;
 use crate::record::ConnectorRecord;
 use crate::stream::{StreamDescriptor, SyncItem, SyncOptions};
 use crate::sync::SyncResult;
-use crate::webhook::{SignatureScheme, WebhookEvent};
+use crate::webhook::{SchemeKind, WebhookEvent};
 
 /// Documented request budget of a provider, used to size the proactive rate limiter.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
@@ -36,10 +36,10 @@ impl RateLimits {
     }
 }
 
-/// What a connector is and can do; shown by `gwi connectors info`.
+/// What a connector is and can do, stated once; shown by `gwi connectors info`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ConnectorMetadata {
-    /// Unique name, used in configs, URLs and the registry (e.g. `github`).
+    /// Unique name, used in configs, URLs, records' `source` and the registry (e.g. `github`).
     pub name: String,
     /// Semantic version of the connector.
     pub version: String,
@@ -47,18 +47,25 @@ pub struct ConnectorMetadata {
     pub description: String,
     /// Record types it can produce.
     pub record_types: Vec<String>,
-    /// Auth `type`s it accepts.
-    pub auth_methods: Vec<String>,
-    /// Whether it resumes from stored cursors.
-    pub supports_incremental: bool,
-    /// Whether it maps webhook events to records.
-    pub supports_webhooks: bool,
+    /// What it can do; the framework enforces it (config schema, webhook routes).
+    pub capabilities: Capabilities,
     /// The provider's documented request budget.
     pub rate_limits: RateLimits,
-    /// Free-form capability tags (`sync`, `webhooks`, `incremental`, ...).
-    pub capabilities: Vec<String>,
     /// Where its user docs live.
     pub documentation_url: Option<String>,
+}
+
+/// What a connector can do. The framework acts on it: a config whose `auth.type` is not
+/// listed is refused naming `auth`, and webhook settings are accepted (and `/webhooks/{name}`
+/// served) only when `webhooks` names a scheme.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Capabilities {
+    /// The auth `type`s its config accepts.
+    pub auth: Vec<AuthKind>,
+    /// Whether it resumes from stored cursors (otherwise every run reads everything).
+    pub incremental: bool,
+    /// How its provider signs webhooks, if it maps webhook events to records.
+    pub webhooks: Option<SchemeKind>,
 }
 
 /// What `authenticate` learned about the credentials.
@@ -72,24 +79,13 @@ pub struct AuthInfo {
 
 /// A source of records: a provider's API seen through gwi's framework.
 ///
-/// A connector is built from its typed config (see [`crate::registry`]); the framework hands it a
+/// A connector is built from its own typed config (see [`crate::registry`]); the framework keeps
+/// the common settings (tenant, auth, base URL, HTTP, webhook) and hands the connector a
 /// [`ConnectorContext`] whose HTTP client already authenticates, paces and retries. The connector
 /// lists its streams, yields records and checkpoints per stream, and maps verified webhook events
 /// to records. Lifecycle hooks have default bodies.
 #[async_trait]
 pub trait Connector: Send + Sync {
-    /// Unique name (same as `metadata().name`).
-    fn name(&self) -> &str;
-
-    /// What the connector is and can do.
-    fn metadata(&self) -> ConnectorMetadata;
-
-    /// The connector config's JSON Schema.
-    fn config_schema(&self) -> schemars::Schema;
-
-    /// The shared part of the config: tenant, auth, base URL, HTTP settings.
-    fn common(&self) -> &CommonConfig;
-
     /// Checks the credentials against the provider; errors say what to fix.
     async fn authenticate(&self, ctx: &ConnectorContext) -> Result<AuthInfo, ConnectorError>;
 
@@ -107,10 +103,9 @@ pub trait Connector: Send + Sync {
         options: &'a SyncOptions,
     ) -> BoxStream<'a, Result<SyncItem, ConnectorError>>;
 
-    /// How this connector's webhooks are signed, built from its config (e.g. `webhook_secret`).
-    ///
-    /// `None` (the default) means the connector takes no webhooks; the server answers 404.
-    fn webhook_scheme(&self) -> Option<Arc<dyn SignatureScheme>> {
+    /// How this connector reads its provider's answers where the status does not tell (see
+    /// [`Classifier`]); `None` (the default) leaves every answer to the default mapping.
+    fn classifier(&self) -> Option<Classifier> {
         None
     }
 
@@ -148,11 +143,7 @@ pub trait Connector: Send + Sync {
 
     /// Called each time a request waits for the provider's rate limit.
     fn on_rate_limit(&self, wait: Duration) {
-        tracing::debug!(
-            connector = self.name(),
-            wait_ms = wait.as_millis() as u64,
-            "waiting for rate limit"
-        );
+        tracing::debug!(wait_ms = wait.as_millis() as u64, "waiting for rate limit");
     }
 }
 

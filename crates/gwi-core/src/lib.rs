@@ -26,22 +26,28 @@ pub mod webhook;
 
 /// The items a connector author needs, in one import.
 pub mod prelude {
-    pub use crate::auth::{AuthConfig, AuthStrategy};
+    pub use crate::auth::{AuthConfig, AuthKind, AuthStrategy};
     pub use crate::config::{CommonConfig, Secret, ValidateConfig};
-    pub use crate::connector::{AuthInfo, Connector, ConnectorMetadata, RateLimits};
+    pub use crate::connector::{AuthInfo, Capabilities, Connector, ConnectorMetadata, RateLimits};
     pub use crate::context::ConnectorContext;
     pub use crate::error::{ConnectorError, FieldError};
     pub use crate::health::{CheckStatus, HealthCheck, HealthStatus};
-    pub use crate::http::{ApiClient, HttpClient, HttpRequest, HttpResponse, RetryPolicy};
+    pub use crate::http::{
+        ApiClient, ApiRoot, Classifier, HttpClient, HttpRequest, HttpResponse, RetryPolicy, Verdict,
+    };
+    pub use crate::incremental::{
+        Cursor, Listed, NewestFirst, Paging, Step, ascending, listing, newest_first, read_cursor,
+        time_value,
+    };
     pub use crate::pagination::{
         Page, PaginateOptions, Paginator, paginate, paginate_json, paginate_with,
     };
-    pub use crate::record::{ConnectorRecord, JsonText};
-    pub use crate::registry::{ConnectorDefinition, Registry};
+    pub use crate::record::{ConnectorRecord, Envelope, JsonText};
+    pub use crate::registry::{ConfiguredConnector, ConnectorDefinition, Registry};
     pub use crate::store::{Scope, Store};
     pub use crate::stream::{Checkpoint, StreamDescriptor, SyncItem, SyncOptions};
     pub use crate::sync::{
         EngineSettings, RecordSink, StoreSink, SyncEngine, SyncEvent, SyncResult,
     };
-    pub use crate::webhook::WebhookEvent;
+    pub use crate::webhook::{SchemeKind, WebhookEvent};
 }

@@ -722,9 +722,7 @@ mod tests {
     use serde_json::{Value, json};
 
     use super::*;
-    use crate::auth::AuthConfig;
-    use crate::config::{CommonConfig, HttpSettings};
-    use crate::connector::{AuthInfo, ConnectorMetadata, RateLimits};
+    use crate::connector::AuthInfo;
     use crate::health::HealthStatus;
     use crate::http::{ApiClient, HttpClient, HttpError, HttpRequest, HttpResponse};
     use crate::progress::Progress;
@@ -761,7 +759,6 @@ mod tests {
         streams: Vec<StreamDescriptor>,
         steps: HashMap<String, Vec<Step>>,
         auth_fails: bool,
-        common: CommonConfig,
         calls: Mutex<Vec<String>>,
         seen_cursors: Mutex<BTreeMap<String, Option<Value>>>,
         active: AtomicUsize,
@@ -774,12 +771,6 @@ mod tests {
                 streams: streams.iter().map(|(s, _)| s.clone()).collect(),
                 steps: streams.into_iter().map(|(s, st)| (s.name, st)).collect(),
                 auth_fails: false,
-                common: CommonConfig {
-                    tenant_id: "t1".into(),
-                    auth: AuthConfig::None,
-                    base_url: None,
-                    http: HttpSettings::default(),
-                },
                 calls: Mutex::new(Vec::new()),
                 seen_cursors: Mutex::new(BTreeMap::new()),
                 active: AtomicUsize::new(0),
@@ -813,29 +804,6 @@ mod tests {
 
     #[async_trait]
     impl Connector for Script {
-        fn name(&self) -> &str {
-            "script"
-        }
-        fn metadata(&self) -> ConnectorMetadata {
-            ConnectorMetadata {
-                name: "script".into(),
-                version: "0.0.0".into(),
-                description: "scripted test connector".into(),
-                record_types: vec!["item".into()],
-                auth_methods: vec!["none".into()],
-                supports_incremental: true,
-                supports_webhooks: false,
-                rate_limits: RateLimits::default(),
-                capabilities: vec![],
-                documentation_url: None,
-            }
-        }
-        fn config_schema(&self) -> schemars::Schema {
-            schemars::json_schema!({})
-        }
-        fn common(&self) -> &CommonConfig {
-            &self.common
-        }
         async fn authenticate(&self, _ctx: &ConnectorContext) -> Result<AuthInfo, ConnectorError> {
             self.call("authenticate");
             if self.auth_fails {

@@ -160,7 +160,7 @@ async fn bench_store(
         concurrency_limit: 1024,
         ..ServerConfig::default()
     };
-    let server = Server::new(vec![connector as _], store.clone(), config).unwrap();
+    let server = Server::new(vec![connector.configured()], store.clone(), config).unwrap();
     let router = server.router();
 
     let batch = deliveries(n, body_size, "new");

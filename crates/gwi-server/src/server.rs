@@ -9,9 +9,9 @@ use axum::extract::State;
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::serve::ListenerExt;
-use gwi_core::connector::Connector;
+use gwi_core::registry::ConfiguredConnector;
 use gwi_core::store::{INBOX_LEASE, Store};
-use gwi_core::webhook::{SENSITIVE_HEADERS, SignatureScheme};
+use gwi_core::webhook::SENSITIVE_HEADERS;
 use http::{HeaderValue, StatusCode, header};
 use metrics_exporter_prometheus::PrometheusHandle;
 use tokio::net::TcpListener;
@@ -27,11 +27,8 @@ use crate::error::ServerError;
 use crate::worker::Workers;
 use crate::{metrics, ops, webhook};
 
-/// One configured connector and, if it takes webhooks, how they are signed.
-pub(crate) struct Route {
-    pub(crate) connector: Arc<dyn Connector>,
-    pub(crate) scheme: Option<Arc<dyn SignatureScheme>>,
-}
+/// One configured connector: its common settings and, if it takes webhooks, their scheme.
+pub(crate) type Route = ConfiguredConnector;
 
 /// What every handler and worker shares.
 pub(crate) struct Shared {
@@ -63,12 +60,12 @@ impl std::fmt::Debug for Server {
 }
 
 impl Server {
-    /// Builds the service. Each connector is reachable at `/webhooks/{its name}` if its
-    /// [`Connector::webhook_scheme`] is `Some`; the scheme is built once, here.
+    /// Builds the service. Each connector is reachable at `/webhooks/{its name}` if it has a
+    /// webhook scheme (built once, when it was configured).
     ///
     /// Call it within a Tokio runtime: it starts the task that appends deliveries to the store.
     pub fn new(
-        connectors: impl IntoIterator<Item = Arc<dyn Connector>>,
+        connectors: impl IntoIterator<Item = ConfiguredConnector>,
         store: Arc<dyn Store>,
         config: ServerConfig,
     ) -> Result<Self, ServerError> {
@@ -77,11 +74,7 @@ impl Server {
         let mut routes = HashMap::new();
         for connector in connectors {
             let name = connector.name().to_owned();
-            let scheme = connector.webhook_scheme();
-            if routes
-                .insert(name.clone(), Route { connector, scheme })
-                .is_some()
-            {
+            if routes.insert(name.clone(), connector).is_some() {
                 return Err(ServerError::DuplicateConnector(name));
             }
         }
@@ -114,7 +107,7 @@ impl Server {
             .shared
             .routes
             .iter()
-            .filter(|(_, route)| route.scheme.is_some())
+            .filter(|(_, route)| route.webhook.is_some())
             .map(|(name, _)| name.clone())
             .collect();
         names.sort();

@@ -54,7 +54,7 @@ async fn receive(
     let Some((route, scheme)) = shared
         .routes
         .get(&connector)
-        .and_then(|route| route.scheme.clone().map(|scheme| (route, scheme)))
+        .and_then(|route| route.webhook.clone().map(|scheme| (route, scheme)))
     else {
         metrics::request(metrics::UNKNOWN_CONNECTOR, "404");
         return error(
@@ -102,7 +102,7 @@ async fn receive(
     }
 
     let tenant = match tenant {
-        None => route.connector.common().tenant_id.clone(),
+        None => route.common.tenant_id.clone(),
         Some(tenant) if valid_tenant(&tenant) => tenant,
         Some(_) => {
             return tally.answer(error(

@@ -1,9 +1,12 @@
 //! The connector contract: what every connector must satisfy, checked the same way for all.
 
+use std::sync::Arc;
+
 use futures::StreamExt;
-use gwi_core::connector::Connector;
 use gwi_core::context::ConnectorContext;
+use gwi_core::http::HttpClient;
 use gwi_core::record::ConnectorRecord;
+use gwi_core::registry::ConnectorFactory;
 use gwi_core::stream::{SyncItem, SyncOptions};
 
 /// What a contract run saw, for further assertions by the caller.
@@ -19,18 +22,25 @@ pub struct ContractReport {
 
 /// Checks metadata, config schema, and that every record of every stream is valid.
 ///
-/// Syncs each stream `options` selects (capped at `per_stream_limit` records) through `ctx`.
-/// Panics with a message naming the broken rule, as a test assertion does.
+/// Builds the connector from `config` through `factory`, then syncs each stream `options`
+/// selects (capped at `per_stream_limit` records) over `transport`. Panics with a message
+/// naming the broken rule, as a test assertion does.
 pub async fn assert_connector_contract(
-    connector: &dyn Connector,
-    ctx: &ConnectorContext,
+    factory: &dyn ConnectorFactory,
+    config: serde_json::Value,
+    transport: Arc<dyn HttpClient>,
     options: &SyncOptions,
     per_stream_limit: usize,
 ) -> ContractReport {
-    let name = connector.name().to_owned();
-    let meta = connector.metadata();
-    assert_eq!(meta.name, name, "metadata().name must equal name()");
+    let meta = factory.metadata();
+    let name = meta.name.clone();
     assert!(!name.is_empty(), "a connector needs a name");
+    let configured = factory
+        .build(config)
+        .unwrap_or_else(|e| panic!("{name}: the config does not build: {e}"));
+    let ctx = ConnectorContext::new(&configured, transport)
+        .unwrap_or_else(|e| panic!("{name}: no context: {e}"));
+    let connector = configured.connector.as_ref();
     assert!(
         meta.version.split('.').count() == 3
             && meta.version.split('.').all(|p| p.parse::<u64>().is_ok()),
@@ -42,15 +52,15 @@ pub async fn assert_connector_contract(
         "{name}: declares no record types"
     );
     assert!(
-        !meta.auth_methods.is_empty(),
-        "{name}: declares no auth methods"
+        !meta.capabilities.auth.is_empty(),
+        "{name}: accepts no auth kind"
     );
     assert!(
         !meta.description.is_empty(),
         "{name}: needs a one-line description"
     );
 
-    let schema = serde_json::to_value(connector.config_schema())
+    let schema = serde_json::to_value(factory.config_schema())
         .unwrap_or_else(|e| panic!("{name}: config schema does not serialize: {e}"));
     assert_eq!(
         schema.get("type").and_then(|t| t.as_str()),
@@ -79,7 +89,7 @@ pub async fn assert_connector_contract(
             stream.record_type
         );
         report.streams.push(stream.name.clone());
-        let mut items = connector.sync(ctx, stream, options);
+        let mut items = connector.sync(&ctx, stream, options);
         let mut count = 0;
         while let Some(item) = items.next().await {
             match item.unwrap_or_else(|e| panic!("{name}: stream {} failed: {e}", stream.name)) {
@@ -119,17 +129,20 @@ pub async fn assert_connector_contract(
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
     use async_trait::async_trait;
     use chrono::Utc;
     use futures::stream::BoxStream;
-    use gwi_core::config::CommonConfig;
-    use gwi_core::connector::{AuthInfo, ConnectorMetadata};
+    use gwi_core::auth::AuthKind;
+    use gwi_core::config::{CommonConfig, ValidateConfig};
+    use gwi_core::connector::{AuthInfo, Capabilities, Connector, ConnectorMetadata};
     use gwi_core::error::ConnectorError;
     use gwi_core::health::HealthStatus;
-    use gwi_core::http::{HttpClient, HttpError, HttpRequest, HttpResponse};
+    use gwi_core::http::{HttpError, HttpRequest, HttpResponse};
+    use gwi_core::registry::{ConnectorDefinition, Registry};
     use gwi_core::stream::{Checkpoint, StreamDescriptor};
+    use schemars::JsonSchema;
+    use serde::Deserialize;
+    use serde_json::json;
 
     use super::*;
 
@@ -145,36 +158,20 @@ mod tests {
         }
     }
 
+    #[derive(Debug, Deserialize, JsonSchema)]
+    struct FakeConfig {
+        /// The type of record the fake yields.
+        record_type: String,
+    }
+
+    impl ValidateConfig for FakeConfig {}
+
     struct Fake {
-        common: CommonConfig,
-        record_type: &'static str,
+        record_type: String,
     }
 
     #[async_trait]
     impl Connector for Fake {
-        fn name(&self) -> &str {
-            "fake"
-        }
-        fn metadata(&self) -> ConnectorMetadata {
-            ConnectorMetadata {
-                name: "fake".into(),
-                version: "1.0.0".into(),
-                description: "a fake".into(),
-                record_types: vec!["thing".into()],
-                auth_methods: vec!["none".into()],
-                supports_incremental: true,
-                supports_webhooks: false,
-                rate_limits: Default::default(),
-                capabilities: vec![],
-                documentation_url: None,
-            }
-        }
-        fn config_schema(&self) -> schemars::Schema {
-            gwi_core::config::config_schema::<CommonConfig>()
-        }
-        fn common(&self) -> &CommonConfig {
-            &self.common
-        }
         async fn authenticate(&self, _: &ConnectorContext) -> Result<AuthInfo, ConnectorError> {
             Ok(AuthInfo::default())
         }
@@ -191,32 +188,59 @@ mod tests {
             _: &'a SyncOptions,
         ) -> BoxStream<'a, Result<SyncItem, ConnectorError>> {
             let now = Utc::now();
-            let record = ConnectorRecord::new("t-1", self.record_type, "fake", now, now);
+            let record = ConnectorRecord::new("t-1", &self.record_type, "fake", now, now);
             Box::pin(futures::stream::iter(vec![
                 Ok(SyncItem::Record(record)),
                 Ok(SyncItem::Checkpoint(Checkpoint {
                     stream: stream.name.clone(),
-                    cursor: serde_json::json!(1),
+                    cursor: json!(1),
                 })),
             ]))
         }
     }
 
-    fn fake(record_type: &'static str) -> (Fake, ConnectorContext) {
-        let common: CommonConfig =
-            serde_json::from_value(serde_json::json!({"auth": {"type": "none"}})).unwrap();
-        let connector = Fake {
-            common,
-            record_type,
-        };
-        let ctx = ConnectorContext::new(&connector, Arc::new(NoNetwork)).unwrap();
-        (connector, ctx)
+    impl ConnectorDefinition for Fake {
+        type Config = FakeConfig;
+        fn metadata() -> ConnectorMetadata {
+            ConnectorMetadata {
+                name: "fake".into(),
+                version: "1.0.0".into(),
+                description: "a fake".into(),
+                record_types: vec!["thing".into()],
+                capabilities: Capabilities {
+                    auth: vec![AuthKind::None],
+                    incremental: true,
+                    webhooks: None,
+                },
+                rate_limits: Default::default(),
+                documentation_url: None,
+            }
+        }
+        fn from_config(config: FakeConfig, _: &CommonConfig) -> Result<Self, ConnectorError> {
+            Ok(Self {
+                record_type: config.record_type,
+            })
+        }
+    }
+
+    async fn contract(record_type: &str) -> ContractReport {
+        let mut registry = Registry::new();
+        registry.register::<Fake>();
+        let factory = registry.get("fake").unwrap().as_ref();
+        let config = json!({"auth": {"type": "none"}, "record_type": record_type});
+        assert_connector_contract(
+            factory,
+            config,
+            Arc::new(NoNetwork),
+            &SyncOptions::default(),
+            10,
+        )
+        .await
     }
 
     #[tokio::test]
     async fn a_conforming_connector_passes_and_reports_what_it_saw() {
-        let (connector, ctx) = fake("thing");
-        let report = assert_connector_contract(&connector, &ctx, &SyncOptions::default(), 10).await;
+        let report = contract("thing").await;
         assert_eq!(report.records.len(), 1);
         assert_eq!(report.checkpoints, 1);
         assert_eq!(report.streams, ["r/thing"]);
@@ -225,7 +249,6 @@ mod tests {
     #[tokio::test]
     #[should_panic(expected = "yielded a other record")]
     async fn a_record_of_the_wrong_type_breaks_the_contract() {
-        let (connector, ctx) = fake("other");
-        assert_connector_contract(&connector, &ctx, &SyncOptions::default(), 10).await;
+        contract("other").await;
     }
 }

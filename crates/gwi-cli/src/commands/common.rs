@@ -6,10 +6,10 @@ use std::time::Duration;
 
 use anyhow::Context;
 use gwi_core::auth::RefreshTokenSink;
-use gwi_core::connector::Connector;
 use gwi_core::context::ConnectorContext;
 use gwi_core::error::ConnectorError;
 use gwi_core::http::ReqwestClient;
+use gwi_core::registry::ConfiguredConnector;
 use gwi_core::store::{Scope, Store, StoreTokenSink};
 
 use crate::config_file::ConfigFile;
@@ -64,10 +64,10 @@ pub fn exit_code_for(error: &anyhow::Error) -> u8 {
 }
 
 /// Builds connector `name` from its `[connectors.NAME]` table.
-pub fn build_connector(config: &ConfigFile, name: &str) -> anyhow::Result<Arc<dyn Connector>> {
+pub fn build_connector(config: &ConfigFile, name: &str) -> anyhow::Result<ConfiguredConnector> {
     let registry = gwi_connectors::registry();
     if registry.get(name).is_none() {
-        let known: Vec<_> = registry.iter().map(|f| f.name()).collect();
+        let known: Vec<_> = registry.names().collect();
         return Err(bad_usage(anyhow::anyhow!(
             "no connector named {name:?}; known: {}",
             known.join(", ")
@@ -80,13 +80,13 @@ pub fn build_connector(config: &ConfigFile, name: &str) -> anyhow::Result<Arc<dy
 /// The per-run context for `connector`, over the real HTTP transport; rotated OAuth2 refresh
 /// tokens are saved in `store` when there is one.
 pub fn context_for(
-    connector: &Arc<dyn Connector>,
+    connector: &ConfiguredConnector,
     store: Option<&Arc<dyn Store>>,
 ) -> anyhow::Result<ConnectorContext> {
-    let timeout = Duration::from_secs(connector.common().http.timeout_secs);
+    let timeout = Duration::from_secs(connector.common.http.timeout_secs);
     let transport = Arc::new(ReqwestClient::new(timeout).context("cannot set up HTTP")?);
     let sink = store.map(|store| {
-        let scope = Scope::new(connector.common().tenant_id.clone(), connector.name());
+        let scope = Scope::new(connector.common.tenant_id.clone(), connector.name());
         Arc::new(StoreTokenSink::new(store.clone(), scope)) as Arc<dyn RefreshTokenSink>
     });
     Ok(ConnectorContext::with_token_sink(

@@ -34,7 +34,7 @@ pub fn run(command: ConnectorsCommand) -> anyhow::Result<ExitCode> {
     let mut out = std::io::stdout().lock();
     let lookup = |name: &str| {
         registry.get(name).cloned().with_context(|| {
-            let known: Vec<_> = registry.iter().map(|f| f.name()).collect();
+            let known: Vec<_> = registry.names().collect();
             format!("no connector named {name:?}; known: {}", known.join(", "))
         })
     };
@@ -57,20 +57,28 @@ pub fn run(command: ConnectorsCommand) -> anyhow::Result<ExitCode> {
                 writeln!(out, "{} {}", meta.name, meta.version)?;
                 writeln!(out, "  {}", meta.description)?;
                 writeln!(out, "  record types:  {}", meta.record_types.join(", "))?;
-                writeln!(out, "  auth methods:  {}", meta.auth_methods.join(", "))?;
+                let auth: Vec<&str> = meta.capabilities.auth.iter().map(|k| k.as_str()).collect();
+                writeln!(out, "  auth types:    {}", auth.join(", "))?;
                 writeln!(
                     out,
                     "  incremental:   {}",
-                    yes_no(meta.supports_incremental)
+                    if meta.capabilities.incremental {
+                        "yes"
+                    } else {
+                        "no"
+                    }
                 )?;
-                writeln!(out, "  webhooks:      {}", yes_no(meta.supports_webhooks))?;
+                let webhooks = match meta.capabilities.webhooks {
+                    Some(kind) => format!("yes, signed the {} way", kind.as_str()),
+                    None => "no".to_owned(),
+                };
+                writeln!(out, "  webhooks:      {webhooks}")?;
                 if let Some(rps) = meta.rate_limits.requests_per_second {
                     writeln!(out, "  rate limit:    {rps} requests/s")?;
                 }
                 if let Some(rph) = meta.rate_limits.requests_per_hour {
                     writeln!(out, "  rate limit:    {rph} requests/hour")?;
                 }
-                writeln!(out, "  capabilities:  {}", meta.capabilities.join(", "))?;
                 if let Some(url) = meta.documentation_url {
                     writeln!(out, "  docs:          {url}")?;
                 }
@@ -82,8 +90,4 @@ pub fn run(command: ConnectorsCommand) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
-}
-
-fn yes_no(b: bool) -> &'static str {
-    if b { "yes" } else { "no" }
 }

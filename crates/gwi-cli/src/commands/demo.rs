@@ -66,7 +66,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         let store = store.clone();
         async move {
             let ctx = context_for(&connector, Some(&store))?;
-            let engine = SyncEngine::new(connector, ctx, store);
+            let engine = SyncEngine::new(connector.connector.clone(), ctx, store);
             let result = engine.run(SyncOptions::default()).await?;
             anyhow::Ok((label, result, engine.context().progress.snapshot()))
         }
@@ -103,7 +103,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         ..RecordQuery::default()
     };
     writeln!(out, "\nstored in {}:", args.db.display())?;
-    let meta = connector.metadata();
+    let meta = connector.metadata.clone();
     for record_type in &meta.record_types {
         query.record_type = Some(record_type.clone());
         writeln!(

@@ -2,12 +2,11 @@
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
-use gwi_core::connector::Connector;
+use gwi_core::registry::ConfiguredConnector;
 use gwi_server::{Server, ServerConfig};
 
 use super::common::{ConfigArgs, bad_usage, build_connector, open_store};
@@ -116,7 +115,10 @@ pub fn server_config(args: &ServeArgs, file: &ConfigFile) -> anyhow::Result<Serv
 }
 
 /// Builds every `[connectors.NAME]` of the config (or only those in `only`).
-fn build_connectors(file: &ConfigFile, only: &[String]) -> anyhow::Result<Vec<Arc<dyn Connector>>> {
+fn build_connectors(
+    file: &ConfigFile,
+    only: &[String],
+) -> anyhow::Result<Vec<ConfiguredConnector>> {
     let names: Vec<String> = if only.is_empty() {
         file.connectors.keys().cloned().collect()
     } else {

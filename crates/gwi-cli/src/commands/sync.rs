@@ -140,7 +140,7 @@ pub async fn run(args: SyncArgs) -> anyhow::Result<ExitCode> {
     let display = Display::new(&args.connector);
     let display_for_events = display.clone();
     let cancel = CancellationToken::new();
-    let engine = SyncEngine::with_sink(connector.clone(), ctx, sink)
+    let engine = SyncEngine::with_sink(connector.connector.clone(), ctx, sink)
         .concurrency(args.concurrency)
         .batch_size(args.batch_size)
         .cancel_token(cancel.clone())

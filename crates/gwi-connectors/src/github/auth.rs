@@ -4,7 +4,6 @@ use gwi_core::connector::AuthInfo;
 use gwi_core::error::ConnectorError;
 use gwi_core::http::ApiClient;
 
-use super::config::GithubConfig;
 use super::core::GithubApi;
 use super::models::AuthenticatedUser;
 
@@ -15,11 +14,11 @@ pub(crate) const REQUIRED_SCOPES: [&str; 2] = ["repo", "read:org"];
 /// `X-OAuth-Scopes`), `GET /installation/repositories` for GitHub App installations, which
 /// cannot call `/user`.
 pub(crate) async fn authenticate(
-    config: &GithubConfig,
+    app_installation: bool,
     api: &GithubApi,
     client: &ApiClient,
 ) -> Result<AuthInfo, ConnectorError> {
-    if config.common.auth.kind() == "github_app" {
+    if app_installation {
         let request = api
             .get(&["installation", "repositories"])
             .query(&[("per_page", "1")]);

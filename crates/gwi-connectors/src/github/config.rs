@@ -2,24 +2,19 @@
 
 use std::fmt;
 
-use gwi_core::config::{CommonConfig, Secret, ValidateConfig};
-use gwi_core::error::{ConnectorError, FieldError};
-use gwi_core::http::ApiRoot;
+use gwi_core::config::ValidateConfig;
+use gwi_core::error::FieldError;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// The public GitHub API; GitHub Enterprise Server lives at `https://HOST/api/v3`.
 pub const DEFAULT_BASE_URL: &str = "https://api.github.com";
 
-/// Config of the GitHub connector (`[connectors.github]` in `gwi.toml`).
+/// The GitHub connector's own settings in `[connectors.github]`, beside the common ones
+/// (`auth`: `bearer`, `github_app` or `none`; `base_url`, by default `https://api.github.com`,
+/// for GitHub Enterprise Server `https://HOST/api/v3`; `webhook_secret` or `webhook`).
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 pub struct GithubConfig {
-    /// Tenant, credentials (`bearer` token or `github_app`), `base_url` and HTTP settings.
-    ///
-    /// `base_url` defaults to `https://api.github.com`; GitHub Enterprise Server is
-    /// `https://HOST/api/v3`.
-    #[serde(flatten)]
-    pub common: CommonConfig,
     /// Repositories to sync, as `owner/name`.
     #[schemars(length(min = 1))]
     pub repositories: Vec<Repository>,
@@ -29,14 +24,11 @@ pub struct GithubConfig {
     /// Optional record families (all on by default).
     #[serde(default)]
     pub features: Features,
-    /// Secret GitHub signs webhook deliveries with (checked by `gwi serve`, not by the connector).
-    #[serde(default)]
-    pub webhook_secret: Option<Secret>,
 }
 
 impl ValidateConfig for GithubConfig {
     fn validate(&self) -> Vec<FieldError> {
-        let mut errors = self.common.validate();
+        let mut errors = Vec::new();
         if let Some(types) = &self.types {
             for (i, t) in types.iter().enumerate() {
                 if !self.features.allows(*t) {
@@ -55,11 +47,6 @@ impl ValidateConfig for GithubConfig {
 }
 
 impl GithubConfig {
-    /// The API root requests are built under: `base_url`, or the public API.
-    pub fn api_root(&self) -> Result<ApiRoot, ConnectorError> {
-        self.common.api_root("github", DEFAULT_BASE_URL)
-    }
-
     /// The record types this config enables, in sync order.
     pub fn enabled_types(&self) -> Vec<RecordType> {
         RecordType::ALL
@@ -225,12 +212,21 @@ impl Features {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use gwi_core::config::from_value;
+    use gwi_core::config::{ConnectorConfig, parse_connector};
     use gwi_core::error::ConnectorError;
+    use gwi_core::registry::ConnectorDefinition;
     use serde_json::json;
 
+    use crate::github::GithubConnector;
+
+    fn parse_all(
+        value: serde_json::Value,
+    ) -> Result<ConnectorConfig<GithubConfig>, ConnectorError> {
+        parse_connector(&GithubConnector::metadata(), value)
+    }
+
     fn parse(value: serde_json::Value) -> Result<GithubConfig, ConnectorError> {
-        from_value("github", value)
+        parse_all(value).map(|config| config.own)
     }
 
     fn field_errors(err: ConnectorError) -> Vec<String> {
@@ -244,26 +240,26 @@ mod tests {
 
     #[test]
     fn minimal_config_gets_defaults() {
-        let config = parse(json!({
+        let ConnectorConfig {
+            common,
+            own: config,
+        } = parse_all(json!({
             "repositories": ["acme/widgets"],
             "auth": {"type": "bearer", "token": "literal-token"},
         }))
         .unwrap();
-        assert_eq!(
-            config.api_root().unwrap().as_url().as_str(),
-            "https://api.github.com/"
-        );
+        assert_eq!(common.tenant_id, "default");
+        assert!(common.base_url.is_none());
+        assert!(common.webhook_settings().is_none());
         assert_eq!(config.features, Features::default());
         assert_eq!(config.enabled_types(), RecordType::ALL);
-        assert!(config.webhook_secret.is_none());
         assert_eq!(config.repositories[0].owner(), "acme");
         assert_eq!(config.repositories[0].name(), "widgets");
     }
 
     #[test]
-    fn the_issue_example_toml_parses() {
-        let config: GithubConfig = gwi_core::config::from_toml(
-            "github",
+    fn the_readme_example_toml_parses() {
+        let table: serde_json::Value = toml::from_str(
             r#"
 base_url = "http://127.0.0.1:8787"
 repositories = ["acme/widgets"]
@@ -273,15 +269,68 @@ webhook_secret = "env:PATH"
 "#,
         )
         .unwrap();
+        let ConnectorConfig {
+            common,
+            own: config,
+        } = parse_all(table).unwrap();
         assert_eq!(
             config.enabled_types(),
             [RecordType::PullRequest, RecordType::Issue]
         );
         assert_eq!(
-            config.api_root().unwrap().as_url().as_str(),
+            common.base_url.as_ref().unwrap().as_str(),
             "http://127.0.0.1:8787/"
         );
-        assert!(config.webhook_secret.is_some());
+        assert_eq!(common.webhook_settings().unwrap().secrets.len(), 1);
+    }
+
+    #[test]
+    fn rotating_webhook_secrets_parse_with_their_window() {
+        let common = parse_all(json!({
+            "repositories": ["a/b"],
+            "auth": {"type": "none"},
+            "webhook": {"secrets": ["env:PATH", "env:HOME"], "tolerance_secs": 300},
+        }))
+        .unwrap()
+        .common;
+        let settings = common.webhook_settings().unwrap();
+        assert_eq!(settings.secrets.len(), 2);
+        assert_eq!(settings.tolerance_secs, Some(300));
+    }
+
+    #[test]
+    fn webhook_secret_and_webhook_together_are_refused() {
+        let err = parse(json!({
+            "repositories": ["a/b"],
+            "auth": {"type": "none"},
+            "webhook_secret": "s",
+            "webhook": {"secrets": ["s"]},
+        }))
+        .unwrap_err();
+        assert!(field_errors(err)[0].starts_with("webhook_secret:"));
+    }
+
+    #[test]
+    fn an_auth_kind_github_does_not_accept_is_refused_naming_auth() {
+        let err = parse(json!({
+            "repositories": ["a/b"],
+            "auth": {"type": "service_account", "key": "{}", "scopes": ["x"]},
+        }))
+        .unwrap_err();
+        let errors = field_errors(err);
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(errors[0].starts_with("auth.type:"), "{errors:?}");
+        assert!(errors[0].contains("none, bearer, github_app"), "{errors:?}");
+    }
+
+    #[test]
+    fn the_schema_offers_only_the_accepted_auth_kinds() {
+        let schema =
+            gwi_core::config::connector_schema::<GithubConfig>(&GithubConnector::metadata());
+        let text = serde_json::to_string(&schema).unwrap();
+        assert!(text.contains("github_app"), "{text}");
+        assert!(!text.contains("service_account"), "{text}");
+        assert!(text.contains("webhook_secret"), "{text}");
     }
 
     #[test]

@@ -7,7 +7,6 @@ use gwi_core::http::ApiClient;
 use serde_json::json;
 
 use super::auth::authenticate;
-use super::config::GithubConfig;
 use super::core::GithubApi;
 use super::models::RateLimitStatus;
 use super::records::SOURCE;
@@ -17,12 +16,12 @@ const WARN_ABOVE_PERCENT_USED: f64 = 90.0;
 
 /// Runs `auth_valid`, `api_reachable` and `rate_limit_ok`.
 pub(crate) async fn health_check(
-    config: &GithubConfig,
+    app_installation: bool,
     api: &GithubApi,
     client: &ApiClient,
 ) -> HealthStatus {
     let auth = HealthCheck::run("auth_valid", || async {
-        let info = authenticate(config, api, client)
+        let info = authenticate(app_installation, api, client)
             .await
             .map_err(|e| e.to_string())?;
         Ok((

@@ -15,20 +15,19 @@ mod records;
 mod sync;
 mod webhook;
 
-use std::sync::Arc;
-
 use async_trait::async_trait;
 use chrono::Utc;
 use futures::stream::BoxStream;
-use gwi_core::config::{CommonConfig, Secret};
-use gwi_core::connector::{AuthInfo, Connector, ConnectorMetadata, RateLimits};
+use gwi_core::auth::AuthKind;
+use gwi_core::config::CommonConfig;
+use gwi_core::connector::{AuthInfo, Capabilities, Connector, ConnectorMetadata, RateLimits};
 use gwi_core::context::ConnectorContext;
-use gwi_core::error::{ConnectorError, FieldError};
+use gwi_core::error::ConnectorError;
 use gwi_core::health::HealthStatus;
 use gwi_core::record::ConnectorRecord;
 use gwi_core::registry::ConnectorDefinition;
 use gwi_core::stream::{StreamDescriptor, SyncItem, SyncOptions};
-use gwi_core::webhook::{GitHubScheme, SignatureScheme, WebhookEvent};
+use gwi_core::webhook::{SchemeKind, WebhookEvent};
 
 pub use self::config::{DEFAULT_BASE_URL, Features, GithubConfig, RecordType, Repository};
 use self::core::GithubApi;
@@ -44,7 +43,8 @@ const REQUESTS_PER_HOUR: u32 = 5000;
 pub struct GithubConnector {
     config: GithubConfig,
     api: GithubApi,
-    webhook: Option<Arc<dyn SignatureScheme>>,
+    /// GitHub App installations cannot call `/user`, so `authenticate` asks another endpoint.
+    app_installation: bool,
 }
 
 impl GithubConnector {
@@ -52,37 +52,16 @@ impl GithubConnector {
     pub fn config(&self) -> &GithubConfig {
         &self.config
     }
-
-    /// The secret GitHub signs this connector's webhook deliveries with, if configured.
-    pub fn webhook_secret(&self) -> Option<&Secret> {
-        self.config.webhook_secret.as_ref()
-    }
 }
 
 #[async_trait]
 impl Connector for GithubConnector {
-    fn name(&self) -> &str {
-        SOURCE
-    }
-
-    fn metadata(&self) -> ConnectorMetadata {
-        Self::static_metadata()
-    }
-
-    fn config_schema(&self) -> schemars::Schema {
-        gwi_core::config::config_schema::<GithubConfig>()
-    }
-
-    fn common(&self) -> &CommonConfig {
-        &self.config.common
-    }
-
     async fn authenticate(&self, ctx: &ConnectorContext) -> Result<AuthInfo, ConnectorError> {
-        auth::authenticate(&self.config, &self.api, &ctx.http).await
+        auth::authenticate(self.app_installation, &self.api, &ctx.http).await
     }
 
     async fn health_check(&self, ctx: &ConnectorContext) -> HealthStatus {
-        health::health_check(&self.config, &self.api, &ctx.http).await
+        health::health_check(self.app_installation, &self.api, &ctx.http).await
     }
 
     fn streams(&self, options: &SyncOptions) -> Result<Vec<StreamDescriptor>, ConnectorError> {
@@ -98,10 +77,6 @@ impl Connector for GithubConnector {
         sync::sync(&self.api, &ctx.http, stream, options)
     }
 
-    fn webhook_scheme(&self) -> Option<Arc<dyn SignatureScheme>> {
-        self.webhook.clone()
-    }
-
     async fn process_webhook(
         &self,
         event: &WebhookEvent,
@@ -112,46 +87,31 @@ impl Connector for GithubConnector {
 
 impl ConnectorDefinition for GithubConnector {
     type Config = GithubConfig;
-    const NAME: &'static str = SOURCE;
 
-    fn static_metadata() -> ConnectorMetadata {
+    fn metadata() -> ConnectorMetadata {
         ConnectorMetadata {
             name: SOURCE.to_owned(),
             version: env!("CARGO_PKG_VERSION").to_owned(),
             description: "GitHub pull requests, issues, comments, reviews, commits and workflow runs (REST API; 5000 requests/hour per token, plus secondary limits)".to_owned(),
             record_types: RecordType::ALL.map(|t| t.as_str().to_owned()).to_vec(),
-            auth_methods: vec!["bearer".to_owned(), "github_app".to_owned()],
-            supports_incremental: true,
-            supports_webhooks: true,
+            capabilities: Capabilities {
+                auth: vec![AuthKind::None, AuthKind::Bearer, AuthKind::GithubApp],
+                incremental: true,
+                webhooks: Some(SchemeKind::GitHub),
+            },
             rate_limits: RateLimits {
                 requests_per_second: None,
                 requests_per_hour: Some(REQUESTS_PER_HOUR),
             },
-            capabilities: ["sync", "incremental", "webhooks", "health_check", "github_enterprise"]
-                .map(str::to_owned)
-                .to_vec(),
             documentation_url: Some("https://docs.github.com/en/rest".to_owned()),
         }
     }
 
-    fn from_config(config: GithubConfig) -> Result<Self, ConnectorError> {
-        let api = GithubApi::new(config.api_root()?);
-        let webhook = match &config.webhook_secret {
-            Some(secret) => {
-                let scheme = GitHubScheme::new(std::slice::from_ref(secret)).map_err(|e| {
-                    ConnectorError::config(
-                        SOURCE,
-                        vec![FieldError::new("webhook_secret", e.to_string())],
-                    )
-                })?;
-                Some(Arc::new(scheme) as Arc<dyn SignatureScheme>)
-            }
-            None => None,
-        };
+    fn from_config(config: GithubConfig, common: &CommonConfig) -> Result<Self, ConnectorError> {
         Ok(Self {
+            api: GithubApi::new(common.api_root(SOURCE, DEFAULT_BASE_URL)?),
+            app_installation: common.auth.kind() == AuthKind::GithubApp,
             config,
-            api,
-            webhook,
         })
     }
 }

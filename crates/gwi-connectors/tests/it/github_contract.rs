@@ -4,8 +4,11 @@
 use std::collections::HashSet;
 
 use gwi_connectors::github::GithubConnector;
+use gwi_core::auth::AuthKind;
+use gwi_core::connector::Capabilities;
 use gwi_core::registry::ConnectorDefinition;
 use gwi_core::stream::{SyncItem, SyncOptions};
+use gwi_core::webhook::SchemeKind;
 use serde_json::json;
 use wiremock::matchers::{method, path, path_regex};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -15,8 +18,7 @@ use crate::support::*;
 
 #[test]
 fn metadata_describes_the_connector() {
-    let metadata = GithubConnector::static_metadata();
-    assert_eq!(metadata.name, GithubConnector::NAME);
+    let metadata = GithubConnector::metadata();
     assert_eq!(metadata.name, "github");
     assert_eq!(
         metadata.record_types,
@@ -29,13 +31,19 @@ fn metadata_describes_the_connector() {
             "workflow_run"
         ]
     );
-    assert!(metadata.auth_methods.iter().any(|m| m == "bearer"));
-    assert!(metadata.supports_incremental && metadata.supports_webhooks);
+    assert_eq!(
+        metadata.capabilities,
+        Capabilities {
+            auth: vec![AuthKind::None, AuthKind::Bearer, AuthKind::GithubApp],
+            incremental: true,
+            webhooks: Some(SchemeKind::GitHub),
+        }
+    );
     assert_eq!(metadata.rate_limits.requests_per_hour, Some(5000));
     assert!(!metadata.version.is_empty());
     let built = github("https://api.github.com");
     assert_eq!(built.name(), "github");
-    assert_eq!(built.metadata(), metadata);
+    assert_eq!(*built.metadata, metadata);
 }
 
 #[test]
@@ -76,8 +84,7 @@ fn a_bad_config_is_refused_with_every_field_named() {
                 "auth": {"type": "bearer", "token": "env:GWI_TEST_SURELY_UNSET_GITHUB_TOKEN"},
             }),
         )
-        .err()
-        .expect("refused");
+        .expect_err("refused");
     let text = error.to_string();
     assert!(
         text.contains("repositories[1]: \"widgets\" does not match"),
@@ -139,9 +146,9 @@ async fn one_of_everything() -> MockServer {
 async fn every_stream_yields_valid_records_and_ends_with_a_checkpoint() {
     let server = one_of_everything().await;
     let github = github(&server.uri());
-    let ctx = context(github.as_ref());
+    let ctx = context(&github);
     let options = SyncOptions::default();
-    let metadata = github.metadata();
+    let metadata = github.metadata.clone();
     let mut types_seen = HashSet::new();
     for stream in github.streams(&options).unwrap() {
         let items = drain_ok(github.as_ref(), &ctx, &stream, &options).await;

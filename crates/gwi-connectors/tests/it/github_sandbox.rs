@@ -22,7 +22,7 @@ async fn sandbox(faults: &str) -> SandboxHandle {
     .unwrap()
 }
 
-fn connector(sandbox: &SandboxHandle) -> Arc<dyn gwi_core::connector::Connector> {
+fn connector(sandbox: &SandboxHandle) -> gwi_core::registry::ConfiguredConnector {
     github_with(json!({
         "base_url": sandbox.base_url().as_str(),
         "repositories": ["acme/widgets", "acme/gadgets"],
@@ -33,8 +33,8 @@ fn connector(sandbox: &SandboxHandle) -> Arc<dyn gwi_core::connector::Connector>
 
 async fn sync(sandbox: &SandboxHandle, store: &Arc<dyn Store>) -> gwi_core::sync::SyncResult {
     let connector = connector(sandbox);
-    let ctx = context(connector.as_ref());
-    SyncEngine::new(connector, ctx, store.clone())
+    let ctx = context(&connector);
+    SyncEngine::new(connector.connector.clone(), ctx, store.clone())
         .run(SyncOptions::default())
         .await
         .unwrap()

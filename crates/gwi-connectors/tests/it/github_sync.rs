@@ -134,7 +134,7 @@ async fn pull_requests_follow_link_headers_and_advance_the_cursor_only_at_the_en
         .await;
 
     let github = github(&server.uri());
-    let ctx = context(github.as_ref());
+    let ctx = context(&github);
     let items = drain_ok(
         github.as_ref(),
         &ctx,
@@ -187,7 +187,7 @@ async fn pull_requests_stop_paginating_at_the_stored_cursor() {
         .await;
 
     let github = github(&server.uri());
-    let ctx = context(github.as_ref());
+    let ctx = context(&github);
     let options =
         options_with_state(&[("acme/widgets/pull_request", json!("2024-03-02T00:00:00Z"))]);
     let items = drain_ok(github.as_ref(), &ctx, &stream("pull_request"), &options).await;
@@ -223,7 +223,7 @@ async fn an_interrupted_pull_request_sync_keeps_the_old_cursor() {
         .await;
 
     let github = github(&server.uri());
-    let ctx = context(github.as_ref());
+    let ctx = context(&github);
     let options =
         options_with_state(&[("acme/widgets/pull_request", json!("2024-01-01T00:00:00Z"))]);
     let (items, error) = drain(github.as_ref(), &ctx, &stream("pull_request"), &options).await;
@@ -273,7 +273,7 @@ async fn issues_resume_from_since_requery_from_each_pages_newest_and_skip_pull_r
         .await;
 
     let github = github(&server.uri());
-    let ctx = context(github.as_ref());
+    let ctx = context(&github);
     let options = options_with_state(&[("acme/widgets/issue", json!("2024-01-01T00:00:00Z"))]);
     let items = drain_ok(github.as_ref(), &ctx, &stream("issue"), &options).await;
 
@@ -300,7 +300,7 @@ async fn start_cursor_applies_to_streams_without_stored_state() {
         .await;
 
     let github = github(&server.uri());
-    let ctx = context(github.as_ref());
+    let ctx = context(&github);
     let options = SyncOptions {
         start_cursor: Some("2023-06-01T00:00:00Z".into()),
         ..Default::default()
@@ -333,7 +333,7 @@ async fn comments_read_both_endpoints_each_from_its_own_cursor() {
         .await;
 
     let github = github(&server.uri());
-    let ctx = context(github.as_ref());
+    let ctx = context(&github);
     let options = options_with_state(&[(
         "acme/widgets/comment",
         json!({"issue_comments": "2024-01-01T00:00:00Z", "review_comments": "2024-02-01T00:00:00Z"}),
@@ -381,7 +381,7 @@ async fn reviews_are_fetched_only_for_pull_requests_updated_since_the_cursor() {
         .await;
 
     let github = github(&server.uri());
-    let ctx = context(github.as_ref());
+    let ctx = context(&github);
     let options = options_with_state(&[("acme/widgets/review", json!("2024-03-02T00:00:00Z"))]);
     let items = drain_ok(github.as_ref(), &ctx, &stream("review"), &options).await;
 
@@ -413,7 +413,7 @@ async fn commits_resume_from_since_and_advance_to_the_newest_commit_date() {
         .await;
 
     let github = github(&server.uri());
-    let ctx = context(github.as_ref());
+    let ctx = context(&github);
     let options = options_with_state(&[("acme/widgets/commit", json!("2024-01-01T00:00:00Z"))]);
     let items = drain_ok(github.as_ref(), &ctx, &stream("commit"), &options).await;
 
@@ -448,7 +448,7 @@ async fn a_commit_dated_in_the_future_does_not_move_the_cursor_past_githubs_cloc
         .await;
 
     let github = github(&server.uri());
-    let ctx = context(github.as_ref());
+    let ctx = context(&github);
     let items = drain_ok(
         github.as_ref(),
         &ctx,
@@ -476,7 +476,7 @@ async fn an_empty_repository_has_no_commits() {
         .await;
 
     let github = github(&server.uri());
-    let ctx = context(github.as_ref());
+    let ctx = context(&github);
     let items = drain_ok(
         github.as_ref(),
         &ctx,
@@ -506,7 +506,7 @@ async fn workflow_runs_report_the_total_and_hold_the_cursor_at_unfinished_runs()
         .await;
 
     let github = github(&server.uri());
-    let ctx = context(github.as_ref());
+    let ctx = context(&github);
     let options =
         options_with_state(&[("acme/widgets/workflow_run", json!("2024-01-01T00:00:00Z"))]);
     let items = drain_ok(github.as_ref(), &ctx, &stream("workflow_run"), &options).await;
@@ -537,7 +537,7 @@ async fn a_rejected_token_fails_the_sync_with_an_authentication_error() {
         .await;
 
     let github = github(&server.uri());
-    let ctx = context(github.as_ref());
+    let ctx = context(&github);
     let (items, error) = drain(
         github.as_ref(),
         &ctx,
@@ -574,7 +574,7 @@ async fn enterprise_base_path_is_kept_on_every_page() {
         .await;
 
     let github = github(&format!("{}/api/v3", server.uri()));
-    let ctx = context(github.as_ref());
+    let ctx = context(&github);
     let items = drain_ok(
         github.as_ref(),
         &ctx,
@@ -600,7 +600,7 @@ async fn a_link_to_another_host_is_not_followed() {
         .await;
 
     let github = github(&server.uri());
-    let ctx = context(github.as_ref());
+    let ctx = context(&github);
     let (items, error) = drain(
         github.as_ref(),
         &ctx,
@@ -673,7 +673,7 @@ async fn authenticate_reports_the_login_and_granted_scopes() {
         .await;
 
     let github = github(&server.uri());
-    let ctx = context(github.as_ref());
+    let ctx = context(&github);
     let info = github.authenticate(&ctx).await.unwrap();
     assert_eq!(info.identity.as_deref(), Some("octocat"));
     assert_eq!(info.scopes, ["repo", "read:org"]);
@@ -691,7 +691,7 @@ async fn authenticate_says_an_invalid_token_is_invalid_or_expired() {
         .await;
 
     let github = github(&server.uri());
-    let ctx = context(github.as_ref());
+    let ctx = context(&github);
     let error = github.authenticate(&ctx).await.unwrap_err();
     assert_eq!(error.kind(), "authentication");
     assert!(error.to_string().contains("invalid or expired"), "{error}");
@@ -711,7 +711,7 @@ async fn authenticate_names_the_scopes_a_forbidden_token_lacks() {
         .await;
 
     let github = github(&server.uri());
-    let ctx = context(github.as_ref());
+    let ctx = context(&github);
     let error = github.authenticate(&ctx).await.unwrap_err();
     let text = error.to_string();
     assert!(text.contains("insufficient permissions"), "{text}");
@@ -740,7 +740,7 @@ async fn health_check_warns_when_most_of_the_rate_limit_is_used() {
     // The API root is not mocked: a 404 still proves the API answers.
 
     let github = github(&server.uri());
-    let ctx = context(github.as_ref());
+    let ctx = context(&github);
     let health = github.health_check(&ctx).await;
 
     let status: Vec<(&str, CheckStatus)> = health
@@ -772,7 +772,7 @@ async fn health_check_fails_on_a_rejected_token_and_an_unreachable_api() {
         .mount(&server)
         .await;
     let github = github(&server.uri());
-    let ctx = context(github.as_ref());
+    let ctx = context(&github);
     let health = github.health_check(&ctx).await;
     assert!(!health.healthy);
     assert_eq!(health.checks[0].status, CheckStatus::Fail);
@@ -794,7 +794,7 @@ async fn health_check_fails_on_a_rejected_token_and_an_unreachable_api() {
         &["acme/widgets"],
         json!({"http": {"requests_per_second": 10000.0, "max_attempts": 1}}),
     ));
-    let ctx = context(offline.as_ref());
+    let ctx = context(&offline);
     let health = offline.health_check(&ctx).await;
     let reachable = &health.checks[1];
     assert_eq!(reachable.name, "api_reachable");

@@ -1,10 +1,8 @@
 //! GitHub webhook events (real payloads) to records, and their agreement with sync.
 
-use std::sync::Arc;
-
 use chrono::Utc;
-use gwi_core::connector::Connector;
 use gwi_core::record::ConnectorRecord;
+use gwi_core::registry::ConfiguredConnector;
 use gwi_core::stream::{StreamDescriptor, SyncOptions};
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path};
@@ -16,7 +14,7 @@ use crate::support::*;
 /// The repositories the fixtures come from.
 const FIXTURE_REPOS: [&str; 2] = ["Codertocat/Hello-World", "octo-org/octo-repo"];
 
-fn connector(extra: Value) -> Arc<dyn Connector> {
+fn connector(extra: Value) -> ConfiguredConnector {
     github_with(github_config(
         "https://api.github.com",
         &FIXTURE_REPOS,
@@ -28,7 +26,7 @@ async fn map(event: &str, body: &Value) -> Vec<ConnectorRecord> {
     map_with(&connector(json!({})), event, body).await
 }
 
-async fn map_with(github: &Arc<dyn Connector>, event: &str, body: &Value) -> Vec<ConnectorRecord> {
+async fn map_with(github: &ConfiguredConnector, event: &str, body: &Value) -> Vec<ConnectorRecord> {
     github
         .process_webhook(&webhook(event, serde_json::to_vec(body).unwrap()))
         .await
@@ -469,13 +467,13 @@ async fn a_webhook_and_a_sync_give_the_same_records() {
         &["Codertocat/Hello-World"],
         json!({}),
     ));
-    let synced = |connector: Arc<dyn Connector>, record_type: &'static str| async move {
-        let ctx = context(connector.as_ref());
+    let synced = |connector: ConfiguredConnector, record_type: &'static str| async move {
+        let ctx = context(&connector);
         let stream = StreamDescriptor::new("Codertocat/Hello-World", record_type);
         let items = drain_ok(connector.as_ref(), &ctx, &stream, &SyncOptions::default()).await;
         records(&items).into_iter().cloned().collect::<Vec<_>>()
     };
-    let hooked = |connector: Arc<dyn Connector>, event: &'static str, body: Value| async move {
+    let hooked = |connector: ConfiguredConnector, event: &'static str, body: Value| async move {
         map_with(&connector, event, &body).await
     };
 
@@ -533,7 +531,7 @@ async fn the_configured_webhook_secret_verifies_githubs_signature() {
         &["acme/widgets"],
         json!({"webhook_secret": "hook-secret-literal"}),
     ));
-    let scheme = github.webhook_scheme().expect("a secret is configured");
+    let scheme = github.webhook.clone().expect("a secret is configured");
     let body = br#"{"zen":"Design for failure."}"#;
     let secret = gwi_core::config::Secret::literal("hook-secret-literal");
     let mut headers = http::HeaderMap::new();
@@ -553,11 +551,36 @@ async fn the_configured_webhook_secret_verifies_githubs_signature() {
 }
 
 #[tokio::test]
+async fn while_rotating_both_webhook_secrets_verify_and_no_other() {
+    let github = github_with(github_config(
+        "http://127.0.0.1:1",
+        &["acme/widgets"],
+        json!({"webhook": {"secrets": ["hook-secret-new", "hook-secret-old"]}}),
+    ));
+    let scheme = github.webhook.clone().expect("secrets are configured");
+    let body = br#"{"zen":"Keep it logically awesome."}"#;
+    let verifies = |secret: &str| {
+        let mut headers = http::HeaderMap::new();
+        for (name, value) in
+            gwi_core::webhook::sign::github(&gwi_core::config::Secret::literal(secret), body)
+        {
+            headers.insert(name, value.parse().unwrap());
+        }
+        scheme
+            .verify(&headers, body, std::time::SystemTime::now())
+            .is_ok()
+    };
+    assert!(verifies("hook-secret-new"));
+    assert!(verifies("hook-secret-old"));
+    assert!(!verifies("hook-secret-other"));
+}
+
+#[tokio::test]
 async fn without_a_webhook_secret_the_connector_takes_no_webhooks() {
     let github = github_with(github_config(
         "http://127.0.0.1:1",
         &["acme/widgets"],
         json!({}),
     ));
-    assert!(github.webhook_scheme().is_none());
+    assert!(github.webhook.is_none());
 }

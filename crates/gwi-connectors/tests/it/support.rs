@@ -12,6 +12,7 @@ use gwi_core::context::ConnectorContext;
 use gwi_core::error::ConnectorError;
 use gwi_core::http::ReqwestClient;
 use gwi_core::record::ConnectorRecord;
+use gwi_core::registry::ConfiguredConnector;
 use gwi_core::stream::{Checkpoint, StreamDescriptor, SyncItem, SyncOptions};
 use gwi_core::webhook::WebhookEvent;
 use serde_json::{Value, json};
@@ -35,19 +36,19 @@ pub fn github_config(base_url: &str, repositories: &[&str], extra: Value) -> Val
 }
 
 /// The GitHub connector for `acme/widgets` against `base_url`, built through the registry.
-pub fn github(base_url: &str) -> Arc<dyn Connector> {
+pub fn github(base_url: &str) -> ConfiguredConnector {
     github_with(github_config(base_url, &["acme/widgets"], json!({})))
 }
 
 /// The GitHub connector built through the registry from `config`.
-pub fn github_with(config: Value) -> Arc<dyn Connector> {
+pub fn github_with(config: Value) -> ConfiguredConnector {
     gwi_connectors::registry()
         .build("github", config)
         .unwrap_or_else(|e| panic!("config refused: {e}"))
 }
 
 /// A context whose HTTP goes through the real reqwest transport.
-pub fn context(connector: &dyn Connector) -> ConnectorContext {
+pub fn context(connector: &ConfiguredConnector) -> ConnectorContext {
     let transport = ReqwestClient::new(Duration::from_secs(10)).unwrap();
     ConnectorContext::new(connector, Arc::new(transport)).unwrap()
 }

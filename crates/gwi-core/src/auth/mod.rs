@@ -331,17 +331,59 @@ impl AuthConfig {
         })
     }
 
-    /// The config's `type` tag, for metadata and health output.
-    pub fn kind(&self) -> &'static str {
+    /// The config's `type`.
+    pub fn kind(&self) -> AuthKind {
+        match self {
+            Self::None => AuthKind::None,
+            Self::Bearer { .. } => AuthKind::Bearer,
+            Self::Basic { .. } => AuthKind::Basic,
+            Self::ApiKey { .. } => AuthKind::ApiKey,
+            Self::OAuth2 { .. } => AuthKind::OAuth2,
+            Self::ServiceAccount { .. } => AuthKind::ServiceAccount,
+            Self::GithubApp { .. } => AuthKind::GithubApp,
+        }
+    }
+}
+
+/// The `type` of an `auth` table: which credentials a connector accepts, and which a config holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuthKind {
+    /// No credentials.
+    None,
+    /// A bearer token.
+    Bearer,
+    /// HTTP Basic.
+    Basic,
+    /// An API key in a header or query parameter.
+    ApiKey,
+    /// OAuth 2.0 tokens from a token endpoint.
+    #[serde(rename = "oauth2")]
+    OAuth2,
+    /// A Google Cloud service account.
+    ServiceAccount,
+    /// A GitHub App installation.
+    GithubApp,
+}
+
+impl AuthKind {
+    /// The `type` value in a config.
+    pub fn as_str(self) -> &'static str {
         match self {
             Self::None => "none",
-            Self::Bearer { .. } => "bearer",
-            Self::Basic { .. } => "basic",
-            Self::ApiKey { .. } => "api_key",
-            Self::OAuth2 { .. } => "oauth2",
-            Self::ServiceAccount { .. } => "service_account",
-            Self::GithubApp { .. } => "github_app",
+            Self::Bearer => "bearer",
+            Self::Basic => "basic",
+            Self::ApiKey => "api_key",
+            Self::OAuth2 => "oauth2",
+            Self::ServiceAccount => "service_account",
+            Self::GithubApp => "github_app",
         }
+    }
+}
+
+impl std::fmt::Display for AuthKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -406,7 +448,7 @@ mod tests {
         ];
         let kinds: Vec<&str> = cases
             .into_iter()
-            .map(|c| parse(c).map(|a| a.kind()).unwrap())
+            .map(|c| parse(c).map(|a| a.kind().as_str()).unwrap())
             .collect();
         assert_eq!(
             kinds,

@@ -1,10 +1,12 @@
 //! A connector's webhook settings as written in `gwi.toml`, and the scheme they build.
 //!
 //! ```toml
-//! [connectors.github.webhook]
-//! scheme = "github"
-//! secrets = ["env:GITHUB_WEBHOOK_SECRET", "env:GITHUB_WEBHOOK_SECRET_NEXT"]
+//! [connectors.github]
+//! webhook = { secrets = ["env:GITHUB_WEBHOOK_SECRET_NEW", "env:GITHUB_WEBHOOK_SECRET"], tolerance_secs = 300 }
 //! ```
+//!
+//! The scheme is the connector's (its metadata names it); `webhook_secret = "env:X"` is the
+//! one-secret shorthand (see [`CommonConfig`](crate::config::CommonConfig)).
 
 use std::time::Duration;
 
@@ -16,8 +18,7 @@ use super::{
     GitHubScheme, GitLabScheme, JiraScheme, LinearScheme, SignatureScheme, SlackScheme,
     StandardWebhooksScheme, StripeScheme,
 };
-use crate::config::{Secret, ValidateConfig};
-use crate::error::FieldError;
+use crate::config::Secret;
 
 /// Which provider's signing scheme deliveries use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, serde::Serialize, JsonSchema)]
@@ -74,38 +75,37 @@ impl SchemeKind {
     }
 }
 
-/// How a connector's webhook deliveries are verified.
+/// A connector's webhook settings (`webhook = { secrets = [...] }` in its `gwi.toml` table);
+/// the connector's metadata names the scheme they are for.
 #[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct WebhookConfig {
-    /// The provider's signing scheme: `github`, `gitlab`, `slack`, `linear`, `jira`, `stripe`
-    /// or `standard_webhooks` (Svix and providers built on it).
-    pub scheme: SchemeKind,
+pub struct WebhookSettings {
     /// Secrets a delivery may be signed with. List two while rotating (the new one and the
     /// old one), then remove the old one. `standard_webhooks` secrets are `whsec_<base64>`;
-    /// for `gitlab`, `whsec_` values are signing tokens and other values secret tokens.
+    /// for GitLab, `whsec_` values are signing tokens and other values secret tokens.
     #[schemars(length(min = 1))]
     pub secrets: Vec<Secret>,
     /// Replay window in seconds: a signature dated further from now, either way, is refused.
     /// Defaults to the provider's documented window (Linear 60, others 300). Ignored by
-    /// `github` and `jira`, which sign no timestamp.
+    /// GitHub and Jira, which sign no timestamp.
     #[serde(default)]
     #[schemars(range(min = 1))]
     pub tolerance_secs: Option<u64>,
 }
 
-impl WebhookConfig {
-    /// Builds the scheme, checking every secret's format. Call once at start-up.
-    pub fn build(&self) -> Result<Box<dyn SignatureScheme>, WebhookConfigError> {
+impl WebhookSettings {
+    /// Builds the `kind` scheme with these secrets, checking every secret's format. Call once
+    /// at start-up.
+    pub fn build(&self, kind: SchemeKind) -> Result<Box<dyn SignatureScheme>, WebhookConfigError> {
         let secrets = self.secrets.as_slice();
         let tolerance = match self.tolerance_secs {
             Some(0) => return Err(WebhookConfigError::ZeroTolerance),
             Some(secs) => Some(Duration::from_secs(secs)),
-            None => self.scheme.default_tolerance(),
+            None => kind.default_tolerance(),
         };
         // Schemes without a timestamp have no tolerance to apply.
         let tolerance = tolerance.unwrap_or(Duration::ZERO);
-        Ok(match self.scheme {
+        Ok(match kind {
             SchemeKind::GitHub => Box::new(GitHubScheme::new(secrets)?),
             SchemeKind::Jira => Box::new(JiraScheme::new(secrets)?),
             SchemeKind::GitLab => Box::new(GitLabScheme::new(secrets)?.with_tolerance(tolerance)),
@@ -119,68 +119,58 @@ impl WebhookConfig {
     }
 }
 
-impl ValidateConfig for WebhookConfig {
-    /// Reports an unusable secret (e.g. a `standard_webhooks` secret that is not `whsec_`)
-    /// when the config is parsed, not when the first delivery arrives.
-    fn validate(&self) -> Vec<FieldError> {
-        match self.build() {
-            Ok(_) => Vec::new(),
-            Err(error) => vec![error.into()],
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use serde_json::json;
-
     use super::*;
-    use crate::config::from_toml;
-    use crate::error::ConnectorError;
     use crate::webhook::sign;
     use crate::webhook::test_support::{at, headers};
 
-    fn parse(toml: &str) -> Result<WebhookConfig, ConnectorError> {
-        from_toml("demo", toml)
-    }
-
-    #[test]
-    fn parses_and_builds_each_scheme() {
-        for (name, secret) in [
-            ("github", "s"),
-            ("gitlab", "s"),
-            ("slack", "s"),
-            ("linear", "s"),
-            ("jira", "s"),
-            ("stripe", "whsec_s"),
-            ("standard_webhooks", "whsec_AAEC"),
-        ] {
-            let config = parse(&format!("scheme = \"{name}\"\nsecrets = [\"{secret}\"]\n"))
-                .unwrap_or_else(|e| panic!("{name}: {e}"));
-            assert_eq!(config.scheme.as_str(), name);
-            assert_eq!(config.build().unwrap().name(), name);
+    fn settings(secrets: &[&str], tolerance_secs: Option<u64>) -> WebhookSettings {
+        WebhookSettings {
+            secrets: secrets.iter().map(|s| Secret::literal(*s)).collect(),
+            tolerance_secs,
         }
     }
 
     #[test]
-    fn built_scheme_verifies_what_the_provider_signs() {
-        let config = parse("scheme = \"slack\"\nsecrets = [\"old\", \"new\"]\n").unwrap();
-        let scheme = config.build().unwrap();
+    fn builds_each_scheme() {
+        for (kind, secret) in [
+            (SchemeKind::GitHub, "s"),
+            (SchemeKind::GitLab, "s"),
+            (SchemeKind::Slack, "s"),
+            (SchemeKind::Linear, "s"),
+            (SchemeKind::Jira, "s"),
+            (SchemeKind::Stripe, "whsec_s"),
+            (SchemeKind::StandardWebhooks, "whsec_AAEC"),
+        ] {
+            let scheme = settings(&[secret], None).build(kind).unwrap();
+            assert_eq!(scheme.name(), kind.as_str());
+        }
+    }
+
+    #[test]
+    fn either_secret_verifies_while_rotating() {
+        let scheme = settings(&["new", "old"], None)
+            .build(SchemeKind::Slack)
+            .unwrap();
         let body = br#"{"type":"event_callback","event_id":"Ev1","event":{"type":"message"}}"#;
-        let h = headers(&sign::slack(&Secret::literal("new"), 1_700_000_000, body));
-        assert_eq!(scheme.verify(&h, body, at(1_700_000_010)), Ok(()));
-        assert_eq!(scheme.dedupe_key(&h, body), "Ev1");
-        assert_eq!(scheme.event_type(&h, body), "message");
+        for secret in ["new", "old"] {
+            let h = headers(&sign::slack(&Secret::literal(secret), 1_700_000_000, body));
+            assert_eq!(
+                scheme.verify(&h, body, at(1_700_000_010)),
+                Ok(()),
+                "{secret}"
+            );
+        }
+        let h = headers(&sign::slack(&Secret::literal("other"), 1_700_000_000, body));
+        assert!(scheme.verify(&h, body, at(1_700_000_010)).is_err());
     }
 
     #[test]
     fn tolerance_overrides_the_provider_default() {
         let body = br#"{"id":"evt_1"}"#;
         let h = headers(&sign::stripe(&Secret::literal("k"), 1_700_000_000, body));
-        let default = parse("scheme = \"stripe\"\nsecrets = [\"k\"]\n")
-            .unwrap()
-            .build()
-            .unwrap();
+        let default = settings(&["k"], None).build(SchemeKind::Stripe).unwrap();
         assert_eq!(
             default
                 .verify(&h, body, at(1_700_000_400))
@@ -188,62 +178,38 @@ mod tests {
                 .reason(),
             "expired"
         );
-        let wide = parse("scheme = \"stripe\"\nsecrets = [\"k\"]\ntolerance_secs = 600\n")
-            .unwrap()
-            .build()
+        let wide = settings(&["k"], Some(600))
+            .build(SchemeKind::Stripe)
             .unwrap();
         assert_eq!(wide.verify(&h, body, at(1_700_000_400)), Ok(()));
     }
 
     #[test]
-    fn unknown_scheme_empty_secrets_and_zero_tolerance_are_named() {
-        let text = parse("scheme = \"bitbucket\"\nsecrets = [\"s\"]\n")
-            .unwrap_err()
-            .to_string();
-        assert!(text.contains("scheme"), "{text}");
-        let text = parse("scheme = \"github\"\nsecrets = []\n")
-            .unwrap_err()
-            .to_string();
-        assert!(text.contains("secrets"), "{text}");
-        let text = parse("scheme = \"github\"\nsecrets = [\"s\"]\ntolerance_secs = 0\n")
-            .unwrap_err()
-            .to_string();
-        assert!(text.contains("tolerance_secs"), "{text}");
-        let text = parse("scheme = \"github\"\nsecrets = [\"s\"]\nsecret = \"s\"\n")
-            .unwrap_err()
-            .to_string();
-        assert!(text.contains("secret: unknown field"), "{text}");
-    }
-
-    #[test]
-    fn bad_whsec_secret_is_reported_by_path_without_its_value() {
-        let err = crate::config::from_value::<WebhookConfig>(
-            "demo",
-            json!({"scheme": "standard_webhooks", "secrets": ["whsec_AAEC", "hunter2-not-whsec"]}),
-        )
-        .unwrap_err();
-        let text = err.to_string();
-        assert!(text.contains("secrets[1]: unknown secret format"), "{text}");
-        assert!(!text.contains("hunter2"), "{text}");
-    }
-
-    #[test]
-    fn zero_tolerance_is_refused_by_build_too() {
-        let config = WebhookConfig {
-            scheme: SchemeKind::Slack,
-            secrets: vec![Secret::literal("s")],
-            tolerance_secs: Some(0),
-        };
+    fn no_secrets_a_bad_secret_and_zero_tolerance_are_refused() {
         assert_eq!(
-            config.build().unwrap_err(),
+            settings(&[], None).build(SchemeKind::GitHub).unwrap_err(),
+            WebhookConfigError::NoSecrets
+        );
+        assert_eq!(
+            settings(&["s"], Some(0))
+                .build(SchemeKind::Slack)
+                .unwrap_err(),
             WebhookConfigError::ZeroTolerance
         );
+        let err = settings(&["whsec_AAEC", "hunter2-not-whsec"], None)
+            .build(SchemeKind::StandardWebhooks)
+            .unwrap_err();
+        assert_eq!(err.field(), "secrets[1]");
+        assert!(!err.to_string().contains("hunter2"), "{err}");
     }
 
     #[test]
-    fn debug_of_config_hides_secrets() {
-        let config = parse("scheme = \"github\"\nsecrets = [\"hunter2\"]\n").unwrap();
-        let shown = format!("{config:?} {:?}", config.build().unwrap());
+    fn debug_of_settings_and_scheme_hides_secrets() {
+        let settings = settings(&["hunter2"], None);
+        let shown = format!(
+            "{settings:?} {:?}",
+            settings.build(SchemeKind::GitHub).unwrap()
+        );
         assert!(!shown.contains("hunter2"), "{shown}");
     }
 }

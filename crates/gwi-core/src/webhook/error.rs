@@ -87,7 +87,7 @@ impl VerifyError {
     }
 }
 
-/// Why a [`WebhookConfig`](super::WebhookConfig) cannot build a scheme.
+/// Why [`WebhookSettings`](super::WebhookSettings) cannot build a scheme.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum WebhookConfigError {

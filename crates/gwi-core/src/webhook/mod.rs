@@ -2,7 +2,7 @@
 //!
 //! The server receives a delivery and, before anything is stored:
 //!
-//! 1. builds the connector's [`SignatureScheme`] once at start-up from its [`WebhookConfig`];
+//! 1. builds the connector's [`SignatureScheme`] once at start-up from its [`WebhookSettings`];
 //! 2. calls [`SignatureScheme::verify`] on the *raw* body bytes and the request headers
 //!    (refusing with 401 and counting [`VerifyError::reason`] on failure);
 //! 3. answers a provider handshake if [`SignatureScheme::handshake`] returns one (Slack's
@@ -33,7 +33,7 @@ use http::HeaderMap;
 
 use crate::error::ConnectorError;
 
-pub use config::{SchemeKind, WebhookConfig};
+pub use config::{SchemeKind, WebhookSettings};
 pub use dedupe::{MAX_ID_LEN, UNKNOWN_EVENT, body_hash};
 pub use error::{VerifyError, WebhookConfigError};
 pub use github::GitHubScheme;
@@ -50,7 +50,7 @@ pub use stripe::{STRIPE_TOLERANCE, StripeScheme};
 
 /// A provider's way of signing deliveries, naming them and identifying their retries.
 ///
-/// Built once per connector (from [`WebhookConfig::build`]) and shared across requests as
+/// Built once per connector (from [`WebhookSettings::build`]) and shared across requests as
 /// `Arc<dyn SignatureScheme>` / `Box<dyn SignatureScheme>`. Every method is pure and cheap
 /// enough to call on the request path; none performs I/O.
 pub trait SignatureScheme: Send + Sync + fmt::Debug {

@@ -45,7 +45,7 @@ fn crash_child_server() {
             workers,
             ..fast_config()
         };
-        let server = server(vec![connector], store, config);
+        let server = server(vec![connector.configured()], store, config);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         println!("LISTENING {}", listener.local_addr().unwrap());
         server

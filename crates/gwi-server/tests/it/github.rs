@@ -33,7 +33,7 @@ async fn issues_delivery(engine: Engine) {
         )
         .unwrap();
     assert!(
-        github.webhook_scheme().is_some(),
+        github.webhook.is_some(),
         "webhook_secret configures the scheme"
     );
     let opened = engine.open().await;

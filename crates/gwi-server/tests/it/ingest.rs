@@ -16,7 +16,7 @@ use crate::support::*;
 fn one_connector(name: &str, config: ServerConfig) -> (axum::Router, Arc<TestStore>) {
     let store = Arc::new(TestStore::new());
     let connector = TestConnector::github(name, Behaviour::Map);
-    let router = server(vec![connector], store.clone(), config).router();
+    let router = server(vec![connector.configured()], store.clone(), config).router();
     (router, store)
 }
 
@@ -83,7 +83,10 @@ async fn unknown_connectors_and_connectors_without_webhooks_are_404() {
     let store = Arc::new(TestStore::new());
     let polling_only = Arc::new(TestConnector::new("polling-only", None, Behaviour::Map));
     let router = server(
-        vec![TestConnector::github("known", Behaviour::Map), polling_only],
+        vec![
+            TestConnector::github("known", Behaviour::Map).configured(),
+            polling_only.configured(),
+        ],
         store.clone(),
         fast_config(),
     )
@@ -387,7 +390,7 @@ async fn concurrent_deliveries_to_sqlite_are_stored_once_each() {
         workers: 0,
         ..fast_config()
     };
-    let router = server(vec![connector], opened.store.clone(), config).router();
+    let router = server(vec![connector.configured()], opened.store.clone(), config).router();
     let answers: Vec<_> = (0..200)
         .map(|i| {
             let router = router.clone();

@@ -41,7 +41,7 @@ async fn readyz_follows_the_store() {
 async fn metrics_count_requests_refusals_processing_and_inbox_depth() {
     let store = Arc::new(TestStore::new());
     let connector = TestConnector::github("metered", Behaviour::Map);
-    let server = server(vec![connector], store.clone(), fast_config());
+    let server = server(vec![connector.configured()], store.clone(), fast_config());
     let router = server.router();
     let workers = server.start_workers();
 

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use chrono::Utc;
 use gwi_core::config::Secret;
-use gwi_core::webhook::{SignatureScheme, WebhookConfig, sign};
+use gwi_core::webhook::{SchemeKind, SignatureScheme, WebhookSettings, sign};
 use http::StatusCode;
 use serde_json::json;
 
@@ -30,9 +30,12 @@ fn body() -> Vec<u8> {
 }
 
 fn built(scheme: &str, secret: &str) -> Arc<dyn SignatureScheme> {
-    let config: WebhookConfig =
-        serde_json::from_value(json!({"scheme": scheme, "secrets": [secret]})).unwrap();
-    Arc::from(config.build().unwrap())
+    let kind: SchemeKind = serde_json::from_value(json!(scheme)).unwrap();
+    let settings = WebhookSettings {
+        secrets: vec![Secret::literal(secret)],
+        tolerance_secs: None,
+    };
+    Arc::from(settings.build(kind).unwrap())
 }
 
 async fn check(provider: Provider) {
@@ -43,7 +46,7 @@ async fn check(provider: Provider) {
         Behaviour::Map,
     ));
     let store = Arc::new(TestStore::new());
-    let router = server(vec![connector], store.clone(), fast_config()).router();
+    let router = server(vec![connector.configured()], store.clone(), fast_config()).router();
     let path = format!("/webhooks/{name}");
     let now = Utc::now().timestamp();
     let secret = Secret::literal(provider.secret);
@@ -300,7 +303,7 @@ async fn slack_url_verification_is_answered_and_not_stored() {
         Behaviour::Map,
     ));
     let store = Arc::new(TestStore::new());
-    let router = server(vec![connector], store.clone(), fast_config()).router();
+    let router = server(vec![connector.configured()], store.clone(), fast_config()).router();
     let body = br#"{"token":"Jhj5dZrVaK7ZwHHjRyZWjbDl","challenge":"3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P","type":"url_verification"}"#;
     let now = Utc::now().timestamp();
 
@@ -342,7 +345,7 @@ async fn slack_slash_commands_are_stored_as_form_posts() {
         Behaviour::Map,
     ));
     let store = Arc::new(TestStore::new());
-    let router = server(vec![connector], store.clone(), fast_config()).router();
+    let router = server(vec![connector.configured()], store.clone(), fast_config()).router();
     let body = b"token=x&command=%2Fdeploy&text=now";
     let mut headers = sign::slack(
         &Secret::literal("slack-secret"),

@@ -38,7 +38,12 @@ async fn delivered_over_http(engine: Engine) {
     let opened = engine.open().await;
     let store = opened.store.clone();
     let connector = TestConnector::github("sock", Behaviour::Map);
-    let running = spawn(server(vec![connector], store.clone(), fast_config())).await;
+    let running = spawn(server(
+        vec![connector.configured()],
+        store.clone(),
+        fast_config(),
+    ))
+    .await;
     let client = client();
     let body = br#"{"id":"issue-42","title":"over the wire"}"#.to_vec();
     let url = running.url("/webhooks/sock");
@@ -91,7 +96,7 @@ async fn an_oversized_body_over_http_is_413() {
         ..fast_config()
     };
     let connector = TestConnector::github("sock-limit", Behaviour::Map);
-    let running = spawn(server(vec![connector], store.clone(), config)).await;
+    let running = spawn(server(vec![connector.configured()], store.clone(), config)).await;
     let body = serde_json::to_vec(&json!({"id": "x", "pad": "a".repeat(4096)})).unwrap();
     let answer = deliver(
         &client(),
@@ -110,7 +115,12 @@ async fn a_store_failure_over_http_is_503_with_retry_after() {
     let store = Arc::new(TestStore::new());
     store.fail_append.store(true, Ordering::SeqCst);
     let connector = TestConnector::github("sock-down", Behaviour::Map);
-    let running = spawn(server(vec![connector], store.clone(), fast_config())).await;
+    let running = spawn(server(
+        vec![connector.configured()],
+        store.clone(),
+        fast_config(),
+    ))
+    .await;
     let body = br#"{"id":"x"}"#.to_vec();
     let answer = deliver(
         &client(),
@@ -128,7 +138,12 @@ async fn a_store_failure_over_http_is_503_with_retry_after() {
 async fn graceful_shutdown_finishes_the_request_in_flight_then_stops_accepting() {
     let store = Arc::new(TestStore::new());
     let connector = TestConnector::github("sock-drain", Behaviour::Map);
-    let running = spawn(server(vec![connector], store.clone(), fast_config())).await;
+    let running = spawn(server(
+        vec![connector.configured()],
+        store.clone(),
+        fast_config(),
+    ))
+    .await;
     let gate = store.hold_appends();
     let client = client();
     let url = running.url("/webhooks/sock-drain");
@@ -165,7 +180,7 @@ async fn graceful_shutdown_appends_deliveries_still_queued_before_returning() {
         request_timeout: std::time::Duration::from_millis(200),
         ..fast_config()
     };
-    let running = spawn(server(vec![connector], store.clone(), config)).await;
+    let running = spawn(server(vec![connector.configured()], store.clone(), config)).await;
     let gate = store.hold_appends();
     let client = client();
     let url = running.url("/webhooks/sock-queued");

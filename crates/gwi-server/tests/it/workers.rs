@@ -24,7 +24,7 @@ fn status_of(store: &TestStore, id: i64) -> Option<InboxStatus> {
 async fn an_accepted_event_becomes_a_record_and_is_marked_done() {
     let store = Arc::new(TestStore::new());
     let connector = TestConnector::github("work-map", Behaviour::Map);
-    let server = server(vec![connector.clone()], store.clone(), fast_config());
+    let server = server(vec![connector.configured()], store.clone(), fast_config());
     let workers = server.start_workers();
     let router = server.router();
 
@@ -66,7 +66,7 @@ async fn an_accepted_event_becomes_a_record_and_is_marked_done() {
 async fn a_failing_event_is_retried_then_dead_lettered_with_the_reason() {
     let store = Arc::new(TestStore::new());
     let connector = TestConnector::github("work-dead", Behaviour::FailAlways);
-    let server = server(vec![connector.clone()], store.clone(), fast_config());
+    let server = server(vec![connector.configured()], store.clone(), fast_config());
     let workers = server.start_workers();
     let answer = send(
         &server.router(),
@@ -102,7 +102,7 @@ async fn a_failing_event_is_retried_then_dead_lettered_with_the_reason() {
 async fn a_temporary_failure_is_retried_until_it_succeeds() {
     let store = Arc::new(TestStore::new());
     let connector = TestConnector::github("work-retry", Behaviour::FailTimes(2));
-    let server = server(vec![connector.clone()], store.clone(), fast_config());
+    let server = server(vec![connector.configured()], store.clone(), fast_config());
     let workers = server.start_workers();
     let answer = send(
         &server.router(),
@@ -131,7 +131,7 @@ async fn events_finished_together_share_one_commit_and_a_refused_one_fails_alone
         workers: 8,
         ..fast_config()
     };
-    let server = server(vec![connector.clone()], store.clone(), config);
+    let server = server(vec![connector.configured()], store.clone(), config);
     let router = server.router();
     let mut ids = Vec::new();
     for key in ["good-1", "good-2", "poison", "good-3", "good-4"] {
@@ -189,7 +189,7 @@ async fn workers_defer_to_an_ingest_backlog_but_keep_processing() {
         workers: 2,
         ..fast_config()
     };
-    let server = server(vec![connector.clone()], store.clone(), config);
+    let server = server(vec![connector.configured()], store.clone(), config);
     let router = server.router();
     let mut events = Vec::new();
     for i in 0..6 {
@@ -261,7 +261,7 @@ async fn workers_defer_to_an_ingest_backlog_but_keep_processing() {
 async fn a_permanent_failure_is_dead_lettered_without_retrying() {
     let store = Arc::new(TestStore::new());
     let connector = TestConnector::github("work-permanent", Behaviour::FailPermanently);
-    let server = server(vec![connector.clone()], store.clone(), fast_config());
+    let server = server(vec![connector.configured()], store.clone(), fast_config());
     let workers = server.start_workers();
     let answer = send(
         &server.router(),
@@ -303,7 +303,7 @@ async fn events_already_pending_at_start_are_processed() {
         poll_interval: Duration::from_secs(3600),
         ..fast_config()
     };
-    let server = server(vec![connector], store.clone(), config);
+    let server = server(vec![connector.configured()], store.clone(), config);
     let workers = server.start_workers();
     eventually("all leftovers are done", || async {
         store
@@ -324,7 +324,7 @@ async fn a_new_event_wakes_idle_workers_without_waiting_for_a_poll() {
         poll_interval: Duration::from_secs(3600),
         ..fast_config()
     };
-    let server = server(vec![connector], store.clone(), config);
+    let server = server(vec![connector.configured()], store.clone(), config);
     let workers = server.start_workers();
     // Let the workers' start-up fetch find an empty inbox and go idle.
     tokio::time::sleep(Duration::from_millis(50)).await;
@@ -351,7 +351,7 @@ async fn several_workers_never_process_one_event_twice_even_without_store_leases
         poll_interval: Duration::from_millis(5),
         ..fast_config()
     };
-    let server = server(vec![connector.clone()], store.clone(), config);
+    let server = server(vec![connector.configured()], store.clone(), config);
     let workers = server.start_workers();
     let router = server.router();
     for n in 0..24 {
@@ -388,7 +388,7 @@ async fn shutdown_lets_the_current_event_finish() {
     let store = Arc::new(TestStore::new());
     let connector =
         TestConnector::github("work-drain", Behaviour::Slow(Duration::from_millis(200)));
-    let server = server(vec![connector.clone()], store.clone(), fast_config());
+    let server = server(vec![connector.configured()], store.clone(), fast_config());
     let workers = server.start_workers();
     let answer = send(
         &server.router(),
@@ -413,7 +413,7 @@ async fn a_hung_event_times_out_and_is_retried() {
         processing_timeout: Duration::from_millis(50),
         ..fast_config()
     };
-    let server = server(vec![connector.clone()], store.clone(), config);
+    let server = server(vec![connector.configured()], store.clone(), config);
     let workers = server.start_workers();
     let answer = send(
         &server.router(),
@@ -441,7 +441,7 @@ async fn an_ingest_only_server_stores_but_never_processes() {
         workers: 0,
         ..fast_config()
     };
-    let server = server(vec![connector.clone()], store.clone(), config);
+    let server = server(vec![connector.configured()], store.clone(), config);
     let workers = server.start_workers();
     let answer = send(
         &server.router(),

@@ -18,14 +18,15 @@ use axum::extract::{Query, State};
 use axum::routing::get;
 use chrono::{DateTime, TimeZone, Utc};
 use futures::stream::BoxStream;
-use gwi_core::auth::AuthConfig;
-use gwi_core::config::{CommonConfig, HttpSettings};
-use gwi_core::connector::{AuthInfo, Connector, ConnectorMetadata, RateLimits};
+use gwi_core::auth::{AuthConfig, AuthKind};
+use gwi_core::config::CommonConfig;
+use gwi_core::connector::{AuthInfo, Capabilities, Connector, ConnectorMetadata, RateLimits};
 use gwi_core::context::ConnectorContext;
 use gwi_core::error::ConnectorError;
 use gwi_core::health::HealthStatus;
 use gwi_core::http::ReqwestClient;
 use gwi_core::record::ConnectorRecord;
+use gwi_core::registry::ConfiguredConnector;
 use gwi_core::store::{RecordQuery, Scope, Store};
 use gwi_core::stream::{Checkpoint, StreamDescriptor, SyncItem, SyncOptions};
 use gwi_core::sync::SyncEngine;
@@ -124,34 +125,27 @@ async fn start_provider() -> (Arc<Provider>, String, tokio::task::JoinHandle<()>
 // The connector the child runs: one stream per resource, a checkpoint after every page.
 
 struct Paged {
-    common: CommonConfig,
+    base: Url,
+}
+
+fn metadata() -> ConnectorMetadata {
+    ConnectorMetadata {
+        name: CONNECTOR.into(),
+        version: "0.0.0".into(),
+        description: "paginated test connector".into(),
+        record_types: vec!["item".into()],
+        capabilities: Capabilities {
+            auth: vec![AuthKind::None],
+            incremental: true,
+            webhooks: None,
+        },
+        rate_limits: RateLimits::default(),
+        documentation_url: None,
+    }
 }
 
 #[async_trait]
 impl Connector for Paged {
-    fn name(&self) -> &str {
-        CONNECTOR
-    }
-    fn metadata(&self) -> ConnectorMetadata {
-        ConnectorMetadata {
-            name: CONNECTOR.into(),
-            version: "0.0.0".into(),
-            description: "paginated test connector".into(),
-            record_types: vec!["item".into()],
-            auth_methods: vec!["none".into()],
-            supports_incremental: true,
-            supports_webhooks: false,
-            rate_limits: RateLimits::default(),
-            capabilities: vec!["sync".into()],
-            documentation_url: None,
-        }
-    }
-    fn config_schema(&self) -> schemars::Schema {
-        schemars::json_schema!({})
-    }
-    fn common(&self) -> &CommonConfig {
-        &self.common
-    }
     async fn authenticate(&self, _ctx: &ConnectorContext) -> Result<AuthInfo, ConnectorError> {
         Ok(AuthInfo::default())
     }
@@ -174,7 +168,7 @@ impl Connector for Paged {
             .cursor_for(&stream.name)
             .and_then(|c| c["next_page"].as_u64())
             .map_or(1, |p| p as u32);
-        let base = self.common.base_url.clone().unwrap();
+        let base = self.base.clone();
         Box::pin(async_stream::try_stream! {
             loop {
                 let mut url = base.join("items").unwrap();
@@ -230,17 +224,17 @@ fn crash_child() {
                 .await
                 .unwrap(),
         );
-        let connector = Arc::new(Paged {
-            common: CommonConfig {
-                tenant_id: TENANT.into(),
-                auth: AuthConfig::None,
-                base_url: Some(Url::parse(&base).unwrap()),
-                http: HttpSettings::default(),
-            },
+        let common = CommonConfig {
+            tenant_id: TENANT.into(),
+            ..CommonConfig::new(AuthConfig::None)
+        };
+        let paged = Arc::new(Paged {
+            base: Url::parse(&base).unwrap(),
         });
+        let connector = ConfiguredConnector::new(paged, metadata(), common).unwrap();
         let transport = Arc::new(ReqwestClient::new(Duration::from_secs(120)).unwrap());
-        let ctx = ConnectorContext::new(connector.as_ref(), transport).unwrap();
-        SyncEngine::new(connector, ctx, store)
+        let ctx = ConnectorContext::new(&connector, transport).unwrap();
+        SyncEngine::new(connector.connector.clone(), ctx, store)
             .batch_size(BATCH)
             .concurrency(2)
             .run(SyncOptions::default())

@@ -9,13 +9,14 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{TimeZone, Utc};
 use futures::stream::BoxStream;
-use gwi_core::auth::AuthConfig;
-use gwi_core::config::{CommonConfig, HttpSettings, Secret};
-use gwi_core::connector::{AuthInfo, Connector, ConnectorMetadata, RateLimits};
+use gwi_core::auth::{AuthConfig, AuthKind};
+use gwi_core::config::{CommonConfig, Secret};
+use gwi_core::connector::{AuthInfo, Capabilities, Connector, ConnectorMetadata, RateLimits};
 use gwi_core::context::ConnectorContext;
 use gwi_core::error::ConnectorError;
 use gwi_core::health::HealthStatus;
 use gwi_core::record::ConnectorRecord;
+use gwi_core::registry::ConfiguredConnector;
 use gwi_core::stream::{StreamDescriptor, SyncItem, SyncOptions};
 use gwi_core::webhook::{GitHubScheme, SignatureScheme, WebhookEvent};
 use serde_json::json;
@@ -59,9 +60,7 @@ impl TestConnector {
             name: name.to_owned(),
             common: CommonConfig {
                 tenant_id: "acme".to_owned(),
-                auth: AuthConfig::None,
-                base_url: None,
-                http: HttpSettings::default(),
+                ..CommonConfig::new(AuthConfig::None)
             },
             scheme,
             behaviour,
@@ -74,6 +73,29 @@ impl TestConnector {
     pub fn github(name: &str, behaviour: Behaviour) -> Arc<Self> {
         let scheme = GitHubScheme::new(&[Secret::literal(GITHUB_SECRET)]).unwrap();
         Arc::new(Self::new(name, Some(Arc::new(scheme)), behaviour))
+    }
+
+    /// The connector as the server takes it, with its ready-built scheme.
+    pub fn configured(self: &Arc<Self>) -> ConfiguredConnector {
+        ConfiguredConnector {
+            connector: self.clone(),
+            metadata: Arc::new(ConnectorMetadata {
+                name: self.name.clone(),
+                version: "0.1.0".to_owned(),
+                description: "server test connector".to_owned(),
+                record_types: vec!["item".to_owned()],
+                capabilities: Capabilities {
+                    auth: vec![AuthKind::None],
+                    incremental: false,
+                    // The scheme comes ready-built (any provider's), not from settings.
+                    webhooks: None,
+                },
+                rate_limits: RateLimits::default(),
+                documentation_url: None,
+            }),
+            common: Arc::new(self.common.clone()),
+            webhook: self.scheme.clone(),
+        }
     }
 
     fn map(&self, event: &WebhookEvent) -> Result<Vec<ConnectorRecord>, ConnectorError> {
@@ -108,33 +130,6 @@ fn temporary(connector: &str) -> ConnectorError {
 
 #[async_trait]
 impl Connector for TestConnector {
-    fn name(&self) -> &str {
-        &self.name
-    }
-
-    fn metadata(&self) -> ConnectorMetadata {
-        ConnectorMetadata {
-            name: self.name.clone(),
-            version: "0.1.0".to_owned(),
-            description: "server test connector".to_owned(),
-            record_types: vec!["item".to_owned()],
-            auth_methods: vec!["none".to_owned()],
-            supports_incremental: false,
-            supports_webhooks: self.scheme.is_some(),
-            rate_limits: RateLimits::default(),
-            capabilities: vec!["webhooks".to_owned()],
-            documentation_url: None,
-        }
-    }
-
-    fn config_schema(&self) -> schemars::Schema {
-        schemars::json_schema!({"type": "object"})
-    }
-
-    fn common(&self) -> &CommonConfig {
-        &self.common
-    }
-
     async fn authenticate(&self, _ctx: &ConnectorContext) -> Result<AuthInfo, ConnectorError> {
         Ok(AuthInfo::default())
     }
@@ -154,10 +149,6 @@ impl Connector for TestConnector {
         _options: &'a SyncOptions,
     ) -> BoxStream<'a, Result<SyncItem, ConnectorError>> {
         Box::pin(futures::stream::empty())
-    }
-
-    fn webhook_scheme(&self) -> Option<Arc<dyn SignatureScheme>> {
-        self.scheme.clone()
     }
 
     async fn process_webhook(

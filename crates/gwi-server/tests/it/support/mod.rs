@@ -12,7 +12,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::body::Body;
 use gwi_core::config::Secret;
-use gwi_core::connector::Connector;
+use gwi_core::registry::ConfiguredConnector;
 use gwi_core::store::Store;
 use gwi_core::webhook::sign;
 use gwi_server::{RetryPolicy, Server, ServerConfig};
@@ -43,7 +43,7 @@ pub fn fast_config() -> ServerConfig {
 
 /// A server over `store` with `connectors`.
 pub fn server(
-    connectors: Vec<Arc<dyn Connector>>,
+    connectors: Vec<ConfiguredConnector>,
     store: Arc<dyn Store>,
     config: ServerConfig,
 ) -> Server {
