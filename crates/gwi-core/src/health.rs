@@ -5,6 +5,10 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use crate::connector::AuthInfo;
+use crate::error::ConnectorError;
+use crate::http::{ApiClient, HttpRequest};
+
 /// Outcome of one health check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -65,6 +69,34 @@ impl HealthCheck {
                 metadata: serde_json::Value::Null,
             },
         }
+    }
+}
+
+impl HealthCheck {
+    /// `auth_valid`: whether `authenticate` accepted the credentials, with the identity and
+    /// scopes it learned.
+    pub async fn auth_valid(
+        authenticate: impl std::future::Future<Output = Result<AuthInfo, ConnectorError>>,
+    ) -> Self {
+        Self::run("auth_valid", || async {
+            let info = authenticate.await.map_err(|e| e.to_string())?;
+            let metadata = serde_json::json!({ "identity": info.identity, "scopes": info.scopes });
+            Ok((CheckStatus::Pass, metadata))
+        })
+        .await
+    }
+
+    /// `api_reachable`: any HTTP answer to `request` proves the network path and `base_url`;
+    /// only no answer, or a failing server, fails.
+    pub async fn api_reachable(client: &ApiClient, request: HttpRequest) -> Self {
+        Self::run("api_reachable", || async {
+            match client.send(request).await {
+                Err(e @ ConnectorError::Network { .. }) => Err(e.to_string()),
+                Err(e @ ConnectorError::Api { status, .. }) if status >= 500 => Err(e.to_string()),
+                Ok(_) | Err(_) => Ok((CheckStatus::Pass, serde_json::Value::Null)),
+            }
+        })
+        .await
     }
 }
 

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::error::{ConnectorError, FieldError};
 use crate::record::ConnectorRecord;
 
 /// One independently resumable unit of a sync, e.g. the pull requests of `acme/widgets`.
@@ -87,6 +88,63 @@ impl SyncOptions {
     }
 }
 
+/// The streams a connector can read: its resources times its record types. A run reads the
+/// ones its [`SyncOptions`] select.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Catalog<'a> {
+    /// The resources the config names, read when `options.resources` is not set.
+    pub resources: Vec<String>,
+    /// Every record type the connector has, to name them when a run asks for another.
+    pub known_types: &'a [&'a str],
+    /// The record types the config enables, in the order streams are read.
+    pub enabled_types: Vec<&'a str>,
+}
+
+impl Catalog<'_> {
+    /// The streams `options` selects: its resources (each checked by `check_resource`) or the
+    /// configured ones, times the enabled types it wants. Every unknown type and malformed
+    /// resource is reported at once, by index.
+    pub fn select(
+        &self,
+        connector: &str,
+        options: &SyncOptions,
+        check_resource: impl Fn(&str) -> Result<(), String>,
+    ) -> Result<Vec<StreamDescriptor>, ConnectorError> {
+        let mut errors = Vec::new();
+        let resources = options.resources.as_ref().unwrap_or(&self.resources);
+        if options.resources.is_some() {
+            for (i, resource) in resources.iter().enumerate() {
+                if let Err(message) = check_resource(resource) {
+                    errors.push(FieldError::new(format!("resources[{i}]"), message));
+                }
+            }
+        }
+        for (i, name) in options.types.iter().flatten().enumerate() {
+            if !self.known_types.contains(&name.as_str()) {
+                errors.push(FieldError::new(
+                    format!("types[{i}]"),
+                    format!(
+                        "unknown record type {name:?}; {connector} has {}",
+                        self.known_types.join(", ")
+                    ),
+                ));
+            }
+        }
+        if !errors.is_empty() {
+            return Err(ConnectorError::config(connector, errors));
+        }
+        Ok(resources
+            .iter()
+            .flat_map(|resource| {
+                self.enabled_types
+                    .iter()
+                    .filter(|t| options.wants_type(t))
+                    .map(move |t| StreamDescriptor::new(resource.as_str(), *t))
+            })
+            .collect())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -112,5 +170,66 @@ mod tests {
         assert!(opts.wants_type("issue"));
         assert!(!opts.wants_type("pull_request"));
         assert!(SyncOptions::default().wants_type("anything"));
+    }
+
+    fn catalog() -> Catalog<'static> {
+        Catalog {
+            resources: vec!["a/b".into(), "c/d".into()],
+            known_types: &["issue", "commit", "review"],
+            enabled_types: vec!["issue", "commit"],
+        }
+    }
+
+    fn no_slash(resource: &str) -> Result<(), String> {
+        if resource.contains('/') {
+            Ok(())
+        } else {
+            Err(format!("{resource:?} is not owner/name"))
+        }
+    }
+
+    #[test]
+    fn a_catalog_selects_resources_times_enabled_wanted_types() {
+        let names = |options: &SyncOptions| -> Vec<String> {
+            catalog()
+                .select("demo", options, no_slash)
+                .unwrap()
+                .into_iter()
+                .map(|s| s.name)
+                .collect()
+        };
+        assert_eq!(
+            names(&SyncOptions::default()),
+            ["a/b/issue", "a/b/commit", "c/d/issue", "c/d/commit"]
+        );
+        let narrowed = SyncOptions {
+            resources: Some(vec!["x/y".into()]),
+            types: Some(vec!["commit".into(), "review".into()]),
+            ..Default::default()
+        };
+        assert_eq!(
+            names(&narrowed),
+            ["x/y/commit"],
+            "review is known but not enabled"
+        );
+    }
+
+    #[test]
+    fn unknown_types_and_malformed_resources_are_all_named_by_index() {
+        let options = SyncOptions {
+            resources: Some(vec!["x/y".into(), "bad".into()]),
+            types: Some(vec!["issue".into(), "wiki".into()]),
+            ..Default::default()
+        };
+        let err = catalog().select("demo", &options, no_slash).unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains("resources[1]: \"bad\" is not owner/name"),
+            "{text}"
+        );
+        assert!(
+            text.contains("types[1]: unknown record type \"wiki\"; demo has issue, commit, review"),
+            "{text}"
+        );
     }
 }

@@ -136,16 +136,20 @@ impl RecordType {
         Self::WorkflowRun,
     ];
 
+    /// Every type's name, in the order streams are listed (serde's names, checked by a test).
+    pub const NAMES: [&'static str; 6] = [
+        "pull_request",
+        "issue",
+        "comment",
+        "review",
+        "commit",
+        "workflow_run",
+    ];
+
     /// The name used in records, stream names and configs.
     pub fn as_str(self) -> &'static str {
-        match self {
-            Self::PullRequest => "pull_request",
-            Self::Issue => "issue",
-            Self::Comment => "comment",
-            Self::Review => "review",
-            Self::Commit => "commit",
-            Self::WorkflowRun => "workflow_run",
-        }
+        // `ALL` and `NAMES` list the variants in declaration order.
+        Self::NAMES[self as usize]
     }
 
     /// Parses a type name.

@@ -20,27 +20,8 @@ pub(crate) async fn health_check(
     api: &GithubApi,
     client: &ApiClient,
 ) -> HealthStatus {
-    let auth = HealthCheck::run("auth_valid", || async {
-        let info = authenticate(app_installation, api, client)
-            .await
-            .map_err(|e| e.to_string())?;
-        Ok((
-            CheckStatus::Pass,
-            json!({ "identity": info.identity, "scopes": info.scopes }),
-        ))
-    })
-    .await;
-    let reachable = HealthCheck::run("api_reachable", || async {
-        // Any HTTP answer from the API root proves the network path and base_url; only no
-        // answer, or a failing server, is a failure.
-        match client.send(api.get(&[])).await {
-            Ok(_) => Ok((CheckStatus::Pass, serde_json::Value::Null)),
-            Err(e @ ConnectorError::Network { .. }) => Err(e.to_string()),
-            Err(e @ ConnectorError::Api { status, .. }) if status >= 500 => Err(e.to_string()),
-            Err(_) => Ok((CheckStatus::Pass, serde_json::Value::Null)),
-        }
-    })
-    .await;
+    let auth = HealthCheck::auth_valid(authenticate(app_installation, api, client)).await;
+    let reachable = HealthCheck::api_reachable(client, api.get(&[])).await;
     let rate_limit = HealthCheck::run("rate_limit_ok", || async {
         Ok(rate_limit_headroom(api, client).await)
     })

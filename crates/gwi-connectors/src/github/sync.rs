@@ -20,18 +20,20 @@
 //! Known limit: `since` on commits filters by committer date, so commits merged from an older
 //! branch are missed by incremental runs (`push` webhooks carry them).
 
+use std::sync::{Arc, Mutex, PoisonError};
+
 use chrono::{DateTime, SecondsFormat, Utc};
 use futures::stream::BoxStream;
 use futures::{StreamExt, TryStreamExt};
-use gwi_core::error::{ConnectorError, FieldError};
+use gwi_core::error::ConnectorError;
 use gwi_core::http::{ApiClient, HttpRequest};
 use gwi_core::incremental::{
     Cursor, Listed, Listing, NewestFirst, Paging, Step, Steps, ascending, listing, newest_first,
-    read_cursor, time_value,
+    read_cursor, sync_items, time_value,
 };
 use gwi_core::pagination::{LinkHeader, Page, PaginateOptions, paginate_json};
 use gwi_core::record::ConnectorRecord;
-use gwi_core::stream::{Checkpoint, StreamDescriptor, SyncItem, SyncOptions};
+use gwi_core::stream::{Catalog, Checkpoint, StreamDescriptor, SyncItem, SyncOptions};
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
@@ -51,46 +53,20 @@ pub(crate) fn streams(
     config: &GithubConfig,
     options: &SyncOptions,
 ) -> Result<Vec<StreamDescriptor>, ConnectorError> {
-    let mut errors = Vec::new();
-    let repositories = match &options.resources {
-        None => config.repositories.clone(),
-        Some(names) => names
+    let catalog = Catalog {
+        resources: config
+            .repositories
             .iter()
-            .enumerate()
-            .filter_map(|(i, name)| {
-                Repository::parse(name)
-                    .map_err(|e| errors.push(FieldError::new(format!("resources[{i}]"), e)))
-                    .ok()
-            })
+            .map(|r| r.as_str().to_owned())
+            .collect(),
+        known_types: &RecordType::NAMES,
+        enabled_types: config
+            .enabled_types()
+            .into_iter()
+            .map(RecordType::as_str)
             .collect(),
     };
-    for (i, name) in options.types.iter().flatten().enumerate() {
-        if RecordType::parse(name).is_none() {
-            errors.push(FieldError::new(
-                format!("types[{i}]"),
-                format!(
-                    "unknown record type {name:?}; GitHub has {}",
-                    RecordType::ALL.map(RecordType::as_str).join(", ")
-                ),
-            ));
-        }
-    }
-    if !errors.is_empty() {
-        return Err(ConnectorError::config(SOURCE, errors));
-    }
-    let types: Vec<RecordType> = config
-        .enabled_types()
-        .into_iter()
-        .filter(|t| options.wants_type(t.as_str()))
-        .collect();
-    Ok(repositories
-        .iter()
-        .flat_map(|repo| {
-            types
-                .iter()
-                .map(move |t| StreamDescriptor::new(repo.as_str(), t.as_str()))
-        })
-        .collect())
+    catalog.select(SOURCE, options, |name| Repository::parse(name).map(drop))
 }
 
 /// Reads one stream.
@@ -177,32 +153,19 @@ impl<'a> StreamRun<'a> {
         listing(self.pages::<Vec<T>>(request, read_ahead))
     }
 
-    fn checkpoint(&self, cursor: Value) -> SyncItem {
-        SyncItem::Checkpoint(Checkpoint {
-            stream: self.name.to_owned(),
-            cursor,
-        })
-    }
-
-    /// The strategy's steps as sync items: items through `map`, checkpoints as time cursors.
+    /// The strategy's steps as this stream's sync items, with a plain time cursor.
     fn items<T: Send + 'a>(
-        self,
-        mut steps: Steps<'a, T>,
+        &self,
+        steps: Steps<'a, T>,
         map: impl Fn(&T, &str) -> Result<Option<ConnectorRecord>, ConnectorError> + Send + 'a,
     ) -> BoxStream<'a, Result<SyncItem, ConnectorError>> {
-        Box::pin(async_stream::try_stream! {
-            while let Some(step) = steps.next().await {
-                match step? {
-                    Step::Item(item) => {
-                        if let Some(record) = map(&item, self.repository())? {
-                            yield SyncItem::Record(record);
-                        }
-                    }
-                    Step::Checkpoint(time) => yield self.checkpoint(time_value(time)),
-                    Step::Total(total) => yield SyncItem::TotalHint(total),
-                }
-            }
-        })
+        let repo = self.repo.clone();
+        sync_items(
+            steps,
+            self.name,
+            move |item| map(&item, repo.as_str()),
+            time_value,
+        )
     }
 
     fn repository(&self) -> &str {
@@ -301,31 +264,45 @@ fn comments(
     start: CommentCursor,
 ) -> BoxStream<'_, Result<SyncItem, ConnectorError>> {
     const PARAMS: &[(&str, &str)] = &[("sort", "updated"), ("direction", "asc")];
-    Box::pin(async_stream::try_stream! {
-        let mut cursor = start;
-        let mut steps = ascending_by_update(&run, &["issues", "comments"], PARAMS, cursor.issue_comments, |c: &IssueComment| (c.updated_at, c.id));
-        while let Some(step) = steps.next().await {
-            match step? {
-                Step::Item(item) => yield SyncItem::Record(records::issue_comment(&item, run.repository())?),
-                Step::Checkpoint(time) => {
-                    cursor.issue_comments = time;
-                    yield run.checkpoint(cursor.value());
-                }
-                Step::Total(_) => {}
-            }
+    // Each endpoint's checkpoints carry the other's latest time.
+    let cursor = Arc::new(Mutex::new(start));
+    let part = move |set: fn(&mut CommentCursor, Option<DateTime<Utc>>)| {
+        let cursor = Arc::clone(&cursor);
+        move |time| {
+            let mut cursor = cursor.lock().unwrap_or_else(PoisonError::into_inner);
+            set(&mut cursor, time);
+            cursor.value()
         }
-        let mut steps = ascending_by_update(&run, &["pulls", "comments"], PARAMS, cursor.review_comments, |c: &ReviewComment| (c.updated_at, c.id));
-        while let Some(step) = steps.next().await {
-            match step? {
-                Step::Item(item) => yield SyncItem::Record(records::review_comment(&item, run.repository())?),
-                Step::Checkpoint(time) => {
-                    cursor.review_comments = time;
-                    yield run.checkpoint(cursor.value());
-                }
-                Step::Total(_) => {}
-            }
-        }
-    })
+    };
+    let (repo, name) = (run.repo.clone(), run.name);
+    let issue_steps = ascending_by_update(
+        &run,
+        &["issues", "comments"],
+        PARAMS,
+        start.issue_comments,
+        |c: &IssueComment| (c.updated_at, c.id),
+    );
+    let review_steps = ascending_by_update(
+        &run,
+        &["pulls", "comments"],
+        PARAMS,
+        start.review_comments,
+        |c: &ReviewComment| (c.updated_at, c.id),
+    );
+    let issue_repo = repo.clone();
+    let issue_part = sync_items(
+        issue_steps,
+        name,
+        move |c| records::issue_comment(&c, issue_repo.as_str()).map(Some),
+        part(|c, t| c.issue_comments = t),
+    );
+    let review_part = sync_items(
+        review_steps,
+        name,
+        move |c| records::review_comment(&c, repo.as_str()).map(Some),
+        part(|c, t| c.review_comments = t),
+    );
+    Box::pin(issue_part.chain(review_part))
 }
 
 /// Pull requests changed since the cursor, newest change first (GitHub's pulls endpoint has no
@@ -378,7 +355,7 @@ fn reviews(
                         }
                     }
                 }
-                Step::Checkpoint(time) => yield run.checkpoint(time_value(time)),
+                Step::Checkpoint(time) => yield SyncItem::Checkpoint(Checkpoint { stream: run.name.to_owned(), cursor: time_value(time) }),
                 Step::Total(_) => {}
             }
         }

@@ -24,12 +24,14 @@ mod newest_first;
 mod proptests;
 
 use chrono::{DateTime, Utc};
-use futures::TryStreamExt;
 use futures::stream::BoxStream;
+use futures::{StreamExt, TryStreamExt};
 
 use crate::error::ConnectorError;
 use crate::http::HttpResponse;
 use crate::pagination::Page;
+use crate::record::ConnectorRecord;
+use crate::stream::{Checkpoint, SyncItem};
 
 pub use ascending::{Paging, ascending};
 pub use cursor::{Cursor, read_cursor, time_value};
@@ -92,6 +94,33 @@ pub enum Step<T> {
 /// A strategy's output.
 pub type Steps<'a, T> = BoxStream<'a, Result<Step<T>, ConnectorError>>;
 
+/// A stream's sync items from a strategy's steps: each item through `map` (which may skip it),
+/// each checkpoint as the stored cursor `cursor` makes of it ([`time_value`] for a plain time
+/// cursor), each total as a progress hint.
+pub fn sync_items<'a, T: Send + 'a>(
+    mut steps: Steps<'a, T>,
+    stream: &'a str,
+    map: impl Fn(T) -> Result<Option<ConnectorRecord>, ConnectorError> + Send + 'a,
+    mut cursor: impl FnMut(Option<DateTime<Utc>>) -> serde_json::Value + Send + 'a,
+) -> BoxStream<'a, Result<SyncItem, ConnectorError>> {
+    Box::pin(async_stream::try_stream! {
+        while let Some(step) = steps.next().await {
+            match step? {
+                Step::Item(item) => {
+                    if let Some(record) = map(item)? {
+                        yield SyncItem::Record(record);
+                    }
+                }
+                Step::Checkpoint(time) => yield SyncItem::Checkpoint(Checkpoint {
+                    stream: stream.to_owned(),
+                    cursor: cursor(time),
+                }),
+                Step::Total(total) => yield SyncItem::TotalHint(total),
+            }
+        }
+    })
+}
+
 /// The `Date` header of `response`, if present and well formed.
 pub fn server_time(response: &HttpResponse) -> Option<DateTime<Utc>> {
     let text = response.header("date")?;
@@ -128,6 +157,35 @@ mod tests {
         assert_eq!(
             clamp(at("2099-01-01T00:00:00Z"), None),
             at("2099-01-01T00:00:00Z")
+        );
+    }
+
+    #[tokio::test]
+    async fn steps_become_records_checkpoints_and_hints() {
+        let steps: Steps<'_, u32> = Box::pin(futures::stream::iter([
+            Ok(Step::Total(2)),
+            Ok(Step::Item(1)),
+            Ok(Step::Item(2)),
+            Ok(Step::Checkpoint(at("2024-01-01T00:00:00Z"))),
+        ]));
+        let time = at("2024-01-01T00:00:00Z").unwrap_or_default();
+        let map = |n: u32| {
+            Ok((n % 2 == 1)
+                .then(|| ConnectorRecord::new(format!("n-{n}"), "n", "demo", time, time)))
+        };
+        let items: Vec<_> = sync_items(steps, "s", map, time_value)
+            .try_collect()
+            .await
+            .unwrap();
+        assert_eq!(items.len(), 3, "{items:?}");
+        assert_eq!(items[0], SyncItem::TotalHint(2));
+        assert!(matches!(&items[1], SyncItem::Record(r) if r.id == "n-1"));
+        assert_eq!(
+            items[2],
+            SyncItem::Checkpoint(Checkpoint {
+                stream: "s".into(),
+                cursor: serde_json::json!("2024-01-01T00:00:00Z")
+            })
         );
     }
 
