@@ -12,12 +12,14 @@
 //! | [`ascending`], [`Paging::Cursor`] | oldest change first, paged by an opaque cursor | each page's newest time |
 //! | [`ascending`], [`Paging::Offset`] (keyset re-query) | oldest change first, paged by offset or page number | each page's newest time; the next page is a new query from it |
 //! | [`newest_first`] | newest change first, no server-side filter or one by time | the old cursor on each page, the newest time once the walk ends |
+//! | [`change_feed`] | changes since a sync token; everything when there is none | the old token on each page, the provider's next token at the end; an expired token reads everything again |
 //!
 //! Time cursors never move past the server's clock (the response's `Date` header): an item
 //! dated in the future (a commit with a wrong clock) would otherwise push the cursor past every
 //! change still to come.
 
 mod ascending;
+mod change_feed;
 mod cursor;
 mod newest_first;
 #[cfg(test)]
@@ -34,6 +36,7 @@ use crate::record::ConnectorRecord;
 use crate::stream::{Checkpoint, SyncItem};
 
 pub use ascending::{Paging, ascending};
+pub use change_feed::{Feed, FeedPage, change_feed};
 pub use cursor::{Cursor, read_cursor, time_value};
 pub use newest_first::{HoldBack, NewestFirst, newest_first};
 
@@ -80,28 +83,29 @@ pub fn listing<'a, T: Send + 'a>(
     Box::pin(pages.map_ok(|(page, items)| Listed::from_page(&page, items)))
 }
 
-/// What a strategy yields.
+/// What a strategy yields; `C` is its cursor (a time, or a change feed's token).
 #[derive(Debug, Clone, PartialEq)]
-pub enum Step<T> {
+pub enum Step<T, C = Option<DateTime<Utc>>> {
     /// An item of the listing, to turn into records.
     Item(T),
     /// Everything yielded before this step is covered by this cursor: commit it with them.
-    Checkpoint(Option<DateTime<Utc>>),
+    Checkpoint(C),
     /// The provider's count of items in the whole listing (for progress).
     Total(u64),
 }
 
 /// A strategy's output.
-pub type Steps<'a, T> = BoxStream<'a, Result<Step<T>, ConnectorError>>;
+pub type Steps<'a, T, C = Option<DateTime<Utc>>> =
+    BoxStream<'a, Result<Step<T, C>, ConnectorError>>;
 
 /// A stream's sync items from a strategy's steps: each item through `map` (which may skip it),
 /// each checkpoint as the stored cursor `cursor` makes of it ([`time_value`] for a plain time
 /// cursor), each total as a progress hint.
-pub fn sync_items<'a, T: Send + 'a>(
-    mut steps: Steps<'a, T>,
+pub fn sync_items<'a, T: Send + 'a, C: Send + 'a>(
+    mut steps: Steps<'a, T, C>,
     stream: &'a str,
     map: impl Fn(T) -> Result<Option<ConnectorRecord>, ConnectorError> + Send + 'a,
-    mut cursor: impl FnMut(Option<DateTime<Utc>>) -> serde_json::Value + Send + 'a,
+    mut cursor: impl FnMut(C) -> serde_json::Value + Send + 'a,
 ) -> BoxStream<'a, Result<SyncItem, ConnectorError>> {
     Box::pin(async_stream::try_stream! {
         while let Some(step) = steps.next().await {

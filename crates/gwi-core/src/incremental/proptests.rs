@@ -10,7 +10,11 @@ use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use proptest::prelude::*;
 
-use super::{Listed, Listing, NewestFirst, Paging, Step, Steps, ascending, newest_first};
+use super::{
+    Feed, FeedPage, Listed, Listing, NewestFirst, Paging, Step, Steps, ascending, change_feed,
+    newest_first,
+};
+use crate::error::ConnectorError;
 
 /// An upstream object: the listing's unit. A soft deletion is a change that marks it deleted.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -235,24 +239,19 @@ fn steps<'a>(
 
 /// What the engine keeps: committed items (newer wins) and the committed cursor.
 #[derive(Debug, Default)]
-struct Store {
+struct Store<C = Option<DateTime<Utc>>> {
     items: BTreeMap<u32, Item>,
-    cursor: Option<DateTime<Utc>>,
+    cursor: C,
 }
 
 /// One run, as the engine does it: items are committed with the checkpoint that covers them.
 /// With `kill_after`, the process dies right after that many commits. Returns whether it ended.
-fn run(
-    upstream: &Arc<Mutex<Upstream>>,
-    shape: Shape,
-    store: &mut Store,
-    kill_after: Option<usize>,
-) -> bool {
+fn drive<C>(walk: Steps<'_, Item, C>, store: &mut Store<C>, kill_after: Option<usize>) -> bool {
     let Ok(runtime) = tokio::runtime::Builder::new_current_thread().build() else {
         return false;
     };
     runtime.block_on(async {
-        let mut walk = steps(upstream, shape, store.cursor);
+        let mut walk = walk;
         let mut pending = Vec::new();
         let mut commits = 0;
         while let Some(step) = walk.next().await {
@@ -280,6 +279,15 @@ fn run(
         }
         true
     })
+}
+
+fn run(
+    upstream: &Arc<Mutex<Upstream>>,
+    shape: Shape,
+    store: &mut Store,
+    kill_after: Option<usize>,
+) -> bool {
+    drive(steps(upstream, shape, store.cursor), store, kill_after)
 }
 
 fn check(
@@ -396,4 +404,226 @@ fn following_offset_pages_would_lose_an_item_the_requery_keeps() {
     let mut store = Store::default();
     assert!(run(&upstream, Shape::AscendingOffset, &mut store, None));
     assert_eq!(store.items.len(), 3, "{store:?}");
+}
+
+/// A provider with a change log: every change gets the next sequence number, a token is a
+/// position in the log, and tokens older than `expired_below` answer 410.
+#[derive(Debug)]
+struct FeedUpstream {
+    /// Items by id; `time` is the sequence number of the item's last change.
+    items: BTreeMap<u32, Item>,
+    seq: i64,
+    next_id: u32,
+    expired_below: i64,
+    page_size: usize,
+    fetches: usize,
+    schedule: Vec<(usize, FeedMutation)>,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum FeedMutation {
+    Change(Mutation),
+    /// Every token issued so far expires.
+    Expire,
+}
+
+impl FeedUpstream {
+    fn new(count: u32, page_size: usize, mut schedule: Vec<(usize, FeedMutation)>) -> Self {
+        schedule.sort_by_key(|(at, _)| *at);
+        let items = (1..=count)
+            .map(|id| {
+                let item = Item {
+                    id,
+                    time: i64::from(id),
+                    version: 0,
+                    deleted: false,
+                };
+                (id, item)
+            })
+            .collect();
+        Self {
+            items,
+            seq: i64::from(count),
+            next_id: count + 1,
+            expired_below: 0,
+            page_size,
+            fetches: 0,
+            schedule,
+        }
+    }
+
+    fn tick(&mut self) {
+        self.fetches += 1;
+        while self
+            .schedule
+            .first()
+            .is_some_and(|(at, _)| *at <= self.fetches)
+        {
+            let (_, mutation) = self.schedule.remove(0);
+            self.apply(mutation);
+        }
+    }
+
+    fn apply(&mut self, mutation: FeedMutation) {
+        let change = match mutation {
+            FeedMutation::Expire => {
+                self.expired_below = self.seq + 1;
+                return;
+            }
+            FeedMutation::Change(change) => change,
+        };
+        self.seq += 1;
+        let n = match change {
+            Mutation::Update(n) | Mutation::SoftDelete(n) | Mutation::HardDelete(n) => n,
+            Mutation::Create => {
+                let id = self.next_id;
+                self.next_id += 1;
+                let item = Item {
+                    id,
+                    time: self.seq,
+                    version: 0,
+                    deleted: false,
+                };
+                self.items.insert(id, item);
+                return;
+            }
+        };
+        let Some(id) = self.items.keys().nth(n % self.items.len().max(1)).copied() else {
+            return;
+        };
+        if let Some(item) = self.items.get_mut(&id) {
+            item.time = self.seq;
+            item.version += 1;
+            // A change feed reports deletions as changes, so every deletion is a soft one here.
+            item.deleted |= !matches!(change, Mutation::Update(_));
+        }
+    }
+
+    /// A page of the changes after `after` (by sequence), or of every item after id `after`
+    /// in a full read; the last page carries the token to continue from.
+    fn page(
+        &mut self,
+        full_read_from: Option<i64>,
+        after: i64,
+    ) -> Result<(Vec<Item>, Option<String>), ()> {
+        self.tick();
+        let mut listed: Vec<Item> = match full_read_from {
+            Some(_) => self
+                .items
+                .values()
+                .copied()
+                .filter(|i| i64::from(i.id) > after)
+                .collect(),
+            None => self
+                .items
+                .values()
+                .copied()
+                .filter(|i| i.time > after)
+                .collect(),
+        };
+        match full_read_from {
+            Some(_) => listed.sort_by_key(|i| i.id),
+            None => listed.sort_by_key(|i| i.time),
+        }
+        let last = listed.len() <= self.page_size;
+        listed.truncate(self.page_size);
+        let token = last.then(|| match full_read_from {
+            Some(start) => start.to_string(),
+            None => listed.last().map_or(after, |i| i.time).to_string(),
+        });
+        Ok((listed, token))
+    }
+}
+
+fn feed_query<'a>(
+    upstream: &Arc<Mutex<FeedUpstream>>,
+) -> impl FnMut(Option<&str>) -> Feed<'a, Item> + Send + 'a {
+    let upstream = Arc::clone(upstream);
+    move |token| {
+        let upstream = Arc::clone(&upstream);
+        let token: Option<i64> = token.and_then(|t| t.parse().ok());
+        Box::pin(async_stream::stream! {
+            // A full read starts from the log's position before it lists anything.
+            let start = match (token, upstream.lock()) {
+                (None, Ok(up)) => Some(up.seq),
+                _ => None,
+            };
+            let mut after = token.unwrap_or(0);
+            loop {
+                let answer = {
+                    let Ok(mut up) = upstream.lock() else { break };
+                    if token.is_some_and(|t| t < up.expired_below) {
+                        up.tick();
+                        Err(())
+                    } else {
+                        up.page(start, after)
+                    }
+                };
+                let Ok((items, next_token)) = answer else {
+                    yield Err(ConnectorError::Api {
+                        connector: "feed".into(),
+                        status: 410,
+                        url: "http://127.0.0.1/changes".into(),
+                        message: "expired".into(),
+                    });
+                    break;
+                };
+                after = match start {
+                    Some(_) => items.last().map_or(after, |i| i64::from(i.id)),
+                    None => items.last().map_or(after, |i| i.time),
+                };
+                let done = next_token.is_some();
+                yield Ok(FeedPage { items, next_token });
+                if done {
+                    break;
+                }
+            }
+        })
+    }
+}
+
+fn feed_run(
+    upstream: &Arc<Mutex<FeedUpstream>>,
+    store: &mut Store<Option<String>>,
+    kill_after: Option<usize>,
+) -> bool {
+    let gone = |e: &ConnectorError| matches!(e, ConnectorError::Api { status: 410, .. });
+    drive(
+        change_feed(store.cursor.clone(), gone, feed_query(upstream)),
+        store,
+        kill_after,
+    )
+}
+
+fn feed_mutation() -> impl Strategy<Value = FeedMutation> {
+    prop_oneof![
+        4 => change().prop_map(FeedMutation::Change),
+        1 => Just(FeedMutation::Expire),
+    ]
+}
+
+proptest! {
+    #[test]
+    fn change_feeds_lose_nothing_even_when_tokens_expire(
+        count in 0..30u32,
+        page_size in 1..6usize,
+        schedule in prop::collection::vec((1..40usize, feed_mutation()), 0..25),
+        kills in prop::collection::vec(1..6usize, 0..4),
+    ) {
+        let upstream = Arc::new(Mutex::new(FeedUpstream::new(count, page_size, schedule)));
+        let mut store = Store::<Option<String>>::default();
+        for kill in kills {
+            feed_run(&upstream, &mut store, Some(kill));
+        }
+        prop_assert!(feed_run(&upstream, &mut store, None), "a run without a kill must end");
+        {
+            let mut up = upstream.lock().map_err(|_| TestCaseError::fail("poisoned"))?;
+            for (_, mutation) in std::mem::take(&mut up.schedule) {
+                up.apply(mutation);
+            }
+        }
+        prop_assert!(feed_run(&upstream, &mut store, None));
+        let up = upstream.lock().map_err(|_| TestCaseError::fail("poisoned"))?;
+        prop_assert_eq!(&store.items, &up.items);
+    }
 }
