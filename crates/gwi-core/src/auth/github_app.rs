@@ -10,9 +10,10 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Deserializer, Serialize};
 use url::Url;
 
-use crate::auth::token_cache::{IssuedToken, TokenCache};
+use crate::auth::Clock;
+use crate::auth::token_cache::{CachedToken, IssuedToken, TokenSource};
 use crate::auth::token_http::{TokenEndpoint, unexpected_response};
-use crate::auth::{AuthBuild, AuthStrategy, sensitive_header, set_bearer};
+use crate::auth::{AuthBuild, sensitive_header};
 use crate::config::Secret;
 use crate::error::{ConnectorError, FieldError};
 use crate::http::{HttpRequest, redact_url};
@@ -105,12 +106,14 @@ pub struct GithubAppAuth {
     signing_key: EncodingKey,
     token_url: Url,
     endpoint: TokenEndpoint,
-    cache: TokenCache,
 }
 
 impl GithubAppAuth {
     /// A strategy from `settings`; a key that is not an RSA PEM is a config error.
-    pub fn new(settings: GithubAppSettings, build: AuthBuild<'_>) -> Result<Self, ConnectorError> {
+    pub fn new(
+        settings: GithubAppSettings,
+        build: AuthBuild<'_>,
+    ) -> Result<CachedToken<Self>, ConnectorError> {
         let connector = build.connector;
         // Keys pasted into environment variables often arrive with literal `\n` for newlines.
         let pem = settings
@@ -145,22 +148,26 @@ impl GithubAppAuth {
                 )],
             )
         })?;
-        Ok(Self {
-            connector: connector.to_owned(),
-            app_id: settings.app_id,
-            installation_id: settings.installation_id,
-            signing_key,
-            token_url,
-            endpoint: TokenEndpoint {
+        Ok(CachedToken::new(
+            Self {
                 connector: connector.to_owned(),
-                transport: build.transport,
+                app_id: settings.app_id,
+                installation_id: settings.installation_id,
+                signing_key,
+                token_url,
+                endpoint: TokenEndpoint {
+                    connector: connector.to_owned(),
+                    transport: build.transport,
+                },
             },
-            cache: TokenCache::new(connector, build.clock, REFRESH_SKEW),
-        })
+            connector,
+            build.clock,
+            REFRESH_SKEW,
+        ))
     }
 
-    fn app_jwt(&self) -> Result<String, ConnectorError> {
-        let now = self.cache.clock().now().timestamp();
+    fn app_jwt(&self, clock: &dyn Clock) -> Result<String, ConnectorError> {
+        let now = clock.now().timestamp();
         let claims = AppClaims {
             iat: now - JWT_BACKDATE_SECS,
             exp: now + JWT_LIFETIME_SECS,
@@ -177,7 +184,32 @@ impl GithubAppAuth {
         )
     }
 
-    async fn fetch(&self) -> Result<IssuedToken, ConnectorError> {
+    fn refused(&self, message: &str) -> ConnectorError {
+        ConnectorError::Authentication {
+            connector: self.connector.clone(),
+            status: None,
+            message: message.to_owned(),
+            required_scopes: Vec::new(),
+        }
+    }
+}
+
+impl std::fmt::Debug for GithubAppAuth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GithubAppAuth")
+            .field("connector", &self.connector)
+            .field("app_id", &self.app_id.as_str())
+            .field("installation_id", &self.installation_id)
+            .field("token_url", &self.token_url.as_str())
+            .field("private_key", &"[redacted]")
+            .field("installation_token", &"[redacted]")
+            .finish()
+    }
+}
+
+#[async_trait]
+impl TokenSource for GithubAppAuth {
+    async fn fetch(&self, clock: &dyn Clock) -> Result<IssuedToken, ConnectorError> {
         tracing::debug!(
             connector = %self.connector,
             app_id = %self.app_id.as_str(),
@@ -186,7 +218,7 @@ impl GithubAppAuth {
             "requesting a GitHub App installation token"
         );
         let mut request = HttpRequest::new(http::Method::POST, self.token_url.clone());
-        let jwt = self.app_jwt()?;
+        let jwt = self.app_jwt(clock)?;
         request.headers.insert(
             http::header::AUTHORIZATION,
             sensitive_header(
@@ -229,55 +261,12 @@ impl GithubAppAuth {
         })
     }
 
-    fn refused(&self, message: &str) -> ConnectorError {
-        ConnectorError::Authentication {
-            connector: self.connector.clone(),
-            status: None,
-            message: message.to_owned(),
-            required_scopes: Vec::new(),
-        }
-    }
-}
-
-impl std::fmt::Debug for GithubAppAuth {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("GithubAppAuth")
-            .field("connector", &self.connector)
-            .field("app_id", &self.app_id.as_str())
-            .field("installation_id", &self.installation_id)
-            .field("token_url", &self.token_url.as_str())
-            .field("private_key", &"[redacted]")
-            .field("installation_token", &"[redacted]")
-            .finish()
-    }
-}
-
-#[async_trait]
-impl AuthStrategy for GithubAppAuth {
-    async fn apply(&self, request: &mut HttpRequest) -> Result<(), ConnectorError> {
-        let token = self.cache.get(|| self.fetch()).await?;
-        set_bearer(request, &self.connector, "auth", token.expose_secret())
-    }
-
-    async fn on_unauthorized(&self) -> Result<bool, ConnectorError> {
-        self.cache.refresh(|| self.fetch()).await?;
-        Ok(true)
-    }
-
     fn describe(&self) -> String {
         format!(
             "github app {} installation {}",
             self.app_id.as_str(),
             self.installation_id
         )
-    }
-
-    async fn needs_refresh(&self) -> bool {
-        self.cache.needs_refresh().await
-    }
-
-    async fn refresh(&self) -> Result<(), ConnectorError> {
-        self.cache.refresh(|| self.fetch()).await
     }
 }
 
@@ -293,7 +282,7 @@ mod tests {
 
     use super::*;
     use crate::auth::test_support::{TEST_KEY, assert_hidden, capture_logs, get, transport};
-    use crate::auth::{Clock, ManualClock};
+    use crate::auth::{AuthStrategy, Clock, ManualClock};
 
     /// Answers like GitHub: 201 with `ghs_<n>` expiring one hour after the clock's now.
     struct InstallationTokens {
@@ -314,7 +303,7 @@ mod tests {
         }
     }
 
-    async fn setup(pem: &str) -> (MockServer, Arc<ManualClock>, GithubAppAuth) {
+    async fn setup(pem: &str) -> (MockServer, Arc<ManualClock>, CachedToken<GithubAppAuth>) {
         let server = MockServer::start().await;
         let clock = Arc::new(ManualClock::new(Utc::now()));
         Mock::given(method("POST"))

@@ -40,6 +40,7 @@ pub use self::clock::{Clock, ManualClock, SystemClock};
 pub use self::github_app::{GithubAppAuth, GithubAppId, GithubAppSettings};
 pub use self::oauth2::{ClientAuth, OAuth2Auth, OAuth2Grant, OAuth2Settings};
 pub use self::service_account::{ServiceAccountAuth, ServiceAccountKey};
+pub use self::token_cache::CachedToken;
 
 /// How a connector proves who it is; applied by [`ApiClient`](crate::http::ApiClient) to every request.
 #[async_trait]

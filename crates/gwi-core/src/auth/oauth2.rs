@@ -15,12 +15,13 @@ use serde::Deserialize;
 use tokio::sync::Mutex;
 use url::Url;
 
-use crate::auth::token_cache::{IssuedToken, TokenCache};
+use crate::auth::Clock;
+use crate::auth::token_cache::{CachedToken, IssuedToken, TokenSource};
 use crate::auth::token_http::{TokenEndpoint, TokenHttpError, oauth_error, unexpected_response};
-use crate::auth::{AuthBuild, AuthStrategy, RefreshTokenSink, set_bearer};
+use crate::auth::{AuthBuild, RefreshTokenSink};
 use crate::config::Secret;
 use crate::error::{ConnectorError, FieldError};
-use crate::http::{HttpRequest, redact_url};
+use crate::http::redact_url;
 
 /// What the user must do after the provider rejected the refresh token.
 const REAUTHORISE: &str = "the refresh token is expired or revoked: the user must re-authorise the \
@@ -90,12 +91,14 @@ pub struct OAuth2Auth {
     endpoint: TokenEndpoint,
     sink: Option<Arc<dyn RefreshTokenSink>>,
     refresh: Mutex<RefreshState>,
-    cache: TokenCache,
 }
 
 impl OAuth2Auth {
     /// A strategy from `settings`; a refresh-token grant without a refresh token is a config error.
-    pub fn new(settings: OAuth2Settings, build: AuthBuild<'_>) -> Result<Self, ConnectorError> {
+    pub fn new(
+        settings: OAuth2Settings,
+        build: AuthBuild<'_>,
+    ) -> Result<CachedToken<Self>, ConnectorError> {
         let connector = build.connector;
         if settings.grant == OAuth2Grant::RefreshToken && settings.refresh_token.is_none() {
             return Err(ConnectorError::config(
@@ -126,87 +129,27 @@ impl OAuth2Auth {
                 secret.expose().expose_secret().to_owned(),
             ));
         }
-        Ok(Self {
-            connector: connector.to_owned(),
-            client,
-            grant: settings.grant,
-            scopes: settings.scopes.into_iter().map(Scope::new).collect(),
-            token_url: settings.token_url,
-            endpoint: TokenEndpoint {
+        Ok(CachedToken::new(
+            Self {
                 connector: connector.to_owned(),
-                transport: build.transport,
+                client,
+                grant: settings.grant,
+                scopes: settings.scopes.into_iter().map(Scope::new).collect(),
+                token_url: settings.token_url,
+                endpoint: TokenEndpoint {
+                    connector: connector.to_owned(),
+                    transport: build.transport,
+                },
+                sink: build.token_sink,
+                refresh: Mutex::new(RefreshState {
+                    token: settings.refresh_token.map(|s| s.expose().clone()),
+                    loaded: false,
+                }),
             },
-            sink: build.token_sink,
-            refresh: Mutex::new(RefreshState {
-                token: settings.refresh_token.map(|s| s.expose().clone()),
-                loaded: false,
-            }),
-            cache: TokenCache::new(connector, build.clock, settings.refresh_skew),
-        })
-    }
-
-    async fn fetch(&self) -> Result<IssuedToken, ConnectorError> {
-        let http = self.endpoint.oauth2_client();
-        tracing::debug!(
-            connector = %self.connector,
-            token_url = %redact_url(&self.token_url, &[]),
-            grant = ?self.grant,
-            "requesting an OAuth2 access token"
-        );
-        let response = match self.grant {
-            OAuth2Grant::ClientCredentials => self
-                .client
-                .exchange_client_credentials()
-                .add_scopes(self.scopes.iter().cloned())
-                .request_async(&http)
-                .await
-                .map_err(|e| self.request_error(e))?,
-            OAuth2Grant::RefreshToken => {
-                // Held across the exchange: refreshes are already serialised by the cache, and the
-                // token must not change between being sent and being replaced.
-                let mut state = self.refresh.lock().await;
-                if !state.loaded {
-                    if let Some(sink) = &self.sink
-                        && let Some(saved) = sink.load().await?
-                    {
-                        state.token = Some(saved);
-                    }
-                    state.loaded = true;
-                }
-                let current = state.token.clone().ok_or_else(|| {
-                    ConnectorError::config(
-                        self.connector.clone(),
-                        vec![FieldError::new("auth.refresh_token", "missing")],
-                    )
-                })?;
-                let refresh_token = RefreshToken::new(current.expose_secret().to_owned());
-                let response = self
-                    .client
-                    .exchange_refresh_token(&refresh_token)
-                    .add_scopes(self.scopes.iter().cloned())
-                    .request_async(&http)
-                    .await
-                    .map_err(|e| self.request_error(e))?;
-                if let Some(rotated) = response.refresh_token()
-                    && rotated.secret() != current.expose_secret()
-                {
-                    let rotated = SecretString::from(rotated.secret().clone());
-                    // Kept even if saving fails: the provider may already have revoked the old one.
-                    state.token = Some(rotated.clone());
-                    self.keep_rotated(&rotated).await?;
-                }
-                response
-            }
-        };
-        let now = self.cache.clock().now();
-        let expires_at = response
-            .expires_in()
-            .and_then(|d| chrono::Duration::from_std(d).ok())
-            .and_then(|d| now.checked_add_signed(d));
-        Ok(IssuedToken {
-            access_token: SecretString::from(response.access_token().secret().clone()),
-            expires_at,
-        })
+            connector,
+            build.clock,
+            settings.refresh_skew,
+        ))
     }
 
     async fn keep_rotated(&self, rotated: &SecretString) -> Result<(), ConnectorError> {
@@ -279,15 +222,69 @@ impl std::fmt::Debug for OAuth2Auth {
 }
 
 #[async_trait]
-impl AuthStrategy for OAuth2Auth {
-    async fn apply(&self, request: &mut HttpRequest) -> Result<(), ConnectorError> {
-        let token = self.cache.get(|| self.fetch()).await?;
-        set_bearer(request, &self.connector, "auth", token.expose_secret())
-    }
-
-    async fn on_unauthorized(&self) -> Result<bool, ConnectorError> {
-        self.cache.refresh(|| self.fetch()).await?;
-        Ok(true)
+impl TokenSource for OAuth2Auth {
+    async fn fetch(&self, clock: &dyn Clock) -> Result<IssuedToken, ConnectorError> {
+        let http = self.endpoint.oauth2_client();
+        tracing::debug!(
+            connector = %self.connector,
+            token_url = %redact_url(&self.token_url, &[]),
+            grant = ?self.grant,
+            "requesting an OAuth2 access token"
+        );
+        let response = match self.grant {
+            OAuth2Grant::ClientCredentials => self
+                .client
+                .exchange_client_credentials()
+                .add_scopes(self.scopes.iter().cloned())
+                .request_async(&http)
+                .await
+                .map_err(|e| self.request_error(e))?,
+            OAuth2Grant::RefreshToken => {
+                // Held across the exchange: refreshes are already serialised by the cache, and the
+                // token must not change between being sent and being replaced.
+                let mut state = self.refresh.lock().await;
+                if !state.loaded {
+                    if let Some(sink) = &self.sink
+                        && let Some(saved) = sink.load().await?
+                    {
+                        state.token = Some(saved);
+                    }
+                    state.loaded = true;
+                }
+                let current = state.token.clone().ok_or_else(|| {
+                    ConnectorError::config(
+                        self.connector.clone(),
+                        vec![FieldError::new("auth.refresh_token", "missing")],
+                    )
+                })?;
+                let refresh_token = RefreshToken::new(current.expose_secret().to_owned());
+                let response = self
+                    .client
+                    .exchange_refresh_token(&refresh_token)
+                    .add_scopes(self.scopes.iter().cloned())
+                    .request_async(&http)
+                    .await
+                    .map_err(|e| self.request_error(e))?;
+                if let Some(rotated) = response.refresh_token()
+                    && rotated.secret() != current.expose_secret()
+                {
+                    let rotated = SecretString::from(rotated.secret().clone());
+                    // Kept even if saving fails: the provider may already have revoked the old one.
+                    state.token = Some(rotated.clone());
+                    self.keep_rotated(&rotated).await?;
+                }
+                response
+            }
+        };
+        let now = clock.now();
+        let expires_at = response
+            .expires_in()
+            .and_then(|d| chrono::Duration::from_std(d).ok())
+            .and_then(|d| now.checked_add_signed(d));
+        Ok(IssuedToken {
+            access_token: SecretString::from(response.access_token().secret().clone()),
+            expires_at,
+        })
     }
 
     fn describe(&self) -> String {
@@ -299,14 +296,6 @@ impl AuthStrategy for OAuth2Auth {
             "oauth2 ({grant} grant at {})",
             redact_url(&self.token_url, &[])
         )
-    }
-
-    async fn needs_refresh(&self) -> bool {
-        self.cache.needs_refresh().await
-    }
-
-    async fn refresh(&self) -> Result<(), ConnectorError> {
-        self.cache.refresh(|| self.fetch()).await
     }
 }
 
@@ -320,11 +309,12 @@ mod tests {
     use wiremock::{Mock, MockServer, ResponseTemplate};
 
     use super::*;
-    use crate::auth::ManualClock;
     use crate::auth::test_support::{
         CountingTokens, RecordingSink, api_client, assert_hidden, capture_logs, form, get,
         transport,
     };
+    use crate::auth::{AuthStrategy, ManualClock};
+    use crate::http::HttpRequest;
 
     struct Setup {
         server: MockServer,
@@ -354,7 +344,7 @@ mod tests {
             }
         }
 
-        fn auth(&self, settings: OAuth2Settings) -> Arc<OAuth2Auth> {
+        fn auth(&self, settings: OAuth2Settings) -> Arc<CachedToken<OAuth2Auth>> {
             let build = AuthBuild::new("demo", transport())
                 .clock(self.clock.clone())
                 .token_sink(Some(self.sink.clone()));

@@ -8,9 +8,10 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use url::Url;
 
-use crate::auth::token_cache::{IssuedToken, TokenCache};
+use crate::auth::AuthBuild;
+use crate::auth::Clock;
+use crate::auth::token_cache::{CachedToken, IssuedToken, TokenSource};
 use crate::auth::token_http::{TokenEndpoint, unexpected_response};
-use crate::auth::{AuthBuild, AuthStrategy, set_bearer};
 use crate::error::{ConnectorError, FieldError};
 use crate::http::{HttpRequest, redact_url};
 
@@ -110,7 +111,6 @@ pub struct ServiceAccountAuth {
     scopes: Vec<String>,
     subject: Option<String>,
     endpoint: TokenEndpoint,
-    cache: TokenCache,
 }
 
 impl ServiceAccountAuth {
@@ -120,7 +120,7 @@ impl ServiceAccountAuth {
         scopes: Vec<String>,
         subject: Option<String>,
         build: AuthBuild<'_>,
-    ) -> Result<Self, ConnectorError> {
+    ) -> Result<CachedToken<Self>, ConnectorError> {
         let connector = build.connector;
         if scopes.is_empty() {
             return Err(ConnectorError::config(
@@ -138,24 +138,28 @@ impl ServiceAccountAuth {
                     )],
                 )
             })?;
-        Ok(Self {
-            connector: connector.to_owned(),
-            client_email: key.client_email,
-            key_id: key.private_key_id,
-            signing_key,
-            token_uri: key.token_uri,
-            scopes,
-            subject,
-            endpoint: TokenEndpoint {
+        Ok(CachedToken::new(
+            Self {
                 connector: connector.to_owned(),
-                transport: build.transport,
+                client_email: key.client_email,
+                key_id: key.private_key_id,
+                signing_key,
+                token_uri: key.token_uri,
+                scopes,
+                subject,
+                endpoint: TokenEndpoint {
+                    connector: connector.to_owned(),
+                    transport: build.transport,
+                },
             },
-            cache: TokenCache::new(connector, build.clock, REFRESH_SKEW),
-        })
+            connector,
+            build.clock,
+            REFRESH_SKEW,
+        ))
     }
 
-    fn assertion(&self) -> Result<String, ConnectorError> {
-        let now = self.cache.clock().now().timestamp();
+    fn assertion(&self, clock: &dyn Clock) -> Result<String, ConnectorError> {
+        let now = clock.now().timestamp();
         let claims = AssertionClaims {
             iss: &self.client_email,
             scope: self.scopes.join(" "),
@@ -172,44 +176,6 @@ impl ServiceAccountAuth {
                 "auth.key",
                 format!("cannot sign the assertion: {e}"),
             )
-        })
-    }
-
-    async fn fetch(&self) -> Result<IssuedToken, ConnectorError> {
-        tracing::debug!(
-            connector = %self.connector,
-            service_account = %self.client_email,
-            token_url = %redact_url(&self.token_uri, &[]),
-            "exchanging a service-account assertion for an access token"
-        );
-        let body = url::form_urlencoded::Serializer::new(String::new())
-            .append_pair("grant_type", JWT_BEARER)
-            .append_pair("assertion", &self.assertion()?)
-            .finish();
-        let mut request = HttpRequest::new(http::Method::POST, self.token_uri.clone());
-        request.headers.insert(
-            http::header::CONTENT_TYPE,
-            http::HeaderValue::from_static("application/x-www-form-urlencoded"),
-        );
-        request.headers.insert(
-            http::header::ACCEPT,
-            http::HeaderValue::from_static("application/json"),
-        );
-        request.body = Some(body.into());
-        let response = self.endpoint.send(request).await?;
-        if !response.status.is_success() {
-            return Err(self.endpoint.oauth_failure(&response, ADVICE));
-        }
-        let answer: TokenAnswer = response.json().map_err(|e| {
-            unexpected_response(&self.connector, &self.token_uri, &e.path().to_string())
-        })?;
-        let now = self.cache.clock().now();
-        let expires_at = answer.expires_in.and_then(|secs| {
-            now.checked_add_signed(chrono::Duration::seconds(i64::try_from(secs).ok()?))
-        });
-        Ok(IssuedToken {
-            access_token: SecretString::from(answer.access_token),
-            expires_at,
         })
     }
 }
@@ -229,27 +195,47 @@ impl std::fmt::Debug for ServiceAccountAuth {
 }
 
 #[async_trait]
-impl AuthStrategy for ServiceAccountAuth {
-    async fn apply(&self, request: &mut HttpRequest) -> Result<(), ConnectorError> {
-        let token = self.cache.get(|| self.fetch()).await?;
-        set_bearer(request, &self.connector, "auth", token.expose_secret())
-    }
-
-    async fn on_unauthorized(&self) -> Result<bool, ConnectorError> {
-        self.cache.refresh(|| self.fetch()).await?;
-        Ok(true)
+impl TokenSource for ServiceAccountAuth {
+    async fn fetch(&self, clock: &dyn Clock) -> Result<IssuedToken, ConnectorError> {
+        tracing::debug!(
+            connector = %self.connector,
+            service_account = %self.client_email,
+            token_url = %redact_url(&self.token_uri, &[]),
+            "exchanging a service-account assertion for an access token"
+        );
+        let body = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("grant_type", JWT_BEARER)
+            .append_pair("assertion", &self.assertion(clock)?)
+            .finish();
+        let mut request = HttpRequest::new(http::Method::POST, self.token_uri.clone());
+        request.headers.insert(
+            http::header::CONTENT_TYPE,
+            http::HeaderValue::from_static("application/x-www-form-urlencoded"),
+        );
+        request.headers.insert(
+            http::header::ACCEPT,
+            http::HeaderValue::from_static("application/json"),
+        );
+        request.body = Some(body.into());
+        let response = self.endpoint.send(request).await?;
+        if !response.status.is_success() {
+            return Err(self.endpoint.oauth_failure(&response, ADVICE));
+        }
+        let answer: TokenAnswer = response.json().map_err(|e| {
+            unexpected_response(&self.connector, &self.token_uri, &e.path().to_string())
+        })?;
+        let now = clock.now();
+        let expires_at = answer.expires_in.and_then(|secs| {
+            now.checked_add_signed(chrono::Duration::seconds(i64::try_from(secs).ok()?))
+        });
+        Ok(IssuedToken {
+            access_token: SecretString::from(answer.access_token),
+            expires_at,
+        })
     }
 
     fn describe(&self) -> String {
         format!("google service account {}", self.client_email)
-    }
-
-    async fn needs_refresh(&self) -> bool {
-        self.cache.needs_refresh().await
-    }
-
-    async fn refresh(&self) -> Result<(), ConnectorError> {
-        self.cache.refresh(|| self.fetch()).await
     }
 }
 
@@ -267,7 +253,7 @@ mod tests {
     use crate::auth::test_support::{
         CountingTokens, TEST_KEY, assert_hidden, capture_logs, form, get, transport,
     };
-    use crate::auth::{AuthConfig, Clock, ManualClock};
+    use crate::auth::{AuthConfig, AuthStrategy, Clock, ManualClock};
 
     const EMAIL: &str = "sync@demo-project.iam.gserviceaccount.com";
 

@@ -4,17 +4,20 @@
 //! access tokens. They share this cache so that the freshness rule, the single-flight refresh and the
 //! "a 401 refreshes once, not once per failed request" rule live in one place.
 
+use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::Mutex;
 
-use crate::auth::Clock;
+use crate::auth::{AuthStrategy, Clock, set_bearer};
 use crate::error::ConnectorError;
+use crate::http::HttpRequest;
 
 /// After a 401, a token younger than this is kept: it was most likely fetched by the refresh another
 /// failed request triggered, and fetching yet another one would not help.
@@ -236,4 +239,72 @@ fn duplicate(error: &ConnectorError) -> Option<ConnectorError> {
         },
         _ => return None,
     })
+}
+
+/// Where a cached access token comes from: an OAuth2 token endpoint, a service account's
+/// signed JWT, a GitHub App installation. Each fetch trades long-lived credentials for a new
+/// short-lived token; [`CachedToken`] does the rest.
+#[async_trait]
+pub(crate) trait TokenSource: Send + Sync + fmt::Debug {
+    /// A new access token; `clock` is the cache's, for the times a request must carry.
+    async fn fetch(&self, clock: &dyn Clock) -> Result<IssuedToken, ConnectorError>;
+
+    /// What the credentials are, for logs and errors (never a secret).
+    fn describe(&self) -> String;
+}
+
+/// The one auth strategy of every token source: the cached token sent as a bearer, refreshed
+/// ahead of expiry, and once more when the provider refuses it.
+pub struct CachedToken<S> {
+    source: S,
+    connector: String,
+    cache: TokenCache,
+}
+
+impl<S> CachedToken<S> {
+    /// Caches `source`'s tokens for `connector`, refreshing them `skew` before they expire.
+    pub(crate) fn new(source: S, connector: &str, clock: Arc<dyn Clock>, skew: Duration) -> Self {
+        Self {
+            source,
+            connector: connector.to_owned(),
+            cache: TokenCache::new(connector, clock, skew),
+        }
+    }
+}
+
+impl<S: fmt::Debug> fmt::Debug for CachedToken<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The source's own `Debug` hides its secrets; the cached token is never shown.
+        self.source.fmt(f)
+    }
+}
+
+#[async_trait]
+impl<S: TokenSource> AuthStrategy for CachedToken<S> {
+    async fn apply(&self, request: &mut HttpRequest) -> Result<(), ConnectorError> {
+        let token = self
+            .cache
+            .get(|| self.source.fetch(self.cache.clock().as_ref()))
+            .await?;
+        set_bearer(request, &self.connector, "auth", token.expose_secret())
+    }
+
+    async fn on_unauthorized(&self) -> Result<bool, ConnectorError> {
+        self.refresh().await?;
+        Ok(true)
+    }
+
+    fn describe(&self) -> String {
+        self.source.describe()
+    }
+
+    async fn needs_refresh(&self) -> bool {
+        self.cache.needs_refresh().await
+    }
+
+    async fn refresh(&self) -> Result<(), ConnectorError> {
+        self.cache
+            .refresh(|| self.source.fetch(self.cache.clock().as_ref()))
+            .await
+    }
 }
