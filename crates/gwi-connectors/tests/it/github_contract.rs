@@ -185,3 +185,30 @@ async fn every_stream_yields_valid_records_and_ends_with_a_checkpoint() {
         "{types_seen:?}"
     );
 }
+
+#[tokio::test]
+async fn github_passes_the_shared_connector_contract() {
+    let server = one_of_everything().await;
+    let registry = gwi_connectors::registry();
+    let factory = registry.get("github").expect("github is registered");
+    let transport = std::sync::Arc::new(
+        gwi_core::http::ReqwestClient::new(std::time::Duration::from_secs(10)).unwrap(),
+    );
+    let config = github_config(&server.uri(), &["acme/widgets"], json!({}));
+    let report = gwi_testing::assert_connector_contract(
+        factory.as_ref(),
+        config,
+        transport,
+        &SyncOptions::default(),
+        100,
+    )
+    .await;
+    assert_eq!(report.streams.len(), 6, "{:?}", report.streams);
+    let types: HashSet<&str> = report
+        .records
+        .iter()
+        .map(|r| r.record_type.as_str())
+        .collect();
+    assert_eq!(types.len(), 6, "{types:?}");
+    assert!(report.checkpoints >= report.streams.len());
+}

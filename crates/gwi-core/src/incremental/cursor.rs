@@ -11,7 +11,7 @@ pub trait Cursor: Sized {
     /// Parses a cursor as this connector stored it; the error says what is wrong with it.
     fn from_stored(value: &Value) -> Result<Self, String>;
 
-    /// Parses the configured start point (`start_cursor`, `gwi sync --start`).
+    /// Parses the configured start point (`start_cursor`, `gwi sync --since`).
     fn from_start(text: &str) -> Result<Self, String>;
 }
 
@@ -25,6 +25,24 @@ impl Cursor for DateTime<Utc> {
 
     fn from_start(text: &str) -> Result<Self, String> {
         parse_time(text)
+    }
+}
+
+/// An opaque token (a change feed's sync token), stored as a string.
+impl Cursor for String {
+    fn from_stored(value: &Value) -> Result<Self, String> {
+        match value {
+            Value::String(token) if !token.is_empty() => Ok(token.clone()),
+            other => Err(format!("expected a sync token, found {other}")),
+        }
+    }
+
+    fn from_start(text: &str) -> Result<Self, String> {
+        if text.is_empty() {
+            Err("a sync token must not be empty".to_owned())
+        } else {
+            Ok(text.to_owned())
+        }
     }
 }
 
@@ -138,6 +156,14 @@ mod tests {
         let err = read(&options(None, Some("yesterday"))).unwrap_err();
         assert_eq!(err.kind(), "config");
         assert!(err.to_string().contains("start_cursor"), "{err}");
+    }
+
+    #[test]
+    fn sync_tokens_are_non_empty_strings() {
+        assert_eq!(String::from_stored(&json!("tok-1")).unwrap(), "tok-1");
+        assert!(String::from_stored(&json!("")).is_err());
+        assert!(String::from_stored(&json!(7)).is_err());
+        assert!(String::from_start("").is_err());
     }
 
     #[test]
