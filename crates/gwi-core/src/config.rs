@@ -344,12 +344,7 @@ pub fn connector_schema<C: JsonSchema>(metadata: &ConnectorMetadata) -> schemars
             props.remove("webhook_secret");
             props.remove("webhook");
         }
-        let accepted: Vec<&str> = metadata
-            .capabilities
-            .auth
-            .iter()
-            .map(|k| k.as_str())
-            .collect();
+        let accepted = metadata.capabilities.auth_names();
         // Draft-07 schemas keep their definitions under `definitions`.
         if let Some(variants) = root
             .get_mut("definitions")
@@ -436,16 +431,9 @@ where
         .get("auth")
         .and_then(|a| a.get("type"))
         .and_then(|t| t.as_str());
-    let refused =
-        auth_type.filter(|t| !metadata.capabilities.auth.iter().any(|k| k.as_str() == *t));
-    match refused {
+    let accepted = metadata.capabilities.auth_names();
+    match auth_type.filter(|t| !accepted.contains(t)) {
         Some(kind) => {
-            let accepted: Vec<&str> = metadata
-                .capabilities
-                .auth
-                .iter()
-                .map(|k| k.as_str())
-                .collect();
             let mut errors = vec![FieldError::new(
                 "auth.type",
                 format!(

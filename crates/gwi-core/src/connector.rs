@@ -77,6 +77,13 @@ pub struct AuthInfo {
     pub scopes: Vec<String>,
 }
 
+impl Capabilities {
+    /// The accepted auth kinds as a config writes them (`bearer`, `github_app`, ...).
+    pub fn auth_names(&self) -> Vec<&'static str> {
+        self.auth.iter().map(|kind| kind.as_str()).collect()
+    }
+}
+
 /// A source of records: a provider's API seen through gwi's framework.
 ///
 /// A connector is built from its own typed config (see [`crate::registry`]); the framework keeps

@@ -57,8 +57,8 @@ pub fn run(command: ConnectorsCommand) -> anyhow::Result<ExitCode> {
                 writeln!(out, "{} {}", meta.name, meta.version)?;
                 writeln!(out, "  {}", meta.description)?;
                 writeln!(out, "  record types:  {}", meta.record_types.join(", "))?;
-                let auth: Vec<&str> = meta.capabilities.auth.iter().map(|k| k.as_str()).collect();
-                writeln!(out, "  auth types:    {}", auth.join(", "))?;
+                let auth = meta.capabilities.auth_names().join(", ");
+                writeln!(out, "  auth types:    {auth}")?;
                 writeln!(
                     out,
                     "  incremental:   {}",
