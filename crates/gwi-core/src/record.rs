@@ -277,6 +277,72 @@ fn is_snake_case(s: &str) -> bool {
         && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
 }
 
+/// Declares a connector's record types: an enum whose variants carry the names used in records,
+/// stream names and configs, with `ALL`, `NAMES`, `as_str`, `parse`, `Display`, serde and JSON
+/// Schema. The calling crate depends on `serde` and `schemars`, as every connector does for its
+/// config.
+///
+/// ```
+/// gwi_core::record_types! {
+///     /// What the todos connector syncs.
+///     pub enum TodoType {
+///         /// A todo (`todo-<id>`).
+///         Todo = "todo",
+///         /// A project (`project-<id>`).
+///         Project = "project",
+///     }
+/// }
+/// assert_eq!(TodoType::parse("project"), Some(TodoType::Project));
+/// assert_eq!(TodoType::NAMES, ["todo", "project"]);
+/// ```
+#[macro_export]
+macro_rules! record_types {
+    (
+        $(#[$meta:meta])*
+        $vis:vis enum $name:ident {
+            $( $(#[$variant_meta:meta])* $variant:ident = $text:literal ),+ $(,)?
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(
+            Debug, Clone, Copy, PartialEq, Eq, Hash,
+            ::serde::Deserialize, ::serde::Serialize, ::schemars::JsonSchema,
+        )]
+        $vis enum $name {
+            $( $(#[$variant_meta])* #[serde(rename = $text)] $variant ),+
+        }
+
+        impl $name {
+            /// Every type, in the order streams are read.
+            pub const ALL: &'static [Self] = &[$(Self::$variant),+];
+
+            /// Every type's name, in the same order.
+            pub const NAMES: &'static [&'static str] = &[$($text),+];
+
+            /// The name used in records, stream names and configs.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $text),+
+                }
+            }
+
+            /// The type named `name`, if there is one.
+            pub fn parse(name: &str) -> Option<Self> {
+                match name {
+                    $($text => Some(Self::$variant),)+
+                    _ => None,
+                }
+            }
+        }
+
+        impl ::std::fmt::Display for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -289,6 +355,29 @@ mod tests {
         let mut r = ConnectorRecord::new("pr-1", "pull_request", "github", t, t);
         r.data = json!({"number": 1}).into();
         r
+    }
+
+    crate::record_types! {
+        /// Types of a test connector.
+        enum Kind {
+            /// First.
+            PullRequest = "pull_request",
+            /// Second.
+            Issue = "issue",
+        }
+    }
+
+    #[test]
+    fn declared_record_types_agree_with_serde_and_their_names() {
+        for (kind, name) in Kind::ALL.iter().zip(Kind::NAMES) {
+            assert_eq!(kind.as_str(), *name);
+            assert_eq!(serde_json::to_value(kind).unwrap(), json!(name));
+            assert_eq!(Kind::parse(name), Some(*kind));
+            assert_eq!(kind.to_string(), *name);
+        }
+        assert_eq!(Kind::parse("wiki"), None);
+        let schema = serde_json::to_string(&schemars::schema_for!(Kind)).unwrap();
+        assert!(schema.contains("pull_request"), "{schema}");
     }
 
     #[test]

@@ -50,7 +50,8 @@ impl GithubConfig {
     /// The record types this config enables, in sync order.
     pub fn enabled_types(&self) -> Vec<RecordType> {
         RecordType::ALL
-            .into_iter()
+            .iter()
+            .copied()
             .filter(|t| self.features.allows(*t))
             .filter(|t| self.types.as_ref().is_none_or(|types| types.contains(t)))
             .collect()
@@ -107,56 +108,25 @@ impl fmt::Display for Repository {
     }
 }
 
-/// A record type the GitHub connector produces.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum RecordType {
-    /// Pull requests (`pr-<id>`).
-    PullRequest,
-    /// Issues that are not pull requests (`issue-<id>`).
-    Issue,
-    /// Issue comments and pull request review comments (`issue-comment-<id>`, `review-comment-<id>`).
-    Comment,
-    /// Pull request reviews (`review-<id>`); one request per updated pull request.
-    Review,
-    /// Commits of the default branch (`commit-<sha>`).
-    Commit,
-    /// GitHub Actions workflow runs (`workflow-run-<id>`).
-    WorkflowRun,
+gwi_core::record_types! {
+    /// A record type the GitHub connector produces.
+    pub enum RecordType {
+        /// Pull requests (`pr-<id>`).
+        PullRequest = "pull_request",
+        /// Issues that are not pull requests (`issue-<id>`).
+        Issue = "issue",
+        /// Issue comments and pull request review comments (`issue-comment-<id>`, `review-comment-<id>`).
+        Comment = "comment",
+        /// Pull request reviews (`review-<id>`); one request per updated pull request.
+        Review = "review",
+        /// Commits of the default branch (`commit-<sha>`).
+        Commit = "commit",
+        /// GitHub Actions workflow runs (`workflow-run-<id>`).
+        WorkflowRun = "workflow_run",
+    }
 }
 
 impl RecordType {
-    /// Every type, in the order streams are listed.
-    pub const ALL: [RecordType; 6] = [
-        Self::PullRequest,
-        Self::Issue,
-        Self::Comment,
-        Self::Review,
-        Self::Commit,
-        Self::WorkflowRun,
-    ];
-
-    /// Every type's name, in the order streams are listed (serde's names, checked by a test).
-    pub const NAMES: [&'static str; 6] = [
-        "pull_request",
-        "issue",
-        "comment",
-        "review",
-        "commit",
-        "workflow_run",
-    ];
-
-    /// The name used in records, stream names and configs.
-    pub fn as_str(self) -> &'static str {
-        // `ALL` and `NAMES` list the variants in declaration order.
-        Self::NAMES[self as usize]
-    }
-
-    /// Parses a type name.
-    pub fn parse(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|t| t.as_str() == name)
-    }
-
     /// The `features` flag that gates this type, if any.
     fn feature(self) -> Option<&'static str> {
         match self {
@@ -166,12 +136,6 @@ impl RecordType {
             Self::Commit => Some("commits"),
             Self::WorkflowRun => Some("workflow_runs"),
         }
-    }
-}
-
-impl fmt::Display for RecordType {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 
@@ -421,14 +385,5 @@ webhook_secret = "env:PATH"
         ] {
             assert!(Repository::parse(bad).is_err(), "{bad}");
         }
-    }
-
-    #[test]
-    fn record_type_names_round_trip() {
-        for t in RecordType::ALL {
-            assert_eq!(RecordType::parse(t.as_str()), Some(t));
-            assert_eq!(serde_json::to_value(t).unwrap(), json!(t.as_str()));
-        }
-        assert_eq!(RecordType::parse("wiki"), None);
     }
 }

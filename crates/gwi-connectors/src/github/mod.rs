@@ -93,7 +93,7 @@ impl ConnectorDefinition for GithubConnector {
             name: SOURCE.to_owned(),
             version: env!("CARGO_PKG_VERSION").to_owned(),
             description: "GitHub pull requests, issues, comments, reviews, commits and workflow runs (REST API; 5000 requests/hour per token, plus secondary limits)".to_owned(),
-            record_types: RecordType::NAMES.map(str::to_owned).to_vec(),
+            record_types: RecordType::NAMES.iter().map(|t| (*t).to_owned()).collect(),
             capabilities: Capabilities {
                 auth: vec![AuthKind::None, AuthKind::Bearer, AuthKind::GithubApp],
                 incremental: true,

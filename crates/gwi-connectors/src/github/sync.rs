@@ -59,7 +59,7 @@ pub(crate) fn streams(
             .iter()
             .map(|r| r.as_str().to_owned())
             .collect(),
-        known_types: &RecordType::NAMES,
+        known_types: RecordType::NAMES,
         enabled_types: config
             .enabled_types()
             .into_iter()
