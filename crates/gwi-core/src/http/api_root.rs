@@ -43,11 +43,6 @@ impl ApiRoot {
     pub fn get(&self, segments: &[&str]) -> HttpRequest {
         HttpRequest::get(self.url(segments))
     }
-
-    /// The root itself.
-    pub fn as_url(&self) -> &Url {
-        &self.0
-    }
 }
 
 #[cfg(test)]
