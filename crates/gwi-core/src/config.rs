@@ -206,8 +206,10 @@ pub struct CommonConfig {
     pub tenant_id: String,
     /// Credentials.
     pub auth: AuthConfig,
-    /// Overrides the provider's API root (self-hosted instances, the sandbox).
+    /// Overrides the provider's API root (self-hosted instances, the sandbox): an http or
+    /// https URL without a query, e.g. `https://git.example.com/api/v4`.
     #[serde(default)]
+    #[schemars(regex(pattern = r"^https?://[^?#]+$"))]
     pub base_url: Option<Url>,
     /// Timeouts, retries and pacing.
     #[serde(default)]

@@ -20,6 +20,7 @@ pub(crate) fn router(state: Arc<SandboxState>) -> Router {
         .route("/_sandbox/stats", get(stats))
         .route("/_sandbox/faults", get(get_faults).post(set_faults))
         .route("/_sandbox/mutate", axum::routing::post(mutate))
+        .route("/_sandbox/expected", get(expected))
         .with_state(state)
 }
 
@@ -39,9 +40,30 @@ async fn index() -> Response {
             "GET /_sandbox/faults": "current fault settings",
             "POST /_sandbox/faults": "change fault settings: {\"spec\": \"error=0.05,429=0.01\"} or {\"429\": 0.01, \"latency\": \"20ms\"}",
             "POST /_sandbox/mutate": "change records: {\"count\": N, \"provider\": \"github\"}",
+            "GET /_sandbox/expected?provider=github": "every record a connector should hold after a full sync: scope, record_type, id, updated_at, deleted",
         },
     }))
     .into_response()
+}
+
+/// The query of `GET /_sandbox/expected`.
+#[derive(Debug, Deserialize)]
+struct ExpectedQuery {
+    provider: String,
+}
+
+async fn expected(
+    State(state): State<Arc<SandboxState>>,
+    query: axum::extract::Query<ExpectedQuery>,
+) -> Response {
+    let Some(provider) = state
+        .providers()
+        .into_iter()
+        .find(|p| p.name() == query.provider)
+    else {
+        return bad_request(format!("no provider named {:?}", query.provider));
+    };
+    axum::Json(provider.expected()).into_response()
 }
 
 async fn stats(State(state): State<Arc<SandboxState>>) -> Response {

@@ -24,6 +24,26 @@ pub trait Provider: Send + Sync + 'static {
     fn newest_timestamp(&self) -> Secs;
     /// Changes `count` records (updates, sometimes creations), all stamped `at`.
     fn mutate(&self, count: usize, at: Secs, rng: &mut SandboxRng) -> Vec<Change>;
+    /// Every record a connector should hold after a full sync, in the connector's words.
+    fn expected(&self) -> Vec<Expected>;
+    /// The connector's config table for this sandbox served at `base_url`: credentials the
+    /// sandbox accepts and every resource it serves.
+    fn connector_config(&self, base_url: &str) -> serde_json::Value;
+}
+
+/// One record as a connector stores it: what tests compare a store with, instead of counts.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub struct Expected {
+    /// Where the record lives (GitHub: `owner/repo`).
+    pub scope: String,
+    /// The connector's record type (`pull_request`, `comment`, ...).
+    pub record_type: &'static str,
+    /// The connector's record id (`pr-<id>`, `commit-<sha>`, ...).
+    pub id: String,
+    /// The `updated_at` the connector's record carries.
+    pub updated_at: Iso,
+    /// Whether the record is a tombstone.
+    pub deleted: bool,
 }
 
 /// Whether a mutation changed an existing record or made a new one.

@@ -20,7 +20,7 @@ use crate::core::time::Iso;
 use crate::error::SandboxError;
 use crate::faults::{FaultConfig, FaultInjector, FaultLayer};
 use crate::github::GitHub;
-use crate::provider::{MutationReport, Provider};
+use crate::provider::{Expected, MutationReport, Provider};
 use crate::stats::{Faults, RequestStats, Requests};
 
 /// Everything behind one running sandbox.
@@ -34,7 +34,7 @@ pub(crate) struct SandboxState {
 }
 
 impl SandboxState {
-    fn providers(&self) -> Vec<Arc<dyn Provider>> {
+    pub(crate) fn providers(&self) -> Vec<Arc<dyn Provider>> {
         vec![Arc::clone(&self.github) as Arc<dyn Provider>]
     }
 
@@ -244,6 +244,28 @@ impl SandboxHandle {
         faults.validate()?;
         self.state.injector.set_config(faults);
         Ok(())
+    }
+
+    /// What a connector should hold after a full sync of `provider` (what `GET
+    /// /_sandbox/expected?provider=NAME` answers); empty for an unknown provider.
+    pub fn expected(&self, provider: &str) -> Vec<Expected> {
+        self.state
+            .providers()
+            .into_iter()
+            .filter(|p| p.name() == provider)
+            .flat_map(|p| p.expected())
+            .collect()
+    }
+
+    /// The config table that points connector `provider` at this sandbox, or `None` for an
+    /// unknown provider.
+    pub fn connector_config(&self, provider: &str) -> Option<serde_json::Value> {
+        let base = self.base_url();
+        self.state
+            .providers()
+            .into_iter()
+            .find(|p| p.name() == provider)
+            .map(|p| p.connector_config(base.as_str()))
     }
 
     /// Changes `count` records per provider (what `POST /_sandbox/mutate` does).

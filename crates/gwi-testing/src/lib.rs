@@ -1,5 +1,8 @@
-//! Test utilities for gwi connectors: scripted HTTP, an in-memory store, the connector contract suite.
+//! Test utilities for gwi connectors: scripted HTTP, an in-memory store, the connector contract,
+//! and (feature `behaviour`) the connector behaviour suite against the sandbox.
 
+#[cfg(feature = "behaviour")]
+pub mod behaviour;
 mod contract;
 pub mod memory_store;
 pub mod mock_http;

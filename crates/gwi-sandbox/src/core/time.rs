@@ -17,7 +17,7 @@ pub fn now_secs() -> Secs {
 }
 
 /// Formats as `YYYY-MM-DDTHH:MM:SSZ` without allocating (serialises as a JSON string).
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Iso(pub Secs);
 
 impl fmt::Display for Iso {

@@ -754,9 +754,12 @@ fn generate_repo(
         let id = IdCounters::take(&mut ids.issue);
         let mut issue = new_issue(&mut rng, id, number, created, labels.len(), users, pull);
         issue.locked = rng.chance(0.02);
-        let mut updated = (created + rng.below(30 * DAY as u64) as Secs).min(last);
+        // Times past the end of the data are pulled back by an amount of their own rather than
+        // all onto its last second: real listings rarely hold many changes in one second.
+        let end = (last - (number as Secs * 7_919) % DAY).max(created);
+        let mut updated = (created + rng.below(30 * DAY as u64) as Secs).min(end);
         if rng.chance(0.45) {
-            let closed = (created + 1 + rng.below(20 * DAY as u64) as Secs).min(last);
+            let closed = (created + 1 + rng.below(20 * DAY as u64) as Secs).min(end);
             issue.open = false;
             issue.closed_at = Some(closed);
             updated = updated.max(closed);

@@ -32,9 +32,9 @@ use crate::core::auth::TokenPolicy;
 use crate::core::cache::GenerationCache;
 use crate::core::rate_limit::{RateLimitConfig, RateLimiter};
 use crate::core::rng::SandboxRng;
-use crate::core::time::Secs;
+use crate::core::time::{Iso, Secs};
 use crate::faults::FaultResponder;
-use crate::provider::{Change, Provider};
+use crate::provider::{Change, Expected, Provider};
 
 /// Records in one repository (or in all of them), as the list endpoints return them.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -393,6 +393,66 @@ impl Provider for GitHub {
         let changes = mutate::mutate(&mut ds, count, at, rng);
         ds.generation += 1;
         changes
+    }
+
+    fn connector_config(&self, base_url: &str) -> serde_json::Value {
+        serde_json::json!({
+            "base_url": base_url,
+            "repositories": self.repo_names(),
+            "auth": {"type": "bearer", "token": format!("{}-connector", crate::DEFAULT_TOKEN_PREFIX)},
+        })
+    }
+
+    fn expected(&self) -> Vec<Expected> {
+        let ds = self.read();
+        let mut out = Vec::new();
+        for repo in &ds.repos {
+            let scope = &repo.repo.full_name;
+            let mut add = |record_type: &'static str, id: String, updated_at: Secs| {
+                out.push(Expected {
+                    scope: scope.clone(),
+                    record_type,
+                    id,
+                    updated_at: Iso(updated_at),
+                    deleted: false,
+                });
+            };
+            for issue in &repo.issues {
+                match &issue.pull {
+                    Some(pull) => add("pull_request", format!("pr-{}", pull.id), issue.updated_at),
+                    None => add("issue", format!("issue-{}", issue.id), issue.updated_at),
+                }
+            }
+            for c in &repo.issue_comments {
+                add("comment", format!("issue-comment-{}", c.id), c.updated_at);
+            }
+            for c in &repo.review_comments {
+                add("comment", format!("review-comment-{}", c.id), c.updated_at);
+            }
+            for r in &repo.reviews {
+                // A review record moves with its pull request, which is when reviews change.
+                let pull_updated = repo
+                    .issue(r.pr_number)
+                    .map_or(r.submitted_at, |i| i.updated_at);
+                add(
+                    "review",
+                    format!("review-{}", r.id),
+                    r.submitted_at.max(pull_updated),
+                );
+            }
+            for c in &repo.commits {
+                add("commit", format!("commit-{}", c.sha), c.date);
+            }
+            for r in &repo.runs {
+                add(
+                    "workflow_run",
+                    format!("workflow-run-{}", r.id),
+                    r.updated_at,
+                );
+            }
+        }
+        out.sort();
+        out
     }
 }
 
