@@ -3,7 +3,8 @@
 use tracing_subscriber::EnvFilter;
 
 /// Installs the global subscriber writing to stderr; stdout stays clean for data outputs.
-pub fn init(verbose: bool) {
+/// `quiet` commands (whose report is the output) log only errors unless asked for more.
+pub fn init(verbose: bool, quiet: bool) {
     let setting = std::env::var("GWI_LOG").unwrap_or_default();
     let json = setting.split(',').any(|p| p.trim() == "json");
     let level: String = setting
@@ -16,6 +17,8 @@ pub fn init(verbose: bool) {
         level
     } else if verbose {
         "debug".to_owned()
+    } else if quiet {
+        "error".to_owned()
     } else {
         "info,sqlx=warn,hyper=warn,reqwest=warn".to_owned()
     };

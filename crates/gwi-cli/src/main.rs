@@ -48,6 +48,9 @@ enum Command {
     Records(commands::records::RecordsCommand),
     /// Receive webhooks: verify, deduplicate, store durably, process in the background.
     Serve(commands::serve::ServeArgs),
+    /// Check that a connector is ready for production: the behaviour suite against the local
+    /// sandbox, or read-only checks against the API a config points at.
+    Verify(commands::verify::VerifyArgs),
     /// Run local simulated provider APIs (GitHub) with fault injection, or send signed test
     /// webhooks. Point a connector's base URL at it to try gwi without real tokens.
     Sandbox(Box<commands::sandbox::SandboxArgs>),
@@ -56,7 +59,8 @@ enum Command {
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    logging::init(cli.verbose);
+    // `gwi verify` prints a report; the sandboxes and syncs it runs would only add noise.
+    logging::init(cli.verbose, matches!(cli.command, Command::Verify(_)));
     let result = match cli.command {
         Command::Sync(args) => commands::sync::run(*args).await,
         Command::Demo(args) => commands::demo::run(args).await,
@@ -66,6 +70,7 @@ async fn main() -> std::process::ExitCode {
         Command::Check(args) => commands::check::run(args).await,
         Command::Serve(args) => commands::serve::run(args).await,
         Command::Sandbox(args) => commands::sandbox::run(*args).await,
+        Command::Verify(args) => commands::verify::run(args).await,
     };
     match result {
         Ok(code) => code,

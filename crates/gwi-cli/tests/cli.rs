@@ -200,3 +200,54 @@ fn an_unreachable_api_exits_1() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn verify_runs_the_behaviour_suite_against_the_sandbox_and_exits_0() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = gwi(dir.path(), &["verify", "github", "--json"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&out),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["passed"], true);
+    let checks = report["checks"].as_array().unwrap();
+    assert_eq!(checks.len(), 7, "{report}");
+    assert!(checks.iter().all(|c| c["passed"] == true), "{report}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn verify_with_a_config_checks_the_live_api_read_only_and_fails_on_a_bad_token() {
+    let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), &sandbox);
+    let out = gwi(dir.path(), &["verify", "github", "--config", "gwi.toml"]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("stream acme/widgets/pull_request: first page"), "{text}");
+    assert!(text.contains("4 passed, 0 failed"), "{text}");
+    assert!(!dir.path().join("gwi.db").exists(), "verify stored something");
+
+    let refused = Command::new(env!("CARGO_BIN_EXE_gwi"))
+        .args(["verify", "github", "--config", "gwi.toml"])
+        .current_dir(dir.path())
+        .env("GITHUB_TOKEN", "refused-token-0815")
+        .env_remove("GWI_CONFIG")
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(1));
+    let text = stdout(&refused);
+    assert!(text.contains("FAIL"), "{text}");
+    assert!(!text.contains("refused-token-0815"), "{text}");
+}
+
+#[test]
+fn verify_of_an_unknown_connector_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = gwi(dir.path(), &["verify", "gitlub"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("known: github"));
+}

@@ -29,6 +29,12 @@ pub trait Provider: Send + Sync + 'static {
     /// The connector's config table for this sandbox served at `base_url`: credentials the
     /// sandbox accepts and every resource it serves.
     fn connector_config(&self, base_url: &str) -> serde_json::Value;
+    /// Requests per scope beyond one per stream that the connector's sync of an unchanged
+    /// upstream may cost (a stream that reads two listings, per-item requests for the items at
+    /// the cursor's own time, which inclusive filters list again).
+    fn unchanged_extra_requests_per_scope(&self) -> u64 {
+        0
+    }
 }
 
 /// One record as a connector stores it: what tests compare a store with, instead of counts.

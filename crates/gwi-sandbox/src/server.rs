@@ -268,6 +268,16 @@ impl SandboxHandle {
             .map(|p| p.connector_config(base.as_str()))
     }
 
+    /// What an unchanged upstream may cost `provider`'s connector per scope beyond one request
+    /// per stream (see [`Provider::unchanged_extra_requests_per_scope`]).
+    pub fn unchanged_extra_requests_per_scope(&self, provider: &str) -> u64 {
+        self.state
+            .providers()
+            .into_iter()
+            .find(|p| p.name() == provider)
+            .map_or(0, |p| p.unchanged_extra_requests_per_scope())
+    }
+
     /// Changes `count` records per provider (what `POST /_sandbox/mutate` does).
     pub fn mutate(&self, count: usize) -> MutationReport {
         match self.state.mutate(count, None) {

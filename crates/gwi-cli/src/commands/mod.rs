@@ -9,3 +9,4 @@ pub mod sandbox;
 pub mod serve;
 pub mod state;
 pub mod sync;
+pub mod verify;

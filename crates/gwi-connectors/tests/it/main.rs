@@ -9,12 +9,4 @@ mod github_sync;
 mod github_webhook;
 mod support;
 
-// GitHub's comment stream reads two listings, and its review stream asks for the reviews of the
-// pull requests at the cursor's own second again (GitHub's filters include the cursor).
-gwi_testing::connector_behaviour_tests!(
-    github_behaviour,
-    gwi_testing::behaviour::Subject {
-        extra_requests_per_resource: 2,
-        ..gwi_testing::behaviour::Subject::new(gwi_connectors::registry(), "github")
-    }
-);
+gwi_testing::connector_behaviour_tests!(github_behaviour, gwi_connectors::registry(), "github");

@@ -395,6 +395,12 @@ impl Provider for GitHub {
         changes
     }
 
+    /// The `comment` stream reads issue and review comments, and the `review` stream asks again
+    /// for the reviews of the pull request at the cursor's own second (`since` is inclusive).
+    fn unchanged_extra_requests_per_scope(&self) -> u64 {
+        2
+    }
+
     fn connector_config(&self, base_url: &str) -> serde_json::Value {
         serde_json::json!({
             "base_url": base_url,
