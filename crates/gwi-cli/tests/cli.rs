@@ -215,7 +215,7 @@ fn verify_runs_the_behaviour_suite_against_the_sandbox_and_exits_0() {
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["passed"], true);
     let checks = report["checks"].as_array().unwrap();
-    assert_eq!(checks.len(), 7, "{report}");
+    assert_eq!(checks.len(), 8, "{report}");
     assert!(checks.iter().all(|c| c["passed"] == true), "{report}");
 }
 
@@ -227,9 +227,15 @@ async fn verify_with_a_config_checks_the_live_api_read_only_and_fails_on_a_bad_t
     let out = gwi(dir.path(), &["verify", "github", "--config", "gwi.toml"]);
     let text = stdout(&out);
     assert_eq!(out.status.code(), Some(0), "{text}");
-    assert!(text.contains("stream acme/widgets/pull_request: first page"), "{text}");
+    assert!(
+        text.contains("stream acme/widgets/pull_request: first page"),
+        "{text}"
+    );
     assert!(text.contains("4 passed, 0 failed"), "{text}");
-    assert!(!dir.path().join("gwi.db").exists(), "verify stored something");
+    assert!(
+        !dir.path().join("gwi.db").exists(),
+        "verify stored something"
+    );
 
     let refused = Command::new(env!("CARGO_BIN_EXE_gwi"))
         .args(["verify", "github", "--config", "gwi.toml"])

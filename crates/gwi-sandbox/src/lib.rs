@@ -98,7 +98,7 @@ pub use core::rate_limit::RateLimitConfig;
 pub use error::SandboxError;
 pub use faults::{FaultConfig, FaultKind};
 pub use github::{GitHubCounts, RepoCounts};
-pub use provider::{Change, ChangeAction, Expected, MutationReport, Provider};
+pub use provider::{Change, ChangeAction, Delivery, Expected, MutationReport, Provider};
 pub use server::{Sandbox, SandboxHandle, SandboxStats};
 pub use webhook::{
     DeliveryResult, SendOptions, SendReport, WebhookProvider, github_signature, send_webhooks,

@@ -26,6 +26,10 @@ pub trait Provider: Send + Sync + 'static {
     fn mutate(&self, count: usize, at: Secs, rng: &mut SandboxRng) -> Vec<Change>;
     /// Every record a connector should hold after a full sync, in the connector's words.
     fn expected(&self) -> Vec<Expected>;
+    /// The webhook delivery the provider sends for `change`, signed with `secret` the way the
+    /// provider signs, its URLs under `base_url` as the API's are; `None` when the provider
+    /// sends none for it.
+    fn webhook_for(&self, change: &Change, secret: &str, base_url: &str) -> Option<Delivery>;
     /// The connector's config table for this sandbox served at `base_url`: credentials the
     /// sandbox accepts and every resource it serves.
     fn connector_config(&self, base_url: &str) -> serde_json::Value;
@@ -35,6 +39,15 @@ pub trait Provider: Send + Sync + 'static {
     fn unchanged_extra_requests_per_scope(&self) -> u64 {
         0
     }
+}
+
+/// A webhook delivery as the provider sends it: headers (signature included) and body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    /// Header names and values.
+    pub headers: Vec<(String, String)>,
+    /// The raw body.
+    pub body: Vec<u8>,
 }
 
 /// One record as a connector stores it: what tests compare a store with, instead of counts.

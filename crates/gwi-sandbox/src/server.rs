@@ -20,7 +20,7 @@ use crate::core::time::Iso;
 use crate::error::SandboxError;
 use crate::faults::{FaultConfig, FaultInjector, FaultLayer};
 use crate::github::GitHub;
-use crate::provider::{Expected, MutationReport, Provider};
+use crate::provider::{Change, Delivery, Expected, MutationReport, Provider};
 use crate::stats::{Faults, RequestStats, Requests};
 
 /// Everything behind one running sandbox.
@@ -266,6 +266,22 @@ impl SandboxHandle {
             .into_iter()
             .find(|p| p.name() == provider)
             .map(|p| p.connector_config(base.as_str()))
+    }
+
+    /// The webhook deliveries `provider` sends for `changes` (those it sends any for), signed
+    /// with `secret`.
+    pub fn webhooks_for(&self, provider: &str, changes: &[Change], secret: &str) -> Vec<Delivery> {
+        self.state
+            .providers()
+            .into_iter()
+            .filter(|p| p.name() == provider)
+            .flat_map(|p| {
+                changes
+                    .iter()
+                    .filter_map(|c| p.webhook_for(c, secret, self.base_url().as_str()))
+                    .collect::<Vec<_>>()
+            })
+            .collect()
     }
 
     /// What an unchanged upstream may cost `provider`'s connector per scope beyond one request

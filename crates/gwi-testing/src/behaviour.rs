@@ -323,6 +323,91 @@ pub async fn an_interrupted_sync_resumes_to_the_same_set(subject: &Subject) -> V
     Ok(format!("resumed after commit {deaths:?}"))
 }
 
+/// The webhook the provider sends for each change maps to the very row the next sync writes
+/// (same id, type, `updated_at`, `data` and `metadata`). Connectors without webhooks pass.
+pub async fn each_changes_webhook_writes_the_row_the_next_sync_writes(
+    subject: &Subject,
+) -> Verdict {
+    let bench = Bench::start(subject).await?;
+    let secret = "gwi-sandbox-webhook-secret";
+    let connector = bench.build(bench.config(json!({"webhook_secret": secret})))?;
+    let Some(scheme) = connector.webhook.clone() else {
+        return Ok("takes no webhooks".to_owned());
+    };
+    bench.sync_ok().await?;
+    let report = bench.sandbox.mutate(12);
+    let deliveries = bench
+        .sandbox
+        .webhooks_for(bench.name(), &report.changes, secret);
+    ensure!(
+        !deliveries.is_empty(),
+        "the sandbox sent no webhook for {} changes",
+        report.changes.len()
+    );
+    let mut hooked: Vec<ConnectorRecord> = Vec::new();
+    for delivery in &deliveries {
+        let mut headers = http::HeaderMap::new();
+        for (name, value) in &delivery.headers {
+            let name = http::HeaderName::try_from(name.as_str()).map_err(|e| e.to_string())?;
+            let value = http::HeaderValue::try_from(value.as_str()).map_err(|e| e.to_string())?;
+            headers.insert(name, value);
+        }
+        scheme
+            .verify(&headers, &delivery.body, std::time::SystemTime::now())
+            .map_err(|e| format!("the provider's signature does not verify: {e}"))?;
+        let event = gwi_core::webhook::WebhookEvent {
+            connector: bench.name().to_owned(),
+            tenant: connector.common.tenant_id.clone(),
+            event_type: scheme.event_type(&headers, &delivery.body),
+            delivery_id: scheme.dedupe_key(&headers, &delivery.body),
+            headers,
+            body: delivery.body.clone().into(),
+        };
+        let records = connector
+            .process_webhook(&event)
+            .await
+            .map_err(|e| format!("{} event not mapped: {e}", event.event_type))?;
+        hooked.extend(records);
+    }
+    ensure!(
+        !hooked.is_empty(),
+        "{} webhooks mapped to no record",
+        deliveries.len()
+    );
+    bench.sync_ok().await?;
+    let query = RecordQuery {
+        tenant: "default".into(),
+        connector: Some(bench.name().into()),
+        ..RecordQuery::default()
+    };
+    let stored = bench
+        .store
+        .query_records(&query)
+        .await
+        .map_err(|e| format!("the store cannot be read: {e}"))?;
+    for record in &hooked {
+        let row = stored
+            .iter()
+            .find(|r| r.id == record.id && r.record_type == record.record_type)
+            .ok_or_else(|| {
+                format!(
+                    "the webhook's {} {} is not stored by the sync",
+                    record.record_type, record.id
+                )
+            })?;
+        ensure!(
+            row == record,
+            "the webhook and the sync disagree on {}: webhook {record:?}, sync {row:?}",
+            record.id
+        );
+    }
+    Ok(format!(
+        "{} webhooks, {} rows agree",
+        deliveries.len(),
+        hooked.len()
+    ))
+}
+
 /// Credentials the provider refuses fail with an authentication error that names no secret.
 pub async fn bad_credentials_fail_clearly_without_the_secret(subject: &Subject) -> Verdict {
     let bench = Bench::start(subject).await?;
@@ -378,6 +463,10 @@ pub const CASES: &[(&str, Case)] = &[
     ("an interrupted sync resumes to the same set", |s| {
         Box::pin(an_interrupted_sync_resumes_to_the_same_set(s))
     }),
+    (
+        "each change's webhook writes the row the next sync writes",
+        |s| Box::pin(each_changes_webhook_writes_the_row_the_next_sync_writes(s)),
+    ),
     ("bad credentials fail clearly, without the secret", |s| {
         Box::pin(bad_credentials_fail_clearly_without_the_secret(s))
     }),
@@ -560,6 +649,7 @@ macro_rules! connector_behaviour_tests {
                 an_unchanged_upstream_costs_one_request_per_stream,
                 an_incremental_sync_picks_up_changes,
                 an_interrupted_sync_resumes_to_the_same_set,
+                each_changes_webhook_writes_the_row_the_next_sync_writes,
                 bad_credentials_fail_clearly_without_the_secret,
                 a_bad_config_names_every_field,
             );

@@ -17,8 +17,9 @@ use super::common::{ConfigArgs, bad_usage, build_connector};
 #[command(
     after_help = "Without --config, runs the connector behaviour suite against the local sandbox: a full sync \
 stores exactly the sandbox's records, also under injected faults; an unchanged upstream costs one request per \
-stream; an incremental sync picks up changes; an interrupted sync resumes to the same records; bad credentials \
-and a bad config fail clearly, with no secret in the output.\n\n\
+stream; an incremental sync picks up changes; an interrupted sync resumes to the same records; the webhook the \
+provider sends for each change writes the row the next sync writes; bad credentials and a bad config fail \
+clearly, with no secret in the output.\n\n\
 With --config FILE, runs read-only checks against the API that config points at: the credentials, the health \
 checks, and the first page of every stream, each record checked against the record schema. Nothing is stored.\n\n\
 Examples:\n  gwi verify github\n  gwi verify github --config gwi.toml\n\n\

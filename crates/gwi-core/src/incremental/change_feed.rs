@@ -28,8 +28,9 @@ pub type Feed<'a, T> = BoxStream<'a, Result<FeedPage<T>, ConnectorError>>;
 ///
 /// A sync token is only valid once the feed is read to its end, so each page's checkpoint
 /// repeats the old token and the new one is saved at the end. When the provider says the token
-/// has expired (`expired`, e.g. HTTP 410 Gone), the walk starts over with a full read: every
-/// item is yielded again (upserts leave unchanged rows as they are), so nothing is lost.
+/// has expired (`expired`, e.g. HTTP 410 Gone), on the first page or a later one, the walk
+/// starts over with a full read: every item is yielded again (upserts leave unchanged rows as
+/// they are), so nothing is lost.
 /// Deletions made while the token was stale are seen only where the full listing shows deleted
 /// items (Drive's `trashed`, Calendar's `showDeleted`).
 pub fn change_feed<'a, T, Q>(
@@ -44,11 +45,11 @@ where
     Box::pin(async_stream::try_stream! {
         let mut token = token;
         let mut pages = query(token.as_deref());
-        let mut read_any = false;
         let mut next = None;
         while let Some(page) = pages.next().await {
             let page = match page {
-                Err(error) if !read_any && token.is_some() && expired(&error) => {
+                // On any page: a token can expire while its changes are being read.
+                Err(error) if token.is_some() && expired(&error) => {
                     tracing::info!(error = %error, "the sync token has expired; reading everything again");
                     token = None;
                     yield Step::Checkpoint(None);
@@ -57,7 +58,6 @@ where
                 }
                 other => other?,
             };
-            read_any = true;
             for item in page.items {
                 yield Step::Item(item);
             }
@@ -155,18 +155,37 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn other_errors_and_an_expiry_after_the_first_page_fail_the_walk() {
-        let result: Result<Vec<_>, _> = change_feed(Some("t".into()), is_gone, |_| {
-            Box::pin(futures::stream::iter([
+    async fn an_expiry_after_the_first_page_also_starts_a_full_read() {
+        let steps: Vec<_> = change_feed(Some("t".into()), is_gone, |token| match token {
+            Some(_) => Box::pin(futures::stream::iter([
                 Ok(FeedPage {
                     items: vec![1],
                     next_token: None,
                 }),
                 Err(gone()),
-            ]))
+            ])),
+            None => pages(vec![FeedPage {
+                items: vec![1, 2],
+                next_token: Some("fresh".into()),
+            }]),
         })
         .try_collect()
-        .await;
+        .await
+        .unwrap();
+        assert_eq!(steps.last(), Some(&Step::Checkpoint(Some("fresh".into()))));
+        assert!(steps.contains(&Step::Item(2)));
+    }
+
+    #[tokio::test]
+    async fn other_errors_fail_the_walk() {
+        let result: Result<Vec<Step<u32, Option<String>>>, _> =
+            change_feed(Some("t".into()), is_gone, |_| -> Feed<'static, u32> {
+                Box::pin(futures::stream::iter([Err(ConnectorError::Cancelled {
+                    connector: "demo".into(),
+                })]))
+            })
+            .try_collect()
+            .await;
         assert!(result.is_err());
     }
 }

@@ -34,7 +34,7 @@ use crate::core::rate_limit::{RateLimitConfig, RateLimiter};
 use crate::core::rng::SandboxRng;
 use crate::core::time::{Iso, Secs};
 use crate::faults::FaultResponder;
-use crate::provider::{Change, Expected, Provider};
+use crate::provider::{Change, Delivery, Expected, Provider};
 
 /// Records in one repository (or in all of them), as the list endpoints return them.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -406,6 +406,39 @@ impl Provider for GitHub {
             "base_url": base_url,
             "repositories": self.repo_names(),
             "auth": {"type": "bearer", "token": format!("{}-connector", crate::DEFAULT_TOKEN_PREFIX)},
+        })
+    }
+
+    fn webhook_for(&self, change: &Change, secret: &str, base_url: &str) -> Option<Delivery> {
+        let origin = base_url.trim_end_matches('/').to_owned();
+        let base = Base::new(origin.clone(), origin);
+        let (event, body, repo_id) = webhooks::for_change(&self.read(), change, &base)?;
+        let body = serde_json::to_vec(&body).ok()?;
+        let signature = crate::webhook::github_signature(secret.as_bytes(), &body);
+        let delivery = format!(
+            "{}-{}-{}-{}",
+            change.kind,
+            change.id,
+            change.sha.as_deref().unwrap_or(""),
+            change.number.unwrap_or(0)
+        );
+        let headers = [
+            ("content-type", "application/json".to_owned()),
+            ("x-github-event", event.to_owned()),
+            ("x-github-delivery", delivery),
+            (
+                "x-github-hook-installation-target-type",
+                "repository".to_owned(),
+            ),
+            ("x-github-hook-installation-target-id", repo_id.to_string()),
+            ("x-hub-signature-256", signature),
+        ];
+        Some(Delivery {
+            headers: headers
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v))
+                .collect(),
+            body,
         })
     }
 

@@ -7,12 +7,13 @@ use serde_json::{Value, json};
 
 use super::data::{Dataset, RepoData};
 use super::views::{
-    AccountView, Base, IssueCommentView, IssueView, PullView, RepoView, ReviewView, RunView,
-    WorkflowView, node_id,
+    AccountView, Base, IssueCommentView, IssueView, PullView, RepoView, ReviewCommentView,
+    ReviewView, RunView, WorkflowView, node_id,
 };
 use crate::core::rng::SandboxRng;
 use crate::core::time::Iso;
 use crate::error::SandboxError;
+use crate::provider::{Change, ChangeAction};
 
 /// A GitHub webhook event the sender can produce (the `X-GitHub-Event` value).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -246,6 +247,14 @@ fn push(b: &Base, ds: &Dataset, rd: &RepoData, rng: &mut SandboxRng) -> Value {
     }
     let last = 1 + rng.index(n.saturating_sub(1).max(1)).min(n - 1);
     let first = last.saturating_sub(rng.index(3));
+    push_range(b, ds, rd, first.min(last), last)
+}
+
+/// A push of the commits `first..=last` of the default branch.
+fn push_range(b: &Base, ds: &Dataset, rd: &RepoData, first: usize, last: usize) -> Value {
+    if last >= rd.commits.len() {
+        return json!({});
+    }
     let full = &rd.repo.full_name;
     let commits: Vec<Value> = rd.commits[first..=last]
         .iter()
@@ -297,6 +306,136 @@ fn push(b: &Base, ds: &Dataset, rd: &RepoData, rng: &mut SandboxRng) -> Value {
         "head_commit": head,
         "pusher": { "name": pusher.login, "email": format!("{}@users.noreply.github.com", pusher.login) },
     })
+}
+
+/// The delivery GitHub sends for `change`: its event and payload, built from the record as it
+/// is now, and the id of its repository. `None` for a record the data no longer holds.
+pub fn for_change(ds: &Dataset, change: &Change, b: &Base) -> Option<(&'static str, Value, u64)> {
+    let rd = ds.repos.iter().find(|r| r.repo.full_name == change.scope)?;
+    let created = change.action == ChangeAction::Created;
+    let issue_by_number = || change.number.and_then(|n| rd.issue(n));
+    let (event, mut body) = match change.kind {
+        "pull" => {
+            let i = issue_by_number()?;
+            let p = i.pull.as_ref()?;
+            let action = if created { "opened" } else { "edited" };
+            let pull = to_value(PullView {
+                b,
+                ds,
+                rd,
+                i,
+                p,
+                full: true,
+            });
+            (
+                "pull_request",
+                json!({ "action": action, "number": i.number, "pull_request": pull }),
+            )
+        }
+        "issue" => {
+            let i = issue_by_number()?;
+            let action = if created { "opened" } else { "edited" };
+            (
+                "issues",
+                json!({ "action": action, "issue": to_value(IssueView { b, ds, rd, i }) }),
+            )
+        }
+        "issue_comment" => {
+            let c = rd.issue_comments.iter().find(|c| c.id == change.id)?;
+            let i = rd.issue(c.issue_number)?;
+            let action = if created { "created" } else { "edited" };
+            let comment = to_value(IssueCommentView { b, ds, rd, c });
+            let issue = to_value(IssueView { b, ds, rd, i });
+            (
+                "issue_comment",
+                json!({ "action": action, "issue": issue, "comment": comment }),
+            )
+        }
+        "review_comment" => {
+            let c = rd.review_comments.iter().find(|c| c.id == change.id)?;
+            let i = rd.issue(c.pr_number)?;
+            let p = i.pull.as_ref()?;
+            let action = if created { "created" } else { "edited" };
+            let comment = to_value(ReviewCommentView { b, ds, rd, c });
+            let pull = to_value(PullView {
+                b,
+                ds,
+                rd,
+                i,
+                p,
+                full: false,
+            });
+            (
+                "pull_request_review_comment",
+                json!({ "action": action, "comment": comment, "pull_request": pull }),
+            )
+        }
+        "review" => {
+            let r = rd.reviews.iter().find(|r| r.id == change.id)?;
+            let i = rd.issue(r.pr_number)?;
+            let p = i.pull.as_ref()?;
+            let review = to_value(ReviewView {
+                b,
+                ds,
+                rd,
+                r,
+                webhook: true,
+            });
+            let pull = to_value(PullView {
+                b,
+                ds,
+                rd,
+                i,
+                p,
+                full: false,
+            });
+            (
+                "pull_request_review",
+                json!({ "action": "submitted", "review": review, "pull_request": pull }),
+            )
+        }
+        "commit" => {
+            let sha = change.sha.as_deref()?;
+            let at = rd.commits.iter().position(|c| c.sha == sha)?;
+            ("push", push_range(b, ds, rd, at, at))
+        }
+        "workflow_run" => {
+            let r = rd.runs.iter().find(|r| r.id == change.id)?;
+            let workflow = rd
+                .workflows
+                .get(r.workflow)
+                .map(|w| to_value(WorkflowView { b, rd, w }))
+                .unwrap_or(Value::Null);
+            let action = if r.status == "completed" {
+                "completed"
+            } else {
+                "requested"
+            };
+            let run = to_value(RunView { b, ds, rd, r });
+            (
+                "workflow_run",
+                json!({ "action": action, "workflow_run": run, "workflow": workflow }),
+            )
+        }
+        _ => return None,
+    };
+    if let Some(obj) = body.as_object_mut() {
+        obj.insert(
+            "repository".into(),
+            to_value(RepoView {
+                b,
+                ds,
+                rd,
+                full: true,
+            }),
+        );
+        obj.insert("organization".into(), org(b, ds));
+        obj.insert("sender".into(), to_value(AccountView { b, a: ds.user(1) }));
+    }
+    if event == "push" {
+        fix_push_repository(&mut body, rd.repo.created_at, rd.repo.pushed_at);
+    }
+    Some((event, body, rd.repo.id))
 }
 
 /// Push payloads carry the repository's `created_at`/`pushed_at` as Unix seconds, unlike every
