@@ -47,13 +47,6 @@ pub struct GithubConnector {
     app_installation: bool,
 }
 
-impl GithubConnector {
-    /// The parsed config.
-    pub fn config(&self) -> &GithubConfig {
-        &self.config
-    }
-}
-
 #[async_trait]
 impl Connector for GithubConnector {
     async fn authenticate(&self, ctx: &ConnectorContext) -> Result<AuthInfo, ConnectorError> {

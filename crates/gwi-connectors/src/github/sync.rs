@@ -167,10 +167,6 @@ impl<'a> StreamRun<'a> {
             time_value,
         )
     }
-
-    fn repository(&self) -> &str {
-        self.repo.as_str()
-    }
 }
 
 /// A query time as GitHub takes it: whole seconds (truncating only moves it earlier).
@@ -351,7 +347,7 @@ fn reviews(
                     while let Some(review_page) = review_pages.next().await {
                         let (_, items) = review_page?;
                         for item in &items {
-                            yield SyncItem::Record(records::review(item, pull.updated_at, run.repository())?);
+                            yield SyncItem::Record(records::review(item, pull.updated_at, run.repo.as_str())?);
                         }
                     }
                 }
