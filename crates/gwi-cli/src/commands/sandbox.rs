@@ -30,7 +30,9 @@ http://127.0.0.1:8787/api/v3/ for the Enterprise Server shape) and any token sta
 At runtime:
   curl http://127.0.0.1:8787/_sandbox/stats                      request, fault and record counts
   curl -XPOST http://127.0.0.1:8787/_sandbox/faults -d '{\"spec\": \"503=0.2\"}'   change faults
-  curl -XPOST http://127.0.0.1:8787/_sandbox/mutate -d '{\"count\": 25}'        update/create records";
+  curl -XPOST http://127.0.0.1:8787/_sandbox/mutate -d '{\"count\": 25}'        update/create records
+  curl 'http://127.0.0.1:8787/_sandbox/expected?provider=github'   the records a full sync should store
+  gwi verify github                       run the connector behaviour suite against a sandbox of its own";
 
 const FAULTS_HELP: &str = "\
 Faults to inject, as comma-separated key=value pairs. Rates are per-request probabilities (a request \
