@@ -31,8 +31,8 @@ At runtime:
   curl http://127.0.0.1:8787/_sandbox/stats                      request, fault and record counts
   curl -XPOST http://127.0.0.1:8787/_sandbox/faults -d '{\"spec\": \"503=0.2\"}'   change faults
   curl -XPOST http://127.0.0.1:8787/_sandbox/mutate -d '{\"count\": 25}'        update/create records
-  curl 'http://127.0.0.1:8787/_sandbox/expected?provider=github'   the records a full sync should store
-  gwi verify github                       run the connector behaviour suite against a sandbox of its own";
+  curl '127.0.0.1:8787/_sandbox/expected?provider=github'  what a full sync should store
+  gwi verify github                    the connector behaviour suite, on a sandbox of its own";
 
 const FAULTS_HELP: &str = "\
 Faults to inject, as comma-separated key=value pairs. Rates are per-request probabilities (a request \
