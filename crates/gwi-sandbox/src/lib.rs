@@ -43,7 +43,10 @@
 //!
 //! Control (never faulted, never counted): `GET /_sandbox/stats`, `GET|POST /_sandbox/faults`
 //! (`{"spec": "error=0.05,429=0.01"}` or `{"429": 0.01, "latency": "20ms"}`), `POST
-//! /_sandbox/mutate` (`{"count": N, "provider": "github"}`, answers with a [`MutationReport`]).
+//! /_sandbox/mutate` (`{"count": N, "provider": "github"}`, answers with a [`MutationReport`]),
+//! `GET /_sandbox/expected?provider=github` (every record a full sync should store, as
+//! [`Expected`]: scope, record type, id, `updated_at`, deleted, in the connector's words).
+//! [`SandboxHandle::webhooks_for`] builds the provider's signed delivery for each change.
 //!
 //! `GET /_sandbox/stats` ([`SandboxStats`]):
 //!

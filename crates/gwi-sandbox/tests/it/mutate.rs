@@ -163,3 +163,79 @@ async fn mutate_rejects_a_malformed_body() {
         .expect("request");
     assert_eq!(resp.status(), reqwest::StatusCode::BAD_REQUEST);
 }
+
+#[tokio::test]
+async fn the_expected_set_agrees_with_the_counts_and_the_http_endpoint() {
+    let sb = start_default().await;
+    let expected = sb.expected("github");
+    let total = sb.github().counts().total;
+    let of = |t: &str| expected.iter().filter(|e| e.record_type == t).count();
+    assert_eq!(of("pull_request"), total.pulls);
+    assert_eq!(of("issue"), total.issues);
+    assert_eq!(of("comment"), total.issue_comments + total.review_comments);
+    assert_eq!(of("review"), total.reviews);
+    assert_eq!(of("commit"), total.commits);
+    assert_eq!(of("workflow_run"), total.workflow_runs);
+    let ids: BTreeSet<(&str, &str)> = expected
+        .iter()
+        .map(|e| (e.record_type, e.id.as_str()))
+        .collect();
+    assert_eq!(ids.len(), expected.len(), "an id appears twice");
+    let served: Value = get(
+        &client(),
+        &format!("{}_sandbox/expected?provider=github", sb.base_url()),
+    )
+    .await
+    .json()
+    .await
+    .expect("json");
+    assert_eq!(served.as_array().map(Vec::len), Some(expected.len()));
+    let unknown = client()
+        .get(format!(
+            "{}_sandbox/expected?provider=gitlub",
+            sb.base_url()
+        ))
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(unknown.status(), 400);
+}
+
+#[tokio::test]
+async fn every_change_kind_has_a_signed_webhook_about_that_record() {
+    let sb = start_default().await;
+    let report = sb.mutate(60);
+    let kinds: BTreeSet<&str> = report.changes.iter().map(|c| c.kind).collect();
+    assert!(kinds.len() >= 5, "too few kinds to test: {kinds:?}");
+    for change in &report.changes {
+        let deliveries = sb.webhooks_for("github", std::slice::from_ref(change), "s3cret");
+        let [delivery] = deliveries.as_slice() else {
+            panic!("no single delivery for {change:?}");
+        };
+        let header = |name: &str| {
+            delivery
+                .headers
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, v)| v.clone())
+                .unwrap_or_default()
+        };
+        assert_eq!(
+            header("x-hub-signature-256"),
+            gwi_sandbox::github_signature(b"s3cret", &delivery.body)
+        );
+        let body: Value = serde_json::from_slice(&delivery.body).expect("json body");
+        assert_eq!(body["repository"]["full_name"], change.scope.as_str());
+        let text = String::from_utf8_lossy(&delivery.body);
+        let needle = change.sha.clone().unwrap_or_else(|| change.id.to_string());
+        assert!(
+            text.contains(&needle),
+            "{} delivery does not name {needle}",
+            header("x-github-event")
+        );
+        assert!(
+            text.contains(sb.base_url().as_str().trim_end_matches('/')),
+            "URLs are not the sandbox's"
+        );
+    }
+}
