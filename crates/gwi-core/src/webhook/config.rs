@@ -16,7 +16,7 @@ use serde::Deserialize;
 use super::error::WebhookConfigError;
 use super::{
     GitHubScheme, GitLabScheme, JiraScheme, LinearScheme, SignatureScheme, SlackScheme,
-    StandardWebhooksScheme, StripeScheme,
+    StandardWebhooksScheme,
 };
 use crate::config::Secret;
 
@@ -38,9 +38,6 @@ pub enum SchemeKind {
     /// Jira / Atlassian: `X-Hub-Signature: sha256=<hex>`. No timestamp, so no window.
     #[serde(rename = "jira")]
     Jira,
-    /// Stripe: `Stripe-Signature: t=..,v1=..` (window 300 s).
-    #[serde(rename = "stripe")]
-    Stripe,
     /// Standard Webhooks / Svix: `webhook-id`, `webhook-timestamp`, `webhook-signature`;
     /// secrets are `whsec_<base64>` (window 300 s).
     #[serde(rename = "standard_webhooks")]
@@ -56,7 +53,6 @@ impl SchemeKind {
             Self::Slack => "slack",
             Self::Linear => "linear",
             Self::Jira => "jira",
-            Self::Stripe => "stripe",
             Self::StandardWebhooks => "standard_webhooks",
         }
     }
@@ -69,7 +65,6 @@ impl SchemeKind {
             Self::GitLab => Some(super::GITLAB_TOLERANCE),
             Self::Slack => Some(super::SLACK_TOLERANCE),
             Self::Linear => Some(super::LINEAR_TOLERANCE),
-            Self::Stripe => Some(super::STRIPE_TOLERANCE),
             Self::StandardWebhooks => Some(super::STANDARD_WEBHOOKS_TOLERANCE),
         }
     }
@@ -111,7 +106,6 @@ impl WebhookSettings {
             SchemeKind::GitLab => Box::new(GitLabScheme::new(secrets)?.with_tolerance(tolerance)),
             SchemeKind::Slack => Box::new(SlackScheme::new(secrets)?.with_tolerance(tolerance)),
             SchemeKind::Linear => Box::new(LinearScheme::new(secrets)?.with_tolerance(tolerance)),
-            SchemeKind::Stripe => Box::new(StripeScheme::new(secrets)?.with_tolerance(tolerance)),
             SchemeKind::StandardWebhooks => {
                 Box::new(StandardWebhooksScheme::new(secrets)?.with_tolerance(tolerance))
             }
@@ -140,7 +134,6 @@ mod tests {
             (SchemeKind::Slack, "s"),
             (SchemeKind::Linear, "s"),
             (SchemeKind::Jira, "s"),
-            (SchemeKind::Stripe, "whsec_s"),
             (SchemeKind::StandardWebhooks, "whsec_AAEC"),
         ] {
             let scheme = settings(&[secret], None).build(kind).unwrap();
@@ -168,9 +161,9 @@ mod tests {
 
     #[test]
     fn tolerance_overrides_the_provider_default() {
-        let body = br#"{"id":"evt_1"}"#;
-        let h = headers(&sign::stripe(&Secret::literal("k"), 1_700_000_000, body));
-        let default = settings(&["k"], None).build(SchemeKind::Stripe).unwrap();
+        let body = br#"{"type":"event_callback","event_id":"Ev1"}"#;
+        let h = headers(&sign::slack(&Secret::literal("k"), 1_700_000_000, body));
+        let default = settings(&["k"], None).build(SchemeKind::Slack).unwrap();
         assert_eq!(
             default
                 .verify(&h, body, at(1_700_000_400))
@@ -179,7 +172,7 @@ mod tests {
             "expired"
         );
         let wide = settings(&["k"], Some(600))
-            .build(SchemeKind::Stripe)
+            .build(SchemeKind::Slack)
             .unwrap();
         assert_eq!(wide.verify(&h, body, at(1_700_000_400)), Ok(()));
     }

@@ -27,7 +27,7 @@ impl fmt::Debug for HmacKeys {
 }
 
 impl HmacKeys {
-    /// Keys that are the secrets' own bytes (GitHub, Slack, Linear, Jira, Stripe).
+    /// Keys that are the secrets' own bytes (GitHub, Slack, Linear, Jira).
     pub(crate) fn raw(secrets: &[Secret]) -> Result<Self, WebhookConfigError> {
         if secrets.is_empty() {
             return Err(WebhookConfigError::NoSecrets);

@@ -22,7 +22,6 @@ mod linear;
 pub mod sign;
 mod slack;
 mod standard;
-mod stripe;
 mod window;
 
 use std::fmt;
@@ -46,7 +45,6 @@ pub use jira::JiraScheme;
 pub use linear::{LINEAR_TOLERANCE, LinearScheme};
 pub use slack::{SLACK_TOLERANCE, SlackScheme};
 pub use standard::{STANDARD_WEBHOOKS_TOLERANCE, StandardWebhooksScheme};
-pub use stripe::{STRIPE_TOLERANCE, StripeScheme};
 
 /// A provider's way of signing deliveries, naming them and identifying their retries.
 ///

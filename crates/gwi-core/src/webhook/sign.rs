@@ -46,16 +46,6 @@ pub fn slack(secret: &Secret, timestamp: i64, body: &[u8]) -> Vec<(&'static str,
     ]
 }
 
-/// Stripe: `Stripe-Signature: t=<ts>,v1=<hex>` over `{t}.{body}`, keyed by the whole secret.
-pub fn stripe(secret: &Secret, timestamp: i64, body: &[u8]) -> Vec<(&'static str, String)> {
-    let ts = timestamp.to_string();
-    let mac = hmac_sha256(key(secret), &[ts.as_bytes(), b".", body]);
-    vec![(
-        "Stripe-Signature",
-        format!("t={ts},v1={}", hex::encode(mac)),
-    )]
-}
-
 /// Standard Webhooks / Svix / GitLab signing: `webhook-id`, `webhook-timestamp` and
 /// `webhook-signature: v1,<base64>` over `{id}.{timestamp}.{body}`, keyed by a `whsec_` secret.
 pub fn standard_webhooks(

@@ -6,7 +6,7 @@ use super::error::VerifyError;
 
 /// Refuses a signature made more than `tolerance` before or after `now`.
 ///
-/// Providers' own libraries differ (Stripe checks only the past); we check both directions so a
+/// Providers' own libraries differ (some check only the past); we check both directions so a
 /// signature minted with a future date cannot be replayed for longer than the window.
 pub(crate) fn check_window_ms(
     signed_at_ms: i128,
