@@ -56,11 +56,7 @@ async fn expected(
     State(state): State<Arc<SandboxState>>,
     query: axum::extract::Query<ExpectedQuery>,
 ) -> Response {
-    let Some(provider) = state
-        .providers()
-        .into_iter()
-        .find(|p| p.name() == query.provider)
-    else {
+    let Some(provider) = state.provider(&query.provider) else {
         return bad_request(format!("no provider named {:?}", query.provider));
     };
     axum::Json(provider.expected()).into_response()

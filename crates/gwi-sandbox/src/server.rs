@@ -38,6 +38,11 @@ impl SandboxState {
         vec![Arc::clone(&self.github) as Arc<dyn Provider>]
     }
 
+    /// The provider named `name`, if the sandbox serves it.
+    pub(crate) fn provider(&self, name: &str) -> Option<Arc<dyn Provider>> {
+        self.providers().into_iter().find(|p| p.name() == name)
+    }
+
     /// Applies `count` changes to each provider (or only to `provider`), all stamped with one
     /// fresh timestamp.
     pub(crate) fn mutate(
@@ -250,11 +255,9 @@ impl SandboxHandle {
     /// /_sandbox/expected?provider=NAME` answers); empty for an unknown provider.
     pub fn expected(&self, provider: &str) -> Vec<Expected> {
         self.state
-            .providers()
-            .into_iter()
-            .filter(|p| p.name() == provider)
-            .flat_map(|p| p.expected())
-            .collect()
+            .provider(provider)
+            .map(|p| p.expected())
+            .unwrap_or_default()
     }
 
     /// The config table that points connector `provider` at this sandbox, or `None` for an
@@ -262,25 +265,20 @@ impl SandboxHandle {
     pub fn connector_config(&self, provider: &str) -> Option<serde_json::Value> {
         let base = self.base_url();
         self.state
-            .providers()
-            .into_iter()
-            .find(|p| p.name() == provider)
+            .provider(provider)
             .map(|p| p.connector_config(base.as_str()))
     }
 
     /// The webhook deliveries `provider` sends for `changes` (those it sends any for), signed
     /// with `secret`.
     pub fn webhooks_for(&self, provider: &str, changes: &[Change], secret: &str) -> Vec<Delivery> {
-        self.state
-            .providers()
-            .into_iter()
-            .filter(|p| p.name() == provider)
-            .flat_map(|p| {
-                changes
-                    .iter()
-                    .filter_map(|c| p.webhook_for(c, secret, self.base_url().as_str()))
-                    .collect::<Vec<_>>()
-            })
+        let base = self.base_url();
+        let Some(provider) = self.state.provider(provider) else {
+            return Vec::new();
+        };
+        changes
+            .iter()
+            .filter_map(|c| provider.webhook_for(c, secret, base.as_str()))
             .collect()
     }
 
@@ -288,9 +286,7 @@ impl SandboxHandle {
     /// per stream (see [`Provider::unchanged_extra_requests_per_scope`]).
     pub fn unchanged_extra_requests_per_scope(&self, provider: &str) -> u64 {
         self.state
-            .providers()
-            .into_iter()
-            .find(|p| p.name() == provider)
+            .provider(provider)
             .map_or(0, |p| p.unchanged_extra_requests_per_scope())
     }
 
