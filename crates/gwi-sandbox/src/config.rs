@@ -23,6 +23,8 @@ pub struct SandboxConfig {
     pub tokens: TokenPolicy,
     /// The primary rate limit reported in `X-RateLimit-*` and enforced (default 5000 per hour).
     pub rate_limit: RateLimitConfig,
+    /// The providers to serve, by name (see [`PROVIDERS`](crate::PROVIDERS)); empty serves all.
+    pub providers: Vec<String>,
 }
 
 impl Default for SandboxConfig {
@@ -35,6 +37,7 @@ impl Default for SandboxConfig {
             faults: FaultConfig::none(),
             tokens: TokenPolicy::default(),
             rate_limit: RateLimitConfig::default(),
+            providers: Vec::new(),
         }
     }
 }

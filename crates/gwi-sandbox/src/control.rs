@@ -32,14 +32,24 @@ fn bad_request(message: String) -> Response {
         .into_response()
 }
 
-async fn index() -> Response {
+async fn index(State(state): State<Arc<SandboxState>>) -> Response {
+    let providers: serde_json::Map<String, serde_json::Value> = state
+        .providers()
+        .iter()
+        .map(|p| {
+            (
+                p.name().to_owned(),
+                serde_json::json!({ "base_url": format!("/{}", p.name()) }),
+            )
+        })
+        .collect();
     axum::Json(serde_json::json!({
-        "providers": { "github": { "base_url": "/", "enterprise_base_url": "/api/v3" } },
+        "providers": providers,
         "routes": {
             "GET /_sandbox/stats": "request, fault and record counters",
             "GET /_sandbox/faults": "current fault settings",
             "POST /_sandbox/faults": "change fault settings: {\"spec\": \"error=0.05,429=0.01\"} or {\"429\": 0.01, \"latency\": \"20ms\"}",
-            "POST /_sandbox/mutate": "change records: {\"count\": N, \"provider\": \"github\"}",
+            "POST /_sandbox/mutate": "change records: {\"count\": N, \"provider\": \"gitlab\"} (every provider without \"provider\")",
             "GET /_sandbox/expected?provider=github": "every record a connector should hold after a full sync: scope, record_type, id, updated_at, deleted",
         },
     }))

@@ -22,4 +22,15 @@ pub enum SandboxError {
     /// The HTTP client for sending webhooks could not be built.
     #[error("cannot build the HTTP client: {0}")]
     HttpClient(String),
+    /// A recorded payload a provider renders from is not the object it should be.
+    #[error("template {name} is unusable: {reason}")]
+    Template {
+        /// The template file.
+        name: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The sandbox was asked to serve a provider it does not have.
+    #[error("no provider named {0:?}; the sandbox serves {1}")]
+    UnknownProvider(String, String),
 }

@@ -3,7 +3,10 @@
 //! `gwi sandbox` (and [`Sandbox::start`] in tests) serves provider APIs that behave closely enough
 //! like the real ones that a connector cannot tell, given the sandbox's URL as its `base_url`:
 //!
-//! - **GitHub REST** at `/` and at `/api/v3` (GitHub Enterprise Server shape); see [`github`].
+//! - **Providers**, each under its own prefix: **GitHub REST** at `/github` (and, as before, at
+//!   `/`; each also under `/api/v3`, the GitHub Enterprise Server shape), see [`github`];
+//!   **GitLab REST v4** at `/gitlab/api/v4`, see [`gitlab`]. [`SandboxConfig::providers`] (`gwi
+//!   sandbox --provider`) serves a subset.
 //! - **Data** generated from a seed, sized by a scale, and mutable over time
 //!   (`POST /_sandbox/mutate`), with expected record counts at `GET /_sandbox/stats` and
 //!   [`SandboxHandle::github`].
@@ -79,10 +82,12 @@
 //! record *contents* of a mutation are fixed by the seed and how many mutations came before; only
 //! the timestamps follow the wall clock.
 //!
-//! Adding a provider: implement [`Provider`] in its own module (routes at the provider's real
-//! paths, a [`faults::FaultResponder`] for its error wording, counts, mutations) and list it in
-//! the server's providers; the fault layer, pagination helpers, clock and caches in [`core`] are
-//! shared.
+//! Adding a provider: implement [`Provider`] in its own module and list it in [`PROVIDERS`] and
+//! the server's providers. The module keeps its objects in [`core::table::Table`]s (listing with
+//! filters and order, updates and deletions), renders them with [`core::template::Template`]s
+//! made from recorded real payloads kept in `templates/<provider>/` with their attribution,
+//! admits requests through a [`core::auth::Gate`] and words refusals and injected faults its
+//! own way ([`faults::FaultResponder`]). [`gitlab`] is the model.
 
 pub mod config;
 mod control;
@@ -90,6 +95,7 @@ pub mod core;
 pub mod error;
 pub mod faults;
 pub mod github;
+pub mod gitlab;
 pub mod provider;
 mod server;
 pub mod stats;
@@ -102,7 +108,7 @@ pub use error::SandboxError;
 pub use faults::{FaultConfig, FaultKind};
 pub use github::{GitHubCounts, RepoCounts};
 pub use provider::{Change, ChangeAction, Delivery, Expected, MutationReport, Provider};
-pub use server::{Sandbox, SandboxHandle, SandboxStats};
+pub use server::{PROVIDERS, Sandbox, SandboxHandle, SandboxStats};
 pub use webhook::{
     DeliveryResult, SendOptions, SendReport, WebhookProvider, github_signature, send_webhooks,
 };

@@ -14,8 +14,9 @@ use crate::faults::FaultResponder;
 pub trait Provider: Send + Sync + 'static {
     /// Short name used in stats and reports (`"github"`).
     fn name(&self) -> &'static str;
-    /// The provider's routes at their real paths; the server wraps them in the fault layer.
-    fn router(self: Arc<Self>) -> Router;
+    /// The provider's routes at their real paths, for serving under `mount` (`/gitlab`); the
+    /// server nests them there and wraps them in the fault layer.
+    fn router(self: Arc<Self>, mount: &str) -> Router;
     /// How the provider words injected 429/403/5xx answers.
     fn fault_responder(&self) -> Arc<dyn FaultResponder>;
     /// The records it serves right now, per scope and kind, for `/_sandbox/stats`.

@@ -20,8 +20,12 @@ use crate::core::time::Iso;
 use crate::error::SandboxError;
 use crate::faults::{FaultConfig, FaultInjector, FaultLayer};
 use crate::github::GitHub;
+use crate::gitlab::GitLab;
 use crate::provider::{Change, Delivery, Expected, MutationReport, Provider};
 use crate::stats::{Faults, RequestStats, Requests};
+
+/// The providers a sandbox can serve, by name.
+pub const PROVIDERS: &[&str] = &["github", "gitlab"];
 
 /// Everything behind one running sandbox.
 pub(crate) struct SandboxState {
@@ -29,13 +33,23 @@ pub(crate) struct SandboxState {
     pub(crate) scale: u32,
     pub(crate) injector: Arc<FaultInjector>,
     pub(crate) github: Arc<GitHub>,
+    gitlab: Arc<GitLab>,
+    /// The providers served, by name.
+    served: Vec<&'static str>,
     clock: MutationClock,
     mutations: AtomicU64,
 }
 
 impl SandboxState {
+    /// Every provider the sandbox serves.
     pub(crate) fn providers(&self) -> Vec<Arc<dyn Provider>> {
-        vec![Arc::clone(&self.github) as Arc<dyn Provider>]
+        let all = [
+            Arc::clone(&self.github) as Arc<dyn Provider>,
+            Arc::clone(&self.gitlab) as Arc<dyn Provider>,
+        ];
+        all.into_iter()
+            .filter(|p| self.served.contains(&p.name()))
+            .collect()
     }
 
     /// The provider named `name`, if the sandbox serves it.
@@ -137,26 +151,59 @@ impl Sandbox {
 
         let stats = Arc::new(RequestStats::default());
         let injector = Arc::new(FaultInjector::new(config.seed, config.faults, stats));
+        let served: Vec<&'static str> = if config.providers.is_empty() {
+            PROVIDERS.to_vec()
+        } else {
+            let mut served = Vec::new();
+            for name in &config.providers {
+                let known = PROVIDERS
+                    .iter()
+                    .find(|p| **p == name.as_str())
+                    .ok_or_else(|| {
+                        SandboxError::UnknownProvider(name.clone(), PROVIDERS.join(", "))
+                    })?;
+                served.push(*known);
+            }
+            served
+        };
+        let scale = config.scale.max(1);
         let github = Arc::new(GitHub::new(
             config.seed,
-            config.scale.max(1),
+            scale,
             config.tokens.clone(),
             config.rate_limit,
         ));
-        let floor = github.newest_timestamp();
+        let gitlab = Arc::new(GitLab::new(
+            config.seed,
+            scale,
+            config.tokens.clone(),
+            config.rate_limit,
+        )?);
         let state = Arc::new(SandboxState {
             seed: config.seed,
-            scale: config.scale.max(1),
+            scale,
             injector: Arc::clone(&injector),
             github,
-            clock: MutationClock::new(floor),
+            gitlab,
+            served,
+            clock: MutationClock::new(0),
             mutations: AtomicU64::new(0),
         });
+        for provider in state.providers() {
+            state.clock.observe(provider.newest_timestamp());
+        }
 
         let mut app = Router::new().merge(control::router(Arc::clone(&state)));
         for provider in state.providers() {
             let layer = FaultLayer::new(Arc::clone(&injector), provider.fault_responder());
-            app = app.merge(provider.router().layer(layer));
+            let mount = format!("/{}", provider.name());
+            let routes = Arc::clone(&provider).router(&mount).layer(layer.clone());
+            app = app.nest(&mount, routes);
+            // GitHub is also served at the root, where configs written before the sandbox
+            // served several providers point.
+            if provider.name() == "github" {
+                app = app.merge(provider.router("").layer(layer));
+            }
         }
         let app = app.fallback(|| async { crate::github::not_found_response().into_response() });
 
@@ -290,19 +337,12 @@ impl SandboxHandle {
             .map_or(0, |p| p.unchanged_extra_requests_per_scope())
     }
 
-    /// Changes `count` records per provider (what `POST /_sandbox/mutate` does).
-    pub fn mutate(&self, count: usize) -> MutationReport {
-        match self.state.mutate(count, None) {
-            Ok(r) => r,
-            // Only reachable with a provider filter, which this method does not pass.
-            Err(_) => MutationReport {
-                at: Iso(0),
-                at_unix: 0,
-                updated: 0,
-                created: 0,
-                changes: Vec::new(),
-            },
-        }
+    /// Changes `count` records of `provider` (what `POST /_sandbox/mutate` with a provider
+    /// does); an error names the providers served when `provider` is not one of them.
+    pub fn mutate(&self, provider: &str, count: usize) -> Result<MutationReport, SandboxError> {
+        self.state.mutate(count, Some(provider)).map_err(|_| {
+            SandboxError::UnknownProvider(provider.to_owned(), self.state.served.join(", "))
+        })
     }
 
     /// Stops accepting connections and waits for in-flight requests to finish.

@@ -282,7 +282,10 @@ pub async fn an_incremental_sync_picks_up_changes(subject: &Subject) -> Verdict 
     let before = bench.requests();
     bench.sync_ok().await?;
     let full = bench.requests() - before;
-    let report = bench.sandbox.mutate(10);
+    let report = bench
+        .sandbox
+        .mutate(bench.name(), 10)
+        .map_err(|e| e.to_string())?;
     ensure!(
         report.updated + report.created > 0,
         "the sandbox changed nothing"
@@ -335,7 +338,10 @@ pub async fn each_changes_webhook_writes_the_row_the_next_sync_writes(
         return Ok("takes no webhooks".to_owned());
     };
     bench.sync_ok().await?;
-    let report = bench.sandbox.mutate(12);
+    let report = bench
+        .sandbox
+        .mutate(bench.name(), 12)
+        .map_err(|e| e.to_string())?;
     let deliveries = bench
         .sandbox
         .webhooks_for(bench.name(), &report.changes, secret);

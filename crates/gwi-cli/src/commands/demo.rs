@@ -88,7 +88,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     };
 
     report(&mut out, run("full sync").await?)?;
-    let changes = sandbox.mutate(10);
+    let changes = sandbox.mutate("github", 10)?;
     writeln!(
         out,
         "upstream changed: {} records updated, {} created",

@@ -14,7 +14,9 @@ use url::Url;
 const SERVE_EXAMPLES: &str = "\
 Examples:
   gwi sandbox
-      Serve the GitHub API on http://127.0.0.1:8787/ with seed 1, scale 1 and no faults.
+      Serve every provider on http://127.0.0.1:8787/ with seed 1, scale 1 and no faults.
+  gwi sandbox --provider gitlab
+      Serve GitLab alone.
   gwi sandbox --port 0 --seed 42 --scale 10
       Pick a free port, and serve ten times more data drawn from seed 42.
   gwi sandbox --faults error=0.05,429=0.01,reset=0.01,latency=20ms
@@ -23,14 +25,21 @@ Examples:
       --secret s3cret --event pull_request --count 100 --duplicate-rate 0.1
       Send 100 signed pull_request deliveries, re-sending about 10 of them.
 
-Point a connector at the sandbox with its base URL (GitHub: http://127.0.0.1:8787/, or
-http://127.0.0.1:8787/api/v3/ for the Enterprise Server shape) and any token starting with
-`gwi-sandbox` (for example `gwi-sandbox-token`), unless --token lists the accepted tokens.
+Providers, each under its own prefix; point a connector's base_url there:
+  github   http://127.0.0.1:8787/github (also at the root, and under /api/v3 for the Enterprise
+           Server shape); token as `Authorization: Bearer <token>`
+  gitlab   http://127.0.0.1:8787/gitlab (the API is under /gitlab/api/v4); token as
+           `PRIVATE-TOKEN: <token>` or `Authorization: Bearer <token>`
+Any token starting with `gwi-sandbox` (for example `gwi-sandbox-token`) is accepted, unless
+--token lists the accepted tokens. `GET /_sandbox/expected?provider=NAME` lists what a full sync
+of that provider should store.
 
 At runtime:
   curl http://127.0.0.1:8787/_sandbox/stats                      request, fault and record counts
   curl -XPOST http://127.0.0.1:8787/_sandbox/faults -d '{\"spec\": \"503=0.2\"}'   change faults
-  curl -XPOST http://127.0.0.1:8787/_sandbox/mutate -d '{\"count\": 25}'        update/create records
+  curl -XPOST http://127.0.0.1:8787/_sandbox/mutate -d '{\"count\": 25, \"provider\": \"gitlab\"}'
+                                                         update/create records (all providers
+                                                         when `provider` is left out)
   curl '127.0.0.1:8787/_sandbox/expected?provider=github'  what a full sync should store
   gwi verify github                    the connector behaviour suite, on a sandbox of its own";
 
@@ -80,9 +89,13 @@ pub struct ServeArgs {
     /// Accept exactly this token (repeatable) instead of any token starting with `gwi-sandbox`.
     #[arg(long = "token", value_name = "TOKEN")]
     pub tokens: Vec<String>,
-    /// Requests per hour before the primary rate limit answers 403 (X-RateLimit-* headers).
+    /// Requests per hour before the primary rate limit refuses (each provider's own headers).
     #[arg(long, default_value_t = 5000, value_name = "N")]
     pub rate_limit: u64,
+    /// Serve only this provider (repeatable); all of them by default.
+    #[arg(long = "provider", value_name = "NAME",
+          value_parser = clap::builder::PossibleValuesParser::new(gwi_sandbox::PROVIDERS))]
+    pub providers: Vec<String>,
 }
 
 /// `gwi sandbox` subcommands.
@@ -187,33 +200,21 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             limit: args.rate_limit,
             ..RateLimitConfig::default()
         },
+        providers: args.providers.clone(),
     };
     let sandbox = Sandbox::start(config)
         .await
         .context("starting the sandbox")?;
     let base = sandbox.base_url();
     println!("gwi sandbox listening on {base}");
-    println!(
-        "  GitHub API      {base}  (Enterprise Server shape: {})",
-        sandbox.enterprise_base_url()
-    );
     match sandbox.token() {
         Some(t) => println!("  token           {t}  (any token starting with `gwi-sandbox` works)"),
         None => println!("  token           one of the --token values"),
     }
     println!("  data            seed {}, scale {}", args.seed, args.scale);
-    for (repo, c) in &sandbox.github().counts().repos {
-        println!(
-            "    {repo:<14} {} pull requests, {} issues, {} issue comments, {} reviews, {} review \
-             comments, {} commits, {} workflow runs",
-            c.pulls,
-            c.issues,
-            c.issue_comments,
-            c.reviews,
-            c.review_comments,
-            c.commits,
-            c.workflow_runs
-        );
+    for name in sandbox.stats().records.keys() {
+        println!("  {name:<15} {base}{name}");
+        println!("  {:<15} {}", "", summary(&sandbox.expected(name)));
     }
     println!("  faults          {}", sandbox.faults());
     println!(
@@ -226,6 +227,18 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     println!("stopping");
     sandbox.shutdown().await;
     Ok(ExitCode::SUCCESS)
+}
+
+/// What a provider serves, in its connector's record types: `3 scopes: 120 issue, ...`.
+fn summary(expected: &[gwi_sandbox::Expected]) -> String {
+    let mut by_type: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
+    for e in expected {
+        *by_type.entry(e.record_type).or_default() += 1;
+    }
+    let scopes: std::collections::BTreeSet<&str> =
+        expected.iter().map(|e| e.scope.as_str()).collect();
+    let parts: Vec<String> = by_type.iter().map(|(t, n)| format!("{n} {t}")).collect();
+    format!("{} scopes: {}", scopes.len(), parts.join(", "))
 }
 
 async fn send_webhook(args: SendWebhookArgs) -> anyhow::Result<ExitCode> {

@@ -112,7 +112,7 @@ async fn an_unchanged_upstream_costs_one_request_per_endpoint_and_changes_are_pi
         "an unchanged upstream re-read {reviews} review listings"
     );
 
-    let changes = sandbox.mutate(10);
+    let changes = sandbox.mutate("github", 10).unwrap();
     assert!(changes.updated + changes.created > 0);
     sync(&sandbox, &store).await;
     assert_eq!(stored_by_type(&store).await, expected(&sandbox));

@@ -6,6 +6,8 @@ use http::HeaderMap;
 use secrecy::{ExposeSecret, SecretString};
 use subtle::ConstantTimeEq;
 
+use super::rate_limit::{RateLimitConfig, RateLimitStatus, RateLimiter};
+
 /// The prefix every token must start with under the default policy.
 pub const DEFAULT_TOKEN_PREFIX: &str = "gwi-sandbox";
 
@@ -75,6 +77,49 @@ pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
         Some(token.trim())
     } else {
         None
+    }
+}
+
+/// Why a provider refuses a request before its handler runs; each provider words it its own way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// No credentials were sent.
+    NoToken,
+    /// The credentials are not accepted.
+    BadToken,
+    /// The rate-limit window is used up.
+    RateLimited(RateLimitStatus),
+}
+
+/// The token check and rate-limit accounting in front of every provider's handlers.
+#[derive(Debug)]
+pub struct Gate {
+    /// Accepted tokens.
+    pub tokens: TokenPolicy,
+    /// The provider's rate-limit window.
+    pub rate: RateLimiter,
+}
+
+impl Gate {
+    /// A gate accepting `tokens` within `rate_limit`.
+    pub fn new(tokens: TokenPolicy, rate_limit: RateLimitConfig) -> Self {
+        Self {
+            tokens,
+            rate: RateLimiter::new(rate_limit),
+        }
+    }
+
+    /// Admits a request carrying `token`, counting it against the window when `count`.
+    pub fn admit(&self, token: Option<&str>, count: bool) -> Result<RateLimitStatus, Refusal> {
+        match token {
+            None => return Err(Refusal::NoToken),
+            Some(t) if !self.tokens.accepts(t) => return Err(Refusal::BadToken),
+            Some(_) => {}
+        }
+        if !count {
+            return Ok(self.rate.peek());
+        }
+        self.rate.consume().map_err(Refusal::RateLimited)
     }
 }
 

@@ -1,6 +1,7 @@
 //! Pieces every simulated provider shares: seeded randomness, timestamps, the mutation clock,
-//! page-number pagination with `Link` headers, token checks, rate-limit accounting and a
-//! generation-keyed response cache.
+//! page-number pagination with `Link` headers, token checks, rate-limit accounting, a
+//! generation-keyed response cache, tables of objects with their listing and mutations, and
+//! templates that render provider JSON from recorded payloads.
 
 pub mod auth;
 pub mod cache;
@@ -9,4 +10,6 @@ pub mod fmt;
 pub mod page;
 pub mod rate_limit;
 pub mod rng;
+pub mod table;
+pub mod template;
 pub mod time;

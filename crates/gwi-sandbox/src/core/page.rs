@@ -80,12 +80,15 @@ impl PageParams {
 
 /// The `Link` header for `page` of a listing with `last` pages, or `None` when there is only one
 /// page. URLs are absolute: `origin` + `path` + the request's own query with `page` replaced.
+/// Without `show_last` the `last` relation is left out, as providers do for listings they will
+/// not count.
 pub fn link_header(
     origin: &str,
     path: &str,
     query: &[(String, String)],
     page: usize,
     last: usize,
+    show_last: bool,
 ) -> Option<String> {
     if last <= 1 && page <= 1 {
         return None;
@@ -104,12 +107,40 @@ pub fn link_header(
     }
     if page < last {
         parts.push(format!("{}; rel=\"next\"", url_for(page + 1)));
-        parts.push(format!("{}; rel=\"last\"", url_for(last)));
+        if show_last {
+            parts.push(format!("{}; rel=\"last\"", url_for(last)));
+        }
     }
     if page > 1 {
         parts.push(format!("{}; rel=\"first\"", url_for(1)));
     }
     Some(parts.join(", "))
+}
+
+/// The page-number headers GitLab-style APIs send beside `Link`: `x-page`, `x-per-page`,
+/// `x-next-page` and `x-prev-page` (empty at either end), and, when `count_known`, `x-total` and
+/// `x-total-pages`.
+pub fn page_number_headers(
+    params: &PageParams,
+    total: usize,
+    count_known: bool,
+) -> Vec<(&'static str, String)> {
+    let last = params.last_page(total);
+    let neighbour = |n: usize, exists: bool| if exists { n.to_string() } else { String::new() };
+    let mut headers = vec![
+        ("x-page", params.page.to_string()),
+        ("x-per-page", params.per_page.to_string()),
+        (
+            "x-next-page",
+            neighbour(params.page + 1, params.page < last),
+        ),
+        ("x-prev-page", neighbour(params.page - 1, params.page > 1)),
+    ];
+    if count_known {
+        headers.push(("x-total", total.to_string()));
+        headers.push(("x-total-pages", last.to_string()));
+    }
+    headers
 }
 
 #[cfg(test)]
@@ -154,7 +185,7 @@ mod tests {
     #[test]
     fn link_header_has_github_relations_and_keeps_other_params() {
         let query = q("state=all&per_page=2&page=2");
-        let link = link_header("http://h:1", "/repos/a/b/issues", &query, 2, 3);
+        let link = link_header("http://h:1", "/repos/a/b/issues", &query, 2, 3, true);
         assert_eq!(
             link.as_deref(),
             Some(
@@ -164,8 +195,34 @@ mod tests {
                  <http://h:1/repos/a/b/issues?state=all&per_page=2&page=1>; rel=\"first\""
             )
         );
-        assert_eq!(link_header("http://h", "/x", &q(""), 1, 1), None);
-        let first = link_header("http://h", "/x", &q(""), 1, 2).unwrap_or_default();
+        assert_eq!(link_header("http://h", "/x", &q(""), 1, 1, true), None);
+        let first = link_header("http://h", "/x", &q(""), 1, 2, true).unwrap_or_default();
         assert!(!first.contains("prev") && first.contains("next"));
+    }
+
+    #[test]
+    fn page_number_headers_name_the_neighbours_and_hide_uncounted_totals() {
+        let p = PageParams {
+            per_page: 10,
+            page: 2,
+        };
+        let h = page_number_headers(&p, 25, true);
+        let get =
+            |h: &[(&str, String)], k: &str| h.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone());
+        assert_eq!(get(&h, "x-next-page").as_deref(), Some("3"));
+        assert_eq!(get(&h, "x-prev-page").as_deref(), Some("1"));
+        assert_eq!(get(&h, "x-total-pages").as_deref(), Some("3"));
+        let last = page_number_headers(
+            &PageParams {
+                per_page: 10,
+                page: 3,
+            },
+            25,
+            false,
+        );
+        assert_eq!(get(&last, "x-next-page").as_deref(), Some(""));
+        assert_eq!(get(&last, "x-total"), None);
+        let link = link_header("http://h", "/x", &q(""), 1, 3, false).unwrap_or_default();
+        assert!(link.contains("next") && !link.contains("last"), "{link}");
     }
 }

@@ -28,9 +28,9 @@ use self::views::{
     Base, CommitView, IssueCommentView, IssueView, Prerendered, PullView, ReviewCommentView,
     ReviewView, RunView,
 };
-use crate::core::auth::TokenPolicy;
+use crate::core::auth::{Gate, TokenPolicy};
 use crate::core::cache::GenerationCache;
-use crate::core::rate_limit::{RateLimitConfig, RateLimiter};
+use crate::core::rate_limit::RateLimitConfig;
 use crate::core::rng::SandboxRng;
 use crate::core::time::{Iso, Secs};
 use crate::faults::FaultResponder;
@@ -109,8 +109,7 @@ struct PageKey {
 /// The simulated GitHub: data, auth, rate limit and response caches.
 pub struct GitHub {
     data: RwLock<Dataset>,
-    tokens: TokenPolicy,
-    rate: RateLimiter,
+    gate: Gate,
     listings: GenerationCache<(usize, Endpoint, ListQuery), Arc<Vec<u32>>>,
     pages: GenerationCache<PageKey, RenderedPage>,
     prerendered: GenerationCache<(String, String), Arc<Prerendered>>,
@@ -119,7 +118,7 @@ pub struct GitHub {
 impl std::fmt::Debug for GitHub {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("GitHub")
-            .field("tokens", &self.tokens)
+            .field("gate", &self.gate)
             .finish_non_exhaustive()
     }
 }
@@ -129,8 +128,7 @@ impl GitHub {
     pub fn new(seed: u64, scale: u32, tokens: TokenPolicy, rate_limit: RateLimitConfig) -> Self {
         Self {
             data: RwLock::new(Dataset::generate(seed, scale)),
-            tokens,
-            rate: RateLimiter::new(rate_limit),
+            gate: Gate::new(tokens, rate_limit),
             listings: GenerationCache::new(4096),
             pages: GenerationCache::new(16_384),
             prerendered: GenerationCache::new(64),
@@ -372,8 +370,8 @@ impl Provider for GitHub {
         "github"
     }
 
-    fn router(self: Arc<Self>) -> Router {
-        routes::router(self)
+    fn router(self: Arc<Self>, mount: &str) -> Router {
+        routes::router(self, mount)
     }
 
     fn fault_responder(&self) -> Arc<dyn FaultResponder> {

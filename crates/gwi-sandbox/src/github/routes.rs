@@ -13,21 +13,24 @@ use serde::Serialize;
 use super::GitHub;
 use super::listing::{Endpoint, InvalidParam, ListQuery};
 use super::views::{AuthenticatedUserView, Base, IssueView, PullView, RepoView};
-use crate::core::auth::bearer_token;
+use crate::core::auth::{Refusal, bearer_token};
 use crate::core::page::{PageParams, link_header, origin, parse_query};
 use crate::core::rate_limit::RateLimitStatus;
 
 const DOCS: &str = "https://docs.github.com/rest";
 
-/// State for one mounting of the routes (`prefix` is `""` or `"/api/v3"`).
+/// State for one mounting of the routes: `mount` is where the provider is served (`""` or
+/// `"/github"`), `prefix` the API's path under it (`""` or `"/api/v3"`).
 #[derive(Clone)]
 struct Ctx {
     gh: Arc<GitHub>,
+    mount: Arc<str>,
     prefix: &'static str,
 }
 
-/// The GitHub routes, at the root and again under `/api/v3`.
-pub fn router(gh: Arc<GitHub>) -> Router {
+/// The GitHub routes under `mount`, at its root and again under `/api/v3`.
+pub fn router(gh: Arc<GitHub>, mount: &str) -> Router {
+    let mount_path: Arc<str> = Arc::from(mount);
     let mount = |prefix: &'static str| {
         Router::new()
             .route("/user", get(user))
@@ -56,6 +59,7 @@ pub fn router(gh: Arc<GitHub>) -> Router {
             )
             .with_state(Ctx {
                 gh: Arc::clone(&gh),
+                mount: Arc::clone(&mount_path),
                 prefix,
             })
     };
@@ -94,27 +98,19 @@ fn add_rate_headers(headers: &mut HeaderMap, rl: &RateLimitStatus) {
     headers.insert("x-ratelimit-resource", HeaderValue::from_static("core"));
 }
 
-/// Why a request was refused before reaching its handler.
-enum Refusal {
-    NoToken,
-    BadToken,
-    RateLimited(RateLimitStatus),
-}
-
-impl IntoResponse for Refusal {
-    fn into_response(self) -> Response {
-        match self {
-            Self::NoToken => error(StatusCode::UNAUTHORIZED, "Requires authentication"),
-            Self::BadToken => error(StatusCode::UNAUTHORIZED, "Bad credentials"),
-            Self::RateLimited(rl) => {
-                let mut r = error(
-                    StatusCode::FORBIDDEN,
-                    "API rate limit exceeded for user ID 10001. If you reach out to GitHub Support \
+/// GitHub's wording of a refusal.
+fn refused(refusal: Refusal) -> Response {
+    match refusal {
+        Refusal::NoToken => error(StatusCode::UNAUTHORIZED, "Requires authentication"),
+        Refusal::BadToken => error(StatusCode::UNAUTHORIZED, "Bad credentials"),
+        Refusal::RateLimited(rl) => {
+            let mut r = error(
+                StatusCode::FORBIDDEN,
+                "API rate limit exceeded for user ID 10001. If you reach out to GitHub Support \
                      for help, please include the request ID 0000:SANDBOX.",
-                );
-                add_rate_headers(r.headers_mut(), &rl);
-                r
-            }
+            );
+            add_rate_headers(r.headers_mut(), &rl);
+            r
         }
     }
 }
@@ -122,19 +118,12 @@ impl IntoResponse for Refusal {
 impl Ctx {
     /// Checks the token and counts the request against the rate limit.
     fn gate(&self, headers: &HeaderMap, count: bool) -> Result<RateLimitStatus, Refusal> {
-        match bearer_token(headers) {
-            None => return Err(Refusal::NoToken),
-            Some(t) if !self.gh.tokens.accepts(t) => return Err(Refusal::BadToken),
-            Some(_) => {}
-        }
-        if !count {
-            return Ok(self.gh.rate.peek());
-        }
-        self.gh.rate.consume().map_err(Refusal::RateLimited)
+        self.gh.gate.admit(bearer_token(headers), count)
     }
 
     fn base(&self, headers: &HeaderMap) -> Base {
         let html = origin(headers, "127.0.0.1");
+        let html = format!("{html}{}", self.mount);
         Base::new(format!("{html}{}", self.prefix), html)
     }
 }
@@ -168,7 +157,7 @@ fn ok_value<T: Serialize>(value: &T, rl: &RateLimitStatus) -> Response {
 async fn user(State(ctx): State<Ctx>, headers: HeaderMap) -> Response {
     let rl = match ctx.gate(&headers, true) {
         Ok(rl) => rl,
-        Err(r) => return r.into_response(),
+        Err(r) => return refused(r),
     };
     let b = ctx.base(&headers);
     let ds = ctx.gh.read();
@@ -179,7 +168,7 @@ async fn rate_limit(State(ctx): State<Ctx>, headers: HeaderMap) -> Response {
     // Asking for the rate limit does not count against it, as on GitHub.
     let rl = match ctx.gate(&headers, false) {
         Ok(rl) => rl,
-        Err(r) => return r.into_response(),
+        Err(r) => return refused(r),
     };
     let core = serde_json::json!({
         "limit": rl.limit, "remaining": rl.remaining, "reset": rl.reset, "used": rl.used,
@@ -210,7 +199,7 @@ async fn repo(
 ) -> Response {
     let rl = match ctx.gate(&headers, true) {
         Ok(rl) => rl,
-        Err(r) => return r.into_response(),
+        Err(r) => return refused(r),
     };
     let b = ctx.base(&headers);
     let ds = ctx.gh.read();
@@ -235,7 +224,7 @@ async fn issue(
 ) -> Response {
     let rl = match ctx.gate(&headers, true) {
         Ok(rl) => rl,
-        Err(r) => return r.into_response(),
+        Err(r) => return refused(r),
     };
     let b = ctx.base(&headers);
     let ds = ctx.gh.read();
@@ -263,7 +252,7 @@ async fn pull(
 ) -> Response {
     let rl = match ctx.gate(&headers, true) {
         Ok(rl) => rl,
-        Err(r) => return r.into_response(),
+        Err(r) => return refused(r),
     };
     let b = ctx.base(&headers);
     let ds = ctx.gh.read();
@@ -312,7 +301,7 @@ fn list(
 ) -> Response {
     let rl = match ctx.gate(headers, true) {
         Ok(rl) => rl,
-        Err(r) => return r.into_response(),
+        Err(r) => return refused(r),
     };
     let pairs = parse_query(uri.query());
     let query = match ListQuery::parse(endpoint, &pairs) {
@@ -347,8 +336,15 @@ fn list(
     };
     let mut response = ok_json(Body::from(page.body), &rl);
     let last = params.last_page(page.total);
-    if let Some(link) = link_header(&base.html, uri.path(), &pairs, params.page, last)
-        .and_then(|l| HeaderValue::from_str(&l).ok())
+    if let Some(link) = link_header(
+        &origin(headers, "127.0.0.1"),
+        uri.path(),
+        &pairs,
+        params.page,
+        last,
+        true,
+    )
+    .and_then(|l| HeaderValue::from_str(&l).ok())
     {
         response.headers_mut().insert(header::LINK, link);
     }

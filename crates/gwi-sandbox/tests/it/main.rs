@@ -5,6 +5,7 @@
 
 mod auth;
 mod faults;
+mod gitlab;
 mod lifecycle;
 mod mutate;
 mod pagination;

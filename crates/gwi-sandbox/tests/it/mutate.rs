@@ -8,7 +8,7 @@ use crate::{client, get, start_default, walk};
 
 async fn post_mutate(c: &reqwest::Client, sb: &gwi_sandbox::SandboxHandle, count: usize) -> Value {
     c.post(format!("{}_sandbox/mutate", sb.base_url()))
-        .json(&serde_json::json!({ "count": count }))
+        .json(&serde_json::json!({ "count": count, "provider": "github" }))
         .send()
         .await
         .expect("mutate")
@@ -117,9 +117,9 @@ async fn mutate_makes_exactly_the_changed_records_appear_in_since_queries() {
 #[tokio::test]
 async fn each_mutation_is_stamped_strictly_later_than_the_last() {
     let sb = start_default().await;
-    let a = sb.mutate(3);
-    let b = sb.mutate(3);
-    let c = sb.mutate(3);
+    let a = sb.mutate("github", 3).unwrap();
+    let b = sb.mutate("github", 3).unwrap();
+    let c = sb.mutate("github", 3).unwrap();
     assert!(a.at_unix < b.at_unix && b.at_unix < c.at_unix);
     let stats: Value = get(&client(), &format!("{}_sandbox/stats", sb.base_url()))
         .await
@@ -138,7 +138,7 @@ async fn cached_pages_are_refreshed_after_a_mutation() {
         sb.base_url()
     );
     let before: Vec<Value> = get(&c, &url).await.json().await.expect("json");
-    let report = sb.mutate(20);
+    let report = sb.mutate("github", 20).unwrap();
     let after: Vec<Value> = get(&c, &url).await.json().await.expect("json");
     let touched_gadgets = report
         .changes
@@ -204,7 +204,7 @@ async fn the_expected_set_agrees_with_the_counts_and_the_http_endpoint() {
 #[tokio::test]
 async fn every_change_kind_has_a_signed_webhook_about_that_record() {
     let sb = start_default().await;
-    let report = sb.mutate(60);
+    let report = sb.mutate("github", 60).unwrap();
     let kinds: BTreeSet<&str> = report.changes.iter().map(|c| c.kind).collect();
     assert!(kinds.len() >= 5, "too few kinds to test: {kinds:?}");
     for change in &report.changes {

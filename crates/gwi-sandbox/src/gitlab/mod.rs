@@ -1,0 +1,230 @@
+//! The simulated GitLab (REST v4 under `/gitlab/api/v4`): projects in nested groups, merge
+//! requests, issues, notes, pipelines and commits, paged by page number with `Link` and `x-*`
+//! headers, `PRIVATE-TOKEN` or bearer auth, `RateLimit-*` headers, and the `X-Gitlab-Token`
+//! webhooks of every change.
+//!
+//! Behaviour worth knowing: a note's creation sets its merge request's or issue's `updated_at`
+//! (GitLab touches the noteable), `updated_after`/`since` are inclusive, totals and `rel="last"`
+//! are left out above 10,000 rows, and deletions are never made, because GitLab announces none
+//! of these objects' deletions to a connector.
+
+mod data;
+mod render;
+mod routes;
+
+use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard};
+
+use axum::Router;
+use serde_json::{Value, json};
+
+use self::data::{Data, PROJECTS, change};
+use self::render::{Templates, View};
+use crate::core::auth::{Gate, TokenPolicy};
+use crate::core::rate_limit::RateLimitConfig;
+use crate::core::rng::{SandboxRng, hash_str};
+use crate::core::time::{Iso, Secs};
+use crate::error::SandboxError;
+use crate::faults::FaultResponder;
+use crate::provider::{Change, ChangeAction, Delivery, Expected, Provider};
+
+/// The simulated GitLab instance.
+pub struct GitLab {
+    data: RwLock<Data>,
+    gate: Gate,
+    templates: Templates,
+    seed: u64,
+}
+
+impl std::fmt::Debug for GitLab {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GitLab")
+            .field("gate", &self.gate)
+            .finish_non_exhaustive()
+    }
+}
+
+impl GitLab {
+    /// GitLab data for `seed` at `scale`, accepting `tokens`, limited by `rate_limit`.
+    pub fn new(
+        seed: u64,
+        scale: u32,
+        tokens: TokenPolicy,
+        rate_limit: RateLimitConfig,
+    ) -> Result<Self, SandboxError> {
+        Ok(Self {
+            data: RwLock::new(Data::generate(seed, scale)),
+            gate: Gate::new(tokens, rate_limit),
+            templates: Templates::load()?,
+            seed,
+        })
+    }
+
+    fn read(&self) -> RwLockReadGuard<'_, Data> {
+        self.data.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn root(base_url: &str) -> String {
+        format!("{}/gitlab", base_url.trim_end_matches('/'))
+    }
+}
+
+/// The record type and id the connector gives the object `id` of table `kind`.
+fn record_key(data: &Data, kind: &str, id: u64) -> Option<(&'static str, String)> {
+    let row = data.table(kind)?.get(id)?;
+    Some(match kind {
+        "merge_request" => ("merge_request", format!("mr-{id}")),
+        "issue" => ("issue", format!("issue-{id}")),
+        "note" => ("note", format!("note-{id}")),
+        "pipeline" => ("pipeline", format!("pipeline-{id}")),
+        _ => {
+            let project = PROJECTS.get(row.scope).map_or(0, |p| p.0);
+            ("commit", format!("commit-{project}-{}", row.str("sha")))
+        }
+    })
+}
+
+impl Provider for GitLab {
+    fn name(&self) -> &'static str {
+        "gitlab"
+    }
+
+    fn router(self: Arc<Self>, mount: &str) -> Router {
+        routes::router(self, mount.to_owned())
+    }
+
+    fn fault_responder(&self) -> Arc<dyn FaultResponder> {
+        Arc::new(routes::GitLabFaults)
+    }
+
+    fn counts_json(&self) -> Value {
+        let data = self.read();
+        let mut projects = serde_json::Map::new();
+        for (scope, (_, path, _)) in PROJECTS.iter().enumerate() {
+            let count = |kind: &str| {
+                data.table(kind)
+                    .map_or(0, |t| t.live().filter(|r| r.scope == scope).count())
+            };
+            projects.insert(
+                (*path).to_owned(),
+                json!({
+                    "merge_requests": count("merge_request"), "issues": count("issue"),
+                    "notes": count("note"), "pipelines": count("pipeline"),
+                    "commits": count("commit"),
+                }),
+            );
+        }
+        json!({ "projects": projects })
+    }
+
+    fn newest_timestamp(&self) -> Secs {
+        self.read().newest()
+    }
+
+    fn mutate(&self, count: usize, at: Secs, rng: &mut SandboxRng) -> Vec<Change> {
+        let mut data = self.data.write().unwrap_or_else(PoisonError::into_inner);
+        let touched = data.mutate(count, at, rng);
+        touched
+            .into_iter()
+            .filter_map(|(kind, action, id)| change(&data, kind, action, id))
+            .collect()
+    }
+
+    fn expected(&self) -> Vec<Expected> {
+        let data = self.read();
+        let mut out = Vec::new();
+        for kind in ["merge_request", "issue", "note", "pipeline", "commit"] {
+            let Some(table) = data.table(kind) else {
+                continue;
+            };
+            for row in table.live() {
+                let Some((record_type, id)) = record_key(&data, kind, row.id) else {
+                    continue;
+                };
+                out.push(Expected {
+                    scope: PROJECTS.get(row.scope).map_or("", |p| p.1).to_owned(),
+                    record_type,
+                    id,
+                    updated_at: Iso(row.updated),
+                    deleted: false,
+                });
+            }
+        }
+        out.sort();
+        out
+    }
+
+    /// The `note` stream lists merge requests and issues (two listings) to find changed notes,
+    /// and the parents at the cursor's own second come again (`updated_after` is inclusive), at
+    /// one notes request each; allow for one of each kind.
+    fn unchanged_extra_requests_per_scope(&self) -> u64 {
+        3
+    }
+
+    fn connector_config(&self, base_url: &str) -> Value {
+        json!({
+            "base_url": Self::root(base_url),
+            "projects": ["acme/widgets"],
+            "groups": ["acme-platform"],
+            "auth": {"type": "bearer", "token": format!("{}-connector", crate::DEFAULT_TOKEN_PREFIX)},
+        })
+    }
+
+    /// Merge request, issue and note changes get their hook; new commits a `Push Hook`.
+    /// Pipelines get none here: a `Pipeline Hook` carries no `updated_at`, so it cannot write
+    /// the row a sync writes.
+    fn webhook_for(&self, change: &Change, secret: &str, base_url: &str) -> Option<Delivery> {
+        let data = self.read();
+        let root = Self::root(base_url);
+        let view = View {
+            root: &root,
+            t: &self.templates,
+            data: &data,
+        };
+        let row = data.table(change.kind)?.get(change.id)?;
+        let action = |closed: &'static str| -> &'static str {
+            match (change.action, row.str("state")) {
+                (ChangeAction::Created, _) => "open",
+                (_, "merged") => "merge",
+                (_, "closed") => closed,
+                _ => "update",
+            }
+        };
+        let (event, body) = match change.kind {
+            "merge_request" => (
+                "Merge Request Hook",
+                view.merge_request_hook(row, action("close")),
+            ),
+            "issue" => ("Issue Hook", view.issue_hook(row, action("close"))),
+            "note" => ("Note Hook", view.note_hook(row)?),
+            "commit" => ("Push Hook", view.push_hook(row)),
+            _ => return None,
+        };
+        let body = serde_json::to_vec(&body).ok()?;
+        let mut rng = SandboxRng::derive(
+            self.seed,
+            "gitlab-hook",
+            &[hash_str(change.kind), change.id, data.generation],
+        );
+        let uuid = |rng: &mut SandboxRng| {
+            uuid::Uuid::from_u64_pair(rng.next_u64(), rng.next_u64()).to_string()
+        };
+        let event_uuid = uuid(&mut rng);
+        let headers = [
+            ("content-type", "application/json".to_owned()),
+            ("user-agent", "GitLab/17.6.0".to_owned()),
+            ("x-gitlab-event", event.to_owned()),
+            ("x-gitlab-token", secret.to_owned()),
+            ("x-gitlab-instance", root.clone()),
+            ("x-gitlab-webhook-uuid", uuid(&mut rng)),
+            ("x-gitlab-event-uuid", event_uuid.clone()),
+            ("idempotency-key", event_uuid),
+        ];
+        Some(Delivery {
+            headers: headers
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v))
+                .collect(),
+            body,
+        })
+    }
+}

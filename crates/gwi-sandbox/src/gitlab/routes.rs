@@ -1,0 +1,518 @@
+//! HTTP handlers of the simulated GitLab REST API (`/api/v4`), and GitLab's wording of errors.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{OriginalUri, Path, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use http::{HeaderMap, HeaderValue, StatusCode, header};
+use serde_json::{Value, json};
+
+use super::GitLab;
+use super::data::{GROUPS, PROJECTS};
+use super::render::View;
+use crate::core::auth::{Refusal, bearer_token};
+use crate::core::page::{
+    PageParams, link_header, origin, page_number_headers, parse_query, query_value,
+};
+use crate::core::rate_limit::RateLimitStatus;
+use crate::core::table::{Direction, OrderKey, Range, Row, Select, Table};
+use crate::core::time::parse_iso;
+use crate::faults::{FaultKind, FaultResponder};
+
+/// GitLab leaves totals out of listings longer than this.
+const COUNT_LIMIT: usize = 10_000;
+
+/// The routes under `mount` (`/gitlab`): state carries the mount for absolute URLs.
+pub fn router(gl: Arc<GitLab>, mount: String) -> Router {
+    Router::new()
+        .route("/api/v4/user", get(user))
+        .route("/api/v4/version", get(version))
+        .route("/api/v4/projects/{id}", get(project))
+        .route("/api/v4/groups/{id}/projects", get(group_projects))
+        .route("/api/v4/projects/{id}/{kind}", get(list))
+        .route("/api/v4/projects/{id}/repository/commits", get(commits))
+        .route("/api/v4/projects/{id}/{kind}/{iid}/notes", get(notes))
+        .fallback(|| async { message(StatusCode::NOT_FOUND, "404 Not Found") })
+        .with_state(Ctx { gl, mount })
+}
+
+#[derive(Clone)]
+struct Ctx {
+    gl: Arc<GitLab>,
+    mount: String,
+}
+
+/// GitLab's error body: `{"message": "..."}`.
+fn message(status: StatusCode, text: &str) -> Response {
+    (status, axum::Json(json!({ "message": text }))).into_response()
+}
+
+fn rate_headers(headers: &mut HeaderMap, rl: &RateLimitStatus) {
+    headers.insert("ratelimit-limit", HeaderValue::from(rl.limit));
+    headers.insert("ratelimit-observed", HeaderValue::from(rl.used));
+    headers.insert("ratelimit-remaining", HeaderValue::from(rl.remaining));
+    headers.insert("ratelimit-reset", HeaderValue::from(rl.reset));
+    headers.insert(
+        "ratelimit-name",
+        HeaderValue::from_static("throttle_authenticated_api"),
+    );
+}
+
+/// GitLab's 429: a plain-text `Retry later`, `Retry-After` and the reset as an HTTP date.
+fn retry_later(retry_after: Duration) -> Response {
+    let secs = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
+    let mut r = (StatusCode::TOO_MANY_REQUESTS, "Retry later\n").into_response();
+    let reset = std::time::SystemTime::now() + Duration::from_secs(secs);
+    let h = r.headers_mut();
+    h.insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    if let Ok(v) = HeaderValue::from_str(&httpdate(reset)) {
+        h.insert("ratelimit-resettime", v);
+    }
+    r
+}
+
+fn httpdate(t: std::time::SystemTime) -> String {
+    let secs = t
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    chrono::DateTime::from_timestamp(secs, 0)
+        .map(|d| d.format("%a, %d %b %Y %H:%M:%S GMT").to_string())
+        .unwrap_or_default()
+}
+
+fn refused(refusal: Refusal) -> Response {
+    match refusal {
+        Refusal::NoToken | Refusal::BadToken => {
+            message(StatusCode::UNAUTHORIZED, "401 Unauthorized")
+        }
+        Refusal::RateLimited(rl) => {
+            let mut r = retry_later(Duration::from_secs(
+                rl.reset
+                    .saturating_sub(crate::core::time::now_secs())
+                    .max(1) as u64,
+            ));
+            rate_headers(r.headers_mut(), &rl);
+            r
+        }
+    }
+}
+
+/// Words injected faults the way GitLab words the real ones.
+pub struct GitLabFaults;
+
+impl FaultResponder for GitLabFaults {
+    fn respond(&self, kind: FaultKind, retry_after: Duration) -> Response {
+        match kind {
+            FaultKind::TooManyRequests | FaultKind::SecondaryRateLimit => retry_later(retry_after),
+            FaultKind::Error502 => message(StatusCode::BAD_GATEWAY, "502 Bad Gateway"),
+            FaultKind::Error503 => {
+                message(StatusCode::SERVICE_UNAVAILABLE, "503 Service Unavailable")
+            }
+            _ => message(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "500 Internal Server Error",
+            ),
+        }
+    }
+}
+
+impl Ctx {
+    fn admit(&self, headers: &HeaderMap) -> Result<RateLimitStatus, Refusal> {
+        let token = headers
+            .get("private-token")
+            .and_then(|v| v.to_str().ok())
+            .or_else(|| bearer_token(headers));
+        self.gl.gate.admit(token, true)
+    }
+
+    fn root(&self, headers: &HeaderMap) -> String {
+        format!("{}{}", origin(headers, "127.0.0.1"), self.mount)
+    }
+}
+
+fn ok(body: Value, rl: &RateLimitStatus) -> Response {
+    let mut r = axum::Json(body).into_response();
+    rate_headers(r.headers_mut(), rl);
+    r
+}
+
+/// A project by numeric id or by its (already decoded) path.
+fn project_scope(id: &str) -> Option<usize> {
+    PROJECTS
+        .iter()
+        .position(|(pid, path, _)| pid.to_string() == id || *path == id)
+}
+
+async fn user(State(ctx): State<Ctx>, headers: HeaderMap) -> Response {
+    let rl = match ctx.admit(&headers) {
+        Ok(rl) => rl,
+        Err(r) => return refused(r),
+    };
+    let data = ctx.gl.read();
+    let root = ctx.root(&headers);
+    let view = View {
+        root: &root,
+        t: &ctx.gl.templates,
+        data: &data,
+    };
+    ok(view.user(1), &rl)
+}
+
+async fn version(State(ctx): State<Ctx>, headers: HeaderMap) -> Response {
+    match ctx.admit(&headers) {
+        Ok(rl) => ok(
+            json!({"version": "17.6.0", "revision": "gwi-sandbox", "enterprise": false}),
+            &rl,
+        ),
+        Err(r) => refused(r),
+    }
+}
+
+async fn project(State(ctx): State<Ctx>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+    let rl = match ctx.admit(&headers) {
+        Ok(rl) => rl,
+        Err(r) => return refused(r),
+    };
+    let Some(scope) = project_scope(&id) else {
+        return message(StatusCode::NOT_FOUND, "404 Project Not Found");
+    };
+    let data = ctx.gl.read();
+    let root = ctx.root(&headers);
+    let view = View {
+        root: &root,
+        t: &ctx.gl.templates,
+        data: &data,
+    };
+    ok(view.project(scope), &rl)
+}
+
+/// One page of `values` with GitLab's `Link` and `x-*` headers.
+fn page(
+    uri: &http::Uri,
+    root_origin: &str,
+    values: Vec<Value>,
+    params: PageParams,
+    rl: &RateLimitStatus,
+) -> Response {
+    let total = values.len();
+    let range = params.range(total);
+    let items: Vec<Value> = values
+        .into_iter()
+        .skip(range.start)
+        .take(range.len())
+        .collect();
+    let mut r = ok(Value::Array(items), rl);
+    let counted = total <= COUNT_LIMIT;
+    let pairs = parse_query(uri.query());
+    let last = params.last_page(total);
+    let h = r.headers_mut();
+    if let Some(link) = link_header(root_origin, uri.path(), &pairs, params.page, last, counted)
+        .and_then(|l| HeaderValue::from_str(&l).ok())
+    {
+        h.insert(header::LINK, link);
+    }
+    for (name, value) in page_number_headers(&params, total, counted) {
+        if let Ok(v) = HeaderValue::from_str(&value) {
+            h.insert(name, v);
+        }
+    }
+    r
+}
+
+async fn group_projects(
+    State(ctx): State<Ctx>,
+    headers: HeaderMap,
+    OriginalUri(uri): OriginalUri,
+    Path(id): Path<String>,
+) -> Response {
+    let rl = match ctx.admit(&headers) {
+        Ok(rl) => rl,
+        Err(r) => return refused(r),
+    };
+    let Some(&(group, path, _)) = GROUPS
+        .iter()
+        .find(|(gid, path, _)| gid.to_string() == id || *path == id)
+    else {
+        return message(StatusCode::NOT_FOUND, "404 Group Not Found");
+    };
+    let pairs = parse_query(uri.query());
+    let nested = query_value(&pairs, "include_subgroups") == Some("true");
+    let prefix = format!("{path}/");
+    let data = ctx.gl.read();
+    let root = ctx.root(&headers);
+    let view = View {
+        root: &root,
+        t: &ctx.gl.templates,
+        data: &data,
+    };
+    let values = PROJECTS
+        .iter()
+        .enumerate()
+        .filter(|(_, (_, p, g))| *g == group || (nested && p.starts_with(&prefix)))
+        .map(|(scope, _)| view.project(scope))
+        .collect();
+    page(
+        &uri,
+        &origin(&headers, "127.0.0.1"),
+        values,
+        PageParams::from_query(&pairs, 20, 100),
+        &rl,
+    )
+}
+
+/// A time parameter; `Err` names it when it does not parse.
+/// A query parameter GitLab would refuse with a 400, worded as GitLab words it.
+struct BadParam(String);
+
+fn bad_request(BadParam(text): BadParam) -> Response {
+    message(StatusCode::BAD_REQUEST, &text)
+}
+
+/// A time parameter; `Err` names it when it does not parse.
+fn time_param(pairs: &[(String, String)], name: &'static str) -> Result<Option<i64>, BadParam> {
+    match query_value(pairs, name) {
+        None | Some("") => Ok(None),
+        Some(v) => parse_iso(v)
+            .map(Some)
+            .ok_or_else(|| BadParam(format!("400 Bad request - {name} is invalid"))),
+    }
+}
+
+/// A time range from the `{from}` and `{to}` parameters.
+fn range(
+    pairs: &[(String, String)],
+    from: &'static str,
+    to: &'static str,
+) -> Result<Range, BadParam> {
+    Ok(Range {
+        from: time_param(pairs, from)?,
+        to: time_param(pairs, to)?,
+    })
+}
+
+fn order(
+    pairs: &[(String, String)],
+    default_key: OrderKey,
+    keys: &[(&str, OrderKey)],
+) -> Result<(OrderKey, Direction), BadParam> {
+    let invalid = |name: &str| {
+        BadParam(format!(
+            "400 Bad request - {name} does not have a valid value"
+        ))
+    };
+    let key = match query_value(pairs, "order_by") {
+        None => default_key,
+        Some(v) => keys
+            .iter()
+            .find(|(name, _)| *name == v)
+            .map(|(_, k)| *k)
+            .ok_or_else(|| invalid("order_by"))?,
+    };
+    let direction = match query_value(pairs, "sort") {
+        None => Direction::Desc,
+        Some(v) => Direction::parse(v).ok_or_else(|| invalid("sort"))?,
+    };
+    Ok((key, direction))
+}
+
+/// Merge requests, issues and pipelines of a project.
+async fn list(
+    State(ctx): State<Ctx>,
+    headers: HeaderMap,
+    OriginalUri(uri): OriginalUri,
+    Path((id, kind)): Path<(String, String)>,
+) -> Response {
+    let rl = match ctx.admit(&headers) {
+        Ok(rl) => rl,
+        Err(r) => return refused(r),
+    };
+    let Some(scope) = project_scope(&id) else {
+        return message(StatusCode::NOT_FOUND, "404 Project Not Found");
+    };
+    let pairs = parse_query(uri.query());
+    let pipelines = kind == "pipelines";
+    let keys: &[(&str, OrderKey)] = if pipelines {
+        &[("id", OrderKey::Id), ("updated_at", OrderKey::Updated)]
+    } else {
+        &[
+            ("created_at", OrderKey::Created),
+            ("updated_at", OrderKey::Updated),
+        ]
+    };
+    let default_key = if pipelines {
+        OrderKey::Id
+    } else {
+        OrderKey::Created
+    };
+    let parsed = range(&pairs, "updated_after", "updated_before").and_then(|updated| {
+        let created = range(&pairs, "created_after", "created_before")?;
+        Ok((updated, created, order(&pairs, default_key, keys)?))
+    });
+    let (updated, created, ordering) = match parsed {
+        Ok(p) => p,
+        Err(e) => return bad_request(e),
+    };
+    let state = query_value(&pairs, "state")
+        .filter(|s| *s != "all")
+        .map(str::to_owned);
+    let status = query_value(&pairs, "status").map(str::to_owned);
+    let keep = |r: &Row| {
+        state.as_deref().is_none_or(|s| r.str("state") == s)
+            && status.as_deref().is_none_or(|s| r.str("status") == s)
+    };
+    let data = ctx.gl.read();
+    let root = ctx.root(&headers);
+    let view = View {
+        root: &root,
+        t: &ctx.gl.templates,
+        data: &data,
+    };
+    let (table, render): (&Table, for<'v> fn(&View<'v>, &Row) -> Value) = match kind.as_str() {
+        "merge_requests" => (&data.merge_requests, |v, r| v.merge_request(r)),
+        "issues" => (&data.issues, |v, r| v.issue(r)),
+        "pipelines" => (&data.pipelines, |v, r| v.pipeline(r)),
+        _ => return message(StatusCode::NOT_FOUND, "404 Not Found"),
+    };
+    let select = Select {
+        scope: Some(scope),
+        updated,
+        created,
+        filter: Some(&keep),
+        order: Some(ordering),
+        ..Select::default()
+    };
+    let values = table
+        .select(&select)
+        .into_iter()
+        .map(|r| render(&view, r))
+        .collect();
+    page(
+        &uri,
+        &origin(&headers, "127.0.0.1"),
+        values,
+        PageParams::from_query(&pairs, 20, 100),
+        &rl,
+    )
+}
+
+async fn notes(
+    State(ctx): State<Ctx>,
+    headers: HeaderMap,
+    OriginalUri(uri): OriginalUri,
+    Path((id, kind, iid)): Path<(String, String, u64)>,
+) -> Response {
+    let rl = match ctx.admit(&headers) {
+        Ok(rl) => rl,
+        Err(r) => return refused(r),
+    };
+    let Some(scope) = project_scope(&id) else {
+        return message(StatusCode::NOT_FOUND, "404 Project Not Found");
+    };
+    let data = ctx.gl.read();
+    let (parents, noteable, missing) = match kind.as_str() {
+        "merge_requests" => (
+            &data.merge_requests,
+            "MergeRequest",
+            "404 Merge Request Not Found",
+        ),
+        "issues" => (&data.issues, "Issue", "404 Issue Not Found"),
+        _ => return message(StatusCode::NOT_FOUND, "404 Not Found"),
+    };
+    let Some(parent) = parents
+        .live()
+        .find(|r| r.scope == scope && r.u64("iid") == iid)
+        .map(|r| r.id)
+    else {
+        return message(StatusCode::NOT_FOUND, missing);
+    };
+    let pairs = parse_query(uri.query());
+    let ordering = match order(
+        &pairs,
+        OrderKey::Created,
+        &[
+            ("created_at", OrderKey::Created),
+            ("updated_at", OrderKey::Updated),
+        ],
+    ) {
+        Ok(o) => o,
+        Err(e) => return bad_request(e),
+    };
+    let is_kind = |r: &Row| r.str("noteable_type") == noteable;
+    let select = Select {
+        parent: Some(parent),
+        filter: Some(&is_kind),
+        order: Some(ordering),
+        ..Select::default()
+    };
+    let root = ctx.root(&headers);
+    let view = View {
+        root: &root,
+        t: &ctx.gl.templates,
+        data: &data,
+    };
+    let values = data
+        .notes
+        .select(&select)
+        .into_iter()
+        .map(|r| view.note(r))
+        .collect();
+    page(
+        &uri,
+        &origin(&headers, "127.0.0.1"),
+        values,
+        PageParams::from_query(&pairs, 20, 100),
+        &rl,
+    )
+}
+
+async fn commits(
+    State(ctx): State<Ctx>,
+    headers: HeaderMap,
+    OriginalUri(uri): OriginalUri,
+    Path(id): Path<String>,
+) -> Response {
+    let rl = match ctx.admit(&headers) {
+        Ok(rl) => rl,
+        Err(r) => return refused(r),
+    };
+    let Some(scope) = project_scope(&id) else {
+        return message(StatusCode::NOT_FOUND, "404 Project Not Found");
+    };
+    let pairs = parse_query(uri.query());
+    if query_value(&pairs, "ref_name").is_some_and(|r| r != "main") {
+        return ok(json!([]), &rl);
+    }
+    let committed = match range(&pairs, "since", "until") {
+        Ok(r) => r,
+        Err(e) => return bad_request(e),
+    };
+    let data = ctx.gl.read();
+    let root = ctx.root(&headers);
+    let view = View {
+        root: &root,
+        t: &ctx.gl.templates,
+        data: &data,
+    };
+    let select = Select {
+        scope: Some(scope),
+        created: committed,
+        order: Some((OrderKey::Created, Direction::Desc)),
+        ..Select::default()
+    };
+    let values = data
+        .commits
+        .select(&select)
+        .into_iter()
+        .map(|r| view.commit(r))
+        .collect();
+    page(
+        &uri,
+        &origin(&headers, "127.0.0.1"),
+        values,
+        PageParams::from_query(&pairs, 20, 100),
+        &rl,
+    )
+}
