@@ -2,6 +2,7 @@
 
 use std::fmt;
 
+use chrono::SubsecRound as _;
 use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -101,9 +102,11 @@ impl ConnectorRecord {
     /// Providers describe a deleted object as it was, with its old `updated_at`; the tombstone
     /// is stamped `now` (if later) so it replaces the stored copy under the newer-wins upsert.
     /// A sync never lists a deleted object again, so without it the store keeps it forever.
+    /// `now` is cut to the microsecond, the precision every store keeps, so the tombstone reads
+    /// back from a store exactly as it was written.
     pub fn into_tombstone(mut self, now: DateTime<Utc>) -> Self {
         self.set_field("deleted", Value::Bool(true));
-        self.updated_at = self.updated_at.max(now);
+        self.updated_at = self.updated_at.max(now.trunc_subsecs(6));
         self
     }
 
@@ -394,6 +397,12 @@ mod tests {
         assert_eq!(
             live.clone().into_tombstone(earlier).updated_at,
             live.updated_at
+        );
+        let nanos = now + chrono::Duration::nanoseconds(1_234_567);
+        assert_eq!(
+            live.clone().into_tombstone(nanos).updated_at,
+            now + chrono::Duration::microseconds(1_234),
+            "kept to the microsecond, as stores keep it"
         );
     }
 

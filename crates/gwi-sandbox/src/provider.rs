@@ -62,11 +62,13 @@ pub struct Expected {
     pub id: String,
     /// The `updated_at` the connector's record carries.
     pub updated_at: Iso,
-    /// Whether the record is a tombstone.
+    /// Whether the record is a tombstone (its `updated_at` is then when the deletion happened;
+    /// a connector stamps a tombstone when it learns of it, which may be later).
     pub deleted: bool,
 }
 
-/// Whether a mutation changed an existing record or made a new one.
+/// What a mutation did to a record; declared from least to most telling, so the largest of
+/// several actions on one record is the one to report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ChangeAction {
@@ -74,6 +76,8 @@ pub enum ChangeAction {
     Updated,
     /// A record was created.
     Created,
+    /// A record was deleted (the provider lists it no more; a webhook may report it).
+    Deleted,
 }
 
 /// One record a mutation touched.
@@ -86,7 +90,7 @@ pub struct Change {
     /// Record kind (`issue`, `pull`, `issue_comment`, `review_comment`, `review`, `commit`,
     /// `workflow_run`).
     pub kind: &'static str,
-    /// Updated or created.
+    /// Updated, created or deleted.
     pub action: ChangeAction,
     /// The record's id (GitHub: the id its list endpoint shows, so a pull request's id from
     /// `/pulls`, not its issue id; commits: 0, see `sha`).
@@ -111,6 +115,8 @@ pub struct MutationReport {
     pub updated: usize,
     /// Records created.
     pub created: usize,
+    /// Records deleted.
+    pub deleted: usize,
     /// Every record touched, once each.
     pub changes: Vec<Change>,
 }

@@ -21,7 +21,7 @@ use crate::error::SandboxError;
 use crate::faults::{FaultConfig, FaultInjector, FaultLayer};
 use crate::github::GitHub;
 use crate::gitlab::GitLab;
-use crate::provider::{Change, Delivery, Expected, MutationReport, Provider};
+use crate::provider::{Change, ChangeAction, Delivery, Expected, MutationReport, Provider};
 use crate::stats::{Faults, RequestStats, Requests};
 
 /// The providers a sandbox can serve, by name.
@@ -82,15 +82,13 @@ impl SandboxState {
             let mut rng = SandboxRng::derive(self.seed, "mutate", &[hash_str(p.name()), seq]);
             changes.extend(p.mutate(count, at, &mut rng));
         }
-        let created = changes
-            .iter()
-            .filter(|c| c.action == crate::provider::ChangeAction::Created)
-            .count();
+        let count = |action| changes.iter().filter(|c| c.action == action).count();
         Ok(MutationReport {
             at: Iso(at),
             at_unix: at,
-            updated: changes.len() - created,
-            created,
+            updated: count(ChangeAction::Updated),
+            created: count(ChangeAction::Created),
+            deleted: count(ChangeAction::Deleted),
             changes,
         })
     }

@@ -26,7 +26,7 @@ use gwi_core::registry::{ConfiguredConnector, Registry};
 use gwi_core::store::{RecordQuery, Scope, Store, StoreError, StreamState, UpsertOutcome};
 use gwi_core::stream::{Checkpoint, StreamDescriptor, SyncOptions};
 use gwi_core::sync::{RecordSink, StoreSink, SyncEngine, SyncResult};
-use gwi_sandbox::{FaultConfig, Sandbox, SandboxConfig, SandboxHandle};
+use gwi_sandbox::{Change, ChangeAction, FaultConfig, Sandbox, SandboxConfig, SandboxHandle};
 use serde_json::{Value, json};
 
 use crate::MemoryStore;
@@ -167,12 +167,12 @@ impl Bench {
             .expected(self.name())
             .into_iter()
             .map(|e| {
-                (
-                    e.record_type.to_owned(),
-                    e.id,
-                    e.updated_at.to_string(),
-                    e.deleted,
-                )
+                let time = if e.deleted {
+                    String::new()
+                } else {
+                    e.updated_at.to_string()
+                };
+                (e.record_type.to_owned(), e.id, time, e.deleted)
             })
             .collect()
     }
@@ -196,7 +196,66 @@ impl Bench {
     fn requests(&self) -> u64 {
         self.sandbox.stats().requests.total
     }
+
+    /// Verifies and maps the provider's webhook for each of `changes` with `connector` (built
+    /// with [`WEBHOOK_SECRET`]), as `gwi serve` does; gives how many deliveries the provider
+    /// sent and the records they map to. A connector without webhooks gets none.
+    async fn deliver(
+        &self,
+        connector: &ConfiguredConnector,
+        changes: &[Change],
+    ) -> Result<(usize, Vec<ConnectorRecord>), String> {
+        let Some(scheme) = connector.webhook.clone() else {
+            return Ok((0, Vec::new()));
+        };
+        let deliveries = self
+            .sandbox
+            .webhooks_for(self.name(), changes, WEBHOOK_SECRET);
+        let mut records = Vec::new();
+        for delivery in &deliveries {
+            let mut headers = http::HeaderMap::new();
+            for (name, value) in &delivery.headers {
+                let name = http::HeaderName::try_from(name.as_str()).map_err(|e| e.to_string())?;
+                let value =
+                    http::HeaderValue::try_from(value.as_str()).map_err(|e| e.to_string())?;
+                headers.insert(name, value);
+            }
+            scheme
+                .verify(&headers, &delivery.body, std::time::SystemTime::now())
+                .map_err(|e| format!("the provider's signature does not verify: {e}"))?;
+            let event = gwi_core::webhook::WebhookEvent {
+                connector: self.name().to_owned(),
+                tenant: connector.common.tenant_id.clone(),
+                event_type: scheme.event_type(&headers, &delivery.body),
+                delivery_id: scheme.dedupe_key(&headers, &delivery.body),
+                headers,
+                body: delivery.body.clone().into(),
+            };
+            let mapped = connector
+                .process_webhook(&event)
+                .await
+                .map_err(|e| format!("{} event not mapped: {e}", event.event_type))?;
+            records.extend(mapped);
+        }
+        Ok((deliveries.len(), records))
+    }
+
+    /// Stores webhook records as `gwi serve`'s inbox does (no checkpoint).
+    async fn keep(&self, records: &[ConnectorRecord]) -> Result<(), String> {
+        if records.is_empty() {
+            return Ok(());
+        }
+        let scope = Scope::new("default", self.name());
+        self.store
+            .commit_batch(&scope, records, None)
+            .await
+            .map(|_| ())
+            .map_err(|e| format!("webhook records not stored: {e}"))
+    }
 }
+
+/// The webhook secret the suite configures and signs with.
+const WEBHOOK_SECRET: &str = "gwi-sandbox-webhook-secret";
 
 fn transport() -> Result<Arc<dyn gwi_core::http::HttpClient>, String> {
     gwi_core::http::ReqwestClient::new(std::time::Duration::from_secs(10))
@@ -204,15 +263,18 @@ fn transport() -> Result<Arc<dyn gwi_core::http::HttpClient>, String> {
         .map_err(|e| format!("no HTTP client: {e}"))
 }
 
+/// A record as the suite compares it. A tombstone's time is when the connector learned of the
+/// deletion, which the sandbox cannot know, so tombstones compare without it.
 fn key(record: &ConnectorRecord) -> (String, String, String, bool) {
-    (
-        record.record_type.clone(),
-        record.id.clone(),
+    let deleted = record.is_tombstone();
+    let time = if deleted {
+        String::new()
+    } else {
         record
             .updated_at
-            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-        record.is_tombstone(),
-    )
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    };
+    (record.record_type.clone(), record.id.clone(), time, deleted)
 }
 
 /// A full sync stores exactly the expected set.
@@ -275,8 +337,10 @@ pub async fn an_unchanged_upstream_costs_one_request_per_stream(subject: &Subjec
     Ok(format!("{spent} requests for {} streams", streams.len()))
 }
 
-/// After updates and creations upstream, an incremental run fetches far less than a full one
-/// and the store equals the expected set again.
+/// After updates, creations and deletions upstream, an incremental run fetches far less than a
+/// full one and the store equals the expected set again, deletions as tombstones. A provider
+/// that reports deletions only by webhook has those webhooks delivered first, as `gwi serve`
+/// would have.
 pub async fn an_incremental_sync_picks_up_changes(subject: &Subject) -> Verdict {
     let bench = Bench::start(subject).await?;
     let before = bench.requests();
@@ -284,12 +348,21 @@ pub async fn an_incremental_sync_picks_up_changes(subject: &Subject) -> Verdict 
     let full = bench.requests() - before;
     let report = bench
         .sandbox
-        .mutate(bench.name(), 10)
+        .mutate(bench.name(), 20)
         .map_err(|e| e.to_string())?;
     ensure!(
         report.updated + report.created > 0,
         "the sandbox changed nothing"
     );
+    let deletions: Vec<Change> = report
+        .changes
+        .iter()
+        .filter(|c| c.action == ChangeAction::Deleted)
+        .cloned()
+        .collect();
+    let connector = bench.build(bench.config(json!({"webhook_secret": WEBHOOK_SECRET})))?;
+    let (hooks, tombstones) = bench.deliver(&connector, &deletions).await?;
+    bench.keep(&tombstones).await?;
     let before = bench.requests();
     bench.sync_ok().await?;
     let incremental = bench.requests() - before;
@@ -299,8 +372,9 @@ pub async fn an_incremental_sync_picks_up_changes(subject: &Subject) -> Verdict 
         "the incremental run cost {incremental} requests, the full one {full}"
     );
     Ok(format!(
-        "{} changes in {incremental} requests (full sync: {full})",
-        report.updated + report.created
+        "{} updated, {} created, {} deleted ({hooks} deletion webhooks) in {incremental} requests \
+         (full sync: {full})",
+        report.updated, report.created, report.deleted
     ))
 }
 
@@ -326,60 +400,33 @@ pub async fn an_interrupted_sync_resumes_to_the_same_set(subject: &Subject) -> V
     Ok(format!("resumed after commit {deaths:?}"))
 }
 
-/// The webhook the provider sends for each change maps to the very row the next sync writes
-/// (same id, type, `updated_at`, `data` and `metadata`). Connectors without webhooks pass.
+/// The webhook the provider sends for each change (deletions included) maps to the very row
+/// the next sync writes, or, for a deletion, to a tombstone the next sync leaves alone (same id,
+/// type, `updated_at`, `data` and `metadata`). Connectors without webhooks pass.
 pub async fn each_changes_webhook_writes_the_row_the_next_sync_writes(
     subject: &Subject,
 ) -> Verdict {
     let bench = Bench::start(subject).await?;
-    let secret = "gwi-sandbox-webhook-secret";
-    let connector = bench.build(bench.config(json!({"webhook_secret": secret})))?;
-    let Some(scheme) = connector.webhook.clone() else {
+    let connector = bench.build(bench.config(json!({"webhook_secret": WEBHOOK_SECRET})))?;
+    if connector.webhook.is_none() {
         return Ok("takes no webhooks".to_owned());
-    };
+    }
     bench.sync_ok().await?;
     let report = bench
         .sandbox
         .mutate(bench.name(), 12)
         .map_err(|e| e.to_string())?;
-    let deliveries = bench
-        .sandbox
-        .webhooks_for(bench.name(), &report.changes, secret);
+    let (deliveries, hooked) = bench.deliver(&connector, &report.changes).await?;
     ensure!(
-        !deliveries.is_empty(),
+        deliveries > 0,
         "the sandbox sent no webhook for {} changes",
         report.changes.len()
     );
-    let mut hooked: Vec<ConnectorRecord> = Vec::new();
-    for delivery in &deliveries {
-        let mut headers = http::HeaderMap::new();
-        for (name, value) in &delivery.headers {
-            let name = http::HeaderName::try_from(name.as_str()).map_err(|e| e.to_string())?;
-            let value = http::HeaderValue::try_from(value.as_str()).map_err(|e| e.to_string())?;
-            headers.insert(name, value);
-        }
-        scheme
-            .verify(&headers, &delivery.body, std::time::SystemTime::now())
-            .map_err(|e| format!("the provider's signature does not verify: {e}"))?;
-        let event = gwi_core::webhook::WebhookEvent {
-            connector: bench.name().to_owned(),
-            tenant: connector.common.tenant_id.clone(),
-            event_type: scheme.event_type(&headers, &delivery.body),
-            delivery_id: scheme.dedupe_key(&headers, &delivery.body),
-            headers,
-            body: delivery.body.clone().into(),
-        };
-        let records = connector
-            .process_webhook(&event)
-            .await
-            .map_err(|e| format!("{} event not mapped: {e}", event.event_type))?;
-        hooked.extend(records);
-    }
     ensure!(
         !hooked.is_empty(),
-        "{} webhooks mapped to no record",
-        deliveries.len()
+        "{deliveries} webhooks mapped to no record"
     );
+    bench.keep(&hooked).await?;
     bench.sync_ok().await?;
     let query = RecordQuery {
         tenant: "default".into(),
@@ -397,19 +444,19 @@ pub async fn each_changes_webhook_writes_the_row_the_next_sync_writes(
             .find(|r| r.id == record.id && r.record_type == record.record_type)
             .ok_or_else(|| {
                 format!(
-                    "the webhook's {} {} is not stored by the sync",
+                    "the webhook's {} {} is not stored after the sync",
                     record.record_type, record.id
                 )
             })?;
         ensure!(
             row == record,
-            "the webhook and the sync disagree on {}: webhook {record:?}, sync {row:?}",
+            "the webhook and the sync disagree on {}: webhook {record:?}, stored {row:?}",
             record.id
         );
     }
+    let tombstones = hooked.iter().filter(|r| r.is_tombstone()).count();
     Ok(format!(
-        "{} webhooks, {} rows agree",
-        deliveries.len(),
+        "{deliveries} webhooks, {} rows agree ({tombstones} tombstones)",
         hooked.len()
     ))
 }
@@ -463,7 +510,7 @@ pub const CASES: &[(&str, Case)] = &[
     ("an unchanged upstream costs one request per stream", |s| {
         Box::pin(an_unchanged_upstream_costs_one_request_per_stream(s))
     }),
-    ("an incremental sync picks up changes, and only them", |s| {
+    ("an incremental sync picks up changes and deletions, and only them", |s| {
         Box::pin(an_incremental_sync_picks_up_changes(s))
     }),
     ("an interrupted sync resumes to the same set", |s| {

@@ -17,12 +17,13 @@ use super::common::{ConfigArgs, bad_usage, build_connector};
 #[command(
     after_help = "Without --config, runs the connector behaviour suite against the local sandbox: a full sync \
 stores exactly the sandbox's records, also under injected faults; an unchanged upstream costs one request per \
-stream; an incremental sync picks up changes; an interrupted sync resumes to the same records; the webhook the \
-provider sends for each change writes the row the next sync writes; bad credentials and a bad config fail \
+stream; an incremental sync picks up changes and deletions (as tombstones); an interrupted sync resumes to the \
+same records; the webhook the provider sends for each change, deletions included, writes the row the next sync \
+writes; bad credentials and a bad config fail \
 clearly, with no secret in the output.\n\n\
 With --config FILE, runs read-only checks against the API that config points at: the credentials, the health \
 checks, and the first page of every stream, each record checked against the record schema. Nothing is stored.\n\n\
-Examples:\n  gwi verify github\n  gwi verify github --config gwi.toml\n\n\
+Examples:\n  gwi verify github\n  gwi verify gitlab\n  gwi verify github --config gwi.toml\n\n\
 Exit code: 0 every check passed, 1 a check failed, 2 bad usage or config."
 )]
 pub struct VerifyArgs {

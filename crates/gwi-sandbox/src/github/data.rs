@@ -281,6 +281,9 @@ pub struct RepoData {
     pub commits: Vec<Commit>,
     /// Workflow runs, in id order.
     pub runs: Vec<Run>,
+    /// Issue comments deleted by mutations, as they were, with when: GitHub lists them no
+    /// more, but its `issue_comment` webhook reports the deletion.
+    pub deleted_issue_comments: Vec<(IssueComment, Secs)>,
 }
 
 impl RepoData {
@@ -924,6 +927,7 @@ fn generate_repo(
         review_comments,
         commits,
         runs,
+        deleted_issue_comments: Vec::new(),
     };
     data.refresh();
     data

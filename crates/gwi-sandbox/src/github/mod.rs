@@ -445,15 +445,16 @@ impl Provider for GitHub {
         let mut out = Vec::new();
         for repo in &ds.repos {
             let scope = &repo.repo.full_name;
-            let mut add = |record_type: &'static str, id: String, updated_at: Secs| {
+            let mut record = |record_type: &'static str, id: String, updated_at: Secs, deleted| {
                 out.push(Expected {
                     scope: scope.clone(),
                     record_type,
                     id,
                     updated_at: Iso(updated_at),
-                    deleted: false,
+                    deleted,
                 });
             };
+            let mut add = |record_type, id, updated_at| record(record_type, id, updated_at, false);
             for issue in &repo.issues {
                 match &issue.pull {
                     Some(pull) => add("pull_request", format!("pr-{}", pull.id), issue.updated_at),
@@ -486,6 +487,9 @@ impl Provider for GitHub {
                     format!("workflow-run-{}", r.id),
                     r.updated_at,
                 );
+            }
+            for (c, at) in &repo.deleted_issue_comments {
+                record("comment", format!("issue-comment-{}", c.id), *at, true);
             }
         }
         out.sort();

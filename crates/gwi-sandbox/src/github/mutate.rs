@@ -12,8 +12,8 @@ use crate::provider::{Change, ChangeAction};
 
 /// Applies `count` random changes, all stamped `at`, and lists the records touched (once each).
 ///
-/// Mix: 45 % edit an issue or pull request (title, close/reopen/merge, label), 20 % edit an issue
-/// comment, 10 % add an issue comment (its issue is updated too), 5 % edit a review comment, 5 %
+/// Mix: 45 % edit an issue or pull request (title, close/reopen/merge, label), 15 % edit an issue
+/// comment, 5 % delete one, 10 % add an issue comment (its issue is updated too), 5 % edit a review comment, 5 %
 /// add a review (its pull request is updated too), 7 % open a new issue or pull request, 4 % push
 /// a commit, 4 % add a workflow run.
 pub fn mutate(ds: &mut Dataset, count: usize, at: Secs, rng: &mut SandboxRng) -> Vec<Change> {
@@ -79,6 +79,23 @@ pub fn mutate(ds: &mut Dataset, count: usize, at: Secs, rng: &mut SandboxRng) ->
                 }
                 i.updated_at = at;
                 changes.insert(issue_change(i, ChangeAction::Updated));
+            }
+            60..=64 if !rd.issue_comments.is_empty() => {
+                let c = rd.issue_comments.remove(rng.index(rd.issue_comments.len()));
+                if let Some(i) = usize::try_from(c.issue_number.saturating_sub(1))
+                    .ok()
+                    .and_then(|k| rd.issues.get_mut(k))
+                {
+                    i.comments = i.comments.saturating_sub(1);
+                }
+                changes.insert(change(
+                    "issue_comment",
+                    ChangeAction::Deleted,
+                    c.id,
+                    Some(c.issue_number),
+                    None,
+                ));
+                rd.deleted_issue_comments.push((c, at));
             }
             45..=64 if !rd.issue_comments.is_empty() => {
                 let n = rng.index(rd.issue_comments.len());
@@ -235,19 +252,22 @@ pub fn mutate(ds: &mut Dataset, count: usize, at: Secs, rng: &mut SandboxRng) ->
         }
         rd.refresh();
     }
-    // A record both created and then updated in one batch is reported once, as created.
-    let created: BTreeSet<(String, &'static str, u64, Option<String>)> = changes
-        .iter()
-        .filter(|c| c.action == ChangeAction::Created)
-        .map(|c| (c.scope.clone(), c.kind, c.id, c.sha.clone()))
-        .collect();
-    changes
-        .into_iter()
-        .filter(|c| {
-            c.action == ChangeAction::Created
-                || !created.contains(&(c.scope.clone(), c.kind, c.id, c.sha.clone()))
-        })
-        .collect()
+    // A record touched twice in one batch is reported once, by what matters most to a
+    // connector: deleted over created over updated (the order `ChangeAction` declares).
+    let mut strongest: std::collections::BTreeMap<
+        (String, &'static str, u64, Option<String>),
+        Change,
+    > = std::collections::BTreeMap::new();
+    for c in changes {
+        let key = (c.scope.clone(), c.kind, c.id, c.sha.clone());
+        match strongest.get(&key) {
+            Some(kept) if kept.action >= c.action => {}
+            _ => {
+                strongest.insert(key, c);
+            }
+        }
+    }
+    strongest.into_values().collect()
 }
 
 #[cfg(test)]
@@ -269,13 +289,18 @@ mod tests {
                 .unwrap();
             let stamp = match c.kind {
                 "issue" | "pull" => rd.issue(c.number.unwrap()).unwrap().updated_at,
-                "issue_comment" => {
-                    rd.issue_comments
+                "issue_comment" if c.action == ChangeAction::Deleted => {
+                    rd.deleted_issue_comments
                         .iter()
-                        .find(|x| x.id == c.id)
+                        .find(|(x, _)| x.id == c.id)
                         .unwrap()
-                        .updated_at
+                        .1
                 }
+                "issue_comment" => rd
+                    .issue_comments
+                    .iter()
+                    .find(|x| x.id == c.id)
+                    .map_or(at, |x| x.updated_at),
                 "review_comment" => {
                     rd.review_comments
                         .iter()

@@ -341,9 +341,21 @@ pub fn for_change(ds: &Dataset, change: &Change, b: &Base) -> Option<(&'static s
             )
         }
         "issue_comment" => {
-            let c = rd.issue_comments.iter().find(|c| c.id == change.id)?;
+            let deleted = change.action == ChangeAction::Deleted;
+            let c = if deleted {
+                rd.deleted_issue_comments
+                    .iter()
+                    .map(|(c, _)| c)
+                    .find(|c| c.id == change.id)?
+            } else {
+                rd.issue_comments.iter().find(|c| c.id == change.id)?
+            };
             let i = rd.issue(c.issue_number)?;
-            let action = if created { "created" } else { "edited" };
+            let action = match change.action {
+                ChangeAction::Created => "created",
+                ChangeAction::Updated => "edited",
+                ChangeAction::Deleted => "deleted",
+            };
             let comment = to_value(IssueCommentView { b, ds, rd, c });
             let issue = to_value(IssueView { b, ds, rd, i });
             (

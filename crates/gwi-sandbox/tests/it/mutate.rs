@@ -23,6 +23,7 @@ fn changed(report: &Value, repo: &str, kinds: &[&str], field: &str) -> BTreeSet<
         .expect("changes")
         .iter()
         .filter(|c| c["scope"] == repo && kinds.contains(&c["kind"].as_str().unwrap_or("")))
+        .filter(|c| c["action"] != "deleted")
         .map(|c| c[field].as_u64().expect("number"))
         .collect()
 }
