@@ -66,6 +66,10 @@ pub struct SyncOptions {
     pub start_cursor: Option<String>,
     /// Ignore stored cursors and read everything.
     pub full_refresh: bool,
+    /// Read everything (as `full_refresh`), then mark as deleted the stored records of each
+    /// type read that the provider no longer lists: for providers that never report deletions.
+    /// Needs every resource and no `limit`, and a sink that keeps records.
+    pub reconcile: bool,
     /// Stored cursors by stream name, filled in by the engine.
     pub state: BTreeMap<String, serde_json::Value>,
 }

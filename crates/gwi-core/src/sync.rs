@@ -8,14 +8,15 @@
 //! time bound, or at the end of the stream) with the previous checkpoint; a resumed run fetches
 //! them again and the upsert makes that harmless.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::future::Future;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use futures::StreamExt;
+use chrono::{DateTime, Utc};
+use futures::{StreamExt, TryStreamExt};
 use serde::Serialize;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -26,7 +27,7 @@ use crate::context::ConnectorContext;
 use crate::error::ConnectorError;
 use crate::progress::ProgressSnapshot;
 use crate::record::ConnectorRecord;
-use crate::store::{Scope, Store, StoreError, StreamState, UpsertOutcome};
+use crate::store::{RecordQuery, Scope, Store, StoreError, StreamState, UpsertOutcome};
 use crate::stream::{Checkpoint, StreamDescriptor, SyncItem, SyncOptions};
 
 /// What a finished sync did.
@@ -47,6 +48,8 @@ pub struct SyncResult {
     pub streams: BTreeMap<String, u64>,
     /// Whether the run stopped early because `limit` was reached.
     pub limit_reached: bool,
+    /// Stored records a reconciling run marked deleted because the provider lists them no more.
+    pub deleted: u64,
 }
 
 fn as_millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
@@ -63,6 +66,20 @@ pub trait RecordSink: Send + Sync {
     async fn load_state(&self, scope: &Scope) -> Result<Vec<StreamState>, StoreError> {
         let _ = scope;
         Ok(Vec::new())
+    }
+
+    /// The stored, live records of `record_type` in `scope` that are not in `seen` and were
+    /// last changed before `before`, for a reconciling run to mark deleted; `None` when the
+    /// sink keeps no records (a protocol writer), so there is nothing to reconcile.
+    async fn missing(
+        &self,
+        scope: &Scope,
+        record_type: &str,
+        seen: &HashSet<String>,
+        before: DateTime<Utc>,
+    ) -> Result<Option<Vec<ConnectorRecord>>, StoreError> {
+        let _ = (scope, record_type, seen, before);
+        Ok(None)
     }
 
     /// Writes one batch of `stream` and, with it, the checkpoint covering everything before it.
@@ -98,6 +115,29 @@ impl std::fmt::Debug for StoreSink {
 impl RecordSink for StoreSink {
     async fn load_state(&self, scope: &Scope) -> Result<Vec<StreamState>, StoreError> {
         self.store.load_state(scope).await
+    }
+
+    async fn missing(
+        &self,
+        scope: &Scope,
+        record_type: &str,
+        seen: &HashSet<String>,
+        before: DateTime<Utc>,
+    ) -> Result<Option<Vec<ConnectorRecord>>, StoreError> {
+        let query = RecordQuery {
+            tenant: scope.tenant.clone(),
+            connector: Some(scope.connector.clone()),
+            record_type: Some(record_type.to_owned()),
+            ..RecordQuery::default()
+        };
+        // Streamed, so only the missing records are held, however many are stored.
+        let missing = self
+            .store
+            .stream_records(&query)
+            .try_filter(|r| futures::future::ready(listed_no_more(r, seen, before)))
+            .try_collect()
+            .await?;
+        Ok(Some(missing))
     }
 
     async fn commit(
@@ -298,6 +338,10 @@ impl SyncEngine {
         self.cancellable(self.connector.on_before_sync(&self.ctx, &options))
             .await?;
         let scope = Scope::new(self.ctx.tenant.clone(), self.ctx.connector.clone());
+        // Records changed upstream after this instant may have been stored by a webhook while
+        // the listing had passed them, so reconciling never marks those deleted.
+        let listed_from = Utc::now();
+        options.full_refresh |= options.reconcile;
         if !options.full_refresh {
             let states = self
                 .cancellable(async {
@@ -321,8 +365,9 @@ impl SyncEngine {
         let budget = Budget::new(options.limit);
         // Child token: a failing stream stops its siblings without cancelling the caller's token.
         let stop = self.cancel.child_token();
+        let seen = options.reconcile.then(Seen::default);
         let mut runs = futures::stream::iter(streams.iter())
-            .map(|stream| self.run_stream(&scope, stream, options, &budget, &stop))
+            .map(|stream| self.run_stream(&scope, stream, options, &budget, &stop, seen.as_ref()))
             .buffer_unordered(self.settings.concurrency.max(1));
 
         let mut result = SyncResult::default();
@@ -363,10 +408,17 @@ impl SyncEngine {
                 }
             }
         }
+        // The streams borrow `seen`; they are all finished here.
+        drop(runs);
         if let Some(error) = failure {
             return Err(error);
         }
         result.limit_reached = budget.was_hit();
+        if let Some(seen) = seen {
+            result.deleted = self
+                .cancellable(self.reconcile(&scope, &streams, options, seen, listed_from))
+                .await?;
+        }
         result.duration = started.elapsed();
         Ok(result)
     }
@@ -378,6 +430,7 @@ impl SyncEngine {
         options: &SyncOptions,
         budget: &Budget,
         stop: &CancellationToken,
+        seen: Option<&Seen>,
     ) -> StreamOutcome {
         let mut out = StreamOutcome {
             stream: stream.name.clone(),
@@ -433,6 +486,9 @@ impl SyncEngine {
                 Some(Ok(SyncItem::Record(record))) => {
                     if !budget.take() {
                         break End::Complete;
+                    }
+                    if let Some(seen) = seen {
+                        seen.add(&record);
                     }
                     batch.records.push(record);
                 }
@@ -607,6 +663,59 @@ impl SyncEngine {
         }
     }
 
+    /// Marks deleted the stored records of each type the run read that the provider did not
+    /// list, once every stream has read every resource to its end; gives how many.
+    async fn reconcile(
+        &self,
+        scope: &Scope,
+        streams: &[StreamDescriptor],
+        options: &SyncOptions,
+        seen: Seen,
+        listed_from: DateTime<Utc>,
+    ) -> Result<u64, ConnectorError> {
+        if options.resources.is_some() || options.limit.is_some() {
+            // A partial listing would make every record it skipped look deleted.
+            tracing::warn!(
+                connector = %self.ctx.connector,
+                "not reconciling deletions: the run did not read every resource to its end"
+            );
+            return Ok(0);
+        }
+        let seen = seen.into_inner();
+        let empty = HashSet::new();
+        let mut types = HashSet::new();
+        let mut deleted = 0;
+        let now = Utc::now();
+        for stream in streams
+            .iter()
+            .filter(|s| types.insert(s.record_type.clone()))
+        {
+            let ids = seen.get(&stream.record_type).unwrap_or(&empty);
+            let missing = self
+                .sink
+                .missing(scope, &stream.record_type, ids, listed_from)
+                .await
+                .map_err(|e| self.storage(e))?;
+            let Some(missing) = missing else {
+                tracing::warn!(
+                    connector = %self.ctx.connector,
+                    "not reconciling deletions: this output keeps no records to compare with"
+                );
+                return Ok(0);
+            };
+            let tombstones: Vec<ConnectorRecord> =
+                missing.into_iter().map(|r| r.into_tombstone(now)).collect();
+            for chunk in tombstones.chunks(self.settings.batch_size.max(1)) {
+                self.sink
+                    .commit(scope, stream, chunk, None)
+                    .await
+                    .map_err(|e| self.storage(e))?;
+            }
+            deleted += tombstones.len() as u64;
+        }
+        Ok(deleted)
+    }
+
     fn storage(&self, source: StoreError) -> ConnectorError {
         ConnectorError::Storage {
             connector: self.ctx.connector.clone(),
@@ -655,6 +764,38 @@ enum End {
     Error(ConnectorError),
     /// A commit failed: nothing more can be written.
     Flushed(ConnectorError),
+}
+
+/// Whether a stored record is live, was not read by a reconciling run that listed everything
+/// from `before` on, and did not change meanwhile (a webhook may have stored it after the
+/// listing passed its place).
+fn listed_no_more(record: &ConnectorRecord, seen: &HashSet<String>, before: DateTime<Utc>) -> bool {
+    !record.is_tombstone() && record.updated_at < before && !seen.contains(&record.id)
+}
+
+/// The ids a reconciling run has read, per record type.
+#[derive(Default)]
+struct Seen(Mutex<HashMap<String, HashSet<String>>>);
+
+impl Seen {
+    fn add(&self, record: &ConnectorRecord) {
+        let mut seen = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        match seen.get_mut(&record.record_type) {
+            Some(ids) => {
+                ids.insert(record.id.clone());
+            }
+            None => {
+                seen.insert(
+                    record.record_type.clone(),
+                    HashSet::from([record.id.clone()]),
+                );
+            }
+        }
+    }
+
+    fn into_inner(self) -> HashMap<String, HashSet<String>> {
+        self.0.into_inner().unwrap_or_else(PoisonError::into_inner)
+    }
 }
 
 struct StreamOutcome {
@@ -904,11 +1045,12 @@ mod tests {
         cursor: Option<Value>,
     }
 
-    /// Records every commit; can hold stored state and fail on demand.
+    /// Records every commit; can hold stored state and records and fail on demand.
     #[derive(Default)]
     struct VecSink {
         commits: Mutex<Vec<Commit>>,
         state: Vec<StreamState>,
+        stored: Vec<ConnectorRecord>,
         fail_commits: bool,
     }
 
@@ -926,6 +1068,19 @@ mod tests {
         async fn load_state(&self, scope: &Scope) -> Result<Vec<StreamState>, StoreError> {
             assert_eq!(scope, &Scope::new("t1", "script"));
             Ok(self.state.clone())
+        }
+        async fn missing(
+            &self,
+            _scope: &Scope,
+            record_type: &str,
+            seen: &HashSet<String>,
+            before: DateTime<Utc>,
+        ) -> Result<Option<Vec<ConnectorRecord>>, StoreError> {
+            let missing = self
+                .stored
+                .iter()
+                .filter(|r| r.record_type == record_type && listed_no_more(r, seen, before));
+            Ok(Some(missing.cloned().collect()))
         }
         async fn commit(
             &self,
@@ -1143,6 +1298,72 @@ mod tests {
             script.seen_cursors.lock().unwrap().get("r1/item"),
             Some(&None)
         );
+    }
+
+    #[tokio::test]
+    async fn reconciling_marks_deleted_what_a_full_listing_no_longer_shows() {
+        let now = Utc::now();
+        let old = record("x");
+        // As a webhook delivered while the listing runs would store it.
+        let later = now + chrono::Duration::seconds(60);
+        let changed_since = ConnectorRecord::new("y", "item", "script", later, later);
+        let other_type =
+            ConnectorRecord::new("z", "note", "script", old.created_at, old.updated_at);
+        let gone_before = record("w").into_tombstone(old.updated_at);
+        let sink = Arc::new(VecSink {
+            state: vec![StreamState {
+                stream: "r1/item".into(),
+                cursor: json!(9),
+                updated_at: now,
+            }],
+            stored: vec![record("a"), old, changed_since, other_type, gone_before],
+            ..Default::default()
+        });
+        let script = Arc::new(Script::one(vec![rec("a"), cp("r1/item", json!(1))]));
+        let result = engine(&script, &sink)
+            .run(SyncOptions {
+                reconcile: true,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        // Reconciling reads everything: the stored cursor is not used.
+        assert_eq!(
+            script.seen_cursors.lock().unwrap().get("r1/item"),
+            Some(&None)
+        );
+        // Only "x": "a" was listed, "y" changed after the listing began, "z" is of a type
+        // no stream read, "w" is deleted already.
+        assert_eq!(result.deleted, 1);
+        assert_eq!(
+            sink.commits(),
+            vec![commit(&["a"], Some(json!(1))), commit(&["x"], None)]
+        );
+    }
+
+    #[tokio::test]
+    async fn reconciling_a_partial_run_marks_nothing_deleted() {
+        for options in [
+            SyncOptions {
+                reconcile: true,
+                limit: Some(1),
+                ..Default::default()
+            },
+            SyncOptions {
+                reconcile: true,
+                resources: Some(vec!["r1".into()]),
+                ..Default::default()
+            },
+        ] {
+            let sink = Arc::new(VecSink {
+                stored: vec![record("x")],
+                ..Default::default()
+            });
+            let script = Arc::new(Script::one(vec![rec("a"), rec("b")]));
+            let result = engine(&script, &sink).run(options).await.unwrap();
+            assert_eq!(result.deleted, 0);
+            assert!(!sink.ids().contains(&"x".to_owned()));
+        }
     }
 
     #[tokio::test]

@@ -39,12 +39,17 @@ pub enum Output {
   gwi sync github --config gwi.toml
   gwi sync github --types pull_request,issue --resources acme/widgets --limit 500
   gwi sync github --full-refresh --concurrency 8
+  gwi sync gitlab --reconcile
   gwi sync github --output singer --state-file state.json > messages.jsonl
   GWI_STORE=postgres://postgres@127.0.0.1/gwi gwi sync github
 
 With --output store (the default) every batch of records is committed together with the checkpoint
 that covers it: interrupt the sync at any time and the next run resumes from the last commit.
 Other outputs write to stdout and resume from --state-file (the last STATE message's value).
+--reconcile compares a complete read with the store, so it needs --output store and every
+resource; run it now and then for a provider whose webhooks and API never report deletions.
+The store then mirrors what the config reads: records of a project dropped from the config
+are marked deleted too. Records changed after the run began are left alone.
 
 Exit code: 0 success, 1 the sync failed, 2 bad usage or config.")]
 pub struct SyncArgs {
@@ -67,6 +72,10 @@ pub struct SyncArgs {
     /// Ignore stored cursors and read everything again (records are upserted, not duplicated).
     #[arg(long)]
     full_refresh: bool,
+    /// Read everything, then mark deleted the stored records the provider no longer lists.
+    /// For providers that never announce deletions (GitLab); costs a full read.
+    #[arg(long, conflicts_with_all = ["resources", "limit"])]
+    reconcile: bool,
     /// Start point for streams with no stored cursor (e.g. 2024-01-01T00:00:00Z).
     #[arg(long, value_name = "CURSOR")]
     since: Option<String>,
@@ -91,6 +100,11 @@ pub async fn run(args: SyncArgs) -> anyhow::Result<ExitCode> {
         Output::Singer => Some(Protocol::Singer),
         Output::Airbyte => Some(Protocol::Airbyte),
     };
+    if protocol.is_some() && args.reconcile {
+        return Err(bad_usage(anyhow::anyhow!(
+            "--reconcile compares with the records in the store; drop --output or use --output store"
+        )));
+    }
     if protocol.is_none() && args.state_file.is_some() {
         return Err(bad_usage(anyhow::anyhow!(
             "--state-file goes with --output ndjson|singer|airbyte; the store keeps its own state"
@@ -135,6 +149,7 @@ pub async fn run(args: SyncArgs) -> anyhow::Result<ExitCode> {
         limit: args.limit,
         start_cursor: args.since,
         full_refresh: args.full_refresh,
+        reconcile: args.reconcile,
         state: BTreeMap::new(),
     };
     let display = Display::new(&args.connector);
@@ -199,6 +214,12 @@ fn summary(connector: &str, result: &SyncResult, progress: &ProgressSnapshot) {
             ""
         },
     );
+    if result.deleted > 0 {
+        eprintln!(
+            "  marked {} stored records deleted: the provider lists them no more",
+            result.deleted
+        );
+    }
     for (stream, count) in &result.streams {
         eprintln!("  {stream:<40} {count:>8} records");
     }
