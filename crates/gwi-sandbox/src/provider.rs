@@ -40,6 +40,12 @@ pub trait Provider: Send + Sync + 'static {
     fn unchanged_extra_requests_per_scope(&self) -> u64 {
         0
     }
+    /// Whether the provider tells of the deletions its mutations make, by webhook or in a
+    /// listing; `false` when records just vanish (GitLab), which a connector catches only by
+    /// reconciling a full read with its store (`gwi sync --reconcile`).
+    fn announces_deletions(&self) -> bool {
+        true
+    }
 }
 
 /// A webhook delivery as the provider sends it: headers (signature included) and body.

@@ -335,6 +335,14 @@ impl SandboxHandle {
             .map_or(0, |p| p.unchanged_extra_requests_per_scope())
     }
 
+    /// Whether `provider` reports deletions (by webhook or listing); when not, a connector learns
+    /// of them only by reconciling (see [`Provider::announces_deletions`]).
+    pub fn announces_deletions(&self, provider: &str) -> bool {
+        self.state
+            .provider(provider)
+            .is_none_or(|p| p.announces_deletions())
+    }
+
     /// Changes `count` records of `provider` (what `POST /_sandbox/mutate` with a provider
     /// does); an error names the providers served when `provider` is not one of them.
     pub fn mutate(&self, provider: &str, count: usize) -> Result<MutationReport, SandboxError> {

@@ -313,9 +313,10 @@ impl Data {
         .unwrap_or(DATA_START)
     }
 
-    /// Applies `count` changes stamped `at`; every record touched is reported once. GitLab
-    /// announces no deletion of these objects (no webhook, no listing), so none is deleted:
-    /// merge requests are merged or closed and issues closed or reopened instead.
+    /// Applies `count` changes stamped `at`; every record touched is reported once, with its
+    /// strongest action. Now and then a merge request or issue (with its notes) or a single note
+    /// is deleted: GitLab announces none of that (no webhook, and listings just stop showing
+    /// it), so a connector learns of it only by reconciling.
     pub fn mutate(
         &mut self,
         count: usize,
@@ -327,6 +328,10 @@ impl Data {
         for _ in 0..count {
             let scope = rng.index(PROJECTS.len());
             let in_scope = |r: &Row| r.scope == scope;
+            if rng.chance(0.1) {
+                changes.extend(self.delete_one(rng, scope, at));
+                continue;
+            }
             match rng.below(8) {
                 0 => {
                     if let Some(id) = self.merge_requests.pick(rng, in_scope) {
@@ -388,9 +393,53 @@ impl Data {
                 }
             }
         }
-        let mut seen = std::collections::HashSet::new();
-        changes.retain(|(kind, _, id)| seen.insert((*kind, *id)));
-        changes
+        let mut strongest = std::collections::BTreeMap::new();
+        for (kind, action, id) in changes {
+            let held = strongest.entry((kind, id)).or_insert(action);
+            *held = (*held).max(action);
+        }
+        strongest
+            .into_iter()
+            .map(|((kind, id), action)| (kind, action, id))
+            .collect()
+    }
+
+    /// Deletes a note, or a merge request or issue of project `scope` with its notes, at `at`.
+    fn delete_one(
+        &mut self,
+        rng: &mut SandboxRng,
+        scope: usize,
+        at: Secs,
+    ) -> Vec<(&'static str, ChangeAction, u64)> {
+        let in_scope = |r: &Row| r.scope == scope;
+        let mut deleted = Vec::new();
+        let (table, kind, noteable) = match rng.below(3) {
+            0 => {
+                if let Some(id) = self.notes.pick(rng, in_scope) {
+                    self.notes.delete(id, at);
+                    deleted.push(("note", ChangeAction::Deleted, id));
+                }
+                return deleted;
+            }
+            1 => (&mut self.merge_requests, "merge_request", "MergeRequest"),
+            _ => (&mut self.issues, "issue", "Issue"),
+        };
+        let Some(parent) = table.pick(rng, in_scope) else {
+            return deleted;
+        };
+        table.delete(parent, at);
+        deleted.push((kind, ChangeAction::Deleted, parent));
+        let notes: Vec<u64> = self
+            .notes
+            .live()
+            .filter(|n| n.parent == Some(parent) && n.str("noteable_type") == noteable)
+            .map(|n| n.id)
+            .collect();
+        for note in notes {
+            self.notes.delete(note, at);
+            deleted.push(("note", ChangeAction::Deleted, note));
+        }
+        deleted
     }
 
     /// The table holding `kind` (`merge_request`, `issue`, `note`, `pipeline`, `commit`).

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use gwi_sandbox::{FaultConfig, Sandbox, SandboxConfig, SandboxError};
+use gwi_sandbox::{ChangeAction, FaultConfig, Sandbox, SandboxConfig, SandboxError};
 use reqwest::StatusCode;
 use serde_json::Value;
 
@@ -254,14 +254,15 @@ async fn the_expected_set_is_what_the_listings_serve() {
 }
 
 #[tokio::test]
-async fn every_change_but_pipelines_has_a_hook_with_the_token_and_a_stable_id() {
+async fn every_change_but_pipelines_and_deletions_has_a_hook_with_the_token_and_a_stable_id() {
     let sandbox = start_default().await;
     let report = sandbox.mutate("gitlab", 40).unwrap();
+    assert!(report.deleted > 0, "40 changes include deletions");
     let hooks = sandbox.webhooks_for("gitlab", &report.changes, "s3cret");
     let sent = report
         .changes
         .iter()
-        .filter(|c| c.kind != "pipeline")
+        .filter(|c| c.kind != "pipeline" && c.action != ChangeAction::Deleted)
         .count();
     assert_eq!(hooks.len(), sent);
     let mut events = BTreeSet::new();
@@ -353,5 +354,59 @@ async fn github_is_served_under_its_prefix_too_with_links_that_stay_there() {
     assert!(
         api_url.contains("/github/repos/acme/widgets/issues/"),
         "{api_url}"
+    );
+}
+
+#[tokio::test]
+async fn deleted_objects_vanish_from_listings_unannounced_and_are_expected_as_tombstones() {
+    let sandbox = start_default().await;
+    assert!(!sandbox.announces_deletions("gitlab"));
+    assert!(sandbox.announces_deletions("github"));
+    let mut deleted = Vec::new();
+    while deleted.is_empty() {
+        let report = sandbox.mutate("gitlab", 20).unwrap();
+        deleted.extend(
+            report
+                .changes
+                .into_iter()
+                .filter(|c| c.action == ChangeAction::Deleted),
+        );
+    }
+    let c = client();
+    let expected = sandbox.expected("gitlab");
+    for change in &deleted {
+        let (path, id) = (change.scope.replace('/', "%2F"), change.id);
+        let listing = match change.kind {
+            "merge_request" => "merge_requests",
+            "issue" => "issues",
+            _ => "notes",
+        };
+        if listing != "notes" {
+            let (items, _) = walk(
+                &c,
+                &api(&sandbox, &format!("projects/{path}/{listing}?per_page=100")),
+            )
+            .await;
+            assert!(
+                !items.iter().any(|i| i["id"].as_u64() == Some(id)),
+                "deleted {} {id} is still listed",
+                change.kind
+            );
+        }
+        let prefix = match change.kind {
+            "merge_request" => "mr",
+            other => other,
+        };
+        let tombstone = expected
+            .iter()
+            .find(|e| e.id == format!("{prefix}-{id}"))
+            .unwrap_or_else(|| panic!("{} {id} is not in the expected set", change.kind));
+        assert!(tombstone.deleted, "{} {id} is expected live", change.kind);
+    }
+    assert!(
+        sandbox
+            .webhooks_for("gitlab", &deleted, "s3cret")
+            .is_empty(),
+        "GitLab sends no hook for a deletion"
     );
 }
