@@ -2,6 +2,8 @@
 
 #[cfg(feature = "github")]
 pub mod github;
+#[cfg(feature = "gitlab")]
+pub mod gitlab;
 
 use gwi_core::registry::Registry;
 
@@ -11,5 +13,7 @@ pub fn registry() -> Registry {
     let mut registry = Registry::new();
     #[cfg(feature = "github")]
     registry.register::<github::GithubConnector>();
+    #[cfg(feature = "gitlab")]
+    registry.register::<gitlab::GitlabConnector>();
     registry
 }

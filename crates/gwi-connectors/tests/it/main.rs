@@ -7,6 +7,10 @@ mod github_contract;
 mod github_sandbox;
 mod github_sync;
 mod github_webhook;
+mod gitlab_support;
+mod gitlab_sync;
+mod gitlab_webhook;
 mod support;
 
 gwi_testing::connector_behaviour_tests!(github_behaviour, gwi_connectors::registry(), "github");
+gwi_testing::connector_behaviour_tests!(gitlab_behaviour, gwi_connectors::registry(), "gitlab");

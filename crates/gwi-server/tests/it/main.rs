@@ -5,6 +5,7 @@
 
 mod crash;
 mod github;
+mod gitlab;
 mod ingest;
 mod ops;
 mod signatures;

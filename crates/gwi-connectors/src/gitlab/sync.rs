@@ -1,0 +1,393 @@
+//! Sync: one stream per (project, record type), paged by GitLab's `Link` headers and resumed
+//! from its own cursor.
+//!
+//! | stream          | strategy and request                                                    | cursor |
+//! |-----------------|-------------------------------------------------------------------------|--------|
+//! | `merge_request` | ascending, keyset re-query on `updated_after`, `order_by=updated_at&sort=asc`, `state=all` | newest `updated_at` read |
+//! | `issue`         | the same on `/issues`                                                   | newest `updated_at` read |
+//! | `note`          | merge requests, then issues, as above; each one's notes                 | `{merge_requests, issues}`: a parent time each |
+//! | `pipeline`      | ascending, `updated_after`, `order_by=updated_at&sort=asc`              | newest `updated_at` read |
+//! | `commit`        | newest first, `ref_name=<default branch>&since=<cursor>`                | newest `committed_date`, once the walk ends |
+//!
+//! `updated_after` and `since` are inclusive, so the items at the cursor's own time come again
+//! on the next run (an upsert absorbs them) and nothing sharing that time is skipped. No cursor
+//! moves past the response's `Date`.
+//!
+//! Requests when nothing changed upstream: one per stream, plus the project read
+//! (`projects.rs`, once per configured project and sync), plus for `note` one more listing
+//! (merge requests and issues are two) and the notes of the merge requests and issues at the
+//! cursor's own time, which `updated_after` lists again (at least one of each kind).
+//!
+//! Known limits: GitLab announces no deletion of these objects, by listing or by webhook, so
+//! deleted merge requests, issues and notes become tombstones only in a reconciling run
+//! (`gwi sync gitlab --reconcile`, which reads everything and compares with the store). `since` filters commits by
+//! committed date, so a merged branch's older commits are missed by incremental runs (push
+//! hooks carry them). Pages are offset-paged (keyset pagination exists for issues only, from
+//! GitLab 18.3), with the strategy's known limit for a page sharing one time.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use futures::StreamExt;
+use futures::stream::BoxStream;
+use gwi_core::error::ConnectorError;
+use gwi_core::http::{ApiClient, HttpRequest};
+use gwi_core::incremental::{
+    Cursor, Listing, NewestFirst, Paging, Step, Steps, ascending, listing, newest_first,
+    read_cursor, sync_items, time_value,
+};
+use gwi_core::pagination::{LinkHeader, Page, PaginateOptions, paginate_json};
+use gwi_core::record::ConnectorRecord;
+use gwi_core::stream::{Catalog, Checkpoint, StreamDescriptor, SyncItem, SyncOptions};
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+
+use super::auth;
+use super::config::{GitlabConfig, ProjectRef, RecordType};
+use super::core::{GitlabApi, query_time};
+use super::models::{Commit, Issue, MergeRequest, Note, Noteable, Pipeline, Project};
+use super::projects::Directory;
+use super::records::{self, InProject, Parent, SOURCE};
+
+/// Read-ahead for listings that are always read to their end.
+const WALK_TO_END: usize = 1;
+
+/// The parameters of the oldest-change-first listings of merge requests and issues.
+const BY_UPDATE_ALL_STATES: &[(&str, &str)] = &[
+    ("state", "all"),
+    ("order_by", "updated_at"),
+    ("sort", "asc"),
+];
+
+/// The streams a run with `options` reads: selected projects x enabled, selected types.
+pub(crate) fn streams(
+    config: &GitlabConfig,
+    directory: &Directory,
+    options: &SyncOptions,
+) -> Result<Vec<StreamDescriptor>, ConnectorError> {
+    let catalog = Catalog {
+        resources: directory.resources(config),
+        known_types: RecordType::NAMES,
+        enabled_types: config
+            .enabled_types()
+            .into_iter()
+            .map(RecordType::as_str)
+            .collect(),
+    };
+    catalog.select(SOURCE, options, |name| ProjectRef::parse(name).map(drop))
+}
+
+/// Reads one stream; refusals come out saying what to fix.
+pub(crate) fn sync<'a>(
+    api: &'a GitlabApi,
+    directory: &'a Directory,
+    client: &'a ApiClient,
+    stream: &'a StreamDescriptor,
+    options: &'a SyncOptions,
+) -> BoxStream<'a, Result<SyncItem, ConnectorError>> {
+    let items = async_stream::try_stream! {
+        let record_type = RecordType::parse(&stream.record_type).ok_or_else(|| {
+            ConnectorError::validation(
+                SOURCE,
+                "stream.record_type",
+                format!("unknown record type {:?}", stream.record_type),
+            )
+        })?;
+        ProjectRef::parse(&stream.resource)
+            .map_err(|e| ConnectorError::validation(SOURCE, "stream.resource", e))?;
+        // Cursors are read before any request, so a bad stored one fails at no cost.
+        let note_start = match record_type {
+            RecordType::Note => read_cursor::<NoteCursor>(SOURCE, stream, options)?.unwrap_or_default(),
+            _ => NoteCursor::default(),
+        };
+        let since = match record_type {
+            RecordType::Note => None,
+            _ => read_cursor::<DateTime<Utc>>(SOURCE, stream, options)?,
+        };
+        let project = directory.project(api, client, &stream.resource).await?;
+        let run = StreamRun { api, client, project, name: &stream.name };
+        let mut items = match record_type {
+            RecordType::MergeRequest => merge_requests(run, since),
+            RecordType::Issue => issues(run, since),
+            RecordType::Note => notes(run, note_start),
+            RecordType::Pipeline => pipelines(run, since),
+            RecordType::Commit => commits(run, since),
+        };
+        while let Some(item) = items.next().await {
+            yield item?;
+        }
+    };
+    Box::pin(items.map(|item| item.map_err(auth::explain)))
+}
+
+/// What one stream's functions need.
+#[derive(Clone)]
+struct StreamRun<'a> {
+    api: &'a GitlabApi,
+    client: &'a ApiClient,
+    project: Arc<Project>,
+    name: &'a str,
+}
+
+impl<'a> StreamRun<'a> {
+    /// A first-page request for `/projects/{id}/{path...}`, by numeric id (read once, so no
+    /// path needs encoding).
+    fn list(&self, path: &[&str], params: &[(&str, &str)]) -> HttpRequest {
+        let id = self.project.id.to_string();
+        let mut segments = vec!["projects", id.as_str()];
+        segments.extend_from_slice(path);
+        self.api.list(&segments, params)
+    }
+
+    /// The pages of a listing, decoded as `T`, `read_ahead` pages ahead.
+    fn pages<T: DeserializeOwned + Send + 'static>(
+        &self,
+        first: HttpRequest,
+        read_ahead: usize,
+    ) -> BoxStream<'a, Result<(Page, T), ConnectorError>> {
+        let options = PaginateOptions {
+            read_ahead,
+            ..PaginateOptions::default()
+        };
+        paginate_json(self.client, first, LinkHeader::new(), options)
+    }
+
+    /// Items of `path` changed at or after `since`, oldest change first, as the `ascending`
+    /// strategy with keyset re-queries (GitLab pages these listings by offset).
+    fn ascending<T: DeserializeOwned + Send + 'static>(
+        &self,
+        path: &'static [&'static str],
+        params: &'static [(&'static str, &'static str)],
+        since: Option<DateTime<Utc>>,
+        key: fn(&T) -> (DateTime<Utc>, u64),
+    ) -> Steps<'a, T> {
+        let run = self.clone();
+        ascending(since, Paging::Offset, key, move |since| {
+            let mut first = run.list(path, params);
+            if let Some(since) = since {
+                first = first.query(&[("updated_after", &query_time(since))]);
+            }
+            // Each page is a new query, so pages read ahead would be wasted.
+            listing(run.pages::<Vec<T>>(first, 0))
+        })
+    }
+
+    /// The strategy's steps as this stream's sync items, with a plain time cursor.
+    fn items<T: Send + 'a>(
+        &self,
+        steps: Steps<'a, T>,
+        map: fn(&T, InProject<'_>) -> Result<ConnectorRecord, ConnectorError>,
+    ) -> BoxStream<'a, Result<SyncItem, ConnectorError>> {
+        let project = Arc::clone(&self.project);
+        sync_items(
+            steps,
+            self.name,
+            move |item| map(&item, InProject::from(&*project)).map(Some),
+            time_value,
+        )
+    }
+}
+
+/// Merge requests changed since the cursor.
+fn merge_requests(
+    run: StreamRun<'_>,
+    since: Option<DateTime<Utc>>,
+) -> BoxStream<'_, Result<SyncItem, ConnectorError>> {
+    let steps = run.ascending(
+        &["merge_requests"],
+        BY_UPDATE_ALL_STATES,
+        since,
+        |m: &MergeRequest| (m.updated_at, m.id),
+    );
+    run.items(steps, records::merge_request)
+}
+
+/// Issues changed since the cursor.
+fn issues(
+    run: StreamRun<'_>,
+    since: Option<DateTime<Utc>>,
+) -> BoxStream<'_, Result<SyncItem, ConnectorError>> {
+    let steps = run.ascending(&["issues"], BY_UPDATE_ALL_STATES, since, |i: &Issue| {
+        (i.updated_at, i.id)
+    });
+    run.items(steps, records::issue)
+}
+
+/// Pipelines changed since the cursor.
+fn pipelines(
+    run: StreamRun<'_>,
+    since: Option<DateTime<Utc>>,
+) -> BoxStream<'_, Result<SyncItem, ConnectorError>> {
+    const PARAMS: &[(&str, &str)] = &[("order_by", "updated_at"), ("sort", "asc")];
+    let steps = run.ascending(&["pipelines"], PARAMS, since, |p: &Pipeline| {
+        (p.updated_at, p.id)
+    });
+    run.items(steps, records::pipeline)
+}
+
+/// Commits of the default branch with a committed date from the cursor on, newest first. A
+/// project without a default branch (an empty repository) has none.
+fn commits(
+    run: StreamRun<'_>,
+    since: Option<DateTime<Utc>>,
+) -> BoxStream<'_, Result<SyncItem, ConnectorError>> {
+    let Some(branch) = run.project.default_branch.clone() else {
+        return Box::pin(futures::stream::empty());
+    };
+    // Without a cursor the walk reads every page; with one it stops early, where pages read
+    // ahead would be requests wasted.
+    let read_ahead = if since.is_none() { WALK_TO_END } else { 0 };
+    let mut first = run.list(&["repository", "commits"], &[("ref_name", branch.as_str())]);
+    if let Some(since) = since {
+        first = first.query(&[("since", &query_time(since))]);
+    }
+    let pages: Listing<'_, Commit> = listing(run.pages::<Vec<Commit>>(first, read_ahead));
+    let steps = newest_first(
+        since,
+        NewestFirst::by(|c: &Commit| c.committed_date),
+        move |_| pages,
+    );
+    run.items(steps, records::commit)
+}
+
+/// The `note` stream's cursor: one time per parent listing, so a run stopped between them
+/// skips neither. A plain time (given as the start) applies to both.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+struct NoteCursor {
+    merge_requests: Option<DateTime<Utc>>,
+    issues: Option<DateTime<Utc>>,
+}
+
+impl NoteCursor {
+    fn both(time: DateTime<Utc>) -> Self {
+        Self {
+            merge_requests: Some(time),
+            issues: Some(time),
+        }
+    }
+
+    fn value(self) -> Value {
+        json!({
+            "merge_requests": time_value(self.merge_requests),
+            "issues": time_value(self.issues),
+        })
+    }
+}
+
+impl Cursor for NoteCursor {
+    fn from_stored(value: &Value) -> Result<Self, String> {
+        let part = |parts: &serde_json::Map<String, Value>, key: &str| match parts.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(time) => DateTime::<Utc>::from_stored(time)
+                .map(Some)
+                .map_err(|e| format!("{key}: {e}")),
+        };
+        match value {
+            Value::Object(parts) => Ok(Self {
+                merge_requests: part(parts, "merge_requests")?,
+                issues: part(parts, "issues")?,
+            }),
+            other => DateTime::<Utc>::from_stored(other).map(Self::both),
+        }
+    }
+
+    fn from_start(text: &str) -> Result<Self, String> {
+        DateTime::<Utc>::from_start(text).map(Self::both)
+    }
+}
+
+/// Notes of merge requests and issues.
+///
+/// GitLab lists notes only per merge request or issue, and creating or editing a note touches
+/// its parent's `updated_at`. So the stream walks the parents changed since the cursor, oldest
+/// change first, and lists each one's notes, keeping those changed since the cursor. A parent
+/// page's checkpoint comes only after the notes of all its parents are yielded, so a run
+/// stopped after any commit resumes at a parent whose notes are all stored.
+fn notes(run: StreamRun<'_>, start: NoteCursor) -> BoxStream<'_, Result<SyncItem, ConnectorError>> {
+    Box::pin(async_stream::try_stream! {
+        let mut cursor = start;
+        for kind in ["merge_requests", "issues"] {
+            let since = match kind {
+                "merge_requests" => start.merge_requests,
+                _ => start.issues,
+            };
+            let key = |p: &Noteable| (p.updated_at, p.id);
+            let path: &'static [&'static str] = match kind {
+                "merge_requests" => &["merge_requests"],
+                _ => &["issues"],
+            };
+            let mut parents = run.ascending(path, BY_UPDATE_ALL_STATES, since, key);
+            while let Some(step) = parents.next().await {
+                match step? {
+                    Step::Item(parent) => {
+                        let iid = parent.iid.to_string();
+                        let first = run.list(
+                            &[kind, iid.as_str(), "notes"],
+                            &[("order_by", "updated_at"), ("sort", "asc")],
+                        );
+                        let mut pages = run.pages::<Vec<Note>>(first, 0);
+                        while let Some(page) = pages.next().await {
+                            let (_, notes) = page?;
+                            for note in &notes {
+                                if since.is_some_and(|since| note.updated_at < since) {
+                                    continue;
+                                }
+                                let at = Parent { iid: parent.iid, web_url: &parent.web_url };
+                                yield SyncItem::Record(records::note(note, at, InProject::from(&*run.project))?);
+                            }
+                        }
+                    }
+                    Step::Checkpoint(time) => {
+                        match kind {
+                            "merge_requests" => cursor.merge_requests = time,
+                            _ => cursor.issues = time,
+                        }
+                        yield SyncItem::Checkpoint(Checkpoint {
+                            stream: run.name.to_owned(),
+                            cursor: cursor.value(),
+                        });
+                    }
+                    Step::Total(_) => {}
+                }
+            }
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(text: &str) -> DateTime<Utc> {
+        gwi_core::time::parse(text).unwrap()
+    }
+
+    #[test]
+    fn the_note_cursor_keeps_a_time_per_parent_kind() {
+        let stored = json!({"merge_requests": "2024-01-01T00:00:00Z", "issues": null});
+        let cursor = NoteCursor::from_stored(&stored).unwrap();
+        assert_eq!(cursor.merge_requests, Some(at("2024-01-01T00:00:00Z")));
+        assert_eq!(cursor.issues, None);
+        assert_eq!(cursor.value(), stored);
+    }
+
+    #[test]
+    fn a_plain_time_starts_both_parent_kinds() {
+        let both = NoteCursor::both(at("2024-01-01T00:00:00Z"));
+        assert_eq!(
+            NoteCursor::from_stored(&json!("2024-01-01T00:00:00Z")).unwrap(),
+            both
+        );
+        assert_eq!(
+            NoteCursor::from_start("2024-01-01T00:00:00Z").unwrap(),
+            both
+        );
+    }
+
+    #[test]
+    fn a_note_cursor_of_the_wrong_shape_names_the_part() {
+        let err = NoteCursor::from_stored(&json!({"issues": 42})).unwrap_err();
+        assert!(err.starts_with("issues:"), "{err}");
+        assert!(NoteCursor::from_stored(&json!(42)).is_err());
+    }
+}

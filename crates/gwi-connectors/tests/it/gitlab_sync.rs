@@ -1,0 +1,712 @@
+//! GitLab sync against wiremock: the recorded REST answers, queries and cursors, notes through
+//! their parents, groups, the cost of an unchanged upstream, refusals and rate limits.
+
+use std::sync::Arc;
+
+use gwi_core::health::CheckStatus;
+use gwi_core::store::Store;
+use gwi_core::stream::{StreamDescriptor, SyncItem, SyncOptions};
+use gwi_core::sync::SyncEngine;
+use gwi_testing::MemoryStore;
+use serde_json::{Value, json};
+use wiremock::matchers::{header, method, path, query_param, query_param_is_missing};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+use crate::gitlab_support::*;
+use crate::support::{context, cursors, drain, drain_ok, ids, options_with_state, shape, with};
+
+/// `acme/widgets` as `GET /projects/:id` answers it.
+fn widgets() -> Value {
+    json!({"id": 101, "path_with_namespace": "acme/widgets", "default_branch": "main",
+           "web_url": "https://gitlab.example.com/acme/widgets"})
+}
+
+const BASE: &str = "/api/v4/projects/101";
+
+fn json_page(body: Value) -> ResponseTemplate {
+    ResponseTemplate::new(200)
+        .set_body_json(body)
+        .insert_header("date", "Tue, 01 Jan 2030 00:00:00 GMT")
+}
+
+async fn serve(server: &MockServer, route: &str, body: Value) {
+    Mock::given(method("GET"))
+        .and(path(route))
+        .respond_with(json_page(body))
+        .mount(server)
+        .await;
+}
+
+/// A server answering the project read of `acme/widgets`.
+async fn server_with_project() -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/v4/projects/acme%2Fwidgets"))
+        .and(header("authorization", format!("Bearer {TOKEN}").as_str()))
+        .respond_with(json_page(widgets()))
+        .mount(&server)
+        .await;
+    server
+}
+
+fn stream(record_type: &str) -> StreamDescriptor {
+    StreamDescriptor::new("acme/widgets", record_type)
+}
+
+/// A merge request of the recorded listing with the given identity and time.
+fn mr(id: u64, iid: u64, updated_at: &str) -> Value {
+    with(
+        &fixture("rest", "merge_requests_list")[0],
+        json!({"id": id, "iid": iid, "updated_at": updated_at,
+               "web_url": format!("https://gitlab.example.com/acme/widgets/-/merge_requests/{iid}")}),
+    )
+}
+
+/// An issue of the recorded listing with the given identity and time.
+fn issue(id: u64, iid: u64, updated_at: &str) -> Value {
+    with(
+        &fixture("rest", "issues_list")[0],
+        json!({"id": id, "iid": iid, "updated_at": updated_at,
+               "web_url": format!("https://gitlab.example.com/acme/widgets/-/issues/{iid}")}),
+    )
+}
+
+/// A note of the recorded merge request notes with the given identity and time.
+fn note(id: u64, updated_at: &str) -> Value {
+    with(
+        &fixture("rest", "merge_request_notes_list")[0],
+        json!({"id": id, "updated_at": updated_at}),
+    )
+}
+
+#[tokio::test]
+async fn every_recorded_rest_listing_maps_to_records() {
+    let server = server_with_project().await;
+    serve(
+        &server,
+        &format!("{BASE}/merge_requests"),
+        fixture("rest", "merge_requests_list"),
+    )
+    .await;
+    serve(
+        &server,
+        &format!("{BASE}/issues"),
+        fixture("rest", "issues_list"),
+    )
+    .await;
+    serve(
+        &server,
+        &format!("{BASE}/pipelines"),
+        fixture("rest", "pipelines_list"),
+    )
+    .await;
+    // The note stream reaches the recorded notes through their parents.
+    serve(
+        &server,
+        &format!("{BASE}/issues/1/notes"),
+        fixture("rest", "issue_notes_list"),
+    )
+    .await;
+    serve(
+        &server,
+        &format!("{BASE}/merge_requests/15442/notes"),
+        fixture("rest", "merge_request_notes_list"),
+    )
+    .await;
+    for iid in [15441, 15440] {
+        serve(
+            &server,
+            &format!("{BASE}/merge_requests/{iid}/notes"),
+            json!([]),
+        )
+        .await;
+    }
+    let connector = gitlab(&server.uri());
+    let ctx = context(&connector);
+    let cases: [(&str, &[&str]); 4] = [
+        (
+            "merge_request",
+            &["mr-35385049", "mr-35384461", "mr-35368820"],
+        ),
+        ("issue", &["issue-41"]),
+        ("pipeline", &["pipeline-47", "pipeline-48"]),
+        ("note", &["note-301", "note-302"]),
+    ];
+    for (record_type, expected) in cases {
+        let items = drain_ok(
+            connector.connector.as_ref(),
+            &ctx,
+            &stream(record_type),
+            &SyncOptions::default(),
+        )
+        .await;
+        let mut got = ids(&items);
+        got.sort_unstable();
+        let mut want = expected.to_vec();
+        want.sort_unstable();
+        assert_eq!(got, want, "{record_type}");
+        for record in crate::support::records(&items) {
+            assert!(record.validate().is_ok(), "{}", record.id);
+            assert_eq!(record.record_type, record_type);
+            assert_eq!(record.data.to_value()["project"], "acme/widgets");
+            assert_eq!(record.metadata.to_value(), json!({"project_id": 101}));
+        }
+    }
+    let items = drain_ok(
+        connector.connector.as_ref(),
+        &ctx,
+        &stream("note"),
+        &SyncOptions::default(),
+    )
+    .await;
+    let records = crate::support::records(&items);
+    let system = records.iter().find(|r| r.id == "note-302").unwrap();
+    assert_eq!(system.data.to_value()["system"], true);
+    assert_eq!(system.data.to_value()["noteable_type"], "Issue");
+    assert_eq!(
+        system.data.to_value()["web_url"],
+        "http://example.com/example/example/issues/1#note_302"
+    );
+    let mr = crate::support::records(
+        &drain_ok(
+            connector.connector.as_ref(),
+            &ctx,
+            &stream("merge_request"),
+            &SyncOptions::default(),
+        )
+        .await,
+    )[1]
+    .data
+    .to_value();
+    assert_eq!(mr["milestone_id"], 731038);
+    assert_eq!(mr["assignees"], json!(["patrickbajao"]));
+    assert_eq!(mr["draft"], true);
+    // The project is read once however many streams need it.
+    let reads = server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| r.url.path() == "/api/v4/projects/acme%2Fwidgets")
+        .count();
+    assert_eq!(reads, 1);
+}
+
+#[tokio::test]
+async fn merge_requests_resume_from_the_cursor_oldest_change_first() {
+    let server = server_with_project().await;
+    Mock::given(method("GET"))
+        .and(path(format!("{BASE}/merge_requests")))
+        .and(query_param("per_page", "100"))
+        .and(query_param("state", "all"))
+        .and(query_param("order_by", "updated_at"))
+        .and(query_param("sort", "asc"))
+        .and(query_param("updated_after", "2024-03-01T10:00:00Z"))
+        .respond_with(json_page(json!([
+            mr(1, 1, "2024-03-01T10:00:00.000Z"),
+            mr(2, 2, "2024-03-02T11:00:00.250Z"),
+        ])))
+        .mount(&server)
+        .await;
+    let connector = gitlab(&server.uri());
+    let ctx = context(&connector);
+    let options =
+        options_with_state(&[("acme/widgets/merge_request", json!("2024-03-01T10:00:00Z"))]);
+    let items = drain_ok(
+        connector.connector.as_ref(),
+        &ctx,
+        &stream("merge_request"),
+        &options,
+    )
+    .await;
+    assert_eq!(
+        shape(&items),
+        ["r:mr-1", "r:mr-2", "c:\"2024-03-02T11:00:00.250Z\""]
+    );
+}
+
+#[tokio::test]
+async fn a_full_page_sharing_no_time_is_followed_by_a_requery_from_its_newest_time() {
+    let server = server_with_project().await;
+    let listing = format!("{BASE}/issues");
+    let next = format!(
+        "<{}{listing}?per_page=100&page=2>; rel=\"next\"",
+        server.uri()
+    );
+    Mock::given(method("GET"))
+        .and(path(&listing))
+        .and(query_param_is_missing("updated_after"))
+        .respond_with(
+            json_page(json!([
+                issue(1, 1, "2024-03-01T00:00:00Z"),
+                issue(2, 2, "2024-03-02T00:00:00Z")
+            ]))
+            .insert_header("link", next.as_str()),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(&listing))
+        .and(query_param("updated_after", "2024-03-02T00:00:00Z"))
+        .respond_with(json_page(json!([
+            issue(2, 2, "2024-03-02T00:00:00Z"),
+            issue(3, 3, "2024-03-03T00:00:00Z")
+        ])))
+        .mount(&server)
+        .await;
+    let connector = gitlab(&server.uri());
+    let items = drain_ok(
+        connector.connector.as_ref(),
+        &context(&connector),
+        &stream("issue"),
+        &SyncOptions::default(),
+    )
+    .await;
+    assert_eq!(
+        shape(&items),
+        [
+            "r:issue-1",
+            "r:issue-2",
+            "c:\"2024-03-02T00:00:00Z\"",
+            "r:issue-3",
+            "c:\"2024-03-03T00:00:00Z\""
+        ]
+    );
+}
+
+#[tokio::test]
+async fn notes_come_through_changed_parents_and_each_kind_keeps_its_cursor() {
+    let server = server_with_project().await;
+    Mock::given(method("GET"))
+        .and(path(format!("{BASE}/merge_requests")))
+        .and(query_param("updated_after", "2024-03-01T00:00:00Z"))
+        .and(query_param("order_by", "updated_at"))
+        .respond_with(json_page(json!([mr(10, 1, "2024-03-05T00:00:00Z")])))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("{BASE}/merge_requests/1/notes")))
+        .and(query_param("order_by", "updated_at"))
+        .and(query_param("sort", "asc"))
+        .respond_with(json_page(json!([
+            note(100, "2024-02-01T00:00:00Z"),
+            note(101, "2024-03-05T00:00:00Z")
+        ])))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("{BASE}/issues")))
+        .and(query_param("updated_after", "2024-03-04T00:00:00Z"))
+        .respond_with(json_page(json!([])))
+        .mount(&server)
+        .await;
+    let connector = gitlab(&server.uri());
+    let options = options_with_state(&[(
+        "acme/widgets/note",
+        json!({"merge_requests": "2024-03-01T00:00:00Z", "issues": "2024-03-04T00:00:00Z"}),
+    )]);
+    let items = drain_ok(
+        connector.connector.as_ref(),
+        &context(&connector),
+        &stream("note"),
+        &options,
+    )
+    .await;
+    // The note older than the cursor was stored by an earlier run; the checkpoint follows the
+    // notes of its parent.
+    assert_eq!(ids(&items), ["note-101"]);
+    assert!(matches!(items[0], SyncItem::Record(_)));
+    assert_eq!(
+        cursors(&items),
+        [
+            json!({"merge_requests": "2024-03-05T00:00:00Z", "issues": "2024-03-04T00:00:00Z"}),
+            json!({"merge_requests": "2024-03-05T00:00:00Z", "issues": "2024-03-04T00:00:00Z"}),
+        ]
+    );
+    let note = crate::support::records(&items)[0].data.to_value();
+    assert_eq!(note["noteable_iid"], 1);
+    assert_eq!(
+        note["web_url"],
+        "https://gitlab.example.com/acme/widgets/-/merge_requests/1#note_101"
+    );
+}
+
+#[tokio::test]
+async fn a_note_stream_that_fails_on_a_parents_notes_keeps_the_old_cursor() {
+    let server = server_with_project().await;
+    serve(
+        &server,
+        &format!("{BASE}/merge_requests"),
+        json!([mr(10, 1, "2024-03-05T00:00:00Z")]),
+    )
+    .await;
+    Mock::given(method("GET"))
+        .and(path(format!("{BASE}/merge_requests/1/notes")))
+        .respond_with(ResponseTemplate::new(404).set_body_json(json!({"message": "404 Not found"})))
+        .mount(&server)
+        .await;
+    let connector = gitlab(&server.uri());
+    let (items, error) = drain(
+        connector.connector.as_ref(),
+        &context(&connector),
+        &stream("note"),
+        &SyncOptions::default(),
+    )
+    .await;
+    assert!(error.is_some());
+    assert!(cursors(&items).is_empty(), "{:?}", shape(&items));
+}
+
+#[tokio::test]
+async fn commits_of_the_default_branch_are_read_newest_first_from_the_cursor() {
+    let server = server_with_project().await;
+    let commit = |sha: &str, at: &str| {
+        json!({"id": sha, "short_id": &sha[..3], "title": "t", "message": "t\n", "author_name": "A",
+               "author_email": "a@example.com", "authored_date": at, "committed_date": at,
+               "created_at": at, "web_url": format!("https://gitlab.example.com/acme/widgets/-/commit/{sha}")})
+    };
+    Mock::given(method("GET"))
+        .and(path(format!("{BASE}/repository/commits")))
+        .and(query_param("ref_name", "main"))
+        .and(query_param("since", "2024-03-01T00:00:00Z"))
+        .respond_with(json_page(json!([
+            commit("bbb", "2024-03-03T00:00:00.000+02:00"),
+            commit("aaa", "2024-03-01T00:00:00.000Z")
+        ])))
+        .mount(&server)
+        .await;
+    let connector = gitlab(&server.uri());
+    let options = options_with_state(&[("acme/widgets/commit", json!("2024-03-01T00:00:00Z"))]);
+    let items = drain_ok(
+        connector.connector.as_ref(),
+        &context(&connector),
+        &stream("commit"),
+        &options,
+    )
+    .await;
+    assert_eq!(
+        shape(&items),
+        [
+            "r:commit-101-bbb",
+            "r:commit-101-aaa",
+            "c:\"2024-03-01T00:00:00Z\"",
+            "c:\"2024-03-02T22:00:00Z\""
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_project_with_an_empty_repository_has_no_commits() {
+    let server = MockServer::start().await;
+    serve(
+        &server,
+        "/api/v4/projects/acme%2Fwidgets",
+        with(&widgets(), json!({"default_branch": null})),
+    )
+    .await;
+    let connector = gitlab(&server.uri());
+    let items = drain_ok(
+        connector.connector.as_ref(),
+        &context(&connector),
+        &stream("commit"),
+        &SyncOptions::default(),
+    )
+    .await;
+    assert!(items.is_empty(), "{:?}", shape(&items));
+}
+
+/// Every listing of a project answering nothing new.
+async fn serve_unchanged(server: &MockServer, base: &str) {
+    for listing in [
+        "merge_requests",
+        "issues",
+        "pipelines",
+        "repository/commits",
+    ] {
+        serve(server, &format!("{base}/{listing}"), json!([])).await;
+    }
+}
+
+#[tokio::test]
+async fn groups_are_listed_with_their_subgroups_at_sync_start_and_each_project_synced() {
+    let server = server_with_project().await;
+    serve_unchanged(&server, BASE).await;
+    let group_projects = json!([
+        {"id": 102, "path_with_namespace": "acme-platform/api", "default_branch": "main"},
+        {"id": 103, "path_with_namespace": "acme-platform/tools/cli", "default_branch": "main"},
+        // Also configured on its own: synced once, under its configured name.
+        {"id": 101, "path_with_namespace": "acme/widgets", "default_branch": "main"},
+    ]);
+    Mock::given(method("GET"))
+        .and(path("/api/v4/groups/acme-platform/projects"))
+        .and(query_param("include_subgroups", "true"))
+        .and(query_param("per_page", "100"))
+        .respond_with(json_page(group_projects))
+        .mount(&server)
+        .await;
+    for id in [102, 103] {
+        serve_unchanged(&server, &format!("/api/v4/projects/{id}")).await;
+    }
+    let connector = gitlab_with(gitlab_config(
+        &server.uri(),
+        &["acme/widgets"],
+        json!({"groups": ["acme-platform"], "types": ["merge_request", "commit"]}),
+    ));
+    assert_eq!(
+        connector.streams(&SyncOptions::default()).unwrap().len(),
+        2,
+        "before a sync only the configured projects are known"
+    );
+    serve(
+        &server,
+        "/api/v4/user",
+        json!({"id": 1, "username": "root"}),
+    )
+    .await;
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+    let result = SyncEngine::new(connector.connector.clone(), context(&connector), store)
+        .run(SyncOptions::default())
+        .await
+        .unwrap();
+    let streams: Vec<&str> = result.streams.keys().map(String::as_str).collect();
+    assert_eq!(
+        streams,
+        [
+            "acme-platform/api/commit",
+            "acme-platform/api/merge_request",
+            "acme-platform/tools/cli/commit",
+            "acme-platform/tools/cli/merge_request",
+            "acme/widgets/commit",
+            "acme/widgets/merge_request",
+        ]
+    );
+    // Group projects come with their id and default branch: no project read for them.
+    let requests = server.received_requests().await.unwrap();
+    assert!(
+        !requests
+            .iter()
+            .any(|r| r.url.path().starts_with("/api/v4/projects/acme-platform"))
+    );
+}
+
+#[tokio::test]
+async fn an_unchanged_project_costs_one_request_per_stream_plus_the_project_and_a_notes_listing() {
+    let server = server_with_project().await;
+    serve_unchanged(&server, BASE).await;
+    serve(
+        &server,
+        "/api/v4/user",
+        json!({"id": 1, "username": "root"}),
+    )
+    .await;
+    let connector = gitlab(&server.uri());
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+    let result = SyncEngine::new(connector.connector.clone(), context(&connector), store)
+        .run(SyncOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(result.streams.len(), 5);
+    // `/user`, the project, five listings and the note stream's second parent listing.
+    assert_eq!(
+        server.received_requests().await.unwrap().len(),
+        1 + 1 + 5 + 1
+    );
+}
+
+#[tokio::test]
+async fn an_insufficient_scope_refusal_names_read_api() {
+    let server = server_with_project().await;
+    Mock::given(method("GET"))
+        .and(path(format!("{BASE}/pipelines")))
+        .respond_with(ResponseTemplate::new(403).set_body_json(json!({
+            "error": "insufficient_scope",
+            "error_description": "The request requires higher privileges than provided by the access token.",
+            "scope": "read_api",
+        })))
+        .mount(&server)
+        .await;
+    let connector = gitlab(&server.uri());
+    let (_, error) = drain(
+        connector.connector.as_ref(),
+        &context(&connector),
+        &stream("pipeline"),
+        &SyncOptions::default(),
+    )
+    .await;
+    let error = error.expect("a 403 fails the stream");
+    assert_eq!(error.kind(), "authentication");
+    let text = error.to_string();
+    assert!(
+        text.contains("the token needs the read_api scope"),
+        "{text}"
+    );
+    assert!(text.contains("need these scopes: read_api"), "{text}");
+    assert!(!text.contains(TOKEN), "{text}");
+}
+
+#[tokio::test]
+async fn a_refused_token_is_called_invalid_and_not_shown() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(
+            ResponseTemplate::new(401).set_body_json(json!({"message": "401 Unauthorized"})),
+        )
+        .mount(&server)
+        .await;
+    let connector = gitlab(&server.uri());
+    let error = connector
+        .authenticate(&context(&connector))
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind(), "authentication");
+    let text = error.to_string();
+    assert!(text.contains("invalid, expired or revoked"), "{text}");
+    assert!(text.contains("401 Unauthorized"), "{text}");
+    assert!(!format!("{text} {error:?}").contains(TOKEN));
+}
+
+#[tokio::test]
+async fn a_missing_project_or_group_is_named() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/v4/projects/acme%2Fwidgets"))
+        .respond_with(
+            ResponseTemplate::new(404).set_body_json(json!({"message": "404 Project Not Found"})),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/v4/groups/ghosts/projects"))
+        .respond_with(
+            ResponseTemplate::new(404).set_body_json(json!({"message": "404 Group Not Found"})),
+        )
+        .mount(&server)
+        .await;
+    let connector = gitlab(&server.uri());
+    let ctx = context(&connector);
+    let (_, error) = drain(
+        connector.connector.as_ref(),
+        &ctx,
+        &stream("issue"),
+        &SyncOptions::default(),
+    )
+    .await;
+    let text = error.expect("a 404 fails the stream").to_string();
+    assert!(
+        text.contains("project acme/widgets does not exist"),
+        "{text}"
+    );
+    assert!(text.contains("404 Project Not Found"), "{text}");
+
+    let grouped = gitlab_with(gitlab_config(
+        &server.uri(),
+        &[],
+        json!({"groups": ["ghosts"]}),
+    ));
+    let text = grouped
+        .on_before_sync(&context(&grouped), &SyncOptions::default())
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        text.contains("group ghosts (groups[0]) does not exist"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn a_plain_text_429_is_waited_out_and_retried() {
+    let server = server_with_project().await;
+    let listing = format!("{BASE}/pipelines");
+    Mock::given(method("GET"))
+        .and(path(&listing))
+        .respond_with(
+            ResponseTemplate::new(429)
+                .set_body_string("Retry later\n")
+                .insert_header("content-type", "text/plain")
+                .insert_header("retry-after", "1")
+                .insert_header("ratelimit-remaining", "0")
+                .insert_header("ratelimit-limit", "2000"),
+        )
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    serve(&server, &listing, fixture("rest", "pipelines_list")).await;
+    let connector = gitlab(&server.uri());
+    let started = std::time::Instant::now();
+    let items = drain_ok(
+        connector.connector.as_ref(),
+        &context(&connector),
+        &stream("pipeline"),
+        &SyncOptions::default(),
+    )
+    .await;
+    assert_eq!(ids(&items), ["pipeline-47", "pipeline-48"]);
+    assert!(started.elapsed() >= std::time::Duration::from_millis(900));
+}
+
+#[tokio::test]
+async fn the_health_check_reads_user_version_and_rate_limit_headroom() {
+    let server = MockServer::start().await;
+    serve(
+        &server,
+        "/api/v4/user",
+        json!({"id": 1, "username": "root"}),
+    )
+    .await;
+    Mock::given(method("GET"))
+        .and(path("/api/v4/version"))
+        .respond_with(
+            json_page(json!({"version": "17.6.0", "revision": "abc"}))
+                .insert_header("ratelimit-limit", "2000")
+                .insert_header("ratelimit-remaining", "1500"),
+        )
+        .mount(&server)
+        .await;
+    let connector = gitlab(&server.uri());
+    let health = connector.health_check(&context(&connector)).await;
+    let names: Vec<&str> = health.checks.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, ["auth_valid", "api_reachable", "rate_limit_ok"]);
+    assert!(health.checks.iter().all(|c| c.status == CheckStatus::Pass));
+    assert_eq!(health.checks[0].metadata["identity"], "root");
+    assert_eq!(health.checks[2].metadata["used_percent"], 25.0);
+}
+
+#[test]
+fn config_errors_name_the_field() {
+    let registry = gwi_connectors::registry();
+    let bad = [
+        (
+            gitlab_config("https://gitlab.example.com/api/v4", &["a/b"], json!({})),
+            "base_url",
+        ),
+        (
+            gitlab_config("https://gitlab.com", &["widgets"], json!({})),
+            "projects[0]",
+        ),
+        (
+            gitlab_config("https://gitlab.com", &["a/b"], json!({"groups": ["a b"]})),
+            "groups[0]",
+        ),
+        (
+            gitlab_config("https://gitlab.com", &["a/b"], json!({"types": ["wiki"]})),
+            "types[0]",
+        ),
+        (
+            gitlab_config(
+                "https://gitlab.com",
+                &["a/b"],
+                json!({"repositories": ["a/b"]}),
+            ),
+            "repositories",
+        ),
+    ];
+    for (config, field) in bad {
+        let Err(error) = registry.build("gitlab", config) else {
+            panic!("a config with a bad {field} was accepted");
+        };
+        assert_eq!(error.kind(), "config", "{field}");
+        assert!(error.to_string().contains(field), "{field}: {error}");
+    }
+}
