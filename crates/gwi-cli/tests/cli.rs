@@ -257,3 +257,74 @@ fn verify_of_an_unknown_connector_exits_2() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("known: github"));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sync_reconcile_marks_deleted_what_gitlab_lists_no_more_and_needs_the_store() {
+    let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("gwi.toml"),
+        format!(
+            "[store]\nurl = \"sqlite://gwi.db\"\n\n[connectors.gitlab]\nbase_url = \"{}gitlab\"\nprojects = [\"acme/widgets\", \"102\"]\ngroups = [\"acme-platform\"]\nauth = {{ type = \"bearer\", token = \"env:GITHUB_TOKEN\" }}\n",
+            sandbox.base_url()
+        ),
+    )
+    .unwrap();
+    let run = |args: &'static [&'static str]| {
+        let dir = dir.path().to_owned();
+        tokio::task::spawn_blocking(move || gwi(&dir, args))
+    };
+    let first = run(&["sync", "gitlab"]).await.unwrap();
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let mut deleted = 0;
+    while deleted == 0 {
+        deleted = sandbox.mutate("gitlab", 20).unwrap().deleted;
+    }
+
+    let out = run(&["sync", "gitlab", "--reconcile"]).await.unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains(&format!("marked {deleted} stored records deleted")),
+        "{deleted} deletions: {err}"
+    );
+    let again = run(&["sync", "gitlab", "--reconcile"]).await.unwrap();
+    assert!(
+        !String::from_utf8_lossy(&again.stderr).contains("marked"),
+        "a second reconciling run finds nothing more"
+    );
+
+    for args in [
+        &["sync", "gitlab", "--reconcile", "--output", "ndjson"][..],
+        &["sync", "gitlab", "--reconcile", "--limit", "10"][..],
+        &["sync", "gitlab", "--reconcile", "--resources", "acme/widgets"][..],
+    ] {
+        let out = gwi(dir.path(), args);
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+#[test]
+fn demo_of_gitlab_finds_its_unannounced_deletions_by_reconciling() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = gwi(dir.path(), &["demo", "gitlab", "--db", "demo.db"]);
+    let text = stdout(&out);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("sandbox gitlab API at"), "{text}");
+    assert!(text.contains("reconciling sync:"), "{text}");
+    assert!(text.contains("stored records marked deleted"), "{text}");
+    assert!(text.contains("newest merge_request records"), "{text}");
+}

@@ -1,4 +1,4 @@
-//! `gwi demo`: see gwi work end to end without tokens, against the local GitHub sandbox.
+//! `gwi demo`: see a connector work end to end without tokens, against its local sandbox.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -11,16 +11,21 @@ use gwi_core::sync::{SyncEngine, SyncResult};
 use gwi_sandbox::{Sandbox, SandboxConfig};
 use serde_json::json;
 
-use super::common::{context_for, open_store};
+use super::common::{bad_usage, context_for, open_store};
 
 /// Arguments of `gwi demo`.
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Example:\n  gwi demo && gwi records list --store sqlite://gwi-demo.db --connector github\n\n\
-The demo starts the sandbox (a local, simulated GitHub API) in this process, syncs two repositories\n\
-into a SQLite file, changes some data upstream, and syncs again incrementally."
+    after_help = "Examples:\n  gwi demo && gwi records list --store sqlite://gwi-demo.db --connector github\n  gwi demo gitlab\n\n\
+The demo starts the sandbox (local, simulated provider APIs) in this process, syncs everything the\n\
+sandbox serves for the connector into a SQLite file, changes, creates and deletes some data\n\
+upstream, and syncs again incrementally. For a provider that never announces deletions (GitLab)\n\
+a reconciling sync (gwi sync --reconcile) then finds them."
 )]
 pub struct DemoArgs {
+    /// The connector to show (one the sandbox serves: github, gitlab).
+    #[arg(default_value = "github")]
+    connector: String,
     /// SQLite file to sync into (replaced if it exists).
     #[arg(long, default_value = "gwi-demo.db", value_name = "FILE")]
     db: PathBuf,
@@ -32,26 +37,38 @@ pub struct DemoArgs {
 /// Runs `gwi demo`.
 pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let mut out = std::io::stdout().lock();
+    let name = args.connector.as_str();
+    if !gwi_sandbox::PROVIDERS.contains(&name) {
+        return Err(bad_usage(anyhow::anyhow!(
+            "the sandbox serves no {name:?}; `gwi demo` shows one of: {}",
+            gwi_sandbox::PROVIDERS.join(", ")
+        )));
+    }
     let sandbox = Sandbox::start(SandboxConfig {
         scale: args.scale,
+        providers: vec![name.to_owned()],
         ..SandboxConfig::default()
     })
     .await
     .context("cannot start the sandbox")?;
-    writeln!(out, "sandbox GitHub API at {}", sandbox.base_url())?;
+    let mut config = sandbox
+        .connector_config(name)
+        .with_context(|| format!("the sandbox has no config for {name}"))?;
+    writeln!(
+        out,
+        "sandbox {name} API at {}",
+        config["base_url"].as_str().unwrap_or_default()
+    )?;
 
     // The token goes through a `file:` reference, as a real one should (never literally).
     let token_dir = std::env::temp_dir().join(format!("gwi-demo-{}", std::process::id()));
     std::fs::create_dir_all(&token_dir)?;
     let token_file = token_dir.join("token");
     std::fs::write(&token_file, "gwi-sandbox-demo")?;
-    let config = json!({
-        "base_url": sandbox.base_url().as_str(),
-        "repositories": ["acme/widgets", "acme/gadgets"],
-        "auth": {"type": "bearer", "token": format!("file:{}", token_file.display())},
-    });
-    let connector = gwi_connectors::registry().build("github", config)?;
+    config["auth"] = json!({"type": "bearer", "token": format!("file:{}", token_file.display())});
+    let connector = gwi_connectors::registry().build(name, config);
     let _ = std::fs::remove_dir_all(&token_dir);
+    let connector = connector?;
 
     for suffix in ["", "-wal", "-shm"] {
         let mut path = args.db.clone().into_os_string();
@@ -61,13 +78,13 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let url = format!("sqlite://{}", args.db.display());
     let store = open_store(&url).await?;
 
-    let run = |label: &'static str| {
+    let run = |label: &'static str, options: SyncOptions| {
         let connector = connector.clone();
         let store = store.clone();
         async move {
             let ctx = context_for(&connector, Some(&store))?;
             let engine = SyncEngine::new(connector.connector.clone(), ctx, store);
-            let result = engine.run(SyncOptions::default()).await?;
+            let result = engine.run(options).await?;
             anyhow::Ok((label, result, engine.context().progress.snapshot()))
         }
     };
@@ -79,24 +96,40 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     )| {
         writeln!(
             out,
-            "{label}: {} records ({} new or changed) in {:.2}s with {} requests",
+            "{label}: {} records ({} written) in {:.2}s with {} requests{}",
             result.records,
             result.written,
             result.duration.as_secs_f64(),
-            progress.requests
+            progress.requests,
+            if result.deleted > 0 {
+                format!("; {} stored records marked deleted", result.deleted)
+            } else {
+                String::new()
+            }
         )
     };
 
-    report(&mut out, run("full sync").await?)?;
-    let changes = sandbox.mutate("github", 10)?;
+    report(&mut out, run("full sync", SyncOptions::default()).await?)?;
+    let changes = sandbox.mutate(name, 20)?;
     writeln!(
         out,
-        "upstream changed: {} records updated, {} created",
-        changes.updated, changes.created
+        "upstream changed: {} records updated, {} created, {} deleted",
+        changes.updated, changes.created, changes.deleted
     )?;
-    report(&mut out, run("incremental sync").await?)?;
+    report(
+        &mut out,
+        run("incremental sync", SyncOptions::default()).await?,
+    )?;
+    if changes.deleted > 0 && !sandbox.announces_deletions(name) {
+        // Nothing told gwi of these deletions; comparing a full read with the store finds them.
+        let reconcile = SyncOptions {
+            reconcile: true,
+            ..SyncOptions::default()
+        };
+        report(&mut out, run("reconciling sync", reconcile).await?)?;
+    }
 
-    let scope = Scope::new("default", "github");
+    let scope = Scope::new("default", name);
     let mut query = RecordQuery {
         tenant: scope.tenant.clone(),
         connector: Some(scope.connector.clone()),
@@ -112,9 +145,10 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
             store.count_records(&query).await?
         )?;
     }
-    query.record_type = Some("pull_request".to_owned());
+    let shown = meta.record_types.first().cloned().unwrap_or_default();
+    query.record_type = Some(shown.clone());
     query.limit = Some(3);
-    writeln!(out, "\nnewest pull requests:")?;
+    writeln!(out, "\nnewest {shown} records:")?;
     for record in store.query_records(&query).await? {
         // Through a `Value`, so `data` is indented too (its JSON text is written as stored).
         let record = serde_json::to_value(&record)?;
@@ -122,7 +156,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     }
     writeln!(
         out,
-        "\nexplore: gwi records list --store {url} --connector github --type issue\n         gwi state show github --store {url}"
+        "\nexplore: gwi records list --store {url} --connector {name} --type issue\n         gwi state show {name} --store {url}"
     )?;
     store.close().await;
     sandbox.shutdown().await;
