@@ -301,7 +301,13 @@ async fn sync_reconcile_marks_deleted_what_gitlab_lists_no_more_and_needs_the_st
     for args in [
         &["sync", "gitlab", "--reconcile", "--output", "ndjson"][..],
         &["sync", "gitlab", "--reconcile", "--limit", "10"][..],
-        &["sync", "gitlab", "--reconcile", "--resources", "acme/widgets"][..],
+        &[
+            "sync",
+            "gitlab",
+            "--reconcile",
+            "--resources",
+            "acme/widgets",
+        ][..],
     ] {
         let out = gwi(dir.path(), args);
         assert_eq!(

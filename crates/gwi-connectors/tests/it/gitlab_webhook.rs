@@ -2,6 +2,7 @@
 //! very row a sync writes for the same object.
 
 use gwi_core::stream::StreamDescriptor;
+use proptest::prelude::Strategy as _;
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -263,6 +264,59 @@ async fn unknown_events_give_nothing_and_malformed_bodies_a_typed_error() {
             .await
             .unwrap_err();
         assert_eq!(error.kind(), "validation");
+    }
+}
+
+/// Replaces the value at the `pick`-th place of `value` (depth first) with `with`.
+fn replace_nth(value: &mut Value, pick: &mut usize, with: &Value) -> bool {
+    if *pick == 0 {
+        *value = with.clone();
+        return true;
+    }
+    *pick -= 1;
+    let children: Vec<&mut Value> = match value {
+        Value::Object(map) => map.values_mut().collect(),
+        Value::Array(items) => items.iter_mut().collect(),
+        _ => Vec::new(),
+    };
+    children
+        .into_iter()
+        .any(|child| replace_nth(child, pick, with))
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(300))]
+
+    /// A hook body from anywhere (a recorded one with any value swapped for another kind, or
+    /// cut short) maps to records or to a validation error, never to a panic.
+    #[test]
+    fn any_altered_hook_body_maps_or_fails_as_validation(
+        fixture_index in 0usize..EXPECTED.len(),
+        place in 0usize..400,
+        replacement in proptest::prop_oneof![
+            proptest::prelude::Just(Value::Null),
+            proptest::prelude::any::<i64>().prop_map(Value::from),
+            proptest::prelude::any::<bool>().prop_map(Value::from),
+            ".{0,12}".prop_map(Value::from),
+            proptest::prelude::Just(json!([])),
+            proptest::prelude::Just(json!({})),
+        ],
+        cut in proptest::option::of(0usize..4000),
+    ) {
+        let (name, _) = EXPECTED[fixture_index];
+        let mut body = fixture("webhooks", name);
+        let event = event_of(&body).to_owned();
+        let mut place = place;
+        replace_nth(&mut body, &mut place, &replacement);
+        let mut bytes = serde_json::to_vec(&body).unwrap();
+        if let Some(cut) = cut {
+            bytes.truncate(cut.min(bytes.len()));
+        }
+        let connector = fixture_projects(json!({}));
+        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        if let Err(error) = rt.block_on(connector.process_webhook(&delivery(&event, bytes))) {
+            proptest::prop_assert_eq!(error.kind(), "validation", "{}", error);
+        }
     }
 }
 
