@@ -710,3 +710,55 @@ fn config_errors_name_the_field() {
         assert!(error.to_string().contains(field), "{field}: {error}");
     }
 }
+
+#[tokio::test]
+async fn oauth2_refreshes_at_the_instances_token_endpoint_and_sends_the_new_access_token() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/oauth/token"))
+        .and(wiremock::matchers::body_string_contains(
+            "grant_type=refresh_token",
+        ))
+        .and(wiremock::matchers::body_string_contains(
+            "refresh_token=glrt-granted-by-the-user",
+        ))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "access_token": "gloas-access-from-refresh",
+            "token_type": "Bearer",
+            // GitLab's access tokens last two hours, and each refresh rotates the refresh token.
+            "expires_in": 7200,
+            "refresh_token": "glrt-rotated",
+            "created_at": 1_700_000_000,
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/v4/user"))
+        .and(header("authorization", "Bearer gloas-access-from-refresh"))
+        .respond_with(json_page(json!({"id": 1, "username": "root"})))
+        .expect(2)
+        .mount(&server)
+        .await;
+    let config = gitlab_config(
+        &server.uri(),
+        &["acme/widgets"],
+        json!({"auth": {
+            "type": "oauth2",
+            "token_url": format!("{}/oauth/token", server.uri()),
+            "client_id": "gwi-app",
+            "client_secret": "gloas-app-secret",
+            "refresh_token": "glrt-granted-by-the-user",
+        }}),
+    );
+    let connector = gitlab_with(config);
+    let ctx = context(&connector);
+    // Twice: the second call reuses the access token, which is good for two hours.
+    for _ in 0..2 {
+        let info = connector.authenticate(&ctx).await.unwrap();
+        assert!(
+            !format!("{info:?}").contains("gloas-access-from-refresh"),
+            "{info:?}"
+        );
+    }
+}
