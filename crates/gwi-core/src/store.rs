@@ -92,6 +92,9 @@ pub struct RecordQuery {
     pub record_type: Option<String>,
     /// Only records updated at or after this time.
     pub updated_since: Option<DateTime<Utc>>,
+    /// Only records last written (by a sync or a webhook) before this time, by the clock of
+    /// the process that wrote them: what a reconciling sync may mark deleted.
+    pub written_before: Option<DateTime<Utc>>,
     /// At most this many, newest `updated_at` first.
     pub limit: Option<u64>,
 }

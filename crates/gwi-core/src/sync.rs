@@ -69,8 +69,9 @@ pub trait RecordSink: Send + Sync {
     }
 
     /// The stored, live records of `record_type` in `scope` that are not in `seen` and were
-    /// last changed before `before`, for a reconciling run to mark deleted; `None` when the
-    /// sink keeps no records (a protocol writer), so there is nothing to reconcile.
+    /// last written before `before`, for a reconciling run to mark deleted (one written since
+    /// may come from a webhook that arrived after the listing passed its place); `None` when
+    /// the sink keeps no records (a protocol writer), so there is nothing to reconcile.
     async fn missing(
         &self,
         scope: &Scope,
@@ -128,13 +129,14 @@ impl RecordSink for StoreSink {
             tenant: scope.tenant.clone(),
             connector: Some(scope.connector.clone()),
             record_type: Some(record_type.to_owned()),
+            written_before: Some(before),
             ..RecordQuery::default()
         };
         // Streamed, so only the missing records are held, however many are stored.
         let missing = self
             .store
             .stream_records(&query)
-            .try_filter(|r| futures::future::ready(listed_no_more(r, seen, before)))
+            .try_filter(|r| futures::future::ready(listed_no_more(r, seen)))
             .try_collect()
             .await?;
         Ok(Some(missing))
@@ -338,8 +340,8 @@ impl SyncEngine {
         self.cancellable(self.connector.on_before_sync(&self.ctx, &options))
             .await?;
         let scope = Scope::new(self.ctx.tenant.clone(), self.ctx.connector.clone());
-        // Records changed upstream after this instant may have been stored by a webhook while
-        // the listing had passed them, so reconciling never marks those deleted.
+        // A record written after this instant may come from a webhook that arrived after the
+        // listing passed its place, so reconciling never marks those deleted.
         let listed_from = Utc::now();
         options.full_refresh |= options.reconcile;
         if !options.full_refresh {
@@ -766,11 +768,9 @@ enum End {
     Flushed(ConnectorError),
 }
 
-/// Whether a stored record is live, was not read by a reconciling run that listed everything
-/// from `before` on, and did not change meanwhile (a webhook may have stored it after the
-/// listing passed its place).
-fn listed_no_more(record: &ConnectorRecord, seen: &HashSet<String>, before: DateTime<Utc>) -> bool {
-    !record.is_tombstone() && record.updated_at < before && !seen.contains(&record.id)
+/// Whether a stored record is live and was not read by a reconciling run.
+fn listed_no_more(record: &ConnectorRecord, seen: &HashSet<String>) -> bool {
+    !record.is_tombstone() && !seen.contains(&record.id)
 }
 
 /// The ids a reconciling run has read, per record type.
@@ -1050,7 +1050,8 @@ mod tests {
     struct VecSink {
         commits: Mutex<Vec<Commit>>,
         state: Vec<StreamState>,
-        stored: Vec<ConnectorRecord>,
+        /// Stored records with when each was written.
+        stored: Vec<(ConnectorRecord, DateTime<Utc>)>,
         fail_commits: bool,
     }
 
@@ -1076,11 +1077,10 @@ mod tests {
             seen: &HashSet<String>,
             before: DateTime<Utc>,
         ) -> Result<Option<Vec<ConnectorRecord>>, StoreError> {
-            let missing = self
-                .stored
-                .iter()
-                .filter(|r| r.record_type == record_type && listed_no_more(r, seen, before));
-            Ok(Some(missing.cloned().collect()))
+            let missing = self.stored.iter().filter(|(r, written)| {
+                r.record_type == record_type && *written < before && listed_no_more(r, seen)
+            });
+            Ok(Some(missing.map(|(r, _)| r.clone()).collect()))
         }
         async fn commit(
             &self,
@@ -1303,10 +1303,10 @@ mod tests {
     #[tokio::test]
     async fn reconciling_marks_deleted_what_a_full_listing_no_longer_shows() {
         let now = Utc::now();
-        let old = record("x");
+        let before = now - chrono::Duration::seconds(60);
         // As a webhook delivered while the listing runs would store it.
         let later = now + chrono::Duration::seconds(60);
-        let changed_since = ConnectorRecord::new("y", "item", "script", later, later);
+        let old = record("x");
         let other_type =
             ConnectorRecord::new("z", "note", "script", old.created_at, old.updated_at);
         let gone_before = record("w").into_tombstone(old.updated_at);
@@ -1316,7 +1316,13 @@ mod tests {
                 cursor: json!(9),
                 updated_at: now,
             }],
-            stored: vec![record("a"), old, changed_since, other_type, gone_before],
+            stored: vec![
+                (record("a"), before),
+                (old, before),
+                (record("y"), later),
+                (other_type, before),
+                (gone_before, before),
+            ],
             ..Default::default()
         });
         let script = Arc::new(Script::one(vec![rec("a"), cp("r1/item", json!(1))]));
@@ -1332,7 +1338,7 @@ mod tests {
             script.seen_cursors.lock().unwrap().get("r1/item"),
             Some(&None)
         );
-        // Only "x": "a" was listed, "y" changed after the listing began, "z" is of a type
+        // Only "x": "a" was listed, "y" was written after the listing began, "z" is of a type
         // no stream read, "w" is deleted already.
         assert_eq!(result.deleted, 1);
         assert_eq!(
@@ -1356,7 +1362,7 @@ mod tests {
             },
         ] {
             let sink = Arc::new(VecSink {
-                stored: vec![record("x")],
+                stored: vec![(record("x"), Utc::now() - chrono::Duration::seconds(60))],
                 ..Default::default()
             });
             let script = Arc::new(Script::one(vec![rec("a"), rec("b")]));

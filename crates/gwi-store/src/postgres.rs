@@ -169,6 +169,9 @@ fn push_filters<'a>(qb: &mut QueryBuilder<'a, Postgres>, query: &'a RecordQuery)
     if let Some(since) = query.updated_since {
         qb.push(" AND updated_at >= ").push_bind(since);
     }
+    if let Some(before) = query.written_before {
+        qb.push(" AND synced_at < ").push_bind(before);
+    }
 }
 
 fn seconds(d: Duration) -> f64 {
@@ -190,7 +193,7 @@ const INBOX_APPEND: &str = "INSERT INTO inbox (tenant, connector, dedupe_key, ev
 const UPSERT: &str = "INSERT INTO records (tenant, connector, record_type, id, source, \
      created_at, updated_at, data, metadata, synced_at) \
      SELECT $1, $2, t.record_type, t.id, t.source, t.created_at, t.updated_at, \
-            t.data::jsonb, t.metadata::jsonb, now() \
+            t.data::jsonb, t.metadata::jsonb, $10 \
      FROM UNNEST($3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::timestamptz[], \
                  $8::text[], $9::text[]) \
           AS t(record_type, id, source, created_at, updated_at, data, metadata) \
@@ -212,6 +215,8 @@ async fn upsert(
         (a.record_type.as_str(), a.id.as_str()).cmp(&(b.record_type.as_str(), b.id.as_str()))
     });
     let mut written = 0;
+    // gwi's clock, not the server's: a reconciling sync compares it with its own start.
+    let now = chrono::Utc::now();
     for chunk in rows.chunks(ROWS_PER_STATEMENT) {
         // JSON is sent as text and cast in SQL: PostgreSQL parses it either way.
         let data: Vec<&str> = chunk.iter().map(|r| r.data.as_str()).collect();
@@ -231,6 +236,7 @@ async fn upsert(
             .bind(chunk.iter().map(|r| r.updated_at).collect::<Vec<_>>())
             .bind(data)
             .bind(metadata)
+            .bind(now)
             .execute(&mut *tx)
             .await
             .map_err(from_sqlx)?;

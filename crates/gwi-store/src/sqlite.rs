@@ -651,6 +651,10 @@ fn push_filters<'a>(qb: &mut QueryBuilder<'a, Sqlite>, query: &'a RecordQuery) {
         qb.push(" AND updated_at >= ")
             .push_bind(format_micros(since));
     }
+    if let Some(before) = query.written_before {
+        qb.push(" AND synced_at < ")
+            .push_bind(before.timestamp_micros());
+    }
 }
 
 #[async_trait]

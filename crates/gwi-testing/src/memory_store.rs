@@ -31,7 +31,8 @@ pub struct MemoryStore {
 
 #[derive(Default)]
 struct Inner {
-    records: BTreeMap<RecordKey, ConnectorRecord>,
+    /// Each record with when it was last written.
+    records: BTreeMap<RecordKey, (ConnectorRecord, DateTime<Utc>)>,
     state: BTreeMap<(String, String, String), StreamState>,
     claims: HashMap<String, DateTime<Utc>>,
     inbox: BTreeMap<i64, Slot>,
@@ -98,13 +99,18 @@ fn expiry(now: DateTime<Utc>, ttl: Duration) -> Result<DateTime<Utc>, StoreError
         .ok_or_else(|| StoreError::Query(format!("ttl {ttl:?} is out of range")))
 }
 
-fn matches(query: &RecordQuery, key: &RecordKey, record: &ConnectorRecord) -> bool {
+fn matches(
+    query: &RecordQuery,
+    key: &RecordKey,
+    (record, written): &(ConnectorRecord, DateTime<Utc>),
+) -> bool {
     key.0 == query.tenant
         && query.connector.as_ref().is_none_or(|c| *c == key.1)
         && query.record_type.as_ref().is_none_or(|t| *t == key.2)
         && query
             .updated_since
             .is_none_or(|since| record.updated_at >= micros(since))
+        && query.written_before.is_none_or(|before| *written < before)
 }
 
 impl Inner {
@@ -122,9 +128,11 @@ impl Inner {
                 record.id.clone(),
             );
             match self.records.get(&key) {
-                Some(stored) if stored.updated_at > record.updated_at => outcome.unchanged += 1,
+                Some((stored, _)) if stored.updated_at > record.updated_at => {
+                    outcome.unchanged += 1;
+                }
                 _ => {
-                    self.records.insert(key, record);
+                    self.records.insert(key, (record, Utc::now()));
                     outcome.written += 1;
                 }
             }
@@ -343,6 +351,7 @@ impl Store for MemoryStore {
             .records
             .iter()
             .filter(|(k, r)| matches(query, k, r))
+            .map(|(k, (r, _))| (k, r))
             .collect();
         // Newest first; ties in key order, as the SQL engines do.
         found.sort_by(|a, b| b.1.updated_at.cmp(&a.1.updated_at).then(a.0.cmp(b.0)));

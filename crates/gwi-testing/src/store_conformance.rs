@@ -69,6 +69,7 @@ macro_rules! store_conformance_tests {
             large_batches_are_stored_whole,
             query_filters_orders_and_limits,
             count_ignores_limit,
+            written_before_selects_by_when_a_record_was_last_written,
             streamed_records_are_one_snapshot_while_records_are_written,
             state_is_kept_per_scope_and_stream,
             reset_state_forgets_one_stream_or_all,
@@ -489,6 +490,49 @@ pub async fn count_ignores_limit(store: Arc<dyn Store>) {
     assert_eq!(store.count_records(&query).await.unwrap(), 2);
     assert_eq!(store.count_records(&all("tenant-a")).await.unwrap(), 5);
     assert_eq!(store.count_records(&all("nobody")).await.unwrap(), 0);
+}
+
+/// `written_before` keeps the records last written before that instant, whatever their
+/// `updated_at`: a record rewritten later (by a webhook during a reconciling sync) drops out,
+/// and one whose older copy was refused keeps its first write time.
+pub async fn written_before_selects_by_when_a_record_was_last_written(store: Arc<dyn Store>) {
+    let s = scope();
+    store
+        .commit_batch(
+            &s,
+            &[record("early", "issue", 10), record("kept", "issue", 30)],
+            None,
+        )
+        .await
+        .unwrap();
+    // Past any clock tick of the stores' own timestamps.
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    let between = Utc::now();
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    store
+        .commit_batch(
+            &s,
+            // "early" is rewritten; "kept" gets an older copy, which the store refuses.
+            &[
+                record("early", "issue", 11),
+                record("kept", "issue", 20),
+                record("late", "issue", 1),
+            ],
+            None,
+        )
+        .await
+        .unwrap();
+    let query = RecordQuery {
+        written_before: Some(between),
+        ..all("tenant-a")
+    };
+    assert_eq!(ids(store.as_ref(), &query).await, ["kept"]);
+    assert_eq!(store.count_records(&query).await.unwrap(), 1);
+    let everything = RecordQuery {
+        written_before: Some(Utc::now() + chrono::Duration::seconds(60)),
+        ..all("tenant-a")
+    };
+    assert_eq!(store.count_records(&everything).await.unwrap(), 3);
 }
 
 /// Streaming reads what a query reads, one record at a time and from one snapshot: records

@@ -78,7 +78,7 @@ impl RecordFilter {
             connector: self.connector.clone(),
             record_type: self.record_type.clone(),
             updated_since,
-            limit: None,
+            ..RecordQuery::default()
         })
     }
 }

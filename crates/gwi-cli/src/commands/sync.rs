@@ -49,7 +49,7 @@ Other outputs write to stdout and resume from --state-file (the last STATE messa
 --reconcile compares a complete read with the store, so it needs --output store and every
 resource; run it now and then for a provider whose webhooks and API never report deletions.
 The store then mirrors what the config reads: records of a project dropped from the config
-are marked deleted too. Records changed after the run began are left alone.
+are marked deleted too. Records written (by gwi serve) after the run began are left alone.
 
 Exit code: 0 success, 1 the sync failed, 2 bad usage or config.")]
 pub struct SyncArgs {

@@ -8,7 +8,7 @@ use url::Url;
 const API: [&str; 2] = ["api", "v4"];
 
 /// Page size for list endpoints: GitLab's maximum, so a sync costs as few requests as possible.
-pub(crate) const PER_PAGE: &str = "100";
+const PER_PAGE: &str = "100";
 
 /// Builds requests under the instance root (`https://gitlab.com`, a self-managed host, the
 /// sandbox's `/gitlab`), each one under `/api/v4`.
@@ -38,10 +38,13 @@ impl GitlabApi {
 
     /// A first-page request for a listing at the maximum page size.
     pub(crate) fn list(&self, segments: &[&str], params: &[(&str, &str)]) -> HttpRequest {
-        self.get(segments)
-            .query(&[("per_page", PER_PAGE)])
-            .query(params)
+        paged(self.get(segments), params)
     }
+}
+
+/// `request` as the first page of a listing at the maximum page size, with `params`.
+pub(crate) fn paged(request: HttpRequest, params: &[(&str, &str)]) -> HttpRequest {
+    request.query(&[("per_page", PER_PAGE)]).query(params)
 }
 
 /// A time as GitLab's `updated_after` and `since` take it: RFC 3339 in UTC (a `Z`, never a `+`

@@ -202,6 +202,16 @@ pub(crate) struct Pipeline {
     pub updated_at: DateTime<Utc>,
 }
 
+impl Pipeline {
+    /// Whether the pipeline has ended, so GitLab knows its `duration`.
+    pub(crate) fn is_finished(&self) -> bool {
+        matches!(
+            self.status.as_str(),
+            "success" | "failed" | "canceled" | "skipped"
+        )
+    }
+}
+
 /// `GET /projects/:id/repository/commits` items.
 #[derive(Debug, Clone, Deserialize)]
 pub(crate) struct Commit {

@@ -5,8 +5,8 @@
 //! |-----------------|-------------------------------------------------------------------------|--------|
 //! | `merge_request` | ascending, keyset re-query on `updated_after`, `order_by=updated_at&sort=asc`, `state=all` | newest `updated_at` read |
 //! | `issue`         | the same on `/issues`                                                   | newest `updated_at` read |
-//! | `note`          | merge requests, then issues, as above; each one's notes                 | `{merge_requests, issues}`: a parent time each |
-//! | `pipeline`      | ascending, `updated_after`, `order_by=updated_at&sort=asc`              | newest `updated_at` read |
+//! | `note`          | merge requests, then issues, as above; each one's notes newest first down to the cursor | `{merge_requests, issues}`: a parent time each |
+//! | `pipeline`      | ascending, `updated_after`, `order_by=updated_at&sort=asc`; a finished one's detail | newest `updated_at` read |
 //! | `commit`        | newest first, `ref_name=<default branch>&since=<cursor>`                | newest `committed_date`, once the walk ends |
 //!
 //! `updated_after` and `since` are inclusive, so the items at the cursor's own time come again
@@ -16,7 +16,9 @@
 //! Requests when nothing changed upstream: one per stream, plus the project read
 //! (`projects.rs`, once per configured project and sync), plus for `note` one more listing
 //! (merge requests and issues are two) and the notes of the merge requests and issues at the
-//! cursor's own time, which `updated_after` lists again (at least one of each kind).
+//! cursor's own time, which `updated_after` lists again (at least one of each kind), and
+//! the detail of a finished pipeline at the cursor's own time (listings leave `duration` out,
+//! so each finished pipeline read costs one request for it).
 //!
 //! Known limits: GitLab announces no deletion of these objects, by listing or by webhook, so
 //! deleted merge requests, issues and notes become tombstones only in a reconciling run
@@ -28,8 +30,8 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use futures::StreamExt;
 use futures::stream::BoxStream;
+use futures::{StreamExt, TryStreamExt};
 use gwi_core::error::ConnectorError;
 use gwi_core::http::{ApiClient, HttpRequest};
 use gwi_core::incremental::{
@@ -44,7 +46,7 @@ use serde_json::{Value, json};
 
 use super::auth;
 use super::config::{GitlabConfig, ProjectRef, RecordType};
-use super::core::{GitlabApi, query_time};
+use super::core::{GitlabApi, paged, query_time};
 use super::models::{Commit, Issue, MergeRequest, Note, Noteable, Pipeline, Project};
 use super::projects::Directory;
 use super::records::{self, InProject, Parent, SOURCE};
@@ -133,10 +135,15 @@ impl<'a> StreamRun<'a> {
     /// A first-page request for `/projects/{id}/{path...}`, by numeric id (read once, so no
     /// path needs encoding).
     fn list(&self, path: &[&str], params: &[(&str, &str)]) -> HttpRequest {
+        paged(self.get(path), params)
+    }
+
+    /// A GET of `/projects/{id}/{path...}`.
+    fn get(&self, path: &[&str]) -> HttpRequest {
         let id = self.project.id.to_string();
         let mut segments = vec!["projects", id.as_str()];
         segments.extend_from_slice(path);
-        self.api.list(&segments, params)
+        self.api.get(&segments)
     }
 
     /// The pages of a listing, decoded as `T`, `read_ahead` pages ahead.
@@ -219,9 +226,27 @@ fn pipelines(
     since: Option<DateTime<Utc>>,
 ) -> BoxStream<'_, Result<SyncItem, ConnectorError>> {
     const PARAMS: &[(&str, &str)] = &[("order_by", "updated_at"), ("sort", "asc")];
-    let steps = run.ascending(&["pipelines"], PARAMS, since, |p: &Pipeline| {
+    let listed = run.ascending(&["pipelines"], PARAMS, since, |p: &Pipeline| {
         (p.updated_at, p.id)
     });
+    let detail = run.clone();
+    // Listings leave out `duration` (GitLab's basic pipeline entity); a finished pipeline's
+    // own answer has it, so each finished one listed costs a request more. The listing's
+    // checkpoints stand: the detail is the same pipeline, at most newer.
+    let steps: Steps<'_, Pipeline> = Box::pin(listed.and_then(move |step| {
+        let run = detail.clone();
+        async move {
+            match step {
+                Step::Item(pipeline) if pipeline.duration.is_none() && pipeline.is_finished() => {
+                    let id = pipeline.id.to_string();
+                    let request = run.get(&["pipelines", id.as_str()]);
+                    let (_, pipeline) = run.client.execute_json::<Pipeline>(&request).await?;
+                    Ok(Step::Item(pipeline))
+                }
+                other => Ok(other),
+            }
+        }
+    }));
     run.items(steps, records::pipeline)
 }
 
@@ -321,20 +346,24 @@ fn notes(run: StreamRun<'_>, start: NoteCursor) -> BoxStream<'_, Result<SyncItem
                 match step? {
                     Step::Item(parent) => {
                         let iid = parent.iid.to_string();
+                        // Newest change first: a note edited or added during the walk moves to
+                        // the front, onto a page already read, so none still unread is pushed
+                        // back past the walk; and the walk stops at the cursor.
                         let first = run.list(
                             &[kind, iid.as_str(), "notes"],
-                            &[("order_by", "updated_at"), ("sort", "asc")],
+                            &[("order_by", "updated_at"), ("sort", "desc")],
                         );
-                        let mut pages = run.pages::<Vec<Note>>(first, 0);
-                        while let Some(page) = pages.next().await {
-                            let (_, notes) = page?;
-                            for note in &notes {
-                                if since.is_some_and(|since| note.updated_at < since) {
-                                    continue;
-                                }
-                                let at = Parent { iid: parent.iid, web_url: &parent.web_url };
-                                yield SyncItem::Record(records::note(note, at, InProject::from(&*run.project))?);
-                            }
+                        let pages: Listing<'_, Note> = listing(run.pages::<Vec<Note>>(first, 0));
+                        let mut notes = newest_first(
+                            since,
+                            NewestFirst::by(|n: &Note| n.updated_at),
+                            move |_| pages,
+                        );
+                        while let Some(step) = notes.next().await {
+                            // The parent's checkpoint covers its notes; theirs add nothing.
+                            let Step::Item(note) = step? else { continue };
+                            let at = Parent { iid: parent.iid, web_url: &parent.web_url };
+                            yield SyncItem::Record(records::note(&note, at, InProject::from(&*run.project))?);
                         }
                     }
                     Step::Checkpoint(time) => {

@@ -287,10 +287,10 @@ async fn notes_come_through_changed_parents_and_each_kind_keeps_its_cursor() {
     Mock::given(method("GET"))
         .and(path(format!("{BASE}/merge_requests/1/notes")))
         .and(query_param("order_by", "updated_at"))
-        .and(query_param("sort", "asc"))
+        .and(query_param("sort", "desc"))
         .respond_with(json_page(json!([
-            note(100, "2024-02-01T00:00:00Z"),
-            note(101, "2024-03-05T00:00:00Z")
+            note(101, "2024-03-05T00:00:00Z"),
+            note(100, "2024-02-01T00:00:00Z")
         ])))
         .mount(&server)
         .await;
@@ -761,4 +761,51 @@ async fn oauth2_refreshes_at_the_instances_token_endpoint_and_sends_the_new_acce
             "{info:?}"
         );
     }
+}
+
+#[tokio::test]
+async fn a_finished_pipeline_is_read_once_more_for_the_duration_listings_leave_out() {
+    let server = server_with_project().await;
+    let listed = |id: u64, status: &str| {
+        json!({"id": id, "iid": id - 40, "project_id": 101, "status": status, "source": "push",
+               "ref": "main", "sha": "a91957a858320c0e17f3a0eca7cfacbff50ea29a",
+               "web_url": format!("https://gitlab.example.com/acme/widgets/-/pipelines/{id}"),
+               "created_at": "2024-03-01T10:00:00.000Z", "updated_at": "2024-03-01T10:05:00.000Z"})
+    };
+    serve(
+        &server,
+        &format!("{BASE}/pipelines"),
+        json!([listed(47, "success"), listed(48, "running")]),
+    )
+    .await;
+    Mock::given(method("GET"))
+        .and(path(format!("{BASE}/pipelines/47")))
+        .respond_with(json_page(with(
+            &listed(47, "success"),
+            json!({"duration": 63, "started_at": "2024-03-01T10:01:00.000Z",
+                   "finished_at": "2024-03-01T10:02:03.000Z"}),
+        )))
+        .expect(1)
+        .mount(&server)
+        .await;
+    // A running pipeline has no duration yet: no request for it.
+    Mock::given(method("GET"))
+        .and(path(format!("{BASE}/pipelines/48")))
+        .respond_with(json_page(listed(48, "running")))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let connector = gitlab(&server.uri());
+    let items = drain_ok(
+        connector.connector.as_ref(),
+        &context(&connector),
+        &stream("pipeline"),
+        &SyncOptions::default(),
+    )
+    .await;
+    let records = crate::support::records(&items);
+    assert_eq!(ids(&items), ["pipeline-47", "pipeline-48"]);
+    assert_eq!(records[0].data.to_value()["duration"], 63);
+    assert_eq!(records[1].data.to_value()["duration"], Value::Null);
+    assert_eq!(cursors(&items).last(), Some(&json!("2024-03-01T10:05:00Z")));
 }

@@ -335,7 +335,29 @@ impl View<'_> {
         ])
     }
 
-    /// A pipeline as `GET /projects/:id/pipelines` lists it.
+    /// A pipeline as `GET /projects/:id/pipelines` lists it: GitLab's basic entity, without
+    /// `duration`, people or start and end times.
+    pub fn listed_pipeline(&self, row: &Row) -> Value {
+        const BASIC: [&str; 10] = [
+            "id",
+            "iid",
+            "project_id",
+            "sha",
+            "ref",
+            "status",
+            "source",
+            "created_at",
+            "updated_at",
+            "web_url",
+        ];
+        let mut pipeline = self.pipeline(row);
+        if let Value::Object(fields) = &mut pipeline {
+            fields.retain(|key, _| BASIC.contains(&key.as_str()));
+        }
+        pipeline
+    }
+
+    /// A pipeline as `GET /projects/:id/pipelines/:pipeline_id` answers it.
     pub fn pipeline(&self, row: &Row) -> Value {
         self.t.pipeline.render([
             ("/id", json!(row.id)),

@@ -35,6 +35,7 @@ pub fn router(gl: Arc<GitLab>, mount: String) -> Router {
         .route("/api/v4/projects/{id}/{kind}", get(list))
         .route("/api/v4/projects/{id}/repository/commits", get(commits))
         .route("/api/v4/projects/{id}/{kind}/{iid}/notes", get(notes))
+        .route("/api/v4/projects/{id}/pipelines/{pipeline}", get(pipeline))
         .fallback(|| async { message(StatusCode::NOT_FOUND, "404 Not Found") })
         .with_state(Ctx { gl, mount })
 }
@@ -187,6 +188,36 @@ async fn project(State(ctx): State<Ctx>, headers: HeaderMap, Path(id): Path<Stri
         data: &data,
     };
     ok(view.project(scope), &rl)
+}
+
+/// One pipeline, with what listings leave out (`duration`, `started_at`, `user` ...).
+async fn pipeline(
+    State(ctx): State<Ctx>,
+    headers: HeaderMap,
+    Path((id, pipeline)): Path<(String, u64)>,
+) -> Response {
+    let rl = match ctx.admit(&headers) {
+        Ok(rl) => rl,
+        Err(r) => return refused(r),
+    };
+    let Some(scope) = project_scope(&id) else {
+        return message(StatusCode::NOT_FOUND, "404 Project Not Found");
+    };
+    let data = ctx.gl.read();
+    let Some(row) = data
+        .pipelines
+        .get(pipeline)
+        .filter(|r| r.scope == scope && r.deleted.is_none())
+    else {
+        return message(StatusCode::NOT_FOUND, "404 Not found");
+    };
+    let root = ctx.root(&headers);
+    let view = View {
+        root: &root,
+        t: &ctx.gl.templates,
+        data: &data,
+    };
+    ok(view.pipeline(row), &rl)
 }
 
 /// One page of `values` with GitLab's `Link` and `x-*` headers.
@@ -373,7 +404,7 @@ async fn list(
     let (table, render): (&Table, for<'v> fn(&View<'v>, &Row) -> Value) = match kind.as_str() {
         "merge_requests" => (&data.merge_requests, |v, r| v.merge_request(r)),
         "issues" => (&data.issues, |v, r| v.issue(r)),
-        "pipelines" => (&data.pipelines, |v, r| v.pipeline(r)),
+        "pipelines" => (&data.pipelines, |v, r| v.listed_pipeline(r)),
         _ => return message(StatusCode::NOT_FOUND, "404 Not Found"),
     };
     let select = Select {
