@@ -19,7 +19,7 @@ mod webhook;
 
 use async_trait::async_trait;
 use futures::stream::BoxStream;
-use gwi_core::auth::AuthKind;
+use gwi_core::auth::{AuthConfig, AuthKind};
 use gwi_core::config::CommonConfig;
 use gwi_core::connector::{AuthInfo, Capabilities, Connector, ConnectorMetadata, RateLimits};
 use gwi_core::context::ConnectorContext;
@@ -94,7 +94,7 @@ impl Connector for GitlabConnector {
         &self,
         event: &WebhookEvent,
     ) -> Result<Vec<ConnectorRecord>, ConnectorError> {
-        webhook::records_for(&self.config, &self.directory, event)
+        webhook::records_for(&self.config, event)
     }
 }
 
@@ -123,18 +123,49 @@ impl ConnectorDefinition for GitlabConnector {
     }
 
     fn from_config(config: GitlabConfig, common: &CommonConfig) -> Result<Self, ConnectorError> {
+        let mut errors = Vec::new();
         if let Some(url) = &common.base_url
             && url.path().trim_end_matches('/').ends_with("/api/v4")
         {
-            return Err(ConnectorError::config(
-                SOURCE,
-                vec![FieldError::new(
-                    "base_url",
-                    format!(
-                        "{url} is the API's address; give the instance root (without /api/v4), e.g. https://gitlab.example.com"
-                    ),
-                )],
+            errors.push(FieldError::new(
+                "base_url",
+                format!(
+                    "{url} is the API's address; give the instance root (without /api/v4), e.g. https://gitlab.example.com"
+                ),
             ));
+        }
+        if let AuthConfig::ApiKey {
+            header,
+            query_param,
+            ..
+        } = &common.auth
+        {
+            match (header, query_param) {
+                (_, Some(param)) if param != "private_token" => errors.push(FieldError::new(
+                    "auth.query_param",
+                    format!("GitLab reads a token from private_token, not {param:?}"),
+                )),
+                (_, Some(_)) => {}
+                (Some(name), None) if name.eq_ignore_ascii_case("PRIVATE-TOKEN") => {}
+                _ => errors.push(FieldError::new(
+                    "auth.header",
+                    "GitLab reads an API key from the PRIVATE-TOKEN header: set header = \"PRIVATE-TOKEN\" (or use type = \"bearer\")",
+                )),
+            }
+        }
+        if common.webhook_settings().is_some() {
+            // A hook body names its project's path, never its group's id.
+            for (i, group) in config.groups.iter().enumerate() {
+                if group.is_id() {
+                    errors.push(FieldError::new(
+                        format!("groups[{i}]"),
+                        "webhooks name a project by its path only, so give this group by path (e.g. acme-platform) to take its projects' webhooks",
+                    ));
+                }
+            }
+        }
+        if !errors.is_empty() {
+            return Err(ConnectorError::config(SOURCE, errors));
         }
         Ok(Self {
             api: GitlabApi::new(common.api_root(SOURCE, DEFAULT_BASE_URL)?),

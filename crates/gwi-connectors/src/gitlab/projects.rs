@@ -128,33 +128,15 @@ impl Directory {
     }
 
     /// Whether a webhook's project is one the config syncs: a configured project (by path or
-    /// id), or one in a configured group.
-    ///
-    /// A hook body names its project's path but no group id, so for a group given by numeric
-    /// id only the projects listed by a sync in this process are known; before any, events of
-    /// other projects are accepted, as GitLab sends only what a hook was set up for.
-    pub(crate) fn in_scope(&self, config: &GitlabConfig, project: &HookProject) -> bool {
+    /// id), or one in a configured group (given by path: a config with webhooks refuses a
+    /// group's numeric id, which a hook body never names).
+    pub(crate) fn in_scope(config: &GitlabConfig, project: &HookProject) -> bool {
         let path = project.path_with_namespace.as_str();
-        if config
+        config
             .projects
             .iter()
             .any(|p| p.id() == Some(project.id) || p.as_str().eq_ignore_ascii_case(path))
-        {
-            return true;
-        }
-        if config.groups.iter().any(|g| g.contains_path(path)) {
-            return true;
-        }
-        if !config.groups.iter().any(|g| g.is_id()) {
-            return false;
-        }
-        let discovered = self
-            .discovered
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        discovered
-            .as_ref()
-            .is_none_or(|found| found.iter().any(|p| p.id == project.id))
+            || config.groups.iter().any(|g| g.contains_path(path))
     }
 }
 
@@ -206,26 +188,39 @@ mod tests {
 
     #[test]
     fn webhooks_match_configured_projects_by_path_or_id_and_groups_by_path() {
-        let directory = Directory::default();
         let config = config(&["acme/widgets", "4217"], &["acme-platform"]);
-        assert!(directory.in_scope(&config, &hook_project(1, "ACME/widgets")));
-        assert!(directory.in_scope(&config, &hook_project(4217, "elsewhere/x")));
-        assert!(directory.in_scope(&config, &hook_project(2, "acme-platform/tools/cli")));
-        assert!(!directory.in_scope(&config, &hook_project(3, "acme/other")));
+        assert!(Directory::in_scope(
+            &config,
+            &hook_project(1, "ACME/widgets")
+        ));
+        assert!(Directory::in_scope(
+            &config,
+            &hook_project(4217, "elsewhere/x")
+        ));
+        assert!(Directory::in_scope(
+            &config,
+            &hook_project(2, "acme-platform/tools/cli")
+        ));
+        assert!(!Directory::in_scope(
+            &config,
+            &hook_project(3, "acme/other")
+        ));
+        assert!(!Directory::in_scope(
+            &config,
+            &hook_project(4, "acme-platform-two/x")
+        ));
     }
 
     #[test]
-    fn a_numeric_group_accepts_until_a_sync_lists_its_projects() {
+    fn a_numeric_groups_projects_become_streams_once_a_sync_lists_them() {
         let directory = Directory::default();
         let config = config(&[], &["200"]);
-        assert!(directory.in_scope(&config, &hook_project(102, "acme-platform/api")));
+        assert!(directory.resources(&config).is_empty());
         *directory.discovered.lock().unwrap() = Some(vec![Project {
             id: 102,
             path_with_namespace: "acme-platform/api".into(),
             default_branch: None,
         }]);
-        assert!(directory.in_scope(&config, &hook_project(102, "acme-platform/api")));
-        assert!(!directory.in_scope(&config, &hook_project(5, "other/x")));
         assert_eq!(directory.resources(&config), ["acme-platform/api"]);
     }
 

@@ -29,12 +29,10 @@ const NO_COMMIT: &str = "0000000000000000000000000000000000000000";
 /// Maps one verified event to records.
 pub(crate) fn records_for(
     config: &GitlabConfig,
-    directory: &Directory,
     event: &WebhookEvent,
 ) -> Result<Vec<ConnectorRecord>, ConnectorError> {
     let mapper = Mapper {
         config,
-        directory,
         enabled: config.enabled_types(),
     };
     match event.event_type.as_str() {
@@ -56,14 +54,13 @@ pub(crate) fn records_for(
 
 struct Mapper<'a> {
     config: &'a GitlabConfig,
-    directory: &'a Directory,
     enabled: Vec<RecordType>,
 }
 
 impl Mapper<'_> {
     /// Whether the config syncs `record_type` of `project`.
     fn wants(&self, project: &HookProject, record_type: RecordType) -> bool {
-        self.enabled.contains(&record_type) && self.directory.in_scope(self.config, project)
+        self.enabled.contains(&record_type) && Directory::in_scope(self.config, project)
     }
 
     fn merge_request(

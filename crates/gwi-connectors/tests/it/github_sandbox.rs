@@ -1,10 +1,9 @@
 //! The GitHub connector against the sandbox, beyond the behaviour suite (`main.rs`): which
 //! listings an unchanged upstream costs, endpoint by endpoint.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use gwi_core::store::{RecordQuery, Store};
+use gwi_core::store::Store;
 use gwi_core::stream::SyncOptions;
 use gwi_core::sync::SyncEngine;
 use gwi_sandbox::{FaultConfig, Sandbox, SandboxConfig, SandboxHandle};
@@ -40,45 +39,8 @@ async fn sync(sandbox: &SandboxHandle, store: &Arc<dyn Store>) -> gwi_core::sync
         .unwrap()
 }
 
-async fn stored_by_type(store: &Arc<dyn Store>) -> BTreeMap<String, u64> {
-    let mut counts = BTreeMap::new();
-    for t in [
-        "pull_request",
-        "issue",
-        "comment",
-        "review",
-        "commit",
-        "workflow_run",
-    ] {
-        let query = RecordQuery {
-            tenant: "default".into(),
-            connector: Some("github".into()),
-            record_type: Some(t.into()),
-            ..RecordQuery::default()
-        };
-        counts.insert(t.to_owned(), store.count_records(&query).await.unwrap());
-    }
-    counts
-}
-
-fn expected(sandbox: &SandboxHandle) -> BTreeMap<String, u64> {
-    let t = sandbox.github().counts().total;
-    let n = |v: usize| v as u64;
-    BTreeMap::from([
-        ("pull_request".to_owned(), n(t.pulls)),
-        ("issue".to_owned(), n(t.issues)),
-        (
-            "comment".to_owned(),
-            n(t.issue_comments + t.review_comments),
-        ),
-        ("review".to_owned(), n(t.reviews)),
-        ("commit".to_owned(), n(t.commits)),
-        ("workflow_run".to_owned(), n(t.workflow_runs)),
-    ])
-}
-
 #[tokio::test]
-async fn an_unchanged_upstream_costs_one_request_per_endpoint_and_changes_are_picked_up() {
+async fn an_unchanged_upstream_costs_one_request_per_endpoint() {
     let sandbox = sandbox("none").await;
     let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
     sync(&sandbox, &store).await;
@@ -107,20 +69,9 @@ async fn an_unchanged_upstream_costs_one_request_per_endpoint_and_changes_are_pi
     // Reviews are re-read only for pull requests changed at the cursor's second (a tie can hide
     // a change made in that same second), never for the whole history.
     let reviews = delta("GET /repos/{owner}/{repo}/pulls/{number}/reviews");
+    let pulls = sandbox.github().counts().total.pulls as u64;
     assert!(
-        reviews * 10 < expected(&sandbox)["pull_request"],
-        "an unchanged upstream re-read {reviews} review listings"
+        reviews * 10 < pulls,
+        "an unchanged upstream re-read {reviews} review listings for {pulls} pull requests"
     );
-
-    let changes = sandbox.mutate("github", 10).unwrap();
-    assert!(changes.updated + changes.created > 0);
-    sync(&sandbox, &store).await;
-    assert_eq!(stored_by_type(&store).await, expected(&sandbox));
-    let query = RecordQuery {
-        tenant: "default".into(),
-        connector: Some("github".into()),
-        updated_since: Some(chrono::DateTime::from_timestamp(changes.at_unix as i64, 0).unwrap()),
-        ..RecordQuery::default()
-    };
-    assert!(store.count_records(&query).await.unwrap() >= changes.changes.len() as u64);
 }

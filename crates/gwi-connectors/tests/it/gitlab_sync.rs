@@ -701,6 +701,30 @@ fn config_errors_name_the_field() {
             ),
             "repositories",
         ),
+        (
+            gitlab_config(
+                "https://gitlab.com",
+                &["a/b"],
+                json!({"auth": {"type": "api_key", "key": "glpat-x"}}),
+            ),
+            "auth.header: GitLab reads an API key from the PRIVATE-TOKEN header",
+        ),
+        (
+            gitlab_config(
+                "https://gitlab.com",
+                &["a/b"],
+                json!({"auth": {"type": "api_key", "key": "glpat-x", "query_param": "token"}}),
+            ),
+            "auth.query_param",
+        ),
+        (
+            gitlab_config(
+                "https://gitlab.com",
+                &["a/b"],
+                json!({"groups": ["acme", "4711"], "webhook_secret": "hook-token"}),
+            ),
+            "groups[1]: webhooks name a project by its path only",
+        ),
     ];
     for (config, field) in bad {
         let Err(error) = registry.build("gitlab", config) else {
@@ -708,6 +732,17 @@ fn config_errors_name_the_field() {
         };
         assert_eq!(error.kind(), "config", "{field}");
         assert!(error.to_string().contains(field), "{field}: {error}");
+        assert!(!error.to_string().contains("glpat-x"), "{error}");
+    }
+    let good = [
+        json!({"auth": {"type": "api_key", "key": "glpat-x", "header": "PRIVATE-TOKEN"}}),
+        json!({"auth": {"type": "api_key", "key": "glpat-x", "query_param": "private_token"}}),
+        // Without webhooks a group's numeric id is fine: a sync lists its projects.
+        json!({"groups": ["4711"]}),
+    ];
+    for extra in good {
+        let config = gitlab_config("https://gitlab.com", &["a/b"], extra.clone());
+        assert!(registry.build("gitlab", config).is_ok(), "{extra}");
     }
 }
 
