@@ -125,9 +125,41 @@ impl HealthStatus {
     }
 }
 
+/// Share of a rate-limit budget used above which a `rate_limit_ok` check warns: a sync started
+/// then would soon wait for the window to reset.
+const RATE_LIMIT_WARN_PERCENT: f64 = 90.0;
+
+/// A `rate_limit_ok` verdict from a budget of `limit` requests with `remaining` left: a warning
+/// above 90 % used, and the share used in percent to one decimal (100 for an empty budget).
+pub fn rate_limit_headroom(limit: u64, remaining: u64) -> (CheckStatus, f64) {
+    #[allow(clippy::cast_precision_loss)]
+    let used = if limit == 0 {
+        100.0
+    } else {
+        limit.saturating_sub(remaining) as f64 * 100.0 / limit as f64
+    };
+    let status = if used > RATE_LIMIT_WARN_PERCENT {
+        CheckStatus::Warn
+    } else {
+        CheckStatus::Pass
+    };
+    (status, (used * 10.0).round() / 10.0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rate_limit_headroom_warns_above_ninety_percent_used() {
+        assert_eq!(rate_limit_headroom(5000, 4999), (CheckStatus::Pass, 0.0));
+        assert_eq!(rate_limit_headroom(5000, 500), (CheckStatus::Pass, 90.0));
+        assert_eq!(rate_limit_headroom(3, 0), (CheckStatus::Warn, 100.0));
+        assert_eq!(rate_limit_headroom(3, 2), (CheckStatus::Pass, 33.3));
+        // More left than the limit (a window that just reset) is no use at all.
+        assert_eq!(rate_limit_headroom(10, 20), (CheckStatus::Pass, 0.0));
+        assert_eq!(rate_limit_headroom(0, 0), (CheckStatus::Warn, 100.0));
+    }
 
     #[tokio::test]
     async fn a_failed_check_makes_the_report_unhealthy_but_a_warning_does_not() {

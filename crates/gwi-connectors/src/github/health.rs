@@ -2,7 +2,7 @@
 
 use chrono::DateTime;
 use gwi_core::error::ConnectorError;
-use gwi_core::health::{CheckStatus, HealthCheck, HealthStatus};
+use gwi_core::health::{CheckStatus, HealthCheck, HealthStatus, rate_limit_headroom as headroom};
 use gwi_core::http::ApiClient;
 use serde_json::json;
 
@@ -10,9 +10,6 @@ use super::auth::authenticate;
 use super::core::GithubApi;
 use super::models::RateLimitStatus;
 use super::records::SOURCE;
-
-/// Share of the hourly budget used above which `rate_limit_ok` warns.
-const WARN_ABOVE_PERCENT_USED: f64 = 90.0;
 
 /// Runs `auth_valid`, `api_reachable` and `rate_limit_ok`.
 pub(crate) async fn health_check(
@@ -47,22 +44,13 @@ async fn rate_limit_headroom(
         Err(e) => return (CheckStatus::Warn, json!({ "error": e.to_string() })),
     };
     let core = status.resources.core;
-    let used_percent = if core.limit == 0 {
-        100.0
-    } else {
-        core.limit.saturating_sub(core.remaining) as f64 * 100.0 / core.limit as f64
-    };
-    let check = if used_percent > WARN_ABOVE_PERCENT_USED {
-        CheckStatus::Warn
-    } else {
-        CheckStatus::Pass
-    };
+    let (check, used_percent) = headroom(core.limit, core.remaining);
     (
         check,
         json!({
             "limit": core.limit,
             "remaining": core.remaining,
-            "used_percent": (used_percent * 10.0).round() / 10.0,
+            "used_percent": used_percent,
             "resets_at": DateTime::from_timestamp(core.reset, 0),
         }),
     )

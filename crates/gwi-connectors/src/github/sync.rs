@@ -28,14 +28,13 @@ use futures::{StreamExt, TryStreamExt};
 use gwi_core::error::ConnectorError;
 use gwi_core::http::{ApiClient, HttpRequest};
 use gwi_core::incremental::{
-    Cursor, Listed, Listing, NewestFirst, Paging, Step, Steps, ascending, listing, newest_first,
-    read_cursor, sync_items, time_value,
+    Listed, Listing, NewestFirst, Paging, PairCursor, PairNames, Step, Steps, ascending, listing,
+    newest_first, read_cursor, sync_items, time_value,
 };
 use gwi_core::pagination::{LinkHeader, Page, PaginateOptions, paginate_json};
 use gwi_core::record::ConnectorRecord;
 use gwi_core::stream::{Catalog, Checkpoint, StreamDescriptor, SyncItem, SyncOptions};
 use serde::de::DeserializeOwned;
-use serde_json::{Value, json};
 
 use super::config::{GithubConfig, RecordType, Repository};
 use super::core::{GithubApi, PER_PAGE};
@@ -174,51 +173,15 @@ fn format_time(time: DateTime<Utc>) -> String {
     time.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
-/// The `comment` stream's cursor: one time per endpoint, so neither skips the other's records.
-/// A plain time (as stored before the split, or given as the start) applies to both.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
-struct CommentCursor {
-    issue_comments: Option<DateTime<Utc>>,
-    review_comments: Option<DateTime<Utc>>,
+/// The `comment` stream's listings: issue comments, then review comments.
+struct CommentListings;
+
+impl PairNames for CommentListings {
+    const NAMES: [&'static str; 2] = ["issue_comments", "review_comments"];
 }
 
-impl CommentCursor {
-    fn both(time: DateTime<Utc>) -> Self {
-        Self {
-            issue_comments: Some(time),
-            review_comments: Some(time),
-        }
-    }
-
-    fn value(self) -> Value {
-        json!({
-            "issue_comments": time_value(self.issue_comments),
-            "review_comments": time_value(self.review_comments),
-        })
-    }
-}
-
-impl Cursor for CommentCursor {
-    fn from_stored(value: &Value) -> Result<Self, String> {
-        let part = |parts: &serde_json::Map<String, Value>, key: &str| match parts.get(key) {
-            None | Some(Value::Null) => Ok(None),
-            Some(time) => DateTime::<Utc>::from_stored(time)
-                .map(Some)
-                .map_err(|e| format!("{key}: {e}")),
-        };
-        match value {
-            Value::Object(parts) => Ok(Self {
-                issue_comments: part(parts, "issue_comments")?,
-                review_comments: part(parts, "review_comments")?,
-            }),
-            other => DateTime::<Utc>::from_stored(other).map(Self::both),
-        }
-    }
-
-    fn from_start(text: &str) -> Result<Self, String> {
-        DateTime::<Utc>::from_start(text).map(Self::both)
-    }
-}
+/// The `comment` stream's cursor: a time per listing.
+type CommentCursor = PairCursor<CommentListings>;
 
 /// Oldest change first from `since` for the listings that have it (issues, comments), as keyset
 /// re-queries: GitHub pages them by number.
@@ -275,14 +238,14 @@ fn comments(
         &run,
         &["issues", "comments"],
         PARAMS,
-        start.issue_comments,
+        start.times[0],
         |c: &IssueComment| (c.updated_at, c.id),
     );
     let review_steps = ascending_by_update(
         &run,
         &["pulls", "comments"],
         PARAMS,
-        start.review_comments,
+        start.times[1],
         |c: &ReviewComment| (c.updated_at, c.id),
     );
     let issue_repo = repo.clone();
@@ -290,13 +253,13 @@ fn comments(
         issue_steps,
         name,
         move |c| records::issue_comment(&c, issue_repo.as_str()).map(Some),
-        part(|c, t| c.issue_comments = t),
+        part(|c, t| c.times[0] = t),
     );
     let review_part = sync_items(
         review_steps,
         name,
         move |c| records::review_comment(&c, repo.as_str()).map(Some),
-        part(|c, t| c.review_comments = t),
+        part(|c, t| c.times[1] = t),
     );
     Box::pin(issue_part.chain(review_part))
 }
@@ -411,35 +374,6 @@ mod tests {
 
     fn at(text: &str) -> DateTime<Utc> {
         gwi_core::time::parse(text).unwrap()
-    }
-
-    #[test]
-    fn the_comment_cursor_keeps_a_time_per_endpoint() {
-        let stored = json!({"issue_comments": "2024-01-01T00:00:00Z", "review_comments": null});
-        let cursor = CommentCursor::from_stored(&stored).unwrap();
-        assert_eq!(cursor.issue_comments, Some(at("2024-01-01T00:00:00Z")));
-        assert_eq!(cursor.review_comments, None);
-        assert_eq!(cursor.value(), stored);
-    }
-
-    #[test]
-    fn a_plain_time_applies_to_both_comment_endpoints() {
-        let both = CommentCursor::both(at("2024-01-01T00:00:00Z"));
-        assert_eq!(
-            CommentCursor::from_stored(&json!("2024-01-01T00:00:00Z")).unwrap(),
-            both
-        );
-        assert_eq!(
-            CommentCursor::from_start("2024-01-01T00:00:00Z").unwrap(),
-            both
-        );
-    }
-
-    #[test]
-    fn a_comment_cursor_of_the_wrong_shape_names_the_part() {
-        let err = CommentCursor::from_stored(&json!({"issue_comments": 42})).unwrap_err();
-        assert!(err.starts_with("issue_comments:"), "{err}");
-        assert!(CommentCursor::from_stored(&json!(42)).is_err());
     }
 
     #[test]

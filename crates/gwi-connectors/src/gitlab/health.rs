@@ -2,7 +2,7 @@
 
 use std::time::SystemTime;
 
-use gwi_core::health::{CheckStatus, HealthCheck, HealthStatus};
+use gwi_core::health::{CheckStatus, HealthCheck, HealthStatus, rate_limit_headroom as headroom};
 use gwi_core::http::{ApiClient, headers};
 use serde_json::json;
 
@@ -10,9 +10,6 @@ use super::auth::authenticate;
 use super::core::GitlabApi;
 use super::models::Version;
 use super::records::SOURCE;
-
-/// Share of the window's budget used above which `rate_limit_ok` warns.
-const WARN_ABOVE_PERCENT_USED: f64 = 90.0;
 
 /// Runs `auth_valid` (`/user`), `api_reachable` (`/version`) and `rate_limit_ok`.
 pub(crate) async fn health_check(api: &GitlabApi, client: &ApiClient) -> HealthStatus {
@@ -45,23 +42,14 @@ async fn rate_limit_headroom(
             json!({ "enabled": false, "version": version.version }),
         );
     };
-    let used_percent = if limit == 0 {
-        100.0
-    } else {
-        limit.saturating_sub(remaining) as f64 * 100.0 / limit as f64
-    };
-    let check = if used_percent > WARN_ABOVE_PERCENT_USED {
-        CheckStatus::Warn
-    } else {
-        CheckStatus::Pass
-    };
+    let (check, used_percent) = headroom(limit, remaining);
     let resets_in = headers::reset_in(&response.headers, SystemTime::now());
     (
         check,
         json!({
             "limit": limit,
             "remaining": remaining,
-            "used_percent": (used_percent * 10.0).round() / 10.0,
+            "used_percent": used_percent,
             "resets_in_secs": resets_in.map(|d| d.as_secs()),
             "version": version.version,
         }),

@@ -35,14 +35,13 @@ use futures::{StreamExt, TryStreamExt};
 use gwi_core::error::ConnectorError;
 use gwi_core::http::{ApiClient, HttpRequest};
 use gwi_core::incremental::{
-    Cursor, Listing, NewestFirst, Paging, Step, Steps, ascending, listing, newest_first,
-    read_cursor, sync_items, time_value,
+    Listing, NewestFirst, Paging, PairCursor, PairNames, Step, Steps, ascending, listing,
+    newest_first, read_cursor, sync_items, time_value,
 };
 use gwi_core::pagination::{LinkHeader, Page, PaginateOptions, paginate_json};
 use gwi_core::record::ConnectorRecord;
 use gwi_core::stream::{Catalog, Checkpoint, StreamDescriptor, SyncItem, SyncOptions};
 use serde::de::DeserializeOwned;
-use serde_json::{Value, json};
 
 use super::auth;
 use super::config::{GitlabConfig, ProjectRef, RecordType};
@@ -275,51 +274,15 @@ fn commits(
     run.items(steps, records::commit)
 }
 
-/// The `note` stream's cursor: one time per parent listing, so a run stopped between them
-/// skips neither. A plain time (given as the start) applies to both.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
-struct NoteCursor {
-    merge_requests: Option<DateTime<Utc>>,
-    issues: Option<DateTime<Utc>>,
+/// The `note` stream's parent listings: merge requests, then issues.
+struct NoteParents;
+
+impl PairNames for NoteParents {
+    const NAMES: [&'static str; 2] = ["merge_requests", "issues"];
 }
 
-impl NoteCursor {
-    fn both(time: DateTime<Utc>) -> Self {
-        Self {
-            merge_requests: Some(time),
-            issues: Some(time),
-        }
-    }
-
-    fn value(self) -> Value {
-        json!({
-            "merge_requests": time_value(self.merge_requests),
-            "issues": time_value(self.issues),
-        })
-    }
-}
-
-impl Cursor for NoteCursor {
-    fn from_stored(value: &Value) -> Result<Self, String> {
-        let part = |parts: &serde_json::Map<String, Value>, key: &str| match parts.get(key) {
-            None | Some(Value::Null) => Ok(None),
-            Some(time) => DateTime::<Utc>::from_stored(time)
-                .map(Some)
-                .map_err(|e| format!("{key}: {e}")),
-        };
-        match value {
-            Value::Object(parts) => Ok(Self {
-                merge_requests: part(parts, "merge_requests")?,
-                issues: part(parts, "issues")?,
-            }),
-            other => DateTime::<Utc>::from_stored(other).map(Self::both),
-        }
-    }
-
-    fn from_start(text: &str) -> Result<Self, String> {
-        DateTime::<Utc>::from_start(text).map(Self::both)
-    }
-}
+/// The `note` stream's cursor: a parent time per parent listing.
+type NoteCursor = PairCursor<NoteParents>;
 
 /// Notes of merge requests and issues.
 ///
@@ -331,11 +294,8 @@ impl Cursor for NoteCursor {
 fn notes(run: StreamRun<'_>, start: NoteCursor) -> BoxStream<'_, Result<SyncItem, ConnectorError>> {
     Box::pin(async_stream::try_stream! {
         let mut cursor = start;
-        for kind in ["merge_requests", "issues"] {
-            let since = match kind {
-                "merge_requests" => start.merge_requests,
-                _ => start.issues,
-            };
+        for (part, kind) in NoteParents::NAMES.into_iter().enumerate() {
+            let since = start.times[part];
             let key = |p: &Noteable| (p.updated_at, p.id);
             let path: &'static [&'static str] = match kind {
                 "merge_requests" => &["merge_requests"],
@@ -367,10 +327,7 @@ fn notes(run: StreamRun<'_>, start: NoteCursor) -> BoxStream<'_, Result<SyncItem
                         }
                     }
                     Step::Checkpoint(time) => {
-                        match kind {
-                            "merge_requests" => cursor.merge_requests = time,
-                            _ => cursor.issues = time,
-                        }
+                        cursor.times[part] = time;
                         yield SyncItem::Checkpoint(Checkpoint {
                             stream: run.name.to_owned(),
                             cursor: cursor.value(),
@@ -381,42 +338,4 @@ fn notes(run: StreamRun<'_>, start: NoteCursor) -> BoxStream<'_, Result<SyncItem
             }
         }
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn at(text: &str) -> DateTime<Utc> {
-        gwi_core::time::parse(text).unwrap()
-    }
-
-    #[test]
-    fn the_note_cursor_keeps_a_time_per_parent_kind() {
-        let stored = json!({"merge_requests": "2024-01-01T00:00:00Z", "issues": null});
-        let cursor = NoteCursor::from_stored(&stored).unwrap();
-        assert_eq!(cursor.merge_requests, Some(at("2024-01-01T00:00:00Z")));
-        assert_eq!(cursor.issues, None);
-        assert_eq!(cursor.value(), stored);
-    }
-
-    #[test]
-    fn a_plain_time_starts_both_parent_kinds() {
-        let both = NoteCursor::both(at("2024-01-01T00:00:00Z"));
-        assert_eq!(
-            NoteCursor::from_stored(&json!("2024-01-01T00:00:00Z")).unwrap(),
-            both
-        );
-        assert_eq!(
-            NoteCursor::from_start("2024-01-01T00:00:00Z").unwrap(),
-            both
-        );
-    }
-
-    #[test]
-    fn a_note_cursor_of_the_wrong_shape_names_the_part() {
-        let err = NoteCursor::from_stored(&json!({"issues": 42})).unwrap_err();
-        assert!(err.starts_with("issues:"), "{err}");
-        assert!(NoteCursor::from_stored(&json!(42)).is_err());
-    }
 }

@@ -1,5 +1,7 @@
 //! The typed read of a stream's cursor: the stored one, else the configured start, else none.
 
+use std::marker::PhantomData;
+
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::Value;
 
@@ -59,6 +61,100 @@ pub fn time_value(time: Option<DateTime<Utc>>) -> Value {
     })
 }
 
+/// Names the two listings a [`PairCursor`] keeps a time for, as they are stored.
+pub trait PairNames: 'static {
+    /// The stored keys of the first and the second listing.
+    const NAMES: [&'static str; 2];
+}
+
+/// The cursor of a stream that reads two listings one after the other (GitHub's issue and
+/// review comments, GitLab's notes through merge requests and issues): a time for each, so a
+/// run stopped between them skips neither. A plain time (the start, or a cursor stored before
+/// the stream read two listings) applies to both.
+pub struct PairCursor<N> {
+    /// The first and the second listing's time; `None` reads that listing from its beginning.
+    pub times: [Option<DateTime<Utc>>; 2],
+    names: PhantomData<fn() -> N>,
+}
+
+impl<N: PairNames> PairCursor<N> {
+    /// Both listings from `time`.
+    pub fn both(time: DateTime<Utc>) -> Self {
+        Self::new([Some(time); 2])
+    }
+
+    /// A cursor at `times`.
+    pub fn new(times: [Option<DateTime<Utc>>; 2]) -> Self {
+        Self {
+            times,
+            names: PhantomData,
+        }
+    }
+
+    /// The cursor as stored: an object with a time (or `null`) under each listing's name.
+    pub fn value(&self) -> Value {
+        let parts = N::NAMES
+            .iter()
+            .zip(self.times)
+            .map(|(name, time)| ((*name).to_owned(), time_value(time)));
+        Value::Object(parts.collect())
+    }
+}
+
+impl<N: PairNames> Cursor for PairCursor<N> {
+    fn from_stored(value: &Value) -> Result<Self, String> {
+        let Value::Object(parts) = value else {
+            return DateTime::<Utc>::from_stored(value).map(Self::both);
+        };
+        let mut times = [None; 2];
+        for (time, name) in times.iter_mut().zip(N::NAMES) {
+            *time = match parts.get(name) {
+                None | Some(Value::Null) => None,
+                Some(stored) => {
+                    Some(DateTime::<Utc>::from_stored(stored).map_err(|e| format!("{name}: {e}"))?)
+                }
+            };
+        }
+        Ok(Self::new(times))
+    }
+
+    fn from_start(text: &str) -> Result<Self, String> {
+        DateTime::<Utc>::from_start(text).map(Self::both)
+    }
+}
+
+// By hand: derived impls would ask the same of the names type, which only names.
+impl<N> Clone for PairCursor<N> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<N> Copy for PairCursor<N> {}
+
+impl<N> Default for PairCursor<N> {
+    fn default() -> Self {
+        Self {
+            times: [None; 2],
+            names: PhantomData,
+        }
+    }
+}
+
+impl<N> PartialEq for PairCursor<N> {
+    fn eq(&self, other: &Self) -> bool {
+        self.times == other.times
+    }
+}
+
+impl<N: PairNames> std::fmt::Debug for PairCursor<N> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_map()
+            .entries(N::NAMES.iter().zip(self.times))
+            .finish()
+    }
+}
+
 /// Where `stream` starts: its stored cursor (unless `full_refresh`), else `options.start_cursor`,
 /// else `None` (the beginning).
 ///
@@ -115,6 +211,42 @@ mod tests {
 
     fn at(text: &str) -> DateTime<Utc> {
         parse_time(text).unwrap()
+    }
+
+    struct Comments;
+
+    impl PairNames for Comments {
+        const NAMES: [&'static str; 2] = ["issue_comments", "review_comments"];
+    }
+
+    type Pair = PairCursor<Comments>;
+
+    #[test]
+    fn a_pair_cursor_keeps_a_time_per_listing_under_its_name() {
+        let stored = json!({"issue_comments": "2024-01-01T00:00:00Z", "review_comments": null});
+        let cursor = Pair::from_stored(&stored).unwrap();
+        assert_eq!(cursor.times, [Some(at("2024-01-01T00:00:00Z")), None]);
+        assert_eq!(cursor.value(), stored);
+        assert_eq!(Pair::from_stored(&json!({})).unwrap(), Pair::default());
+    }
+
+    #[test]
+    fn a_plain_time_starts_both_listings_of_a_pair() {
+        let both = Pair::both(at("2024-01-01T00:00:00Z"));
+        assert_eq!(both.times, [Some(at("2024-01-01T00:00:00Z")); 2]);
+        assert_eq!(
+            Pair::from_stored(&json!("2024-01-01T00:00:00Z")).unwrap(),
+            both
+        );
+        assert_eq!(Pair::from_start("2024-01-01T00:00:00Z").unwrap(), both);
+    }
+
+    #[test]
+    fn a_pair_cursor_of_the_wrong_shape_names_the_listing() {
+        let err = Pair::from_stored(&json!({"review_comments": 42})).unwrap_err();
+        assert!(err.starts_with("review_comments:"), "{err}");
+        assert!(Pair::from_stored(&json!(42)).is_err());
+        assert!(Pair::from_start("yesterday").is_err());
     }
 
     #[test]

@@ -37,7 +37,7 @@ use crate::stream::{Checkpoint, SyncItem};
 
 pub use ascending::{Paging, ascending};
 pub use change_feed::{Feed, FeedPage, change_feed};
-pub use cursor::{Cursor, read_cursor, time_value};
+pub use cursor::{Cursor, PairCursor, PairNames, read_cursor, time_value};
 pub use newest_first::{HoldBack, NewestFirst, newest_first};
 
 /// One page of a listing as a strategy sees it: its items and what the response said about time
