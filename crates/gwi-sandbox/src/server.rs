@@ -170,7 +170,7 @@ impl Sandbox {
             scale,
             config.tokens.clone(),
             config.rate_limit,
-        ));
+        )?);
         let gitlab = Arc::new(GitLab::new(
             config.seed,
             scale,

@@ -14,8 +14,8 @@ use url::Url;
 
 use crate::core::rng::SandboxRng;
 use crate::error::SandboxError;
-use crate::github::Dataset;
 use crate::github::webhooks::{GitHubEvent, build};
+use crate::github::{Data, Templates, View};
 
 /// Which provider's webhook format to send.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -197,7 +197,14 @@ pub async fn send_webhooks(options: SendOptions) -> Result<SendReport, SandboxEr
         .build()
         .map_err(|e| SandboxError::HttpClient(e.to_string()))?;
 
-    let ds = Dataset::generate(options.seed, options.scale);
+    let data = Data::generate(options.seed, options.scale);
+    let templates = Templates::load()?;
+    let view = View::new(
+        &templates,
+        &data,
+        "https://api.github.com",
+        "https://github.com",
+    );
     let secret = options.secret.expose_secret().as_bytes();
     let wrong_secret = [secret, b"-not-the-secret"].concat();
     let hook_id = 400_000_000 + options.seed % 100_000_000;
@@ -210,7 +217,7 @@ pub async fn send_webhooks(options: SendOptions) -> Result<SendReport, SandboxEr
     let mut again = Vec::new();
     for k in 0..options.count {
         let mut rng = SandboxRng::derive(options.seed, "webhook", &[k as u64]);
-        let (payload, target_id) = build(&ds, event, &mut rng);
+        let (payload, target_id) = build(&view, &data, event, &mut rng);
         let body = bytes::Bytes::from(serde_json::to_vec(&payload).unwrap_or_default());
         // Payloads and fault draws follow the seed, but every run's deliveries are new ones
         // (as GitHub's are): a seeded id would make a second run, or another event type, look

@@ -5,13 +5,14 @@
 //! `/pulls/{n}/reviews`, `/pulls/comments`, `/issues`, `/issues/{n}`, `/issues/comments`,
 //! `/commits`, `/actions/runs`. Lists take `per_page` (default 30, max 100) and `page` and answer
 //! with RFC 8288 `Link` headers; every answer carries `X-RateLimit-*` headers.
+//!
+//! Behaviour worth knowing: a new comment or review moves its issue's or pull request's
+//! `updated_at`, `since` is inclusive, and a deleted issue comment leaves the listings but is
+//! announced by an `issue_comment` webhook with action `deleted`.
 
 mod data;
-mod faults;
-mod listing;
-mod mutate;
+mod render;
 mod routes;
-mod views;
 pub mod webhooks;
 
 use std::collections::BTreeMap;
@@ -21,18 +22,19 @@ use axum::Router;
 use bytes::Bytes;
 use serde::Serialize;
 
-pub(crate) use self::data::Dataset;
+pub(crate) use self::data::Data;
 pub use self::data::{DATA_END, DATA_START, OWNER, REPO_NAMES};
-use self::listing::{Endpoint, ListQuery};
-use self::views::{
-    Base, CommitView, IssueCommentView, IssueView, Prerendered, PullView, ReviewCommentView,
-    ReviewView, RunView,
-};
+use self::data::{flag, is_pull};
+pub(crate) use self::render::{Templates, View};
+use self::routes::{Endpoint, ListQuery};
 use crate::core::auth::{Gate, TokenPolicy};
 use crate::core::cache::GenerationCache;
+use crate::core::page::PageParams;
 use crate::core::rate_limit::RateLimitConfig;
 use crate::core::rng::SandboxRng;
+use crate::core::table::Row;
 use crate::core::time::{Iso, Secs};
+use crate::error::SandboxError;
 use crate::faults::FaultResponder;
 use crate::provider::{Change, Delivery, Expected, Provider};
 
@@ -88,31 +90,16 @@ pub struct GitHubCounts {
     pub total: RepoCounts,
 }
 
-/// One rendered list page.
-#[derive(Debug, Clone)]
-struct RenderedPage {
-    body: Bytes,
-    total: usize,
-}
+/// What identifies one rendered list page: the roots its URLs use, the repository, the
+/// listing and the slice.
+type PageKey = ((String, String), usize, Endpoint, ListQuery, PageParams);
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-struct PageKey {
-    api: String,
-    html: String,
-    repo: usize,
-    endpoint: Endpoint,
-    query: ListQuery,
-    per_page: usize,
-    page: usize,
-}
-
-/// The simulated GitHub: data, auth, rate limit and response caches.
+/// The simulated GitHub: data, auth, rate limit, templates and a cache of rendered pages.
 pub struct GitHub {
-    data: RwLock<Dataset>,
+    data: RwLock<Data>,
     gate: Gate,
-    listings: GenerationCache<(usize, Endpoint, ListQuery), Arc<Vec<u32>>>,
-    pages: GenerationCache<PageKey, RenderedPage>,
-    prerendered: GenerationCache<(String, String), Arc<Prerendered>>,
+    templates: Templates,
+    pages: GenerationCache<PageKey, (Bytes, usize)>,
 }
 
 impl std::fmt::Debug for GitHub {
@@ -123,246 +110,108 @@ impl std::fmt::Debug for GitHub {
     }
 }
 
+fn full_name(scope: usize) -> String {
+    format!("{OWNER}/{}", REPO_NAMES.get(scope).copied().unwrap_or(""))
+}
+
 impl GitHub {
     /// GitHub data for `seed` at `scale`, accepting `tokens`, limited by `rate_limit`.
-    pub fn new(seed: u64, scale: u32, tokens: TokenPolicy, rate_limit: RateLimitConfig) -> Self {
-        Self {
-            data: RwLock::new(Dataset::generate(seed, scale)),
+    pub fn new(
+        seed: u64,
+        scale: u32,
+        tokens: TokenPolicy,
+        rate_limit: RateLimitConfig,
+    ) -> Result<Self, SandboxError> {
+        Ok(Self {
+            data: RwLock::new(Data::generate(seed, scale)),
             gate: Gate::new(tokens, rate_limit),
-            listings: GenerationCache::new(4096),
+            templates: Templates::load()?,
             pages: GenerationCache::new(16_384),
-            prerendered: GenerationCache::new(64),
-        }
+        })
     }
 
-    fn read(&self) -> RwLockReadGuard<'_, Dataset> {
+    fn read(&self) -> RwLockReadGuard<'_, Data> {
         self.data.read().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// The repositories served, as `owner/name`.
     pub fn repo_names(&self) -> Vec<String> {
-        self.read()
-            .repos
-            .iter()
-            .map(|r| r.repo.full_name.clone())
-            .collect()
+        (0..REPO_NAMES.len()).map(full_name).collect()
     }
 
     /// Pull request numbers of `owner/name` (to walk `/pulls/{n}/reviews`).
     pub fn pull_numbers(&self, full_name: &str) -> Vec<u64> {
-        let ds = self.read();
-        ds.repos
-            .iter()
-            .filter(|r| r.repo.full_name == full_name)
-            .flat_map(|r| {
-                r.issues
-                    .iter()
-                    .filter(|i| i.pull.is_some())
-                    .map(|i| i.number)
-            })
+        let data = self.read();
+        let Some((owner, name)) = full_name.split_once('/') else {
+            return Vec::new();
+        };
+        let Some(scope) = data.repo_index(owner, name) else {
+            return Vec::new();
+        };
+        data.issues
+            .live()
+            .filter(|r| r.scope == scope && is_pull(r))
+            .map(|r| r.u64("number"))
             .collect()
     }
 
     /// The records served right now, per repository and in total.
     pub fn counts(&self) -> GitHubCounts {
-        let ds = self.read();
+        let data = self.read();
         let mut out = GitHubCounts::default();
-        for rd in &ds.repos {
-            let pulls = rd.issues.iter().filter(|i| i.pull.is_some()).count();
-            let pulls_open = rd
-                .issues
-                .iter()
-                .filter(|i| i.pull.is_some() && i.open)
-                .count();
-            let open = rd.issues.iter().filter(|i| i.open).count();
+        for scope in 0..REPO_NAMES.len() {
+            let issues: Vec<&Row> = data.issues.live().filter(|r| r.scope == scope).collect();
+            let count = |pull: bool, open: bool| {
+                issues
+                    .iter()
+                    .filter(|r| is_pull(r) == pull && (!open || flag(r, "open")))
+                    .count()
+            };
+            let live =
+                |t: &crate::core::table::Table| t.live().filter(|r| r.scope == scope).count();
             let c = RepoCounts {
-                pulls,
-                pulls_open,
-                issues: rd.issues.len() - pulls,
-                issues_open: open - pulls_open,
-                issues_and_pulls: rd.issues.len(),
-                issues_and_pulls_open: open,
-                issue_comments: rd.issue_comments.len(),
-                review_comments: rd.review_comments.len(),
-                reviews: rd.reviews.len(),
-                commits: rd.commits.len(),
-                workflow_runs: rd.runs.len(),
+                pulls: count(true, false),
+                pulls_open: count(true, true),
+                issues: count(false, false),
+                issues_open: count(false, true),
+                issues_and_pulls: issues.len(),
+                issues_and_pulls_open: count(true, true) + count(false, true),
+                issue_comments: live(&data.issue_comments),
+                review_comments: live(&data.review_comments),
+                reviews: live(&data.reviews),
+                commits: live(&data.commits),
+                workflow_runs: live(&data.runs),
             };
             out.total.add(&c);
-            out.repos.insert(rd.repo.full_name.clone(), c);
+            out.repos.insert(full_name(scope), c);
         }
         out
     }
 
-    /// One list page: from the cache, or filtered, sorted and rendered now.
+    /// One list page and the listing's length: from the cache, or selected and rendered now.
     fn list_page(
         &self,
-        base: &Base,
-        repo: usize,
+        roots: (String, String),
+        scope: usize,
         endpoint: Endpoint,
-        query: &ListQuery,
-        per_page: usize,
-        page: usize,
-    ) -> Result<RenderedPage, serde_json::Error> {
-        let ds = self.read();
-        let generation = ds.generation;
-        let key = PageKey {
-            api: base.api.clone(),
-            html: base.html.clone(),
-            repo,
-            endpoint,
-            query: query.clone(),
-            per_page,
-            page,
-        };
-        if let Some(hit) = self.pages.get(generation, &key) {
-            return Ok(hit);
+        query: ListQuery,
+        params: PageParams,
+    ) -> (Bytes, usize) {
+        let data = self.read();
+        let key = (roots, scope, endpoint, query, params);
+        if let Some(hit) = self.pages.get(data.generation, &key) {
+            return hit;
         }
-        let Some(rd) = ds.repos.get(repo) else {
-            return Ok(RenderedPage {
-                body: Bytes::from_static(b"[]"),
-                total: 0,
-            });
-        };
-        let lkey = (repo, endpoint, query.clone());
-        let listing = match self.listings.get(generation, &lkey) {
-            Some(l) => l,
-            None => {
-                let l = Arc::new(query.select(endpoint, rd));
-                self.listings.insert(generation, lkey, Arc::clone(&l));
-                l
-            }
-        };
-        let params = crate::core::page::PageParams { per_page, page };
-        let slice = listing.get(params.range(listing.len())).unwrap_or(&[]);
-        let roots = (base.api.clone(), base.html.clone());
-        let pre = match self.prerendered.get(generation, &roots) {
-            Some(p) => p,
-            None => {
-                let p = Arc::new(Prerendered::build(base, &ds));
-                self.prerendered.insert(generation, roots, Arc::clone(&p));
-                p
-            }
-        };
-        let base = Base {
-            pre: Some(pre),
-            ..base.clone()
-        };
-        let body = render(&ds, rd, endpoint, slice, &base, listing.len())?;
-        let rendered = RenderedPage {
-            body: Bytes::from(body),
-            total: listing.len(),
-        };
-        self.pages.insert(generation, key, rendered.clone());
-        Ok(rendered)
+        let rows = key.3.select(endpoint, &data, scope);
+        let slice = rows.get(params.range(rows.len())).unwrap_or(&[]);
+        let view = View::new(&self.templates, &data, &key.0.0, &key.0.1);
+        let page = (
+            routes::render_page(&view, endpoint, slice, rows.len()),
+            rows.len(),
+        );
+        self.pages.insert(data.generation, key, page.clone());
+        page
     }
-}
-
-/// Renders records `idx` of `endpoint` as the JSON body GitHub would send.
-fn render(
-    ds: &Dataset,
-    rd: &data::RepoData,
-    endpoint: Endpoint,
-    idx: &[u32],
-    b: &Base,
-    total: usize,
-) -> Result<Vec<u8>, serde_json::Error> {
-    // Typical record sizes, so a page's buffer is allocated once.
-    let per_record = match endpoint {
-        Endpoint::Pulls => 16_384,
-        Endpoint::Runs => 11_776,
-        Endpoint::Issues | Endpoint::Commits => 3_584,
-        Endpoint::ReviewComments => 2_304,
-        Endpoint::IssueComments | Endpoint::Reviews(_) => 1_664,
-    };
-    let mut out: Vec<u8> = Vec::with_capacity(64 + idx.len() * per_record);
-    if endpoint == Endpoint::Runs {
-        out.extend_from_slice(format!("{{\"total_count\":{total},\"workflow_runs\":").as_bytes());
-    }
-    out.push(b'[');
-    for (k, n) in idx.iter().enumerate() {
-        if k > 0 {
-            out.push(b',');
-        }
-        let n = *n as usize;
-        match endpoint {
-            Endpoint::Issues => {
-                serde_json::to_writer(
-                    &mut out,
-                    &IssueView {
-                        b,
-                        ds,
-                        rd,
-                        i: &rd.issues[n],
-                    },
-                )?;
-            }
-            Endpoint::Pulls => {
-                let i = &rd.issues[n];
-                if let Some(p) = &i.pull {
-                    serde_json::to_writer(
-                        &mut out,
-                        &PullView {
-                            b,
-                            ds,
-                            rd,
-                            i,
-                            p,
-                            full: false,
-                        },
-                    )?;
-                }
-            }
-            Endpoint::IssueComments => {
-                let c = &rd.issue_comments[n];
-                serde_json::to_writer(&mut out, &IssueCommentView { b, ds, rd, c })?;
-            }
-            Endpoint::ReviewComments => {
-                let c = &rd.review_comments[n];
-                serde_json::to_writer(&mut out, &ReviewCommentView { b, ds, rd, c })?;
-            }
-            Endpoint::Reviews(_) => {
-                let r = &rd.reviews[n];
-                serde_json::to_writer(
-                    &mut out,
-                    &ReviewView {
-                        b,
-                        ds,
-                        rd,
-                        r,
-                        webhook: false,
-                    },
-                )?;
-            }
-            Endpoint::Commits => {
-                serde_json::to_writer(
-                    &mut out,
-                    &CommitView {
-                        b,
-                        ds,
-                        rd,
-                        c: &rd.commits[n],
-                    },
-                )?;
-            }
-            Endpoint::Runs => {
-                serde_json::to_writer(
-                    &mut out,
-                    &RunView {
-                        b,
-                        ds,
-                        rd,
-                        r: &rd.runs[n],
-                    },
-                )?;
-            }
-        }
-    }
-    out.push(b']');
-    if endpoint == Endpoint::Runs {
-        out.push(b'}');
-    }
-    Ok(out)
 }
 
 impl Provider for GitHub {
@@ -375,7 +224,7 @@ impl Provider for GitHub {
     }
 
     fn fault_responder(&self) -> Arc<dyn FaultResponder> {
-        Arc::new(faults::GitHubFaults)
+        Arc::new(routes::GitHubFaults)
     }
 
     fn counts_json(&self) -> serde_json::Value {
@@ -383,13 +232,46 @@ impl Provider for GitHub {
     }
 
     fn newest_timestamp(&self) -> Secs {
-        self.read().newest_timestamp()
+        self.read().newest()
     }
 
     fn mutate(&self, count: usize, at: Secs, rng: &mut SandboxRng) -> Vec<Change> {
-        let mut ds = self.data.write().unwrap_or_else(PoisonError::into_inner);
-        let changes = mutate::mutate(&mut ds, count, at, rng);
-        ds.generation += 1;
+        let mut data = self.data.write().unwrap_or_else(PoisonError::into_inner);
+        let touched = data.mutate(count, at, rng);
+        let mut changes: Vec<Change> = touched
+            .into_iter()
+            .map(|(scope, kind, action, id)| {
+                let row = match kind {
+                    "issue_comment" => data.issue_comments.get(id),
+                    "review_comment" => data.review_comments.get(id),
+                    "review" => data.reviews.get(id),
+                    "commit" => data.commits.get(id),
+                    _ => None,
+                };
+                let number = match kind {
+                    "pull" => data
+                        .issues
+                        .live()
+                        .find(|r| r.scope == scope && r.u64("pull_id") == id),
+                    "issue" => data.issues.get(id),
+                    _ => row,
+                }
+                .map(|r| r.u64("number"));
+                let sha = (kind == "commit").then(|| row.map_or("", |r| r.str("sha")).to_owned());
+                Change {
+                    provider: "github",
+                    scope: full_name(scope),
+                    kind,
+                    action,
+                    id: if kind == "commit" { 0 } else { id },
+                    number: number.filter(|_| !matches!(kind, "commit" | "workflow_run")),
+                    sha,
+                }
+            })
+            .collect();
+        changes.sort_by(|a, b| {
+            (&a.scope, a.kind, a.id, &a.sha).cmp(&(&b.scope, b.kind, b.id, &b.sha))
+        });
         changes
     }
 
@@ -408,9 +290,11 @@ impl Provider for GitHub {
     }
 
     fn webhook_for(&self, change: &Change, secret: &str, base_url: &str) -> Option<Delivery> {
-        let origin = base_url.trim_end_matches('/').to_owned();
-        let base = Base::new(origin.clone(), origin);
-        let (event, body, repo_id) = webhooks::for_change(&self.read(), change, &base)?;
+        let root = base_url.trim_end_matches('/');
+        let data = self.read();
+        let view = View::new(&self.templates, &data, root, root);
+        let (event, body) = webhooks::for_change(&view, &data, change)?;
+        let repo_id = body["repository"]["id"].as_u64().unwrap_or(0);
         let body = serde_json::to_vec(&body).ok()?;
         let signature = crate::webhook::github_signature(secret.as_bytes(), &body);
         let delivery = format!(
@@ -441,56 +325,47 @@ impl Provider for GitHub {
     }
 
     fn expected(&self) -> Vec<Expected> {
-        let ds = self.read();
+        let data = self.read();
         let mut out = Vec::new();
-        for repo in &ds.repos {
-            let scope = &repo.repo.full_name;
-            let mut record = |record_type: &'static str, id: String, updated_at: Secs, deleted| {
-                out.push(Expected {
-                    scope: scope.clone(),
-                    record_type,
-                    id,
-                    updated_at: Iso(updated_at),
-                    deleted,
-                });
-            };
-            let mut add = |record_type, id, updated_at| record(record_type, id, updated_at, false);
-            for issue in &repo.issues {
-                match &issue.pull {
-                    Some(pull) => add("pull_request", format!("pr-{}", pull.id), issue.updated_at),
-                    None => add("issue", format!("issue-{}", issue.id), issue.updated_at),
-                }
+        let mut add = |row: &Row, record_type: &'static str, id: String, updated: Secs| {
+            out.push(Expected {
+                scope: full_name(row.scope),
+                record_type,
+                id,
+                updated_at: Iso(row.deleted.unwrap_or(updated)),
+                deleted: row.deleted.is_some(),
+            });
+        };
+        for r in data.issues.all() {
+            match r.fields.get("pull_id").and_then(serde_json::Value::as_u64) {
+                Some(pull) => add(r, "pull_request", format!("pr-{pull}"), r.updated),
+                None => add(r, "issue", format!("issue-{}", r.id), r.updated),
             }
-            for c in &repo.issue_comments {
-                add("comment", format!("issue-comment-{}", c.id), c.updated_at);
-            }
-            for c in &repo.review_comments {
-                add("comment", format!("review-comment-{}", c.id), c.updated_at);
-            }
-            for r in &repo.reviews {
-                // A review record moves with its pull request, which is when reviews change.
-                let pull_updated = repo
-                    .issue(r.pr_number)
-                    .map_or(r.submitted_at, |i| i.updated_at);
-                add(
-                    "review",
-                    format!("review-{}", r.id),
-                    r.submitted_at.max(pull_updated),
-                );
-            }
-            for c in &repo.commits {
-                add("commit", format!("commit-{}", c.sha), c.date);
-            }
-            for r in &repo.runs {
-                add(
-                    "workflow_run",
-                    format!("workflow-run-{}", r.id),
-                    r.updated_at,
-                );
-            }
-            for (c, at) in &repo.deleted_issue_comments {
-                record("comment", format!("issue-comment-{}", c.id), *at, true);
-            }
+        }
+        for r in data.issue_comments.all() {
+            add(r, "comment", format!("issue-comment-{}", r.id), r.updated);
+        }
+        for r in data.review_comments.all() {
+            add(r, "comment", format!("review-comment-{}", r.id), r.updated);
+        }
+        for r in data.reviews.all() {
+            // A review record moves with its pull request, which is when reviews change.
+            let pull = r
+                .parent
+                .and_then(|p| data.issues.get(p))
+                .map_or(0, |p| p.updated);
+            add(r, "review", format!("review-{}", r.id), r.created.max(pull));
+        }
+        for r in data.commits.all() {
+            add(r, "commit", format!("commit-{}", r.str("sha")), r.created);
+        }
+        for r in data.runs.all() {
+            add(
+                r,
+                "workflow_run",
+                format!("workflow-run-{}", r.id),
+                r.updated,
+            );
         }
         out.sort();
         out

@@ -1,23 +1,249 @@
-//! HTTP handlers for the simulated GitHub REST API.
+//! GitHub's REST routes, its listing rules and its wording of errors and injected faults.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{OriginalUri, Path, State};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{MethodRouter, get};
+use axum::routing::get;
+use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, StatusCode, header};
-use serde::Serialize;
+use serde_json::{Value, json};
 
 use super::GitHub;
-use super::listing::{Endpoint, InvalidParam, ListQuery};
-use super::views::{AuthenticatedUserView, Base, IssueView, PullView, RepoView};
+use super::data::{Data, flag, is_pull};
+use super::render::View;
 use crate::core::auth::{Refusal, bearer_token};
-use crate::core::page::{PageParams, link_header, origin, parse_query};
+use crate::core::page::{PageParams, link_header, origin, parse_query, query_value};
 use crate::core::rate_limit::RateLimitStatus;
+use crate::core::table::{Direction, OrderKey, Range, Row, Select, Table};
+use crate::core::time::{Secs, parse_iso};
+use crate::faults::{FaultKind, FaultResponder};
 
 const DOCS: &str = "https://docs.github.com/rest";
+const SECONDARY_DOCS: &str = "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits";
+
+/// GitHub's secondary rate limit message.
+const SECONDARY_RATE_LIMIT_MESSAGE: &str = "You have exceeded a secondary rate limit. Please \
+     wait a few minutes before you try again. If you reach out to GitHub Support for help, \
+     please include the request ID 0000:SANDBOX.";
+
+/// A list endpoint under `/repos/{owner}/{repo}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Endpoint {
+    /// `/issues` (issues and pull requests).
+    Issues,
+    /// `/pulls`.
+    Pulls,
+    /// `/issues/comments`.
+    IssueComments,
+    /// `/pulls/comments`.
+    ReviewComments,
+    /// `/pulls/{number}/reviews`.
+    Reviews(u64),
+    /// `/commits`.
+    Commits,
+    /// `/actions/runs`.
+    Runs,
+}
+
+/// The filters and order of one list request, normalised (so equal requests share a cache
+/// entry).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ListQuery {
+    state: Option<bool>,
+    sort: &'static str,
+    desc: bool,
+    since: Option<Secs>,
+    until: Option<Secs>,
+    created: (Option<Secs>, Option<Secs>),
+}
+
+/// A parameter GitHub would refuse with 422.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvalidParam(&'static str);
+
+fn timestamp(pairs: &[(String, String)], name: &'static str) -> Result<Option<Secs>, InvalidParam> {
+    match query_value(pairs, name).map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(v) => parse_iso(v).map(Some).ok_or(InvalidParam(name)),
+    }
+}
+
+/// GitHub's `created` qualifier: `>=T`, `>T`, `<=T`, `<T`, `A..B`, or a bare date (that day).
+fn created_range(v: &str) -> Option<(Option<Secs>, Option<Secs>)> {
+    let v = v.trim();
+    let bounds: [(&str, fn(Secs) -> (Option<Secs>, Option<Secs>)); 4] = [
+        (">=", |t| (Some(t), None)),
+        (">", |t| (Some(t + 1), None)),
+        ("<=", |t| (None, Some(t))),
+        ("<", |t| (None, Some(t - 1))),
+    ];
+    for (prefix, range) in bounds {
+        if let Some(t) = v.strip_prefix(prefix) {
+            return parse_iso(t).map(range);
+        }
+    }
+    if let Some((a, b)) = v.split_once("..") {
+        let end = |s: &str| {
+            if s == "*" {
+                Some(None)
+            } else {
+                parse_iso(s).map(Some)
+            }
+        };
+        return Some((end(a)?, end(b)?));
+    }
+    let t = parse_iso(v)?;
+    Some((Some(t), Some(if v.len() == 10 { t + 86_399 } else { t })))
+}
+
+impl ListQuery {
+    /// Reads the parameters `endpoint` understands, with GitHub's defaults.
+    pub fn parse(endpoint: Endpoint, pairs: &[(String, String)]) -> Result<Self, InvalidParam> {
+        use Endpoint::*;
+        let sort_param = query_value(pairs, "sort");
+        let sort = match sort_param {
+            Some("updated") => "updated",
+            Some("comments" | "popularity") => "comments",
+            _ => "created",
+        };
+        let direction = query_value(pairs, "direction");
+        let desc = match endpoint {
+            // Issues: newest first unless asked otherwise.
+            Issues => direction != Some("asc"),
+            // Pulls: desc for `created` (the default sort), asc for the other sorts.
+            Pulls => direction.map_or(sort == "created", |d| d == "desc"),
+            // Comments: ascending by id; `direction` only applies together with `sort`.
+            IssueComments | ReviewComments => sort_param.is_some() && direction == Some("desc"),
+            Reviews(_) => false,
+            Commits | Runs => true,
+        };
+        let state = match (endpoint, query_value(pairs, "state")) {
+            (Issues | Pulls, Some("closed")) => Some(false),
+            (Issues | Pulls, Some("all")) => None,
+            (Issues | Pulls, _) => Some(true),
+            _ => None,
+        };
+        let since = match endpoint {
+            Issues | IssueComments | ReviewComments | Commits => timestamp(pairs, "since")?,
+            _ => None,
+        };
+        let until = match endpoint {
+            Commits => timestamp(pairs, "until")?,
+            _ => None,
+        };
+        let created = match (endpoint, query_value(pairs, "created")) {
+            (Runs, Some(v)) if !v.trim().is_empty() => {
+                created_range(v).ok_or(InvalidParam("created"))?
+            }
+            _ => (None, None),
+        };
+        Ok(Self {
+            state,
+            sort,
+            desc,
+            since,
+            until,
+            created,
+        })
+    }
+
+    /// The rows of repository `scope` that match, in response order.
+    pub fn select<'d>(&self, endpoint: Endpoint, data: &'d Data, scope: usize) -> Vec<&'d Row> {
+        let direction = if self.desc {
+            Direction::Desc
+        } else {
+            Direction::Asc
+        };
+        let by = if self.sort == "updated" {
+            OrderKey::Updated
+        } else {
+            OrderKey::Created
+        };
+        let since = Range {
+            from: self.since,
+            to: None,
+        };
+        let state = |r: &Row| self.state.is_none_or(|open| flag(r, "open") == open);
+        let pulls = |r: &Row| state(r) && is_pull(r);
+        let parent = match endpoint {
+            Endpoint::Reviews(n) => data.issue(scope, n).map(|r| r.id),
+            _ => None,
+        };
+        let filter: &dyn Fn(&Row) -> bool = if endpoint == Endpoint::Pulls {
+            &pulls
+        } else {
+            &state
+        };
+        let (table, select): (&Table, Select<'_>) = match endpoint {
+            Endpoint::Issues | Endpoint::Pulls => (
+                &data.issues,
+                Select {
+                    updated: since,
+                    filter: Some(filter),
+                    order: Some((by, direction)),
+                    ..Select::default()
+                },
+            ),
+            Endpoint::IssueComments | Endpoint::ReviewComments => (
+                if endpoint == Endpoint::IssueComments {
+                    &data.issue_comments
+                } else {
+                    &data.review_comments
+                },
+                Select {
+                    updated: since,
+                    order: Some((by, direction)),
+                    ..Select::default()
+                },
+            ),
+            Endpoint::Reviews(_) => (
+                &data.reviews,
+                Select {
+                    parent: Some(parent.unwrap_or(0)),
+                    order: Some((OrderKey::Id, Direction::Asc)),
+                    ..Select::default()
+                },
+            ),
+            Endpoint::Commits | Endpoint::Runs => (
+                if endpoint == Endpoint::Commits {
+                    &data.commits
+                } else {
+                    &data.runs
+                },
+                Select {
+                    created: if endpoint == Endpoint::Commits {
+                        Range {
+                            from: self.since,
+                            to: self.until,
+                        }
+                    } else {
+                        Range {
+                            from: self.created.0,
+                            to: self.created.1,
+                        }
+                    },
+                    order: Some((OrderKey::Created, Direction::Desc)),
+                    ..Select::default()
+                },
+            ),
+        };
+        let mut rows = table.select(&Select {
+            scope: Some(scope),
+            ..select
+        });
+        if self.sort == "comments" && matches!(endpoint, Endpoint::Issues | Endpoint::Pulls) {
+            rows.sort_by_key(|r| (r.u64("comments"), r.id));
+            if self.desc {
+                rows.reverse();
+            }
+        }
+        rows
+    }
+}
 
 /// State for one mounting of the routes: `mount` is where the provider is served (`""` or
 /// `"/github"`), `prefix` the API's path under it (`""` or `"/api/v3"`).
@@ -31,44 +257,48 @@ struct Ctx {
 /// The GitHub routes under `mount`, at its root and again under `/api/v3`.
 pub fn router(gh: Arc<GitHub>, mount: &str) -> Router {
     let mount_path: Arc<str> = Arc::from(mount);
-    let mount = |prefix: &'static str| {
+    let routes = |prefix: &'static str| {
+        let list = |endpoint: Endpoint| {
+            get(
+                move |State(ctx): State<Ctx>,
+                      headers: HeaderMap,
+                      OriginalUri(uri): OriginalUri,
+                      Path((owner, name)): Path<(String, String)>| async move {
+                    list(&ctx, &headers, &uri, &owner, &name, endpoint)
+                },
+            )
+        };
         Router::new()
             .route("/user", get(user))
             .route("/rate_limit", get(rate_limit))
             .route("/repos/{owner}/{repo}", get(repo))
-            .route("/repos/{owner}/{repo}/pulls", repo_list(Endpoint::Pulls))
+            .route("/repos/{owner}/{repo}/pulls", list(Endpoint::Pulls))
             .route(
                 "/repos/{owner}/{repo}/pulls/comments",
-                repo_list(Endpoint::ReviewComments),
+                list(Endpoint::ReviewComments),
             )
             .route("/repos/{owner}/{repo}/pulls/{number}", get(pull))
             .route("/repos/{owner}/{repo}/pulls/{number}/reviews", get(reviews))
-            .route("/repos/{owner}/{repo}/issues", repo_list(Endpoint::Issues))
+            .route("/repos/{owner}/{repo}/issues", list(Endpoint::Issues))
             .route(
                 "/repos/{owner}/{repo}/issues/comments",
-                repo_list(Endpoint::IssueComments),
+                list(Endpoint::IssueComments),
             )
             .route("/repos/{owner}/{repo}/issues/{number}", get(issue))
-            .route(
-                "/repos/{owner}/{repo}/commits",
-                repo_list(Endpoint::Commits),
-            )
-            .route(
-                "/repos/{owner}/{repo}/actions/runs",
-                repo_list(Endpoint::Runs),
-            )
+            .route("/repos/{owner}/{repo}/commits", list(Endpoint::Commits))
+            .route("/repos/{owner}/{repo}/actions/runs", list(Endpoint::Runs))
             .with_state(Ctx {
                 gh: Arc::clone(&gh),
                 mount: Arc::clone(&mount_path),
                 prefix,
             })
     };
-    mount("").nest("/api/v3", mount("/api/v3"))
+    routes("").nest("/api/v3", routes("/api/v3"))
 }
 
 /// GitHub's error body: `{"message", "documentation_url", "status"}`.
 pub fn error(status: StatusCode, message: &str) -> Response {
-    let body = serde_json::json!({
+    let body = json!({
         "message": message,
         "documentation_url": DOCS,
         "status": status.as_u16().to_string(),
@@ -81,7 +311,7 @@ fn not_found() -> Response {
 }
 
 fn validation_failed(InvalidParam(field): InvalidParam) -> Response {
-    let body = serde_json::json!({
+    let body = json!({
         "message": "Validation Failed",
         "errors": [{ "resource": "Search", "field": field, "code": "invalid" }],
         "documentation_url": DOCS,
@@ -90,7 +320,7 @@ fn validation_failed(InvalidParam(field): InvalidParam) -> Response {
     (StatusCode::UNPROCESSABLE_ENTITY, axum::Json(body)).into_response()
 }
 
-fn add_rate_headers(headers: &mut HeaderMap, rl: &RateLimitStatus) {
+fn rate_headers(headers: &mut HeaderMap, rl: &RateLimitStatus) {
     headers.insert("x-ratelimit-limit", HeaderValue::from(rl.limit));
     headers.insert("x-ratelimit-remaining", HeaderValue::from(rl.remaining));
     headers.insert("x-ratelimit-used", HeaderValue::from(rl.used));
@@ -109,22 +339,83 @@ fn refused(refusal: Refusal) -> Response {
                 "API rate limit exceeded for user ID 10001. If you reach out to GitHub Support \
                      for help, please include the request ID 0000:SANDBOX.",
             );
-            add_rate_headers(r.headers_mut(), &rl);
+            rate_headers(r.headers_mut(), &rl);
             r
         }
     }
 }
 
+/// Words injected faults the way GitHub words the real ones.
+pub struct GitHubFaults;
+
+impl FaultResponder for GitHubFaults {
+    fn respond(&self, kind: FaultKind, retry_after: Duration) -> Response {
+        let (status, message, docs) = match kind {
+            FaultKind::Error502 => (StatusCode::BAD_GATEWAY, "Server Error", None),
+            FaultKind::Error503 => (StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable", None),
+            FaultKind::TooManyRequests => (
+                StatusCode::TOO_MANY_REQUESTS,
+                SECONDARY_RATE_LIMIT_MESSAGE,
+                Some(SECONDARY_DOCS),
+            ),
+            FaultKind::SecondaryRateLimit => (
+                StatusCode::FORBIDDEN,
+                SECONDARY_RATE_LIMIT_MESSAGE,
+                Some(SECONDARY_DOCS),
+            ),
+            FaultKind::Error500 | FaultKind::Reset | FaultKind::Truncate | FaultKind::Latency => {
+                (StatusCode::INTERNAL_SERVER_ERROR, "Server Error", None)
+            }
+        };
+        let mut body = json!({ "message": message, "status": status.as_u16().to_string() });
+        if let (Some(docs), Some(obj)) = (docs, body.as_object_mut()) {
+            obj.insert("documentation_url".into(), docs.into());
+        }
+        let mut response = (status, axum::Json(body)).into_response();
+        if docs.is_some() {
+            // Retry-After is whole seconds; round up so a sub-second setting still waits.
+            let secs = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        response
+    }
+}
+
 impl Ctx {
-    /// Checks the token and counts the request against the rate limit.
+    /// Checks the token and counts the request against the rate limit (unless `count` is off).
     fn gate(&self, headers: &HeaderMap, count: bool) -> Result<RateLimitStatus, Refusal> {
         self.gh.gate.admit(bearer_token(headers), count)
     }
 
-    fn base(&self, headers: &HeaderMap) -> Base {
-        let html = origin(headers, "127.0.0.1");
-        let html = format!("{html}{}", self.mount);
-        Base::new(format!("{html}{}", self.prefix), html)
+    /// The API root and the web root the client addressed.
+    fn roots(&self, headers: &HeaderMap) -> (String, String) {
+        let html = format!("{}{}", origin(headers, "127.0.0.1"), self.mount);
+        (format!("{html}{}", self.prefix), html)
+    }
+
+    /// Renders `one` with a view of the data for this request, or 404 when it gives nothing.
+    fn one(
+        &self,
+        headers: &HeaderMap,
+        (owner, name): (&str, &str),
+        one: impl FnOnce(&View<'_>, &Data, usize) -> Option<Value>,
+    ) -> Response {
+        let rl = match self.gate(headers, true) {
+            Ok(rl) => rl,
+            Err(r) => return refused(r),
+        };
+        let data = self.gh.read();
+        let Some(scope) = data.repo_index(owner, name) else {
+            return not_found();
+        };
+        let (api, html) = self.roots(headers);
+        let view = View::new(&self.gh.templates, &data, &api, &html);
+        match one(&view, &data, scope) {
+            Some(v) => ok_json(Body::from(v.to_string()), &rl),
+            None => not_found(),
+        }
     }
 }
 
@@ -143,15 +434,8 @@ fn ok_json(body: Body, rl: &RateLimitStatus) -> Response {
         "x-github-api-version-selected",
         HeaderValue::from_static("2022-11-28"),
     );
-    add_rate_headers(h, rl);
+    rate_headers(h, rl);
     r
-}
-
-fn ok_value<T: Serialize>(value: &T, rl: &RateLimitStatus) -> Response {
-    match serde_json::to_vec(value) {
-        Ok(bytes) => ok_json(Body::from(bytes), rl),
-        Err(_) => error(StatusCode::INTERNAL_SERVER_ERROR, "Server Error"),
-    }
 }
 
 async fn user(State(ctx): State<Ctx>, headers: HeaderMap) -> Response {
@@ -159,9 +443,10 @@ async fn user(State(ctx): State<Ctx>, headers: HeaderMap) -> Response {
         Ok(rl) => rl,
         Err(r) => return refused(r),
     };
-    let b = ctx.base(&headers);
-    let ds = ctx.gh.read();
-    ok_value(&AuthenticatedUserView { b: &b, ds: &ds }, &rl)
+    let data = ctx.gh.read();
+    let (api, html) = ctx.roots(&headers);
+    let me = View::new(&ctx.gh.templates, &data, &api, &html).me();
+    ok_json(Body::from(me.to_string()), &rl)
 }
 
 async fn rate_limit(State(ctx): State<Ctx>, headers: HeaderMap) -> Response {
@@ -170,16 +455,12 @@ async fn rate_limit(State(ctx): State<Ctx>, headers: HeaderMap) -> Response {
         Ok(rl) => rl,
         Err(r) => return refused(r),
     };
-    let core = serde_json::json!({
+    let core = json!({
         "limit": rl.limit, "remaining": rl.remaining, "reset": rl.reset, "used": rl.used,
         "resource": "core",
     });
-    let other = |limit: u64, resource: &str| {
-        serde_json::json!({
-            "limit": limit, "remaining": limit, "reset": rl.reset, "used": 0, "resource": resource,
-        })
-    };
-    let body = serde_json::json!({
+    let other = |limit: u64, resource: &str| json!({"limit": limit, "remaining": limit, "reset": rl.reset, "used": 0, "resource": resource});
+    let body = json!({
         "resources": {
             "core": core,
             "search": other(30, "search"),
@@ -189,7 +470,7 @@ async fn rate_limit(State(ctx): State<Ctx>, headers: HeaderMap) -> Response {
         },
         "rate": core,
     });
-    ok_value(&body, &rl)
+    ok_json(Body::from(body.to_string()), &rl)
 }
 
 async fn repo(
@@ -197,24 +478,9 @@ async fn repo(
     headers: HeaderMap,
     Path((owner, name)): Path<(String, String)>,
 ) -> Response {
-    let rl = match ctx.gate(&headers, true) {
-        Ok(rl) => rl,
-        Err(r) => return refused(r),
-    };
-    let b = ctx.base(&headers);
-    let ds = ctx.gh.read();
-    let Some(rd) = ds.repo_index(&owner, &name).and_then(|i| ds.repos.get(i)) else {
-        return not_found();
-    };
-    ok_value(
-        &RepoView {
-            b: &b,
-            ds: &ds,
-            rd,
-            full: true,
-        },
-        &rl,
-    )
+    ctx.one(&headers, (&owner, &name), |view, _, scope| {
+        Some(view.repo(scope))
+    })
 }
 
 async fn issue(
@@ -222,27 +488,9 @@ async fn issue(
     headers: HeaderMap,
     Path((owner, name, number)): Path<(String, String, u64)>,
 ) -> Response {
-    let rl = match ctx.gate(&headers, true) {
-        Ok(rl) => rl,
-        Err(r) => return refused(r),
-    };
-    let b = ctx.base(&headers);
-    let ds = ctx.gh.read();
-    let Some(rd) = ds.repo_index(&owner, &name).and_then(|i| ds.repos.get(i)) else {
-        return not_found();
-    };
-    let Some(i) = rd.issue(number) else {
-        return not_found();
-    };
-    ok_value(
-        &IssueView {
-            b: &b,
-            ds: &ds,
-            rd,
-            i,
-        },
-        &rl,
-    )
+    ctx.one(&headers, (&owner, &name), |view, data, scope| {
+        data.issue(scope, number).map(|r| view.issue(r))
+    })
 }
 
 async fn pull(
@@ -250,43 +498,26 @@ async fn pull(
     headers: HeaderMap,
     Path((owner, name, number)): Path<(String, String, u64)>,
 ) -> Response {
-    let rl = match ctx.gate(&headers, true) {
-        Ok(rl) => rl,
-        Err(r) => return refused(r),
-    };
-    let b = ctx.base(&headers);
-    let ds = ctx.gh.read();
-    let Some(rd) = ds.repo_index(&owner, &name).and_then(|i| ds.repos.get(i)) else {
-        return not_found();
-    };
-    let Some((i, p)) = rd
-        .issue(number)
-        .and_then(|i| i.pull.as_ref().map(|p| (i, p)))
-    else {
-        return not_found();
-    };
-    ok_value(
-        &PullView {
-            b: &b,
-            ds: &ds,
-            rd,
-            i,
-            p,
-            full: true,
-        },
-        &rl,
-    )
+    ctx.one(&headers, (&owner, &name), |view, data, scope| {
+        data.issue(scope, number)
+            .filter(|r| is_pull(r))
+            .map(|r| view.pull(r, true))
+    })
 }
 
-/// The handler of a list endpoint directly under `/repos/{owner}/{repo}`.
-fn repo_list(endpoint: Endpoint) -> MethodRouter<Ctx> {
-    get(
-        move |State(ctx): State<Ctx>,
-              headers: HeaderMap,
-              OriginalUri(uri): OriginalUri,
-              Path((owner, name)): Path<(String, String)>| async move {
-            list(&ctx, &headers, &uri, &owner, &name, endpoint)
-        },
+async fn reviews(
+    State(ctx): State<Ctx>,
+    headers: HeaderMap,
+    OriginalUri(uri): OriginalUri,
+    Path((owner, name, number)): Path<(String, String, u64)>,
+) -> Response {
+    list(
+        &ctx,
+        &headers,
+        &uri,
+        &owner,
+        &name,
+        Endpoint::Reviews(number),
     )
 }
 
@@ -309,60 +540,120 @@ fn list(
         Err(e) => return validation_failed(e),
     };
     let params = PageParams::from_query(&pairs, 30, 100);
-    let repo = {
-        let ds = ctx.gh.read();
-        let Some(repo) = ds.repo_index(owner, name) else {
+    let scope = {
+        let data = ctx.gh.read();
+        let Some(scope) = data.repo_index(owner, name) else {
             return not_found();
         };
-        if let Endpoint::Reviews(number) = endpoint {
-            let is_pull = ds
-                .repos
-                .get(repo)
-                .and_then(|rd| rd.issue(number))
-                .is_some_and(|i| i.pull.is_some());
-            if !is_pull {
-                return not_found();
-            }
+        if let Endpoint::Reviews(number) = endpoint
+            && !data.issue(scope, number).is_some_and(is_pull)
+        {
+            return not_found();
         }
-        repo
+        scope
     };
-    let base = ctx.base(headers);
-    let page = match ctx
+    let (body, total) = ctx
         .gh
-        .list_page(&base, repo, endpoint, &query, params.per_page, params.page)
-    {
-        Ok(p) => p,
-        Err(_) => return error(StatusCode::INTERNAL_SERVER_ERROR, "Server Error"),
-    };
-    let mut response = ok_json(Body::from(page.body), &rl);
-    let last = params.last_page(page.total);
-    if let Some(link) = link_header(
-        &origin(headers, "127.0.0.1"),
-        uri.path(),
-        &pairs,
-        params.page,
-        last,
-        true,
-    )
-    .and_then(|l| HeaderValue::from_str(&l).ok())
+        .list_page(ctx.roots(headers), scope, endpoint, query, params);
+    let mut response = ok_json(Body::from(body), &rl);
+    let last = params.last_page(total);
+    let origin = origin(headers, "127.0.0.1");
+    if let Some(link) = link_header(&origin, uri.path(), &pairs, params.page, last, true)
+        .and_then(|l| HeaderValue::from_str(&l).ok())
     {
         response.headers_mut().insert(header::LINK, link);
     }
     response
 }
 
-async fn reviews(
-    State(ctx): State<Ctx>,
-    headers: HeaderMap,
-    OriginalUri(uri): OriginalUri,
-    Path((owner, name, number)): Path<(String, String, u64)>,
-) -> Response {
-    list(
-        &ctx,
-        &headers,
-        &uri,
-        &owner,
-        &name,
-        Endpoint::Reviews(number),
-    )
+/// Renders `rows` of `endpoint` as the JSON body GitHub would send; `total` counts every row the
+/// listing holds.
+pub fn render_page(view: &View<'_>, endpoint: Endpoint, rows: &[&Row], total: usize) -> Bytes {
+    let items: Vec<Value> = rows
+        .iter()
+        .map(|r| match endpoint {
+            Endpoint::Issues => view.issue(r),
+            Endpoint::Pulls => view.pull(r, false),
+            Endpoint::IssueComments => view.issue_comment(r),
+            Endpoint::ReviewComments => view.review_comment(r),
+            Endpoint::Reviews(_) => view.review(r, false),
+            Endpoint::Commits => view.commit(r),
+            Endpoint::Runs => view.run(r),
+        })
+        .collect();
+    let body = match endpoint {
+        Endpoint::Runs => json!({"total_count": total, "workflow_runs": items}),
+        _ => Value::Array(items),
+    };
+    Bytes::from(body.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn select(endpoint: Endpoint, q: &str, data: &Data, scope: usize) -> Vec<u64> {
+        ListQuery::parse(endpoint, &parse_query(Some(q)))
+            .map(|query| query.select(endpoint, data, scope))
+            .unwrap_or_default()
+            .into_iter()
+            .map(|r| r.id)
+            .collect()
+    }
+
+    #[test]
+    fn issues_default_to_open_newest_first_and_include_pulls() {
+        let data = Data::generate(3, 1);
+        let in_repo = |r: &&Row| r.scope == 0;
+        let open = select(Endpoint::Issues, "", &data, 0);
+        let want = data
+            .issues
+            .live()
+            .filter(in_repo)
+            .filter(|r| flag(r, "open"));
+        assert_eq!(open.len(), want.count());
+        assert!(open.windows(2).all(|w| w[0] > w[1]));
+        let all = select(Endpoint::Issues, "state=all&direction=asc", &data, 0);
+        assert_eq!(all.len(), data.issues.live().filter(in_repo).count());
+        assert!(
+            all.iter()
+                .any(|id| data.issues.get(*id).is_some_and(is_pull))
+        );
+    }
+
+    #[test]
+    fn since_keeps_records_updated_at_or_after_it() {
+        let data = Data::generate(3, 1);
+        let comments: Vec<&Row> = data
+            .issue_comments
+            .live()
+            .filter(|r| r.scope == 1)
+            .collect();
+        let cut = comments[comments.len() / 2].updated;
+        let q = format!("since={}", crate::core::time::Iso(cut));
+        let got = select(Endpoint::IssueComments, &q, &data, 1);
+        assert_eq!(
+            got.len(),
+            comments.iter().filter(|c| c.updated >= cut).count()
+        );
+        assert_eq!(
+            ListQuery::parse(Endpoint::Issues, &parse_query(Some("since=nope"))),
+            Err(InvalidParam("since"))
+        );
+    }
+
+    #[test]
+    fn created_qualifier_forms() {
+        assert_eq!(created_range(">=1970-01-02"), Some((Some(86_400), None)));
+        assert_eq!(
+            created_range("<1970-01-02T00:00:00Z"),
+            Some((None, Some(86_399)))
+        );
+        assert_eq!(
+            created_range("1970-01-02"),
+            Some((Some(86_400), Some(172_799)))
+        );
+        assert_eq!(created_range("1970-01-02..*"), Some((Some(86_400), None)));
+        assert_eq!(created_range("soon"), None);
+    }
 }
