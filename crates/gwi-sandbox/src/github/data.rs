@@ -42,11 +42,10 @@ pub const LOGINS: [&str; 12] = [
     "hedy-l",
 ];
 
-/// `(name, name in URLs, colour, description, default)` of each label.
-pub const LABELS: [(&str, &str, &str, &str, bool); 8] = [
-    ("bug", "bug", "d73a4a", "Something isn't working", true),
+/// `(name, colour, description, one of GitHub's default labels)` of each label.
+pub const LABELS: [(&str, &str, &str, bool); 8] = [
+    ("bug", "d73a4a", "Something isn't working", true),
     (
-        "documentation",
         "documentation",
         "0075ca",
         "Improvements or additions to documentation",
@@ -54,46 +53,15 @@ pub const LABELS: [(&str, &str, &str, &str, bool); 8] = [
     ),
     (
         "duplicate",
-        "duplicate",
         "cfd3d7",
         "This issue or pull request already exists",
         true,
     ),
-    (
-        "enhancement",
-        "enhancement",
-        "a2eeef",
-        "New feature or request",
-        true,
-    ),
-    (
-        "good first issue",
-        "good%20first%20issue",
-        "7057ff",
-        "Good for newcomers",
-        true,
-    ),
-    (
-        "help wanted",
-        "help%20wanted",
-        "008672",
-        "Extra attention is needed",
-        true,
-    ),
-    (
-        "performance",
-        "performance",
-        "fbca04",
-        "Makes something faster",
-        false,
-    ),
-    (
-        "wontfix",
-        "wontfix",
-        "ffffff",
-        "This will not be worked on",
-        true,
-    ),
+    ("enhancement", "a2eeef", "New feature or request", true),
+    ("good first issue", "7057ff", "Good for newcomers", true),
+    ("help wanted", "008672", "Extra attention is needed", true),
+    ("performance", "fbca04", "Makes something faster", false),
+    ("wontfix", "ffffff", "This will not be worked on", true),
 ];
 
 /// `(name, path)` of each repository's workflows.
@@ -103,69 +71,27 @@ pub const WORKFLOWS: [(&str, &str); 3] = [
     ("Release", ".github/workflows/release.yml"),
 ];
 
-const NOUNS: [&str; 16] = [
-    "parser",
-    "cache",
-    "retry loop",
-    "config loader",
-    "CLI flags",
-    "README",
-    "webhook handler",
-    "rate limiter",
-    "pagination",
-    "logger",
-    "test suite",
-    "build script",
-    "error messages",
-    "metrics",
-    "scheduler",
-    "exporter",
-];
-const PR_VERBS: [&str; 8] = [
-    "Fix",
-    "Refactor",
-    "Speed up",
-    "Document",
-    "Add tests for",
-    "Simplify",
-    "Harden",
-    "Rework",
-];
-const ISSUE_TEMPLATES: [&str; 6] = [
-    "Crash in the {} on empty input",
-    "{} ignores its timeout",
-    "Support for streaming in the {}",
-    "{} is slow on large inputs",
-    "Unclear error from the {}",
-    "Flaky behaviour in the {}",
-];
-const COMMENT_BODIES: [&str; 8] = [
-    "I can reproduce this on main.",
-    "Thanks! Looks good to me.",
-    "Could you add a test for this case?",
-    "This seems related to an earlier report.",
-    "I'll take a look this week.",
-    "Fixed in the latest release, please confirm.",
-    "Can you share the logs?",
-    "+1, we hit this too.",
-];
-const REVIEW_BODIES: [&str; 4] = [
-    "",
-    "Looks good.",
-    "A few nits inline.",
-    "Please split this up.",
-];
-const REVIEW_STATES: [&str; 3] = ["APPROVED", "CHANGES_REQUESTED", "COMMENTED"];
-const PATHS: [&str; 8] = [
-    "src/lib.rs",
-    "src/main.rs",
-    "src/parser.rs",
-    "src/cache.rs",
-    "README.md",
-    "tests/integration.rs",
-    "Cargo.toml",
-    ".github/workflows/ci.yml",
-];
+// The wording generated records draw from, `|`-separated.
+const NOUNS: &str = "parser|cache|retry loop|config loader|CLI flags|README|webhook handler|\
+    rate limiter|pagination|logger|test suite|build script|error messages|metrics|scheduler|exporter";
+const PR_VERBS: &str = "Fix|Refactor|Speed up|Document|Add tests for|Simplify|Harden|Rework";
+const ISSUE_TITLES: &str = "Crash in the {} on empty input|{} ignores its timeout|\
+    Support for streaming in the {}|{} is slow on large inputs|Unclear error from the {}|\
+    Flaky behaviour in the {}";
+const COMMENTS: &str = "I can reproduce this on main.|Thanks! Looks good to me.|\
+    Could you add a test for this case?|This seems related to an earlier report.|\
+    I'll take a look this week.|Fixed in the latest release, please confirm.|\
+    Can you share the logs?|+1, we hit this too.";
+const REVIEW_BODIES: &str = "|Looks good.|A few nits inline.|Please split this up.";
+const REVIEW_STATES: &str = "APPROVED|CHANGES_REQUESTED|COMMENTED";
+const PATHS: &str = "src/lib.rs|src/main.rs|src/parser.rs|src/cache.rs|README.md|\
+    tests/integration.rs|Cargo.toml|.github/workflows/ci.yml";
+
+/// One of the `|`-separated `words`, drawn as a pick from a list of them is.
+fn word(rng: &mut SandboxRng, words: &'static str) -> &'static str {
+    let words: Vec<&'static str> = words.split('|').collect();
+    rng.pick(&words).copied().unwrap_or("")
+}
 
 /// A repository's own facts (its objects live in the tables).
 #[derive(Debug, Clone)]
@@ -256,16 +182,11 @@ fn about(rng: &mut SandboxRng, base: u64, scale: u32) -> usize {
 }
 
 fn title_for(rng: &mut SandboxRng, is_pr: bool) -> String {
-    let noun = rng.pick(&NOUNS).copied().unwrap_or("code");
+    let noun = word(rng, NOUNS);
     if is_pr {
-        let verb = rng.pick(&PR_VERBS).copied().unwrap_or("Fix");
-        return format!("{verb} {noun}");
+        return format!("{} {noun}", word(rng, PR_VERBS));
     }
-    let text = rng
-        .pick(&ISSUE_TEMPLATES)
-        .copied()
-        .unwrap_or("{}")
-        .replacen("{}", noun, 1);
+    let text = word(rng, ISSUE_TITLES).replacen("{}", noun, 1);
     let mut chars = text.chars();
     match chars.next() {
         Some(c) => c.to_uppercase().chain(chars).collect(),
@@ -279,20 +200,13 @@ fn some_user(rng: &mut SandboxRng) -> usize {
 }
 
 fn comment_body(rng: &mut SandboxRng) -> String {
-    rng.pick(&COMMENT_BODIES)
-        .copied()
-        .unwrap_or("ok")
-        .to_owned()
+    word(rng, COMMENTS).to_owned()
 }
 
 /// Adds a new pull request's branch and commit fields to `row`.
 fn make_pull(rng: &mut SandboxRng, row: Row, pull_id: u64, base_sha: String) -> Row {
     let number = row.u64("number");
-    let slug = rng
-        .pick(&NOUNS)
-        .copied()
-        .unwrap_or("change")
-        .replace(' ', "-");
+    let slug = word(rng, NOUNS).replace(' ', "-");
     let reviewers: Vec<usize> = if rng.chance(0.4) {
         vec![some_user(rng)]
     } else {
@@ -403,8 +317,8 @@ impl Data {
         let mut shas: Vec<String> = Vec::with_capacity(n_commits);
         for i in 0..n_commits {
             let date = DATA_START + i as Secs * cstep + rng.below(cstep as u64 / 2) as Secs;
-            let noun = rng.pick(&NOUNS).copied().unwrap_or("code");
-            let verb = rng.pick(&PR_VERBS).copied().unwrap_or("Fix");
+            let noun = word(rng, NOUNS);
+            let verb = word(rng, PR_VERBS);
             let sha = rng.sha();
             let id = self.commits.max_id() + 1;
             self.commits.insert(
@@ -507,11 +421,8 @@ impl Data {
                         .child_of(issue.id)
                         .with("number", issue.u64("number"))
                         .with("user", some_user(rng))
-                        .with("body", rng.pick(&REVIEW_BODIES).copied().unwrap_or(""))
-                        .with(
-                            "state",
-                            rng.pick(&REVIEW_STATES).copied().unwrap_or("COMMENTED"),
-                        )
+                        .with("body", word(rng, REVIEW_BODIES))
+                        .with("state", word(rng, REVIEW_STATES))
                         .with("commit_id", issue.str("head_sha")),
                 );
             }
@@ -532,7 +443,7 @@ impl Data {
                     .with("number", r.u64("number"))
                     .with("user", r.u64("user"))
                     .with("body", comment_body(rng))
-                    .with("path", rng.pick(&PATHS).copied().unwrap_or("src/lib.rs"))
+                    .with("path", word(rng, PATHS))
                     .with("line", 1 + rng.below(300))
                     .with("commit_id", r.str("commit_id"));
                 c.updated = updated;

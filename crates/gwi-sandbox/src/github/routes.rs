@@ -58,7 +58,7 @@ pub struct ListQuery {
     desc: bool,
     since: Option<Secs>,
     until: Option<Secs>,
-    created: (Option<Secs>, Option<Secs>),
+    created: Bounds,
 }
 
 /// A parameter GitHub would refuse with 422.
@@ -72,10 +72,13 @@ fn timestamp(pairs: &[(String, String)], name: &'static str) -> Result<Option<Se
     }
 }
 
+/// An inclusive time range; `None` ends are open.
+type Bounds = (Option<Secs>, Option<Secs>);
+
 /// GitHub's `created` qualifier: `>=T`, `>T`, `<=T`, `<T`, `A..B`, or a bare date (that day).
-fn created_range(v: &str) -> Option<(Option<Secs>, Option<Secs>)> {
+fn created_range(v: &str) -> Option<Bounds> {
     let v = v.trim();
-    let bounds: [(&str, fn(Secs) -> (Option<Secs>, Option<Secs>)); 4] = [
+    let bounds: [(&str, fn(Secs) -> Bounds); 4] = [
         (">=", |t| (Some(t), None)),
         (">", |t| (Some(t + 1), None)),
         ("<=", |t| (None, Some(t))),

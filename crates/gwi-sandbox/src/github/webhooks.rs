@@ -86,30 +86,83 @@ fn pick<'d>(
     rng.pick(&rows).copied()
 }
 
-/// The `workflow_run` body for `run` with `action`; a run not yet completed shows as queued or
-/// in progress.
-fn run_hook(view: &View<'_>, run: &Row, action: &str, sender: u64) -> Value {
-    let mut body = view.run(run);
-    if action != "completed" {
-        let status = if action == "requested" {
-            "queued"
-        } else {
-            "in_progress"
-        };
-        body["status"] = json!(status);
-        body["conclusion"] = Value::Null;
+/// The webhook GitHub sends when the record `row` of `kind` (a [`Change`]'s kind) sees `action`,
+/// done by the user `sender`: its event and payload.
+fn hook_for(
+    view: &View<'_>,
+    data: &Data,
+    kind: &str,
+    row: &Row,
+    action: &str,
+    sender: u64,
+) -> Option<(&'static str, Value)> {
+    let pull_of = |r: &Row| data.issues.get(r.parent?).map(|pr| view.pull(pr, false));
+    let (event, mut fields) = match kind {
+        "pull" => (
+            "pull_request",
+            vec![
+                ("/number", row.field("number")),
+                ("/pull_request", view.pull(row, true)),
+            ],
+        ),
+        "issue" => ("issues", vec![("/issue", view.issue(row))]),
+        "issue_comment" => {
+            let issue = data.issues.get(row.parent?)?;
+            (
+                "issue_comment",
+                vec![
+                    ("/issue", view.issue(issue)),
+                    ("/comment", view.issue_comment(row)),
+                ],
+            )
+        }
+        "review_comment" => {
+            let pr = data.issue(row.scope, row.u64("number"))?;
+            (
+                "pull_request_review_comment",
+                vec![
+                    ("/comment", view.review_comment(row)),
+                    ("/pull_request", view.pull(pr, false)),
+                ],
+            )
+        }
+        "review" => (
+            "pull_request_review",
+            vec![
+                ("/review", view.review(row, true)),
+                ("/pull_request", pull_of(row)?),
+            ],
+        ),
+        "workflow_run" => {
+            let mut run = view.run(row);
+            if action != "completed" {
+                run["status"] = json!(if action == "requested" {
+                    "queued"
+                } else {
+                    "in_progress"
+                });
+                run["conclusion"] = Value::Null;
+            }
+            let workflow = view.workflow(row.scope, row.u64("workflow") as usize);
+            (
+                "workflow_run",
+                vec![("/workflow_run", run), ("/workflow", workflow)],
+            )
+        }
+        _ => return None,
+    };
+    match action {
+        "synchronize" => fields.extend([
+            ("/before", row.field("base_sha")),
+            ("/after", row.field("head_sha")),
+        ]),
+        "edited" if kind == "issue_comment" => {
+            fields.push(("/changes", json!({"body": {"from": "(earlier text)"}})))
+        }
+        _ => {}
     }
-    let workflow = view.workflow(run.scope, run.u64("workflow") as usize);
-    view.hook(
-        "workflow_run",
-        run.scope,
-        sender,
-        [
-            ("/action", json!(action)),
-            ("/workflow_run", body),
-            ("/workflow", workflow),
-        ],
-    )
+    fields.push(("/action", json!(action)));
+    Some((event, view.hook(event, row.scope, sender, fields)))
 }
 
 /// Builds the payload of `event` about a random record of `data`; returns it with the id of
@@ -124,88 +177,68 @@ pub fn build(
     let repo_id = data.repos.get(scope).map_or(0, |r| r.id);
     let sender = 1 + rng.index(LOGINS.len() - 1) as u64;
     let in_scope = |r: &Row| r.scope == scope;
-    let body = match event {
+    let open = |r: &Row, rng: &mut SandboxRng, actions: &[&'static str]| {
+        if flag(r, "open") {
+            rng.pick(actions).copied().unwrap_or("opened")
+        } else {
+            "closed"
+        }
+    };
+    let chosen = match event {
         GitHubEvent::PullRequest => pick(rng, data.issues.live(), |r| in_scope(r) && is_pull(r))
-            .map(|pr| {
-                let action = if flag(pr, "open") {
-                    *rng.pick(&[
-                        "opened",
-                        "edited",
-                        "synchronize",
-                        "reopened",
-                        "ready_for_review",
-                    ])
-                    .unwrap_or(&"opened")
-                } else {
-                    "closed"
-                };
-                let mut fields = vec![
-                    ("/action", json!(action)),
-                    ("/number", pr.field("number")),
-                    ("/pull_request", view.pull(pr, true)),
+            .map(|r| {
+                let actions = [
+                    "opened",
+                    "edited",
+                    "synchronize",
+                    "reopened",
+                    "ready_for_review",
                 ];
-                if action == "synchronize" {
-                    fields.push(("/before", pr.field("base_sha")));
-                    fields.push(("/after", pr.field("head_sha")));
-                }
-                view.hook("pull_request", scope, sender, fields)
+                ("pull", r, open(r, rng, &actions))
             }),
-        GitHubEvent::Issues => {
-            pick(rng, data.issues.live(), |r| in_scope(r) && !is_pull(r)).map(|issue| {
-                let action = if flag(issue, "open") {
-                    *rng.pick(&["opened", "edited", "reopened"])
-                        .unwrap_or(&"opened")
+        GitHubEvent::Issues => pick(rng, data.issues.live(), |r| in_scope(r) && !is_pull(r))
+            .map(|r| ("issue", r, open(r, rng, &["opened", "edited", "reopened"]))),
+        GitHubEvent::IssueComment => pick(rng, data.issue_comments.live(), in_scope).map(|c| {
+            (
+                "issue_comment",
+                c,
+                if c.updated > c.created {
+                    "edited"
                 } else {
-                    "closed"
-                };
-                let fields = [("/action", json!(action)), ("/issue", view.issue(issue))];
-                view.hook("issues", scope, sender, fields)
-            })
+                    "created"
+                },
+            )
+        }),
+        GitHubEvent::PullRequestReview => {
+            pick(rng, data.reviews.live(), in_scope).map(|r| ("review", r, "submitted"))
         }
-        GitHubEvent::IssueComment => {
-            pick(rng, data.issue_comments.live(), in_scope).and_then(|c| {
-                let issue = data.issues.get(c.parent?)?;
-                let edited = c.updated > c.created;
-                let mut fields = vec![
-                    ("/action", json!(if edited { "edited" } else { "created" })),
-                    ("/issue", view.issue(issue)),
-                    ("/comment", view.issue_comment(c)),
-                ];
-                if edited {
-                    fields.push(("/changes", json!({"body": {"from": "(earlier text)"}})));
-                }
-                Some(view.hook("issue_comment", scope, sender, fields))
-            })
-        }
-        GitHubEvent::PullRequestReview => pick(rng, data.reviews.live(), in_scope).and_then(|r| {
-            let pr = data.issues.get(r.parent?)?;
-            let fields = [
-                ("/action", json!("submitted")),
-                ("/review", view.review(r, true)),
-                ("/pull_request", view.pull(pr, false)),
-            ];
-            Some(view.hook("pull_request_review", scope, sender, fields))
+        GitHubEvent::WorkflowRun => pick(rng, data.runs.live(), in_scope).map(|r| {
+            let actions = ["requested", "in_progress", "completed"];
+            let action = rng.pick(&actions).copied().unwrap_or("completed");
+            (
+                "workflow_run",
+                r,
+                if r.str("status") == "completed" {
+                    action
+                } else {
+                    "requested"
+                },
+            )
         }),
         GitHubEvent::Push => {
             let commits: Vec<&Row> = data.commits.live().filter(|r| in_scope(r)).collect();
             let n = commits.len();
             let last = (1 + rng.index(n.saturating_sub(1).max(1))).min(n.saturating_sub(1));
             let first = last.saturating_sub(rng.index(3));
-            commits
+            let body = commits
                 .get(first..=last)
-                .map(|range| view.push(scope, range))
+                .map(|range| view.push(scope, range));
+            return (body.unwrap_or_else(|| json!({})), repo_id);
         }
-        GitHubEvent::WorkflowRun => pick(rng, data.runs.live(), in_scope).map(|run| {
-            let action = if run.str("status") == "completed" {
-                *rng.pick(&["requested", "in_progress", "completed"])
-                    .unwrap_or(&"completed")
-            } else {
-                "requested"
-            };
-            run_hook(view, run, action, sender)
-        }),
     };
-    (body.unwrap_or_else(|| json!({})), repo_id)
+    let body =
+        chosen.and_then(|(kind, row, action)| hook_for(view, data, kind, row, action, sender));
+    (body.map_or_else(|| json!({}), |(_, v)| v), repo_id)
 }
 
 /// The delivery GitHub sends for `change`: its event and payload, built from the record as it
@@ -214,85 +247,31 @@ pub fn for_change(view: &View<'_>, data: &Data, change: &Change) -> Option<(&'st
     let scope = REPO_NAMES
         .iter()
         .position(|n| change.scope.strip_prefix("acme/") == Some(n))?;
-    let created = change.action == ChangeAction::Created;
-    let hook = |event: &'static str, fields: Vec<(&str, Value)>| {
-        Some((event, view.hook(event, scope, 1, fields)))
-    };
-    match change.kind {
-        "pull" | "issue" => {
-            let row = data.issue(scope, change.number?)?;
-            let (event, key, object) = if change.kind == "pull" {
-                ("pull_request", "/pull_request", view.pull(row, true))
-            } else {
-                ("issues", "/issue", view.issue(row))
-            };
-            let action = if created { "opened" } else { "edited" };
-            let mut fields = vec![("/action", json!(action)), (key, object)];
-            if change.kind == "pull" {
-                fields.push(("/number", row.field("number")));
-            }
-            hook(event, fields)
-        }
-        "issue_comment" => {
-            let c = data.issue_comments.get(change.id)?;
-            let issue = data.issues.get(c.parent?)?;
-            let action = match change.action {
-                ChangeAction::Created => "created",
-                ChangeAction::Updated => "edited",
-                ChangeAction::Deleted => "deleted",
-            };
-            hook(
-                "issue_comment",
-                vec![
-                    ("/action", json!(action)),
-                    ("/issue", view.issue(issue)),
-                    ("/comment", view.issue_comment(c)),
-                ],
-            )
-        }
-        "review_comment" => {
-            let c = data.review_comments.get(change.id)?;
-            let pr = data.issue(scope, c.u64("number"))?;
-            hook(
-                "pull_request_review_comment",
-                vec![
-                    ("/action", json!(if created { "created" } else { "edited" })),
-                    ("/comment", view.review_comment(c)),
-                    ("/pull_request", view.pull(pr, false)),
-                ],
-            )
-        }
-        "review" => {
-            let r = data.reviews.get(change.id)?;
-            let pr = data.issues.get(r.parent?)?;
-            hook(
-                "pull_request_review",
-                vec![
-                    ("/action", json!("submitted")),
-                    ("/review", view.review(r, true)),
-                    ("/pull_request", view.pull(pr, false)),
-                ],
-            )
-        }
+    let row = match change.kind {
+        "pull" | "issue" => data.issue(scope, change.number?),
+        "issue_comment" => data.issue_comments.get(change.id),
+        "review_comment" => data.review_comments.get(change.id),
+        "review" => data.reviews.get(change.id),
+        "workflow_run" => data.runs.get(change.id),
         "commit" => {
             let sha = change.sha.as_deref()?;
             let commit = data
                 .commits
                 .live()
                 .find(|c| c.scope == scope && c.str("sha") == sha)?;
-            Some(("push", view.push(scope, &[commit])))
-        }
-        "workflow_run" => {
-            let run = data.runs.get(change.id)?;
-            let action = if run.str("status") == "completed" {
-                "completed"
-            } else {
-                "requested"
-            };
-            Some(("workflow_run", run_hook(view, run, action, 1)))
+            return Some(("push", view.push(scope, &[commit])));
         }
         _ => None,
-    }
+    }?;
+    let action = match (change.kind, change.action) {
+        ("review", _) => "submitted",
+        ("workflow_run", _) => "completed",
+        (_, ChangeAction::Deleted) => "deleted",
+        ("pull" | "issue", ChangeAction::Created) => "opened",
+        (_, ChangeAction::Created) => "created",
+        _ => "edited",
+    };
+    hook_for(view, data, change.kind, row, action, 1)
 }
 
 #[cfg(test)]
