@@ -6,7 +6,6 @@
 pub mod auth;
 pub mod cache;
 pub mod clock;
-pub mod fmt;
 pub mod page;
 pub mod rate_limit;
 pub mod rng;

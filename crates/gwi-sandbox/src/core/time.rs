@@ -41,19 +41,6 @@ impl Serialize for Iso {
     }
 }
 
-/// An optional timestamp: `null` when absent.
-#[derive(Debug, Clone, Copy)]
-pub struct OptIso(pub Option<Secs>);
-
-impl Serialize for OptIso {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        match self.0 {
-            Some(t) => s.collect_str(&Iso(t)),
-            None => s.serialize_none(),
-        }
-    }
-}
-
 /// Parses an ISO 8601 timestamp as providers accept it: `2024-01-02T03:04:05Z`, with an offset,
 /// without a zone (taken as UTC), or a bare date (midnight UTC).
 pub fn parse_iso(s: &str) -> Option<Secs> {

@@ -456,17 +456,8 @@ impl<'a> View<'a> {
             ("/updated_at", iso(pushed)),
             ("/pushed_at", iso(pushed)),
             ("/size", json!(size)),
-            ("/stargazers_count", json!(42)),
-            ("/watchers_count", json!(42)),
-            ("/watchers", json!(42)),
-            ("/language", json!("Rust")),
-            ("/has_pages", json!(false)),
-            ("/has_discussions", json!(false)),
-            ("/forks_count", json!(3)),
-            ("/forks", json!(3)),
             ("/open_issues_count", open.clone()),
             ("/open_issues", open),
-            ("/allow_forking", json!(true)),
             ("/default_branch", json!("main")),
         ]);
         (self.make("repo", None, &vars, all), min)

@@ -18,7 +18,7 @@ use super::render::View;
 use crate::core::auth::{Refusal, bearer_token};
 use crate::core::page::{PageParams, link_header, origin, parse_query, query_value};
 use crate::core::rate_limit::RateLimitStatus;
-use crate::core::table::{Direction, OrderKey, Range, Row, Select, Table};
+use crate::core::table::{Direction, OrderKey, Range, Row, Select};
 use crate::core::time::{Secs, parse_iso};
 use crate::faults::{FaultKind, FaultResponder};
 
@@ -56,8 +56,7 @@ pub struct ListQuery {
     state: Option<bool>,
     sort: &'static str,
     desc: bool,
-    since: Option<Secs>,
-    until: Option<Secs>,
+    updated: Bounds,
     created: Bounds,
 }
 
@@ -78,16 +77,19 @@ type Bounds = (Option<Secs>, Option<Secs>);
 /// GitHub's `created` qualifier: `>=T`, `>T`, `<=T`, `<T`, `A..B`, or a bare date (that day).
 fn created_range(v: &str) -> Option<Bounds> {
     let v = v.trim();
-    let bounds: [(&str, fn(Secs) -> Bounds); 4] = [
-        (">=", |t| (Some(t), None)),
-        (">", |t| (Some(t + 1), None)),
-        ("<=", |t| (None, Some(t))),
-        ("<", |t| (None, Some(t - 1))),
-    ];
-    for (prefix, range) in bounds {
-        if let Some(t) = v.strip_prefix(prefix) {
-            return parse_iso(t).map(range);
-        }
+    let after = |t: &str, by: Secs| parse_iso(t).map(|t| (Some(t + by), None));
+    let before = |t: &str, by: Secs| parse_iso(t).map(|t| (None, Some(t - by)));
+    if let Some(t) = v.strip_prefix(">=") {
+        return after(t, 0);
+    }
+    if let Some(t) = v.strip_prefix('>') {
+        return after(t, 1);
+    }
+    if let Some(t) = v.strip_prefix("<=") {
+        return before(t, 0);
+    }
+    if let Some(t) = v.strip_prefix('<') {
+        return before(t, 1);
     }
     if let Some((a, b)) = v.split_once("..") {
         let end = |s: &str| {
@@ -134,111 +136,65 @@ impl ListQuery {
             Issues | IssueComments | ReviewComments | Commits => timestamp(pairs, "since")?,
             _ => None,
         };
-        let until = match endpoint {
-            Commits => timestamp(pairs, "until")?,
-            _ => None,
-        };
-        let created = match (endpoint, query_value(pairs, "created")) {
-            (Runs, Some(v)) if !v.trim().is_empty() => {
-                created_range(v).ok_or(InvalidParam("created"))?
-            }
-            _ => (None, None),
+        // Commits filter by their date, runs by `created`, the others by their last change.
+        let (updated, created) = match (endpoint, query_value(pairs, "created")) {
+            (Commits, _) => ((None, None), (since, timestamp(pairs, "until")?)),
+            (Runs, Some(v)) if !v.trim().is_empty() => (
+                (None, None),
+                created_range(v).ok_or(InvalidParam("created"))?,
+            ),
+            _ => ((since, None), (None, None)),
         };
         Ok(Self {
             state,
             sort,
             desc,
-            since,
-            until,
+            updated,
             created,
         })
     }
 
     /// The rows of repository `scope` that match, in response order.
     pub fn select<'d>(&self, endpoint: Endpoint, data: &'d Data, scope: usize) -> Vec<&'d Row> {
+        use Endpoint::*;
+        let table = match endpoint {
+            Issues | Pulls => &data.issues,
+            IssueComments => &data.issue_comments,
+            ReviewComments => &data.review_comments,
+            Reviews(_) => &data.reviews,
+            Commits => &data.commits,
+            Runs => &data.runs,
+        };
+        let key = match endpoint {
+            Reviews(_) => OrderKey::Id,
+            Commits | Runs => OrderKey::Created,
+            _ if self.sort == "updated" => OrderKey::Updated,
+            _ => OrderKey::Created,
+        };
+        let parent = match endpoint {
+            Reviews(n) => Some(data.issue(scope, n).map_or(0, |r| r.id)),
+            _ => None,
+        };
+        let keep = |r: &Row| {
+            self.state.is_none_or(|open| flag(r, "open") == open)
+                && (endpoint != Pulls || is_pull(r))
+        };
+        let range = |(from, to): Bounds| Range { from, to };
         let direction = if self.desc {
             Direction::Desc
         } else {
             Direction::Asc
         };
-        let by = if self.sort == "updated" {
-            OrderKey::Updated
-        } else {
-            OrderKey::Created
-        };
-        let since = Range {
-            from: self.since,
-            to: None,
-        };
-        let state = |r: &Row| self.state.is_none_or(|open| flag(r, "open") == open);
-        let pulls = |r: &Row| state(r) && is_pull(r);
-        let parent = match endpoint {
-            Endpoint::Reviews(n) => data.issue(scope, n).map(|r| r.id),
-            _ => None,
-        };
-        let filter: &dyn Fn(&Row) -> bool = if endpoint == Endpoint::Pulls {
-            &pulls
-        } else {
-            &state
-        };
-        let (table, select): (&Table, Select<'_>) = match endpoint {
-            Endpoint::Issues | Endpoint::Pulls => (
-                &data.issues,
-                Select {
-                    updated: since,
-                    filter: Some(filter),
-                    order: Some((by, direction)),
-                    ..Select::default()
-                },
-            ),
-            Endpoint::IssueComments | Endpoint::ReviewComments => (
-                if endpoint == Endpoint::IssueComments {
-                    &data.issue_comments
-                } else {
-                    &data.review_comments
-                },
-                Select {
-                    updated: since,
-                    order: Some((by, direction)),
-                    ..Select::default()
-                },
-            ),
-            Endpoint::Reviews(_) => (
-                &data.reviews,
-                Select {
-                    parent: Some(parent.unwrap_or(0)),
-                    order: Some((OrderKey::Id, Direction::Asc)),
-                    ..Select::default()
-                },
-            ),
-            Endpoint::Commits | Endpoint::Runs => (
-                if endpoint == Endpoint::Commits {
-                    &data.commits
-                } else {
-                    &data.runs
-                },
-                Select {
-                    created: if endpoint == Endpoint::Commits {
-                        Range {
-                            from: self.since,
-                            to: self.until,
-                        }
-                    } else {
-                        Range {
-                            from: self.created.0,
-                            to: self.created.1,
-                        }
-                    },
-                    order: Some((OrderKey::Created, Direction::Desc)),
-                    ..Select::default()
-                },
-            ),
-        };
         let mut rows = table.select(&Select {
             scope: Some(scope),
-            ..select
+            parent,
+            updated: range(self.updated),
+            created: range(self.created),
+            include_deleted: false,
+            filter: Some(&keep),
+            order: Some((key, direction)),
         });
-        if self.sort == "comments" && matches!(endpoint, Endpoint::Issues | Endpoint::Pulls) {
+        if self.sort == "comments" && matches!(endpoint, Issues | Pulls) {
             rows.sort_by_key(|r| (r.u64("comments"), r.id));
             if self.desc {
                 rows.reverse();
