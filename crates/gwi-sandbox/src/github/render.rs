@@ -23,14 +23,25 @@ use crate::error::SandboxError;
 #[derive(Debug)]
 pub struct Templates(HashMap<&'static str, Template>);
 
-const ISSUES: &str = include_str!("../../templates/github/issues_opened.json");
-const PULL: &str = include_str!("../../templates/github/pull_request_opened.json");
-const COMMENT: &str = include_str!("../../templates/github/issue_comment_created.json");
-const REVIEW: &str = include_str!("../../templates/github/pull_request_review_submitted.json");
-const REVIEW_COMMENT: &str =
-    include_str!("../../templates/github/pull_request_review_comment_created.json");
-const RUN: &str = include_str!("../../templates/github/workflow_run_completed.json");
-const PUSH: &str = include_str!("../../templates/github/push_with_new_branch.json");
+/// A recorded delivery: its file name (for errors) and text.
+type Recording = (&'static str, &'static str);
+
+macro_rules! recording {
+    ($file:literal) => {
+        (
+            $file,
+            include_str!(concat!("../../templates/github/", $file)),
+        )
+    };
+}
+
+const ISSUES: Recording = recording!("issues_opened.json");
+const PULL: Recording = recording!("pull_request_opened.json");
+const COMMENT: Recording = recording!("issue_comment_created.json");
+const REVIEW: Recording = recording!("pull_request_review_submitted.json");
+const REVIEW_COMMENT: Recording = recording!("pull_request_review_comment_created.json");
+const RUN: Recording = recording!("workflow_run_completed.json");
+const PUSH: Recording = recording!("push_with_new_branch.json");
 
 type Subs = &'static [(&'static str, &'static str)];
 
@@ -85,144 +96,41 @@ const RUN_SUBS: Subs = &[
 ];
 const PUSH_SUBS: Subs = &[("Codertocat/Hello-World", "{{repo}}")];
 
-/// `(shape, file, recording, object in it, substitutions)`; a shape ending in `_hook` is a
-/// whole webhook delivery.
-const SHAPES: [(&str, &str, &str, &str, Subs); 20] = [
-    (
-        "user",
-        "issues_opened.json",
-        ISSUES,
-        "/issue/user",
-        ISSUE_SUBS,
-    ),
-    (
-        "label",
-        "issues_opened.json",
-        ISSUES,
-        "/issue/labels/0",
-        ISSUE_SUBS,
-    ),
-    ("issue", "issues_opened.json", ISSUES, "/issue", ISSUE_SUBS),
-    ("issues_hook", "issues_opened.json", ISSUES, "", ISSUE_SUBS),
-    (
-        "repo",
-        "pull_request_opened.json",
-        PULL,
-        "/repository",
-        PULL_SUBS,
-    ),
-    (
-        "pull",
-        "pull_request_opened.json",
-        PULL,
-        "/pull_request",
-        PULL_SUBS,
-    ),
-    (
-        "pull_request_hook",
-        "pull_request_opened.json",
-        PULL,
-        "",
-        PULL_SUBS,
-    ),
-    (
-        "issue_comment",
-        "issue_comment_created.json",
-        COMMENT,
-        "/comment",
-        COMMENT_SUBS,
-    ),
-    (
-        "issue_comment_hook",
-        "issue_comment_created.json",
-        COMMENT,
-        "",
-        COMMENT_SUBS,
-    ),
-    (
-        "review",
-        "pull_request_review_submitted.json",
-        REVIEW,
-        "/review",
-        REVIEW_SUBS,
-    ),
-    (
-        "pull_request_review_hook",
-        "pull_request_review_submitted.json",
-        REVIEW,
-        "",
-        REVIEW_SUBS,
-    ),
-    (
-        "review_comment",
-        "pull_request_review_comment_created.json",
-        REVIEW_COMMENT,
-        "/comment",
-        REVIEW_SUBS,
-    ),
+/// `(shape, recording, object in it, substitutions)`; a shape ending in `_hook` is a whole
+/// webhook delivery.
+const SHAPES: [(&str, Recording, &str, Subs); 20] = [
+    ("user", ISSUES, "/issue/user", ISSUE_SUBS),
+    ("label", ISSUES, "/issue/labels/0", ISSUE_SUBS),
+    ("issue", ISSUES, "/issue", ISSUE_SUBS),
+    ("issues_hook", ISSUES, "", ISSUE_SUBS),
+    ("repo", PULL, "/repository", PULL_SUBS),
+    ("pull", PULL, "/pull_request", PULL_SUBS),
+    ("pull_request_hook", PULL, "", PULL_SUBS),
+    ("issue_comment", COMMENT, "/comment", COMMENT_SUBS),
+    ("issue_comment_hook", COMMENT, "", COMMENT_SUBS),
+    ("review", REVIEW, "/review", REVIEW_SUBS),
+    ("pull_request_review_hook", REVIEW, "", REVIEW_SUBS),
+    ("review_comment", REVIEW_COMMENT, "/comment", REVIEW_SUBS),
     (
         "pull_request_review_comment_hook",
-        "pull_request_review_comment_created.json",
         REVIEW_COMMENT,
         "",
         REVIEW_SUBS,
     ),
-    (
-        "org",
-        "workflow_run_completed.json",
-        RUN,
-        "/organization",
-        RUN_SUBS,
-    ),
-    (
-        "repo_min",
-        "workflow_run_completed.json",
-        RUN,
-        "/workflow_run/repository",
-        RUN_SUBS,
-    ),
-    (
-        "run",
-        "workflow_run_completed.json",
-        RUN,
-        "/workflow_run",
-        RUN_SUBS,
-    ),
-    (
-        "workflow",
-        "workflow_run_completed.json",
-        RUN,
-        "/workflow",
-        RUN_SUBS,
-    ),
-    (
-        "workflow_run_hook",
-        "workflow_run_completed.json",
-        RUN,
-        "",
-        RUN_SUBS,
-    ),
-    (
-        "push_commit",
-        "push_with_new_branch.json",
-        PUSH,
-        "/commits/0",
-        PUSH_SUBS,
-    ),
-    (
-        "push_hook",
-        "push_with_new_branch.json",
-        PUSH,
-        "",
-        PUSH_SUBS,
-    ),
+    ("org", RUN, "/organization", RUN_SUBS),
+    ("repo_min", RUN, "/workflow_run/repository", RUN_SUBS),
+    ("run", RUN, "/workflow_run", RUN_SUBS),
+    ("workflow", RUN, "/workflow", RUN_SUBS),
+    ("workflow_run_hook", RUN, "", RUN_SUBS),
+    ("push_commit", PUSH, "/commits/0", PUSH_SUBS),
+    ("push_hook", PUSH, "", PUSH_SUBS),
 ];
 
 impl Templates {
     /// Parses every template (they are compiled in; a failure means a broken build).
     pub fn load() -> Result<Self, SandboxError> {
         let mut shapes = HashMap::new();
-        for (shape, file, json, pointer, subs) in SHAPES {
+        for (shape, (file, json), pointer, subs) in SHAPES {
             let mut text = json
                 .replace("https://api.github.com", "{{api}}")
                 .replace("https://github.com", "{{html}}");
@@ -281,21 +189,14 @@ fn opt_iso(v: &Value) -> Value {
     v.as_i64().map_or(Value::Null, iso)
 }
 
-/// The user `i`'s display name.
-pub fn name_of(i: usize) -> String {
-    LOGINS
-        .get(i)
-        .copied()
-        .unwrap_or(LOGINS[0])
-        .replace('-', " ")
+/// The login of user `i`.
+fn login(i: u64) -> &'static str {
+    LOGINS.get(i as usize).copied().unwrap_or(LOGINS[0])
 }
 
-fn login(i: u64) -> &'static str {
-    usize::try_from(i)
-        .ok()
-        .and_then(|i| LOGINS.get(i))
-        .copied()
-        .unwrap_or(LOGINS[0])
+/// The display name of user `i`.
+fn name_of(i: u64) -> String {
+    login(i).replace('-', " ")
 }
 
 fn full(scope: usize) -> String {
@@ -704,7 +605,7 @@ impl<'a> View<'a> {
     fn person(&self, i: u64, username: bool) -> Value {
         let login = login(i);
         let email = format!("{login}@users.noreply.github.com");
-        let mut v = json!({"name": name_of(i as usize), "email": email});
+        let mut v = json!({"name": name_of(i), "email": email});
         if username {
             set(&mut v, "/username", json!(login));
         }
