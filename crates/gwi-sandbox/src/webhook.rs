@@ -199,12 +199,8 @@ pub async fn send_webhooks(options: SendOptions) -> Result<SendReport, SandboxEr
 
     let data = Data::generate(options.seed, options.scale);
     let templates = Templates::load()?;
-    let view = View::new(
-        &templates,
-        &data,
-        "https://api.github.com",
-        "https://github.com",
-    );
+    let roots = ("https://api.github.com", "https://github.com");
+    let view = View::new(&templates, &data, roots, None);
     let secret = options.secret.expose_secret().as_bytes();
     let wrong_secret = [secret, b"-not-the-secret"].concat();
     let hook_id = 400_000_000 + options.seed % 100_000_000;

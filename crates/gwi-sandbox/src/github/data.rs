@@ -265,6 +265,16 @@ fn make_issue(
         .with("closed_at", Value::Null)
 }
 
+/// A new comment `id` on `issue` at `at`.
+fn comment(rng: &mut SandboxRng, id: u64, issue: &Row, at: Secs) -> Row {
+    Row::new(id, issue.scope, at)
+        .child_of(issue.id)
+        .with("number", issue.u64("number"))
+        .with("on_pull", is_pull(issue))
+        .with("user", some_user(rng))
+        .with("body", comment_body(rng))
+}
+
 fn set(row: &mut Row, key: &str, value: impl Into<Value>) {
     row.fields.insert(key.to_owned(), value.into());
 }
@@ -393,12 +403,7 @@ impl Data {
                 };
                 set(issue, "comments", issue.u64("comments") + 1);
                 issue.updated = issue.updated.max(updated);
-                let mut c = Row::new(0, scope, created)
-                    .child_of(issue.id)
-                    .with("number", issue.u64("number"))
-                    .with("on_pull", is_pull(issue))
-                    .with("user", some_user(rng))
-                    .with("body", comment_body(rng));
+                let mut c = comment(rng, 0, issue, created);
                 c.updated = updated;
                 comments.push(c);
             }
@@ -621,14 +626,8 @@ impl Data {
                     let Some(issue) = self.issues.get(parent) else {
                         continue;
                     };
-                    let row = Row::new(id, scope, at)
-                        .child_of(parent)
-                        .with("number", issue.u64("number"))
-                        .with("on_pull", is_pull(issue))
-                        .with("user", some_user(rng))
-                        .with("body", comment_body(rng));
                     let (kind, issue_id) = issue_kind(issue);
-                    self.issue_comments.insert(row);
+                    self.issue_comments.insert(comment(rng, id, issue, at));
                     changes.push((scope, "issue_comment", ChangeAction::Created, id));
                     changes.push((scope, kind, ChangeAction::Updated, issue_id));
                 }

@@ -25,6 +25,7 @@ use serde::Serialize;
 pub(crate) use self::data::Data;
 pub use self::data::{DATA_END, DATA_START, OWNER, REPO_NAMES};
 use self::data::{flag, is_pull};
+use self::render::Parts;
 pub(crate) use self::render::{Templates, View};
 use self::routes::{Endpoint, ListQuery};
 use crate::core::auth::{Gate, TokenPolicy};
@@ -100,6 +101,7 @@ pub struct GitHub {
     gate: Gate,
     templates: Templates,
     pages: GenerationCache<PageKey, (Bytes, usize)>,
+    parts: GenerationCache<(String, String), Arc<Parts>>,
 }
 
 impl std::fmt::Debug for GitHub {
@@ -127,6 +129,7 @@ impl GitHub {
             gate: Gate::new(tokens, rate_limit),
             templates: Templates::load()?,
             pages: GenerationCache::new(16_384),
+            parts: GenerationCache::new(64),
         })
     }
 
@@ -188,6 +191,19 @@ impl GitHub {
         out
     }
 
+    /// A view of `data` for the roots `(api, html)`, with the people and repositories rendered
+    /// once per data generation and roots.
+    fn view<'a>(&'a self, data: &'a Data, (api, html): (&'a str, &'a str)) -> View<'a> {
+        let key = (api.to_owned(), html.to_owned());
+        let cached = self.parts.get(data.generation, &key);
+        let hit = cached.is_some();
+        let view = View::new(&self.templates, data, (api, html), cached);
+        if !hit {
+            self.parts.insert(data.generation, key, view.parts());
+        }
+        view
+    }
+
     /// One list page and the listing's length: from the cache, or selected and rendered now.
     fn list_page(
         &self,
@@ -204,7 +220,7 @@ impl GitHub {
         }
         let rows = key.3.select(endpoint, &data, scope);
         let slice = rows.get(params.range(rows.len())).unwrap_or(&[]);
-        let view = View::new(&self.templates, &data, &key.0.0, &key.0.1);
+        let view = self.view(&data, (&key.0.0, &key.0.1));
         let page = (
             routes::render_page(&view, endpoint, slice, rows.len()),
             rows.len(),
@@ -292,7 +308,7 @@ impl Provider for GitHub {
     fn webhook_for(&self, change: &Change, secret: &str, base_url: &str) -> Option<Delivery> {
         let root = base_url.trim_end_matches('/');
         let data = self.read();
-        let view = View::new(&self.templates, &data, root, root);
+        let view = self.view(&data, (root, root));
         let (event, body) = webhooks::for_change(&view, &data, change)?;
         let repo_id = body["repository"]["id"].as_u64().unwrap_or(0);
         let body = serde_json::to_vec(&body).ok()?;

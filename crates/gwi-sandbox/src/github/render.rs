@@ -6,6 +6,7 @@
 //! form and a render only fills in the values.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use base64::Engine as _;
 use serde_json::{Value, json};
@@ -143,11 +144,22 @@ impl Templates {
         Ok(Self(shapes))
     }
 
-    /// A copy of the recorded object of `shape` (`null` for an unknown shape).
-    fn copy(&self, shape: &str) -> Value {
-        self.0
-            .get(shape)
-            .map_or(Value::Null, |t| t.render(std::iter::empty()))
+    /// A copy of the recorded object of `shape` (`null` for an unknown shape), without the
+    /// values of the top-level keys in `replaced` (left `null` in their place): a render
+    /// overwrites those, and copying the people and repositories nested there would cost more
+    /// than the rest of the object.
+    fn copy(&self, shape: &str, replaced: &[&str]) -> Value {
+        match self.0.get(shape).and_then(|t| t.get("")) {
+            Some(Value::Object(map)) => Value::Object(
+                map.iter()
+                    .map(|(k, v)| {
+                        let keep = !replaced.contains(&k.as_str());
+                        (k.clone(), if keep { v.clone() } else { Value::Null })
+                    })
+                    .collect(),
+            ),
+            _ => Value::Null,
+        }
     }
 }
 
@@ -203,38 +215,64 @@ fn full(scope: usize) -> String {
     format!("{OWNER}/{}", REPO_NAMES.get(scope).copied().unwrap_or(""))
 }
 
-/// Renders objects for the API served at `api` (and its web pages at `html`), with the people
-/// and repositories rendered once.
-pub struct View<'a> {
-    t: &'a Templates,
-    data: &'a Data,
-    api: &'a str,
-    html: &'a str,
+/// The people and repositories of one data generation rendered for one pair of roots: every
+/// record embeds some, so a view renders them once and the server keeps them per generation.
+#[derive(Debug, Default)]
+pub struct Parts {
     users: Vec<Value>,
     org: Value,
     repos: Vec<(Value, Value)>,
 }
 
+/// Renders objects for the API served at `api` (and its web pages at `html`).
+pub struct View<'a> {
+    t: &'a Templates,
+    data: &'a Data,
+    api: &'a str,
+    html: &'a str,
+    parts: Arc<Parts>,
+}
+
 type Fields<'f> = Vec<(&'f str, Value)>;
 
 impl<'a> View<'a> {
-    /// A view of `data` under the roots `api` and `html` (no trailing slash).
-    pub fn new(t: &'a Templates, data: &'a Data, api: &'a str, html: &'a str) -> Self {
+    /// A view of `data` under the roots `api` and `html` (no trailing slash), with `parts`
+    /// rendered earlier for the same data and roots, or rendering them now.
+    pub fn new(
+        t: &'a Templates,
+        data: &'a Data,
+        (api, html): (&'a str, &'a str),
+        parts: Option<Arc<Parts>>,
+    ) -> Self {
         let mut view = Self {
             t,
             data,
             api,
             html,
-            users: Vec::new(),
-            org: Value::Null,
-            repos: Vec::new(),
+            parts: Arc::default(),
         };
-        view.users = (0..LOGINS.len())
-            .map(|i| view.account(LOGINS[i], 10_001 + i as u64, "User"))
-            .collect();
-        view.org = view.account(OWNER, ORG_ID, "Organization");
-        view.repos = (0..REPO_NAMES.len()).map(|s| view.repo_of(s)).collect();
+        view.parts = match parts {
+            Some(parts) => parts,
+            None => {
+                let org = view.account(OWNER, ORG_ID, "Organization");
+                let users = LOGINS.iter().enumerate();
+                Arc::new(Parts {
+                    users: users
+                        .map(|(i, l)| view.account(l, 10_001 + i as u64, "User"))
+                        .collect(),
+                    repos: (0..REPO_NAMES.len())
+                        .map(|s| view.repo_of(s, &org))
+                        .collect(),
+                    org,
+                })
+            }
+        };
         view
+    }
+
+    /// The people and repositories this view renders with, to reuse.
+    pub fn parts(&self) -> Arc<Parts> {
+        Arc::clone(&self.parts)
     }
 
     /// The recorded `shape` with its placeholders filled (those of `row`, `extra` and the
@@ -246,7 +284,11 @@ impl<'a> View<'a> {
         extra: &[(&str, &str)],
         fields: Fields<'_>,
     ) -> Value {
-        let mut v = self.t.copy(shape);
+        let replaced: Vec<&str> = fields
+            .iter()
+            .filter_map(|(p, _)| p.strip_prefix('/').filter(|k| !k.contains('/')))
+            .collect();
+        let mut v = self.t.copy(shape, &replaced);
         let host = self.html.split("://").nth(1).unwrap_or("github.com");
         let mut vars: Vec<(&str, String)> = vec![
             ("{{api}}", self.api.to_owned()),
@@ -282,7 +324,7 @@ impl<'a> View<'a> {
     /// The user `i` (0 owns the token).
     pub fn user(&self, i: u64) -> Value {
         let i = usize::try_from(i).unwrap_or(0);
-        let user = self.users.get(i).or(self.users.first());
+        let user = self.parts.users.get(i).or(self.parts.users.first());
         user.cloned().unwrap_or(Value::Null)
     }
 
@@ -323,7 +365,7 @@ impl<'a> View<'a> {
     }
 
     /// Repository `scope` in full and in GitHub's "minimal repository" form (workflow runs).
-    fn repo_of(&self, scope: usize) -> (Value, Value) {
+    fn repo_of(&self, scope: usize, org: &Value) -> (Value, Value) {
         let id = self.data.repos.get(scope).map_or(0, |r| r.id);
         let pushed = self.data.repos.get(scope).map_or(0, |r| r.pushed_at);
         let name = REPO_NAMES.get(scope).copied().unwrap_or("");
@@ -343,7 +385,7 @@ impl<'a> View<'a> {
             ("/node_id", json!(node_id("Repository", id))),
             ("/name", json!(name)),
             ("/full_name", json!(repo)),
-            ("/owner", self.org.clone()),
+            ("/owner", org.clone()),
             ("/private", json!(false)),
             (
                 "/description",
@@ -366,7 +408,10 @@ impl<'a> View<'a> {
 
     /// A repository as `GET /repos/{o}/{r}`, pull request heads and webhooks show it.
     pub fn repo(&self, scope: usize) -> Value {
-        self.repos.get(scope).map_or(Value::Null, |r| r.0.clone())
+        self.parts
+            .repos
+            .get(scope)
+            .map_or(Value::Null, |r| r.0.clone())
     }
 
     fn labels(&self, row: &Row) -> Value {
@@ -470,7 +515,7 @@ impl<'a> View<'a> {
 
     fn branch(&self, row: &Row, name: &str, sha: &str) -> Value {
         json!({"label": format!("{OWNER}:{name}"), "ref": name, "sha": sha,
-               "user": self.org.clone(), "repo": self.repo(row.scope)})
+               "user": self.parts.org.clone(), "repo": self.repo(row.scope)})
     }
 
     /// A pull request: GitHub's "pull request simple" as `/pulls` lists it, or with `full` the
@@ -697,6 +742,7 @@ impl<'a> View<'a> {
         let previous = (attempt > 1).then(|| format!("{url}/attempts/{}", attempt - 1));
         let actor = self.user(row.u64("actor"));
         let repo = self
+            .parts
             .repos
             .get(row.scope)
             .map_or(Value::Null, |r| r.1.clone());
@@ -743,7 +789,9 @@ impl<'a> View<'a> {
     /// The webhook body of `event` about repository `scope`, from its recorded delivery with
     /// `fields` written in; `sender` is the user who acted.
     pub fn hook(&self, event: &str, scope: usize, sender: u64, fields: Fields<'_>) -> Value {
-        let mut v = self.t.copy(&format!("{event}_hook"));
+        let mut v = self
+            .t
+            .copy(&format!("{event}_hook"), &["repository", "sender"]);
         if let Some(obj) = v.as_object_mut() {
             // The sandbox sends repository webhooks, which carry no App installation.
             obj.remove("installation");
@@ -840,7 +888,7 @@ mod tests {
     fn rendered_objects_keep_no_recorded_names_or_placeholders() {
         let t = Templates::load().unwrap_or_else(|e| panic!("{e}"));
         let data = Data::generate(1, 1);
-        let view = View::new(&t, &data, "http://h/api/v3", "http://h");
+        let view = View::new(&t, &data, ("http://h/api/v3", "http://h"), None);
         let pull = data
             .issues
             .live()

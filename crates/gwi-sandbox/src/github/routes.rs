@@ -370,7 +370,7 @@ impl Ctx {
             return not_found();
         };
         let (api, html) = self.roots(headers);
-        let view = View::new(&self.gh.templates, &data, &api, &html);
+        let view = self.gh.view(&data, (&api, &html));
         match one(&view, &data, scope) {
             Some(v) => ok_json(Body::from(v.to_string()), &rl),
             None => not_found(),
@@ -404,7 +404,7 @@ async fn user(State(ctx): State<Ctx>, headers: HeaderMap) -> Response {
     };
     let data = ctx.gh.read();
     let (api, html) = ctx.roots(&headers);
-    let me = View::new(&ctx.gh.templates, &data, &api, &html).me();
+    let me = ctx.gh.view(&data, (&api, &html)).me();
     ok_json(Body::from(me.to_string()), &rl)
 }
 

@@ -283,7 +283,12 @@ mod tests {
     fn payloads_have_githubs_top_level_keys() {
         let t = Templates::load().unwrap_or_else(|e| panic!("{e}"));
         let data = Data::generate(2, 1);
-        let view = View::new(&t, &data, "https://api.github.com", "https://github.com");
+        let view = View::new(
+            &t,
+            &data,
+            ("https://api.github.com", "https://github.com"),
+            None,
+        );
         let mut rng = SandboxRng::new(1);
         for event in GitHubEvent::ALL {
             let (v, repo_id) = build(&view, &data, event, &mut rng);
