@@ -254,6 +254,7 @@ impl Provider for GitHub {
     fn mutate(&self, count: usize, at: Secs, rng: &mut SandboxRng) -> Vec<Change> {
         let mut data = self.data.write().unwrap_or_else(PoisonError::into_inner);
         let touched = data.mutate(count, at, rng);
+        // Reported as GitHub shows them: pull requests by their `/pulls` id, commits by sha.
         let mut changes: Vec<Change> = touched
             .into_iter()
             .map(|(scope, kind, action, id)| {
@@ -270,6 +271,7 @@ impl Provider for GitHub {
                         .live()
                         .find(|r| r.scope == scope && r.u64("pull_id") == id),
                     "issue" => data.issues.get(id),
+                    "commit" => None,
                     _ => row,
                 }
                 .map(|r| r.u64("number"));
@@ -280,7 +282,7 @@ impl Provider for GitHub {
                     kind,
                     action,
                     id: if kind == "commit" { 0 } else { id },
-                    number: number.filter(|_| !matches!(kind, "commit" | "workflow_run")),
+                    number,
                     sha,
                 }
             })

@@ -399,6 +399,8 @@ impl<'a> View<'a> {
             ("/updated_at", iso(pushed)),
             ("/pushed_at", iso(pushed)),
             ("/size", json!(size)),
+            ("/language", json!("Rust")),
+            ("/has_pages", json!(false)),
             ("/open_issues_count", open.clone()),
             ("/open_issues", open),
             ("/default_branch", json!("main")),
