@@ -211,6 +211,23 @@ fn name_of(i: u64) -> String {
     login(i).replace('-', " ")
 }
 
+/// `(pointer, the row's field of that name)` for each `/name` in `pointers`: fields GitHub shows
+/// as the sandbox keeps them.
+fn same<'p>(row: &Row, pointers: &[&'p str]) -> Vec<(&'p str, Value)> {
+    let field = |p: &str| row.field(p.trim_start_matches('/'));
+    pointers.iter().map(|p| (*p, field(p))).collect()
+}
+
+/// The id, node id and times of an object kept as `row`, GitHub type `kind`.
+fn stamps(row: &Row, kind: &str) -> Vec<(&'static str, Value)> {
+    vec![
+        ("/id", json!(row.id)),
+        ("/node_id", json!(node_id(kind, row.id))),
+        ("/created_at", iso(row.created)),
+        ("/updated_at", iso(row.updated)),
+    ]
+}
+
 fn full(scope: usize) -> String {
     format!("{OWNER}/{}", REPO_NAMES.get(scope).copied().unwrap_or(""))
 }
@@ -454,26 +471,24 @@ impl<'a> View<'a> {
         let assignee = indices(row, "assignees")
             .first()
             .map(|i| self.user(*i as u64));
-        vec![
-            ("/number", row.field("number")),
-            ("/title", row.field("title")),
+        let mut fields = same(row, &["/number", "/title", "/body", "/locked", "/comments"]);
+        fields.extend([
+            ("/created_at", iso(row.created)),
+            ("/updated_at", iso(row.updated)),
             ("/user", self.user(user)),
             ("/labels", self.labels(row)),
             (
                 "/state",
                 json!(if flag(row, "open") { "open" } else { "closed" }),
             ),
-            ("/locked", json!(locked)),
             ("/assignee", assignee.unwrap_or(Value::Null)),
             ("/assignees", self.users(row, "assignees")),
             ("/milestone", Value::Null),
-            ("/body", row.field("body")),
-            ("/created_at", iso(row.created)),
-            ("/updated_at", iso(row.updated)),
             ("/closed_at", opt_iso(&row.field("closed_at"))),
             ("/author_association", json!(association(user))),
             ("/active_lock_reason", json!(locked.then_some("resolved"))),
-        ]
+        ]);
+        fields
     }
 
     /// An issue as `GET /repos/{o}/{r}/issues` lists it (pull requests carry `pull_request`).
@@ -484,7 +499,6 @@ impl<'a> View<'a> {
         fields.extend([
             ("/id", json!(row.id)),
             ("/node_id", json!(node_id("Issue", row.id))),
-            ("/comments", row.field("comments")),
             ("/reactions", self.reactions(row, &format!("issues/{n}"))),
             (
                 "/timeline_url",
@@ -530,13 +544,11 @@ impl<'a> View<'a> {
             ("/id", json!(pull_id)),
             ("/node_id", json!(node_id("PullRequest", pull_id))),
             ("/merged_at", opt_iso(&row.field("merged_at"))),
-            ("/merge_commit_sha", row.field("merge_commit_sha")),
             (
                 "/requested_reviewers",
                 self.users(row, "requested_reviewers"),
             ),
             ("/requested_teams", json!([])),
-            ("/draft", row.field("draft")),
             ("/head", self.branch(row, row.str("head_ref"), head)),
             ("/base", self.branch(row, "main", row.str("base_sha"))),
             ("/auto_merge", Value::Null),
@@ -550,15 +562,14 @@ impl<'a> View<'a> {
                 json!(if open { "clean" } else { "unknown" }),
             ),
             ("/merged_by", merged_by.unwrap_or(Value::Null)),
-            ("/comments", row.field("comments")),
-            ("/review_comments", row.field("review_comments")),
             ("/maintainer_can_modify", json!(false)),
-            ("/commits", row.field("commits")),
-            ("/additions", row.field("additions")),
-            ("/deletions", row.field("deletions")),
-            ("/changed_files", row.field("changed_files")),
+            ("/comments", row.field("comments")),
         ];
+        let counts = ["/review_comments", "/commits", "/additions", "/deletions"];
+        let detail = detail.into_iter().chain(same(row, &counts));
+        let detail: Vec<_> = detail.chain(same(row, &["/changed_files"])).collect();
         let keys: Vec<&str> = detail.iter().map(|(k, _)| &k[1..]).collect();
+        fields.extend(same(row, &["/merge_commit_sha", "/draft"]));
         fields.extend(detail);
         let mut v = self.make("pull", Some(row), &[("{{sha}}", head)], fields);
         if let (false, Some(obj)) = (full, v.as_object_mut()) {
@@ -571,20 +582,17 @@ impl<'a> View<'a> {
     /// An issue comment.
     pub fn issue_comment(&self, row: &Row) -> Value {
         let user = row.u64("user");
-        let fields = vec![
-            ("/id", json!(row.id)),
-            ("/node_id", json!(node_id("IssueComment", row.id))),
+        let mut fields = stamps(row, "IssueComment");
+        fields.extend(same(row, &["/body"]));
+        fields.extend([
             ("/user", self.user(user)),
-            ("/created_at", iso(row.created)),
-            ("/updated_at", iso(row.updated)),
             ("/author_association", json!(association(user))),
-            ("/body", row.field("body")),
             ("/performed_via_github_app", Value::Null),
             (
                 "/reactions",
                 self.reactions(row, &format!("issues/comments/{}", row.id)),
             ),
-        ];
+        ]);
         let web = if flag(row, "on_pull") {
             "pull"
         } else {
@@ -623,28 +631,20 @@ impl<'a> View<'a> {
         let line = row.u64("line");
         let start = line.saturating_sub(3).max(1);
         let hunk = format!("@@ -{start},6 +{start},7 @@\n context\n+changed line {line}");
-        let fields = vec![
+        let mut fields = stamps(row, "PullRequestReviewComment");
+        fields.extend(same(row, &["/path", "/commit_id", "/body"]));
+        fields.extend([
             ("/pull_request_review_id", json!(row.parent)),
-            ("/id", json!(row.id)),
-            (
-                "/node_id",
-                json!(node_id("PullRequestReviewComment", row.id)),
-            ),
             ("/diff_hunk", json!(hunk)),
-            ("/path", row.field("path")),
             ("/position", json!(4)),
             ("/original_position", json!(4)),
-            ("/commit_id", row.field("commit_id")),
             ("/original_commit_id", row.field("commit_id")),
             ("/user", self.user(user)),
-            ("/body", row.field("body")),
-            ("/created_at", iso(row.created)),
-            ("/updated_at", iso(row.updated)),
             ("/author_association", json!(association(user))),
             ("/line", json!(line)),
             ("/original_line", json!(line)),
             ("/subject_type", json!("line")),
-        ];
+        ]);
         self.make("review_comment", Some(row), &[], fields)
     }
 
@@ -748,27 +748,27 @@ impl<'a> View<'a> {
             .repos
             .get(row.scope)
             .map_or(Value::Null, |r| r.1.clone());
-        let fields = vec![
-            ("/id", json!(row.id)),
+        let mut fields = stamps(row, "WorkflowRun");
+        let kept = [
+            "/head_branch",
+            "/run_number",
+            "/event",
+            "/status",
+            "/conclusion",
+        ];
+        fields.extend(same(row, &kept));
+        fields.extend([
             ("/name", json!(name)),
-            ("/node_id", json!(node_id("WorkflowRun", row.id))),
-            ("/head_branch", row.field("head_branch")),
             ("/head_sha", json!(commit.map_or("", |c| c.str("sha")))),
             ("/path", json!(path)),
             (
                 "/display_title",
                 commit.map_or(json!(""), |c| c.field("message")),
             ),
-            ("/run_number", row.field("run_number")),
-            ("/event", row.field("event")),
-            ("/status", row.field("status")),
-            ("/conclusion", row.field("conclusion")),
             ("/workflow_id", json!(wf)),
             ("/check_suite_id", json!(suite)),
             ("/check_suite_node_id", json!(node_id("CheckSuite", suite))),
             ("/pull_requests", json!([])),
-            ("/created_at", iso(row.created)),
-            ("/updated_at", iso(row.updated)),
             ("/actor", actor.clone()),
             ("/triggering_actor", actor),
             ("/run_attempt", json!(attempt)),
@@ -778,7 +778,7 @@ impl<'a> View<'a> {
             ("/head_commit", head_commit),
             ("/repository", repo.clone()),
             ("/head_repository", repo),
-        ];
+        ]);
         let (wf, suite) = (wf.to_string(), suite.to_string());
         self.make(
             "run",
