@@ -220,7 +220,7 @@ impl GitHub {
         }
         let rows = key.3.select(endpoint, &data, scope);
         let slice = rows.get(params.range(rows.len())).unwrap_or(&[]);
-        let view = self.view(&data, (&key.0.0, &key.0.1));
+        let view = self.view(&data, (&key.0.0, &key.0.1)).spliced();
         let page = (
             routes::render_page(&view, endpoint, slice, rows.len()),
             rows.len(),

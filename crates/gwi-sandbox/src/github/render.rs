@@ -163,18 +163,26 @@ impl Templates {
     }
 }
 
-/// Writes each `(placeholder, value)` into every string of `v` that holds a placeholder.
-fn fill(v: &mut Value, vars: &[(&str, String)]) {
+/// Replaces each `{{name}}` in the strings of `v` by its `value`, in one pass per string.
+fn fill<'a>(v: &mut Value, value: &dyn Fn(&str) -> Option<&'a str>) {
     match v {
         Value::String(s) if s.contains("{{") => {
-            for (name, value) in vars {
-                if s.contains(name) {
-                    *s = s.replace(name, value);
-                }
+            let mut out = String::with_capacity(s.len() + 64);
+            let mut rest = s.as_str();
+            while let Some(at) = rest.find("{{") {
+                let Some(len) = rest[at..].find("}}").map(|end| end + 2) else {
+                    break;
+                };
+                let placeholder = &rest[at..at + len];
+                out.push_str(&rest[..at]);
+                out.push_str(value(placeholder).unwrap_or(placeholder));
+                rest = &rest[at + len..];
             }
+            out.push_str(rest);
+            *s = out;
         }
-        Value::Array(items) => items.iter_mut().for_each(|x| fill(x, vars)),
-        Value::Object(map) => map.values_mut().for_each(|x| fill(x, vars)),
+        Value::Array(items) => items.iter_mut().for_each(|x| fill(x, value)),
+        Value::Object(map) => map.values_mut().for_each(|x| fill(x, value)),
         _ => {}
     }
 }
@@ -232,13 +240,16 @@ fn full(scope: usize) -> String {
     format!("{OWNER}/{}", REPO_NAMES.get(scope).copied().unwrap_or(""))
 }
 
-/// The people and repositories of one data generation rendered for one pair of roots: every
-/// record embeds some, so a view renders them once and the server keeps them per generation.
+/// The people, repositories and labels of one data generation rendered for one pair of roots:
+/// every record embeds some, so a view renders them once and the server keeps them per
+/// generation, also as JSON text to splice into list pages (see [`View::spliced`]).
 #[derive(Debug, Default)]
 pub struct Parts {
     users: Vec<Value>,
     org: Value,
     repos: Vec<(Value, Value)>,
+    labels: Vec<Vec<Value>>,
+    text: HashMap<String, String>,
 }
 
 /// Renders objects for the API served at `api` (and its web pages at `html`).
@@ -248,6 +259,7 @@ pub struct View<'a> {
     api: &'a str,
     html: &'a str,
     parts: Arc<Parts>,
+    splice: bool,
 }
 
 type Fields<'f> = Vec<(&'f str, Value)>;
@@ -267,20 +279,38 @@ impl<'a> View<'a> {
             api,
             html,
             parts: Arc::default(),
+            splice: false,
         };
         view.parts = match parts {
             Some(parts) => parts,
             None => {
                 let org = view.account(OWNER, ORG_ID, "Organization");
-                let users = LOGINS.iter().enumerate();
+                let users: Vec<Value> = (LOGINS.iter().enumerate())
+                    .map(|(i, l)| view.account(l, 10_001 + i as u64, "User"))
+                    .collect();
+                let repos: Vec<(Value, Value)> = (0..REPO_NAMES.len())
+                    .map(|s| view.repo_of(s, &org))
+                    .collect();
+                let mut text = HashMap::from([("o".to_owned(), org.to_string())]);
+                text.extend(
+                    users
+                        .iter()
+                        .enumerate()
+                        .map(|(i, u)| (format!("u{i}"), u.to_string())),
+                );
+                for (s, (all, min)) in repos.iter().enumerate() {
+                    text.insert(format!("r{s}"), all.to_string());
+                    text.insert(format!("m{s}"), min.to_string());
+                }
+                let labels = (0..REPO_NAMES.len())
+                    .map(|s| (0..LABELS.len()).map(|i| view.label(s, i)).collect())
+                    .collect();
                 Arc::new(Parts {
-                    users: users
-                        .map(|(i, l)| view.account(l, 10_001 + i as u64, "User"))
-                        .collect(),
-                    repos: (0..REPO_NAMES.len())
-                        .map(|s| view.repo_of(s, &org))
-                        .collect(),
+                    users,
                     org,
+                    repos,
+                    labels,
+                    text,
                 })
             }
         };
@@ -290,6 +320,42 @@ impl<'a> View<'a> {
     /// The people and repositories this view renders with, to reuse.
     pub fn parts(&self) -> Arc<Parts> {
         Arc::clone(&self.parts)
+    }
+
+    /// The same view rendering people and repositories as markers that [`View::finish`]
+    /// replaces with their JSON text: a page of pull requests holds each repository twice per
+    /// record, and copying those trees would cost more than the rest of the page.
+    pub fn spliced(mut self) -> Self {
+        self.splice = true;
+        self
+    }
+
+    /// `text` with the markers of a spliced view replaced by the JSON they stand for.
+    pub fn finish(&self, text: &str) -> String {
+        let (open, close) = ("\"\\u0001", "\\u0001\"");
+        let mut out = String::with_capacity(text.len() * 2);
+        let mut rest = text;
+        while let Some(at) = rest.find(open) {
+            out.push_str(&rest[..at]);
+            let marker = &rest[at + open.len()..];
+            let Some(end) = marker.find(close) else {
+                rest = &rest[at..];
+                break;
+            };
+            let json = self.parts.text.get(&marker[..end]);
+            out.push_str(json.map_or("null", String::as_str));
+            rest = &marker[end + close.len()..];
+        }
+        out.push_str(rest);
+        out
+    }
+
+    /// `value`, or in a spliced view the marker of the part named `key`.
+    fn shared(&self, key: impl FnOnce() -> String, value: Option<&Value>) -> Value {
+        if self.splice {
+            return Value::String(format!("\u{1}{}\u{1}", key()));
+        }
+        value.cloned().unwrap_or(Value::Null)
     }
 
     /// The recorded `shape` with its placeholders filled (those of `row`, `extra` and the
@@ -307,18 +373,22 @@ impl<'a> View<'a> {
             .collect();
         let mut v = self.t.copy(shape, &replaced);
         let host = self.html.split("://").nth(1).unwrap_or("github.com");
-        let mut vars: Vec<(&str, String)> = vec![
-            ("{{api}}", self.api.to_owned()),
-            ("{{html}}", self.html.to_owned()),
-            ("{{host}}", host.to_owned()),
-        ];
-        if let Some(row) = row {
-            vars.push(("{{repo}}", full(row.scope)));
-            vars.push(("{{n}}", row.u64("number").to_string()));
-            vars.push(("{{id}}", row.id.to_string()));
-        }
-        vars.extend(extra.iter().map(|(k, v)| (*k, (*v).to_owned())));
-        fill(&mut v, &vars);
+        let (repo, n, id) = row.map_or_else(Default::default, |r| {
+            (full(r.scope), r.u64("number").to_string(), r.id.to_string())
+        });
+        let value = |placeholder: &str| match placeholder {
+            "{{api}}" => Some(self.api),
+            "{{html}}" => Some(self.html),
+            "{{host}}" => Some(host),
+            "{{repo}}" if row.is_some() => Some(repo.as_str()),
+            "{{n}}" if row.is_some() => Some(n.as_str()),
+            "{{id}}" if row.is_some() => Some(id.as_str()),
+            _ => extra
+                .iter()
+                .find(|(k, _)| *k == placeholder)
+                .map(|(_, v)| *v),
+        };
+        fill(&mut v, &value);
         for (pointer, value) in fields {
             set(&mut v, pointer, value);
         }
@@ -340,9 +410,11 @@ impl<'a> View<'a> {
 
     /// The user `i` (0 owns the token).
     pub fn user(&self, i: u64) -> Value {
-        let i = usize::try_from(i).unwrap_or(0);
-        let user = self.parts.users.get(i).or(self.parts.users.first());
-        user.cloned().unwrap_or(Value::Null)
+        let i = usize::try_from(i)
+            .ok()
+            .filter(|i| *i < LOGINS.len())
+            .unwrap_or(0);
+        self.shared(|| format!("u{i}"), self.parts.users.get(i))
     }
 
     fn users(&self, row: &Row, key: &str) -> Value {
@@ -427,34 +499,41 @@ impl<'a> View<'a> {
 
     /// A repository as `GET /repos/{o}/{r}`, pull request heads and webhooks show it.
     pub fn repo(&self, scope: usize) -> Value {
-        self.parts
-            .repos
-            .get(scope)
-            .map_or(Value::Null, |r| r.0.clone())
+        let repo = self.parts.repos.get(scope).map(|r| &r.0);
+        self.shared(|| format!("r{scope}"), repo)
+    }
+
+    /// Label `i` of repository `scope`.
+    fn label(&self, scope: usize, i: usize) -> Value {
+        let Some((name, color, description, default)) = LABELS.get(i) else {
+            return Value::Null;
+        };
+        let repo = full(scope);
+        let url = format!(
+            "{}/repos/{repo}/labels/{}",
+            self.api,
+            name.replace(' ', "%20")
+        );
+        let id = 7_000_000_001 + (scope * LABELS.len() + i) as u64;
+        let fields = vec![
+            ("/id", json!(id)),
+            ("/node_id", json!(node_id("Label", id))),
+            ("/url", json!(url)),
+            ("/name", json!(name)),
+            ("/color", json!(color)),
+            ("/default", json!(default)),
+            ("/description", json!(description)),
+        ];
+        self.make("label", None, &[], fields)
     }
 
     fn labels(&self, row: &Row) -> Value {
-        let labels = indices(row, "labels").into_iter().filter_map(|i| {
-            let (name, color, description, default) = LABELS.get(i)?;
-            let url = format!(
-                "{}/repos/{}/labels/{}",
-                self.api,
-                full(row.scope),
-                name.replace(' ', "%20")
-            );
-            let id = 7_000_000_001 + (row.scope * LABELS.len() + i) as u64;
-            let fields = vec![
-                ("/id", json!(id)),
-                ("/node_id", json!(node_id("Label", id))),
-                ("/url", json!(url)),
-                ("/name", json!(name)),
-                ("/color", json!(color)),
-                ("/default", json!(default)),
-                ("/description", json!(description)),
-            ];
-            Some(self.make("label", None, &[], fields))
-        });
-        Value::Array(labels.collect())
+        let labels = indices(row, "labels").into_iter();
+        Value::Array(
+            labels
+                .filter_map(|i| self.parts.labels.get(row.scope)?.get(i).cloned())
+                .collect(),
+        )
     }
 
     /// An empty reactions summary at `path` under the row's repository.
@@ -531,7 +610,8 @@ impl<'a> View<'a> {
 
     fn branch(&self, row: &Row, name: &str, sha: &str) -> Value {
         json!({"label": format!("{OWNER}:{name}"), "ref": name, "sha": sha,
-               "user": self.parts.org.clone(), "repo": self.repo(row.scope)})
+               "user": self.shared(|| "o".to_owned(), Some(&self.parts.org)),
+               "repo": self.repo(row.scope)})
     }
 
     /// A pull request: GitHub's "pull request simple" as `/pulls` lists it, or with `full` the
@@ -743,11 +823,8 @@ impl<'a> View<'a> {
         );
         let previous = (attempt > 1).then(|| format!("{url}/attempts/{}", attempt - 1));
         let actor = self.user(row.u64("actor"));
-        let repo = self
-            .parts
-            .repos
-            .get(row.scope)
-            .map_or(Value::Null, |r| r.1.clone());
+        let min = self.parts.repos.get(row.scope).map(|r| &r.1);
+        let repo = self.shared(|| format!("m{}", row.scope), min);
         let mut fields = stamps(row, "WorkflowRun");
         let kept = [
             "/head_branch",

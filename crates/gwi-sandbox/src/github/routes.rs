@@ -544,7 +544,7 @@ pub fn render_page(view: &View<'_>, endpoint: Endpoint, rows: &[&Row], total: us
         Endpoint::Runs => json!({"total_count": total, "workflow_runs": items}),
         _ => Value::Array(items),
     };
-    Bytes::from(body.to_string())
+    Bytes::from(view.finish(&body.to_string()))
 }
 
 #[cfg(test)]
