@@ -811,4 +811,36 @@ mod tests {
         }
         assert!(Data::generate(1, 3).issues.live_count() > 2 * 3 * 250);
     }
+
+    #[test]
+    fn mutations_follow_the_rng_and_stamp_every_record_they_report() {
+        let at = DATA_END + 100;
+        let run = || {
+            let mut data = Data::generate(4, 1);
+            let changes = data.mutate(50, at, &mut SandboxRng::new(11));
+            (data, changes)
+        };
+        let (data, changes) = run();
+        assert_eq!(changes, run().1);
+        assert!(changes.iter().any(|c| c.2 == ChangeAction::Deleted));
+        for (_, kind, action, id) in &changes {
+            let table = match *kind {
+                "pull" | "issue" => &data.issues,
+                "issue_comment" => &data.issue_comments,
+                "review_comment" => &data.review_comments,
+                "review" => &data.reviews,
+                "commit" => &data.commits,
+                _ => &data.runs,
+            };
+            let row = match *kind {
+                "pull" => table.all().find(|r| r.u64("pull_id") == *id),
+                _ => table.get(*id),
+            };
+            let stamp = row.map(|r| match action {
+                ChangeAction::Deleted => r.deleted.unwrap_or(0),
+                _ => r.updated,
+            });
+            assert_eq!(stamp, Some(at), "{kind} {id}");
+        }
+    }
 }

@@ -990,4 +990,25 @@ mod tests {
             }
         }
     }
+
+    #[test]
+    fn a_spliced_page_holds_the_same_json_as_a_plain_one() {
+        let t = Templates::load().unwrap_or_else(|e| panic!("{e}"));
+        let data = Data::generate(1, 1);
+        let roots = ("http://h", "http://h");
+        let plain = View::new(&t, &data, roots, None);
+        let spliced = View::new(&t, &data, roots, Some(plain.parts())).spliced();
+        let rows: Vec<&Row> = data.issues.live().filter(|r| is_pull(r)).take(3).collect();
+        let runs: Vec<&Row> = data.runs.live().take(3).collect();
+        let page = |v: &View<'_>| {
+            let items = rows.iter().map(|r| v.pull(r, false));
+            let items = items.chain(runs.iter().map(|r| v.run(r)));
+            Value::Array(items.collect()).to_string()
+        };
+        let text = spliced.finish(&page(&spliced));
+        assert!(!text.contains("\\u0001"), "{text}");
+        let parsed: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}"));
+        let want: Value = serde_json::from_str(&page(&plain)).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(parsed, want);
+    }
 }
