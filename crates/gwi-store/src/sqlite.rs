@@ -37,7 +37,7 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
     SqliteRow, SqliteSynchronous,
 };
-use sqlx::{QueryBuilder, Row, Sqlite};
+use sqlx::{Connection as _, QueryBuilder, Row, Sqlite};
 use tokio::sync::Notify;
 
 use crate::batch::newest_per_key;
@@ -112,6 +112,8 @@ pub struct SqliteStore {
     writer: SqlitePool,
     reader: SqlitePool,
     checkpointer: Option<Checkpointer>,
+    /// How to open the database file read-write, for folding a WAL left at close (none in memory).
+    file: Option<SqliteConnectOptions>,
     upserts: UpsertStatements,
     claims: AtomicU64,
     /// The writer's `synchronous` level, which an inbox append restores after its own.
@@ -198,6 +200,7 @@ impl SqliteStore {
             (writer, reader)
         };
         MIGRATOR.run(&writer).await.map_err(from_migrate)?;
+        let file = (!in_memory).then(|| writable.clone());
         let checkpointer = if in_memory || !options.background_checkpoint {
             None
         } else {
@@ -209,6 +212,7 @@ impl SqliteStore {
             writer,
             reader,
             checkpointer,
+            file,
             upserts: UpsertStatements::new(options.rows_per_statement),
             claims: AtomicU64::new(0),
             synchronous: synchronous_name,
@@ -423,18 +427,32 @@ impl Drop for WriterTransaction {
 struct Checkpointer {
     nudge: Arc<Notify>,
     pool: SqlitePool,
-    task: tokio::task::JoinHandle<()>,
+    task: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
 impl Checkpointer {
     fn start(pool: SqlitePool) -> Self {
         let nudge = Arc::new(Notify::new());
         let task = tokio::spawn(checkpoint_when_nudged(pool.clone(), nudge.clone()));
-        Self { nudge, pool, task }
+        Self {
+            nudge,
+            pool,
+            task: std::sync::Mutex::new(Some(task)),
+        }
     }
 
     async fn stop(&self) {
-        self.task.abort();
+        let task = self
+            .task
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        if let Some(task) = task {
+            task.abort();
+            // Until the task is gone, a pass it was making may still hold or be opening a
+            // connection, which would outlive the close below and keep the WAL beside the file.
+            let _ = task.await;
+        }
         close_pool(&self.pool).await;
     }
 }
@@ -460,9 +478,48 @@ async fn close_pool(pool: &SqlitePool) {
     pool.close().await;
 }
 
+/// Folds a WAL still beside the database file after every pool closed into the file, by a
+/// connection of its own: it is then the last one, whose close checkpoints and removes the WAL.
+///
+/// Under load, a pool's last connection can still be closing on its own thread when the writer
+/// closes (seen in CI: the writer was then not last, and the WAL stayed), so this tries a few
+/// times before leaving the WAL, which SQLite folds in at the next open anyway.
+async fn fold_leftover_wal(file: &SqliteConnectOptions) {
+    let mut wal = file.get_filename().as_os_str().to_owned();
+    wal.push("-wal");
+    let wal = std::path::PathBuf::from(wal);
+    for _ in 0..50 {
+        if !tokio::fs::try_exists(&wal).await.unwrap_or(false) {
+            return;
+        }
+        match SqliteConnection::connect_with(file).await {
+            Ok(mut connection) => {
+                if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                    .execute(&mut connection)
+                    .await
+                {
+                    tracing::debug!(error = %e, "folding the WAL at close");
+                }
+                if let Err(e) = connection.close().await {
+                    tracing::debug!(error = %e, "closing the WAL-folding connection");
+                }
+            }
+            Err(e) => tracing::debug!(error = %e, "opening a connection to fold the WAL"),
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tracing::debug!(wal = %wal.display(), "the WAL stays beside the database until its next open");
+}
+
 impl Drop for Checkpointer {
     fn drop(&mut self) {
-        self.task.abort();
+        let task = self
+            .task
+            .get_mut()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(task) = task {
+            task.abort();
+        }
     }
 }
 
@@ -1047,6 +1104,9 @@ impl Store for SqliteStore {
         // the last connection closes, and a read-only one cannot.
         close_pool(&self.reader).await;
         close_pool(&self.writer).await;
+        if let Some(file) = &self.file {
+            fold_leftover_wal(file).await;
+        }
     }
 }
 
