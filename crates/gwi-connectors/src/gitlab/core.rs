@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use gwi_core::http::{ApiRoot, HttpRequest};
+use gwi_core::pagination::NextPageHeader;
 use url::Url;
 
 /// The REST API's path under the instance root.
@@ -40,6 +41,13 @@ impl GitlabApi {
     pub(crate) fn list(&self, segments: &[&str], params: &[(&str, &str)]) -> HttpRequest {
         paged(self.get(segments), params)
     }
+}
+
+/// How listings are paged: by the page number in `x-next-page`, which holds wherever gwi reaches
+/// the instance, where the `Link` header's URLs use the instance's configured external URL (often
+/// another host behind a proxy or in a container, which gwi refuses to send credentials to).
+pub(crate) fn next_page() -> NextPageHeader {
+    NextPageHeader::new("x-next-page", "page")
 }
 
 /// `request` as the first page of a listing at the maximum page size, with `params`.

@@ -13,10 +13,10 @@ use futures::StreamExt;
 use futures::lock::Mutex as AsyncMutex;
 use gwi_core::error::ConnectorError;
 use gwi_core::http::ApiClient;
-use gwi_core::pagination::{LinkHeader, PaginateOptions, paginate_json};
+use gwi_core::pagination::{PaginateOptions, paginate_json};
 
 use super::config::GitlabConfig;
-use super::core::GitlabApi;
+use super::core::{GitlabApi, next_page};
 use super::models::{HookProject, Project};
 
 /// The projects of one sync; shared by its streams, refreshed by the next sync.
@@ -57,8 +57,7 @@ impl Directory {
                 read_ahead: 1,
                 ..PaginateOptions::default()
             };
-            let mut pages =
-                paginate_json::<Vec<Project>, _>(client, first, LinkHeader::new(), options);
+            let mut pages = paginate_json::<Vec<Project>, _>(client, first, next_page(), options);
             while let Some(page) = pages.next().await {
                 let (_, projects) =
                     page.map_err(|e| not_found(e, &format!("group {group} (groups[{i}])")))?;

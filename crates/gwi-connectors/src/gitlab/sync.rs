@@ -1,5 +1,5 @@
-//! Sync: one stream per (project, record type), paged by GitLab's `Link` headers and resumed
-//! from its own cursor.
+//! Sync: one stream per (project, record type), paged by GitLab's `x-next-page` header and
+//! resumed from its own cursor.
 //!
 //! | stream          | strategy and request                                                    | cursor |
 //! |-----------------|-------------------------------------------------------------------------|--------|
@@ -38,14 +38,14 @@ use gwi_core::incremental::{
     Listing, NewestFirst, Paging, PairCursor, PairNames, Step, Steps, ascending, listing,
     newest_first, read_cursor, sync_items, time_value,
 };
-use gwi_core::pagination::{LinkHeader, Page, PaginateOptions, paginate_json};
+use gwi_core::pagination::{Page, PaginateOptions, paginate_json};
 use gwi_core::record::ConnectorRecord;
 use gwi_core::stream::{Catalog, Checkpoint, StreamDescriptor, SyncItem, SyncOptions};
 use serde::de::DeserializeOwned;
 
 use super::auth;
 use super::config::{GitlabConfig, ProjectRef, RecordType};
-use super::core::{GitlabApi, paged, query_time};
+use super::core::{GitlabApi, next_page, paged, query_time};
 use super::models::{Commit, Issue, MergeRequest, Note, Noteable, Pipeline, Project};
 use super::projects::Directory;
 use super::records::{self, InProject, Parent, SOURCE};
@@ -155,7 +155,7 @@ impl<'a> StreamRun<'a> {
             read_ahead,
             ..PaginateOptions::default()
         };
-        paginate_json(self.client, first, LinkHeader::new(), options)
+        paginate_json(self.client, first, next_page(), options)
     }
 
     /// Items of `path` changed at or after `since`, oldest change first, as the `ascending`

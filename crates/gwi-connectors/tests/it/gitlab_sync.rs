@@ -229,10 +229,6 @@ async fn merge_requests_resume_from_the_cursor_oldest_change_first() {
 async fn a_full_page_sharing_no_time_is_followed_by_a_requery_from_its_newest_time() {
     let server = server_with_project().await;
     let listing = format!("{BASE}/issues");
-    let next = format!(
-        "<{}{listing}?per_page=100&page=2>; rel=\"next\"",
-        server.uri()
-    );
     Mock::given(method("GET"))
         .and(path(&listing))
         .and(query_param_is_missing("updated_after"))
@@ -241,7 +237,7 @@ async fn a_full_page_sharing_no_time_is_followed_by_a_requery_from_its_newest_ti
                 issue(1, 1, "2024-03-01T00:00:00Z"),
                 issue(2, 2, "2024-03-02T00:00:00Z")
             ]))
-            .insert_header("link", next.as_str()),
+            .insert_header("x-next-page", "2"),
         )
         .mount(&server)
         .await;
@@ -843,4 +839,45 @@ async fn a_finished_pipeline_is_read_once_more_for_the_duration_listings_leave_o
     assert_eq!(records[0].data.to_value()["duration"], 63);
     assert_eq!(records[1].data.to_value()["duration"], Value::Null);
     assert_eq!(cursors(&items).last(), Some(&json!("2024-03-01T10:05:00Z")));
+}
+
+#[tokio::test]
+async fn pages_follow_x_next_page_on_the_address_gwi_uses_whatever_link_says() {
+    let server = server_with_project().await;
+    let listing = format!("{BASE}/pipelines");
+    // The instance's configured external URL, which gwi does not reach it at.
+    let elsewhere =
+        format!("<https://gitlab.internal.example{listing}?page=2&per_page=100>; rel=\"next\"");
+    let pipeline = |id: u64, updated: &str| {
+        json!({"id": id, "status": "running", "ref": "main", "sha": "a91957a8",
+               "created_at": updated, "updated_at": updated})
+    };
+    Mock::given(method("GET"))
+        .and(path(&listing))
+        .and(query_param("page", "2"))
+        .respond_with(
+            json_page(json!([pipeline(2, "2024-03-02T00:00:00Z")]))
+                .insert_header("x-next-page", ""),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(&listing))
+        .respond_with(
+            json_page(json!([pipeline(1, "2024-03-01T00:00:00Z")]))
+                .insert_header("x-next-page", "2")
+                .insert_header("link", elsewhere.as_str()),
+        )
+        .mount(&server)
+        .await;
+    let connector = gitlab(&server.uri());
+    let items = drain_ok(
+        connector.connector.as_ref(),
+        &context(&connector),
+        &stream("pipeline"),
+        &SyncOptions::default(),
+    )
+    .await;
+    assert_eq!(ids(&items), ["pipeline-1", "pipeline-2"]);
 }

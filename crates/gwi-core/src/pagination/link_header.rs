@@ -7,7 +7,7 @@ use http::header::LINK;
 
 use crate::error::ConnectorError;
 use crate::http::{HttpRequest, HttpResponse, redact_url};
-use crate::pagination::{Paginator, page_error, with_url};
+use crate::pagination::{Paginator, is_empty_array, page_error, with_url};
 
 /// Follows the `Link` header's `rel="next"` URL, resolved against the page's URL.
 ///
@@ -54,14 +54,6 @@ impl Paginator for LinkHeader {
         }
         Ok(Some(with_url(request, next)))
     }
-}
-
-/// Whether `body` is `[]` (whitespace allowed): a cheap look at the ends, not a parse.
-fn is_empty_array(body: &[u8]) -> bool {
-    body.trim_ascii()
-        .strip_prefix(b"[")
-        .and_then(|rest| rest.strip_suffix(b"]"))
-        .is_some_and(|inside| inside.trim_ascii().is_empty())
 }
 
 /// The first `rel="next"` target among all `Link` headers, unresolved.

@@ -26,6 +26,7 @@ mod cursor;
 mod graphql;
 pub mod json;
 mod link_header;
+mod next_page_header;
 mod offset;
 mod page_number;
 
@@ -33,6 +34,7 @@ pub use cursor::CursorParam;
 pub use graphql::GraphQlPageInfo;
 pub use json::JsonPointer;
 pub use link_header::{Link, LinkHeader, Links, next_link, parse_link_header};
+pub use next_page_header::NextPageHeader;
 pub use offset::Offset;
 pub use page_number::PageNumber;
 
@@ -244,6 +246,14 @@ fn with_connector(mut error: ConnectorError, name: &str) -> ConnectorError {
 }
 
 /// A paginator's complaint about a page, by the JSON field (or header) at fault.
+/// Whether `body` is `[]` (whitespace allowed): a cheap look at the ends, not a parse.
+pub(crate) fn is_empty_array(body: &[u8]) -> bool {
+    body.trim_ascii()
+        .strip_prefix(b"[")
+        .and_then(|rest| rest.strip_suffix(b"]"))
+        .is_some_and(|inside| inside.trim_ascii().is_empty())
+}
+
 pub(crate) fn page_error(field: impl Into<String>, message: impl Into<String>) -> ConnectorError {
     ConnectorError::validation(String::new(), field, message)
 }
