@@ -64,7 +64,7 @@ impl Connector for TodosConnector {
         options: &'a SyncOptions,
     ) -> BoxStream<'a, Result<SyncItem, ConnectorError>> {
         Box::pin(async_stream::try_stream! {
-            let since = read_cursor::<DateTime<Utc>>("todos", stream, options)?;
+            let since = read_cursor::<Mark>("todos", stream, options)?.unwrap_or_default();
             // Oldest change first, paged by number: each next page is a new query from the
             // newest change read, so a todo edited mid-sync cannot push an unread one away.
             let mut steps = ascending(since, Paging::Offset, |t: &Todo| (t.updated_at, t.id), |since| {
@@ -88,7 +88,7 @@ impl Connector for TodosConnector {
                         yield SyncItem::Record(envelope.encode(&data, &json!({}))?);
                     }
                     // Everything yielded before it is covered: the engine commits it with this cursor.
-                    Step::Checkpoint(time) => yield SyncItem::Checkpoint(Checkpoint { stream: stream.name.clone(), cursor: time_value(time) }),
+                    Step::Checkpoint(mark) => yield SyncItem::Checkpoint(Checkpoint { stream: stream.name.clone(), cursor: mark.value() }),
                     Step::Total(total) => yield SyncItem::TotalHint(total),
                 }
             }

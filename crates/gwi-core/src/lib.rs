@@ -36,8 +36,8 @@ pub mod prelude {
         ApiClient, ApiRoot, Classifier, HttpClient, HttpRequest, HttpResponse, RetryPolicy, Verdict,
     };
     pub use crate::incremental::{
-        Cursor, FeedPage, Listed, NewestFirst, Paging, Step, ascending, change_feed, listing,
-        newest_first, read_cursor, sync_items, time_value,
+        Cursor, FeedPage, Listed, Mark, NewestFirst, Paging, Step, StoredCursor, ascending,
+        change_feed, listing, newest_first, read_cursor, sync_items, time_value,
     };
     pub use crate::pagination::{
         Page, PaginateOptions, Paginator, paginate, paginate_json, paginate_with,

@@ -28,8 +28,8 @@ use futures::{StreamExt, TryStreamExt};
 use gwi_core::error::ConnectorError;
 use gwi_core::http::{ApiClient, HttpRequest};
 use gwi_core::incremental::{
-    Listed, Listing, NewestFirst, Paging, PairCursor, PairNames, Step, Steps, ascending, listing,
-    newest_first, read_cursor, sync_items, time_value,
+    Listed, Listing, Mark, NewestFirst, Paging, PairCursor, PairNames, Step, Steps, StoredCursor,
+    ascending, listing, newest_first, read_cursor, sync_items, time_value,
 };
 use gwi_core::pagination::{LinkHeader, Page, PaginateOptions, paginate_json};
 use gwi_core::record::ConnectorRecord;
@@ -93,7 +93,10 @@ pub(crate) fn sync<'a>(
         };
         let since = || read_cursor::<DateTime<Utc>>(SOURCE, stream, options);
         Ok(match record_type {
-            RecordType::Issue => issues(run, since()?),
+            RecordType::Issue => {
+                let start = read_cursor::<Mark>(SOURCE, stream, options)?;
+                issues(run, start.unwrap_or_default())
+            }
             RecordType::Comment => {
                 let start = read_cursor::<CommentCursor>(SOURCE, stream, options)?;
                 comments(run, start.unwrap_or_default())
@@ -153,9 +156,9 @@ impl<'a> StreamRun<'a> {
     }
 
     /// The strategy's steps as this stream's sync items, with a plain time cursor.
-    fn items<T: Send + 'a>(
+    fn items<T: Send + 'a, C: StoredCursor + Send + 'a>(
         &self,
-        steps: Steps<'a, T>,
+        steps: Steps<'a, T, C>,
         map: impl Fn(&T, &str) -> Result<Option<ConnectorRecord>, ConnectorError> + Send + 'a,
     ) -> BoxStream<'a, Result<SyncItem, ConnectorError>> {
         let repo = self.repo.clone();
@@ -163,7 +166,7 @@ impl<'a> StreamRun<'a> {
             steps,
             self.name,
             move |item| map(&item, repo.as_str()),
-            time_value,
+            |cursor| cursor.stored(),
         )
     }
 }
@@ -189,9 +192,9 @@ fn ascending_by_update<'a, T: DeserializeOwned + Send + 'static>(
     run: &StreamRun<'a>,
     path: &'static [&'static str],
     params: &'static [(&'static str, &'static str)],
-    since: Option<DateTime<Utc>>,
+    since: Mark,
     key: fn(&T) -> (DateTime<Utc>, u64),
-) -> Steps<'a, T> {
+) -> Steps<'a, T, Mark> {
     let run = run.clone();
     ascending(since, Paging::Offset, key, move |since| {
         // Each page is a new query, so pages read ahead would be wasted.
@@ -201,10 +204,7 @@ fn ascending_by_update<'a, T: DeserializeOwned + Send + 'static>(
 
 /// Issues, oldest change first; pull requests in the listing count for the cursor (the listing
 /// is ordered over both) but are not issue records.
-fn issues(
-    run: StreamRun<'_>,
-    since: Option<DateTime<Utc>>,
-) -> BoxStream<'_, Result<SyncItem, ConnectorError>> {
+fn issues(run: StreamRun<'_>, since: Mark) -> BoxStream<'_, Result<SyncItem, ConnectorError>> {
     let params = &[("state", "all"), ("sort", "updated"), ("direction", "asc")];
     let steps = ascending_by_update(&run, &["issues"], params, since, |i: &Issue| {
         (i.updated_at, i.id)
@@ -224,12 +224,15 @@ fn comments(
 ) -> BoxStream<'_, Result<SyncItem, ConnectorError>> {
     const PARAMS: &[(&str, &str)] = &[("sort", "updated"), ("direction", "asc")];
     // Each endpoint's checkpoints carry the other's latest time.
+    let [issue_start, review_start] = start.marks.clone();
     let cursor = Arc::new(Mutex::new(start));
-    let part = move |set: fn(&mut CommentCursor, Option<DateTime<Utc>>)| {
+    let part = move |listing: usize| {
         let cursor = Arc::clone(&cursor);
-        move |time| {
+        move |mark| {
             let mut cursor = cursor.lock().unwrap_or_else(PoisonError::into_inner);
-            set(&mut cursor, time);
+            if let Some(part) = cursor.marks.get_mut(listing) {
+                *part = mark;
+            }
             cursor.value()
         }
     };
@@ -238,14 +241,14 @@ fn comments(
         &run,
         &["issues", "comments"],
         PARAMS,
-        start.times[0],
+        issue_start,
         |c: &IssueComment| (c.updated_at, c.id),
     );
     let review_steps = ascending_by_update(
         &run,
         &["pulls", "comments"],
         PARAMS,
-        start.times[1],
+        review_start,
         |c: &ReviewComment| (c.updated_at, c.id),
     );
     let issue_repo = repo.clone();
@@ -253,13 +256,13 @@ fn comments(
         issue_steps,
         name,
         move |c| records::issue_comment(&c, issue_repo.as_str()).map(Some),
-        part(|c, t| c.times[0] = t),
+        part(0),
     );
     let review_part = sync_items(
         review_steps,
         name,
         move |c| records::review_comment(&c, repo.as_str()).map(Some),
-        part(|c, t| c.times[1] = t),
+        part(1),
     );
     Box::pin(issue_part.chain(review_part))
 }

@@ -15,10 +15,9 @@
 //!
 //! Requests when nothing changed upstream: one per stream, plus the project read
 //! (`projects.rs`, once per configured project and sync), plus for `note` one more listing
-//! (merge requests and issues are two) and the notes of the merge requests and issues at the
-//! cursor's own time, which `updated_after` lists again (at least one of each kind), and
-//! the detail of a finished pipeline at the cursor's own time (listings leave `duration` out,
-//! so each finished pipeline read costs one request for it).
+//! (merge requests and issues are two). `updated_after` is inclusive, so the items at the
+//! cursor's own time are listed again, but the cursor (a `Mark`) names them and they are
+//! skipped, with their notes and pipeline details.
 //!
 //! Known limits: GitLab announces no deletion of these objects, by listing or by webhook, so
 //! deleted merge requests, issues and notes become tombstones only in a reconciling run
@@ -35,8 +34,8 @@ use futures::{StreamExt, TryStreamExt};
 use gwi_core::error::ConnectorError;
 use gwi_core::http::{ApiClient, HttpRequest};
 use gwi_core::incremental::{
-    Listing, NewestFirst, Paging, PairCursor, PairNames, Step, Steps, ascending, listing,
-    newest_first, read_cursor, sync_items, time_value,
+    Listing, Mark, NewestFirst, Paging, PairCursor, PairNames, Step, Steps, StoredCursor,
+    ascending, listing, newest_first, read_cursor, sync_items,
 };
 use gwi_core::pagination::{Page, PaginateOptions, paginate_json};
 use gwi_core::record::ConnectorRecord;
@@ -101,17 +100,21 @@ pub(crate) fn sync<'a>(
             RecordType::Note => read_cursor::<NoteCursor>(SOURCE, stream, options)?.unwrap_or_default(),
             _ => NoteCursor::default(),
         };
+        let mark = match record_type {
+            RecordType::Note | RecordType::Commit => Mark::default(),
+            _ => read_cursor::<Mark>(SOURCE, stream, options)?.unwrap_or_default(),
+        };
         let since = match record_type {
-            RecordType::Note => None,
-            _ => read_cursor::<DateTime<Utc>>(SOURCE, stream, options)?,
+            RecordType::Commit => read_cursor::<DateTime<Utc>>(SOURCE, stream, options)?,
+            _ => None,
         };
         let project = directory.project(api, client, &stream.resource).await?;
         let run = StreamRun { api, client, project, name: &stream.name };
         let mut items = match record_type {
-            RecordType::MergeRequest => merge_requests(run, since),
-            RecordType::Issue => issues(run, since),
+            RecordType::MergeRequest => merge_requests(run, mark),
+            RecordType::Issue => issues(run, mark),
             RecordType::Note => notes(run, note_start),
-            RecordType::Pipeline => pipelines(run, since),
+            RecordType::Pipeline => pipelines(run, mark),
             RecordType::Commit => commits(run, since),
         };
         while let Some(item) = items.next().await {
@@ -164,9 +167,9 @@ impl<'a> StreamRun<'a> {
         &self,
         path: &'static [&'static str],
         params: &'static [(&'static str, &'static str)],
-        since: Option<DateTime<Utc>>,
+        since: Mark,
         key: fn(&T) -> (DateTime<Utc>, u64),
-    ) -> Steps<'a, T> {
+    ) -> Steps<'a, T, Mark> {
         let run = self.clone();
         ascending(since, Paging::Offset, key, move |since| {
             let mut first = run.list(path, params);
@@ -179,9 +182,9 @@ impl<'a> StreamRun<'a> {
     }
 
     /// The strategy's steps as this stream's sync items, with a plain time cursor.
-    fn items<T: Send + 'a>(
+    fn items<T: Send + 'a, C: StoredCursor + Send + 'a>(
         &self,
-        steps: Steps<'a, T>,
+        steps: Steps<'a, T, C>,
         map: fn(&T, InProject<'_>) -> Result<ConnectorRecord, ConnectorError>,
     ) -> BoxStream<'a, Result<SyncItem, ConnectorError>> {
         let project = Arc::clone(&self.project);
@@ -189,7 +192,7 @@ impl<'a> StreamRun<'a> {
             steps,
             self.name,
             move |item| map(&item, InProject::from(&*project)).map(Some),
-            time_value,
+            |cursor| cursor.stored(),
         )
     }
 }
@@ -197,7 +200,7 @@ impl<'a> StreamRun<'a> {
 /// Merge requests changed since the cursor.
 fn merge_requests(
     run: StreamRun<'_>,
-    since: Option<DateTime<Utc>>,
+    since: Mark,
 ) -> BoxStream<'_, Result<SyncItem, ConnectorError>> {
     let steps = run.ascending(
         &["merge_requests"],
@@ -209,10 +212,7 @@ fn merge_requests(
 }
 
 /// Issues changed since the cursor.
-fn issues(
-    run: StreamRun<'_>,
-    since: Option<DateTime<Utc>>,
-) -> BoxStream<'_, Result<SyncItem, ConnectorError>> {
+fn issues(run: StreamRun<'_>, since: Mark) -> BoxStream<'_, Result<SyncItem, ConnectorError>> {
     let steps = run.ascending(&["issues"], BY_UPDATE_ALL_STATES, since, |i: &Issue| {
         (i.updated_at, i.id)
     });
@@ -220,10 +220,7 @@ fn issues(
 }
 
 /// Pipelines changed since the cursor.
-fn pipelines(
-    run: StreamRun<'_>,
-    since: Option<DateTime<Utc>>,
-) -> BoxStream<'_, Result<SyncItem, ConnectorError>> {
+fn pipelines(run: StreamRun<'_>, since: Mark) -> BoxStream<'_, Result<SyncItem, ConnectorError>> {
     const PARAMS: &[(&str, &str)] = &[("order_by", "updated_at"), ("sort", "asc")];
     let listed = run.ascending(&["pipelines"], PARAMS, since, |p: &Pipeline| {
         (p.updated_at, p.id)
@@ -232,7 +229,7 @@ fn pipelines(
     // Listings leave out `duration` (GitLab's basic pipeline entity); a finished pipeline's
     // own answer has it, so each finished one listed costs a request more. The listing's
     // checkpoints stand: the detail is the same pipeline, at most newer.
-    let steps: Steps<'_, Pipeline> = Box::pin(listed.and_then(move |step| {
+    let steps: Steps<'_, Pipeline, Mark> = Box::pin(listed.and_then(move |step| {
         let run = detail.clone();
         async move {
             match step {
@@ -293,14 +290,15 @@ type NoteCursor = PairCursor<NoteParents>;
 /// stopped after any commit resumes at a parent whose notes are all stored.
 fn notes(run: StreamRun<'_>, start: NoteCursor) -> BoxStream<'_, Result<SyncItem, ConnectorError>> {
     Box::pin(async_stream::try_stream! {
-        let mut cursor = start;
+        let mut cursor = start.clone();
         for (part, kind) in NoteParents::NAMES.into_iter().enumerate() {
-            let since = start.times[part];
+            let since = start.marks[part].clone();
             let key = |p: &Noteable| (p.updated_at, p.id);
             let path: &'static [&'static str] = match kind {
                 "merge_requests" => &["merge_requests"],
                 _ => &["issues"],
             };
+            let notes_since = since.time;
             let mut parents = run.ascending(path, BY_UPDATE_ALL_STATES, since, key);
             while let Some(step) = parents.next().await {
                 match step? {
@@ -315,7 +313,7 @@ fn notes(run: StreamRun<'_>, start: NoteCursor) -> BoxStream<'_, Result<SyncItem
                         );
                         let pages: Listing<'_, Note> = listing(run.pages::<Vec<Note>>(first, 0));
                         let mut notes = newest_first(
-                            since,
+                            notes_since,
                             NewestFirst::by(|n: &Note| n.updated_at),
                             move |_| pages,
                         );
@@ -327,7 +325,7 @@ fn notes(run: StreamRun<'_>, start: NoteCursor) -> BoxStream<'_, Result<SyncItem
                         }
                     }
                     Step::Checkpoint(time) => {
-                        cursor.times[part] = time;
+                        cursor.marks[part] = time;
                         yield SyncItem::Checkpoint(Checkpoint {
                             stream: run.name.to_owned(),
                             cursor: cursor.value(),

@@ -281,9 +281,10 @@ async fn issues_resume_from_since_requery_from_each_pages_newest_and_skip_pull_r
         shape(&items),
         [
             "r:issue-10",
-            "c:\"2024-01-03T00:00:00Z\"",
+            // The pull request read at that time counts too: the listing holds both.
+            "c:{\"ids\":[\"11\"],\"time\":\"2024-01-03T00:00:00Z\"}",
             "r:issue-12",
-            "c:\"2024-01-04T00:00:00Z\""
+            "c:{\"ids\":[\"12\"],\"time\":\"2024-01-04T00:00:00Z\"}"
         ]
     );
 }
@@ -344,8 +345,11 @@ async fn comments_read_both_endpoints_each_from_its_own_cursor() {
     assert_eq!(
         cursors(&items),
         [
-            json!({"issue_comments": "2024-01-05T00:00:00Z", "review_comments": "2024-02-01T00:00:00Z"}),
-            json!({"issue_comments": "2024-01-05T00:00:00Z", "review_comments": "2024-02-03T00:00:00Z"}),
+            // Each mark names the comments read at its time, which the next run skips.
+            json!({"issue_comments": {"time": "2024-01-05T00:00:00Z", "ids": ["1"]},
+                   "review_comments": "2024-02-01T00:00:00Z"}),
+            json!({"issue_comments": {"time": "2024-01-05T00:00:00Z", "ids": ["1"]},
+                   "review_comments": {"time": "2024-02-03T00:00:00Z", "ids": ["2"]}}),
         ]
     );
     let rc = records(&items)[1];

@@ -221,7 +221,11 @@ async fn merge_requests_resume_from_the_cursor_oldest_change_first() {
     .await;
     assert_eq!(
         shape(&items),
-        ["r:mr-1", "r:mr-2", "c:\"2024-03-02T11:00:00.250Z\""]
+        [
+            "r:mr-1",
+            "r:mr-2",
+            "c:{\"ids\":[\"2\"],\"time\":\"2024-03-02T11:00:00.250Z\"}"
+        ]
     );
 }
 
@@ -263,9 +267,9 @@ async fn a_full_page_sharing_no_time_is_followed_by_a_requery_from_its_newest_ti
         [
             "r:issue-1",
             "r:issue-2",
-            "c:\"2024-03-02T00:00:00Z\"",
+            "c:{\"ids\":[\"2\"],\"time\":\"2024-03-02T00:00:00Z\"}",
             "r:issue-3",
-            "c:\"2024-03-03T00:00:00Z\""
+            "c:{\"ids\":[\"3\"],\"time\":\"2024-03-03T00:00:00Z\"}"
         ]
     );
 }
@@ -315,8 +319,10 @@ async fn notes_come_through_changed_parents_and_each_kind_keeps_its_cursor() {
     assert_eq!(
         cursors(&items),
         [
-            json!({"merge_requests": "2024-03-05T00:00:00Z", "issues": "2024-03-04T00:00:00Z"}),
-            json!({"merge_requests": "2024-03-05T00:00:00Z", "issues": "2024-03-04T00:00:00Z"}),
+            json!({"merge_requests": {"time": "2024-03-05T00:00:00Z", "ids": ["10"]},
+                   "issues": "2024-03-04T00:00:00Z"}),
+            json!({"merge_requests": {"time": "2024-03-05T00:00:00Z", "ids": ["10"]},
+                   "issues": "2024-03-04T00:00:00Z"}),
         ]
     );
     let note = crate::support::records(&items)[0].data.to_value();
@@ -838,7 +844,10 @@ async fn a_finished_pipeline_is_read_once_more_for_the_duration_listings_leave_o
     assert_eq!(ids(&items), ["pipeline-47", "pipeline-48"]);
     assert_eq!(records[0].data.to_value()["duration"], 63);
     assert_eq!(records[1].data.to_value()["duration"], Value::Null);
-    assert_eq!(cursors(&items).last(), Some(&json!("2024-03-01T10:05:00Z")));
+    assert_eq!(
+        cursors(&items).last(),
+        Some(&json!({"time": "2024-03-01T10:05:00Z", "ids": ["47", "48"]}))
+    );
 }
 
 #[tokio::test]

@@ -5,6 +5,7 @@ use std::marker::PhantomData;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::Value;
 
+use super::ascending::Mark;
 use crate::error::{ConnectorError, FieldError};
 use crate::stream::{StreamDescriptor, SyncOptions};
 
@@ -61,42 +62,42 @@ pub fn time_value(time: Option<DateTime<Utc>>) -> Value {
     })
 }
 
-/// Names the two listings a [`PairCursor`] keeps a time for, as they are stored.
+/// Names the two listings a [`PairCursor`] keeps a mark for, as they are stored.
 pub trait PairNames: 'static {
     /// The stored keys of the first and the second listing.
     const NAMES: [&'static str; 2];
 }
 
-/// The cursor of a stream that reads two listings one after the other (GitHub's issue and
-/// review comments, GitLab's notes through merge requests and issues): a time for each, so a
-/// run stopped between them skips neither. A plain time (the start, or a cursor stored before
-/// the stream read two listings) applies to both.
+/// The cursor of a stream that reads two oldest-first listings one after the other (GitHub's
+/// issue and review comments, GitLab's notes through merge requests and issues): a [`Mark`] for
+/// each, so a run stopped between them skips neither. A plain time (the start, or a cursor
+/// stored before the stream read two listings) applies to both.
 pub struct PairCursor<N> {
-    /// The first and the second listing's time; `None` reads that listing from its beginning.
-    pub times: [Option<DateTime<Utc>>; 2],
+    /// Where the first and the second listing stand.
+    pub marks: [Mark; 2],
     names: PhantomData<fn() -> N>,
 }
 
 impl<N: PairNames> PairCursor<N> {
     /// Both listings from `time`.
     pub fn both(time: DateTime<Utc>) -> Self {
-        Self::new([Some(time); 2])
+        Self::new([Mark::at(time), Mark::at(time)])
     }
 
-    /// A cursor at `times`.
-    pub fn new(times: [Option<DateTime<Utc>>; 2]) -> Self {
+    /// A cursor at `marks`.
+    pub fn new(marks: [Mark; 2]) -> Self {
         Self {
-            times,
+            marks,
             names: PhantomData,
         }
     }
 
-    /// The cursor as stored: an object with a time (or `null`) under each listing's name.
+    /// The cursor as stored: an object with each listing's mark under its name.
     pub fn value(&self) -> Value {
         let parts = N::NAMES
             .iter()
-            .zip(self.times)
-            .map(|(name, time)| ((*name).to_owned(), time_value(time)));
+            .zip(&self.marks)
+            .map(|(name, mark)| ((*name).to_owned(), mark.value()));
         Value::Object(parts.collect())
     }
 }
@@ -106,16 +107,13 @@ impl<N: PairNames> Cursor for PairCursor<N> {
         let Value::Object(parts) = value else {
             return DateTime::<Utc>::from_stored(value).map(Self::both);
         };
-        let mut times = [None; 2];
-        for (time, name) in times.iter_mut().zip(N::NAMES) {
-            *time = match parts.get(name) {
-                None | Some(Value::Null) => None,
-                Some(stored) => {
-                    Some(DateTime::<Utc>::from_stored(stored).map_err(|e| format!("{name}: {e}"))?)
-                }
-            };
+        let mut marks = [Mark::default(), Mark::default()];
+        for (mark, name) in marks.iter_mut().zip(N::NAMES) {
+            if let Some(stored) = parts.get(name).filter(|v| !v.is_null()) {
+                *mark = Mark::from_stored(stored).map_err(|e| format!("{name}: {e}"))?;
+            }
         }
-        Ok(Self::new(times))
+        Ok(Self::new(marks))
     }
 
     fn from_start(text: &str) -> Result<Self, String> {
@@ -126,16 +124,17 @@ impl<N: PairNames> Cursor for PairCursor<N> {
 // By hand: derived impls would ask the same of the names type, which only names.
 impl<N> Clone for PairCursor<N> {
     fn clone(&self) -> Self {
-        *self
+        Self {
+            marks: self.marks.clone(),
+            names: PhantomData,
+        }
     }
 }
-
-impl<N> Copy for PairCursor<N> {}
 
 impl<N> Default for PairCursor<N> {
     fn default() -> Self {
         Self {
-            times: [None; 2],
+            marks: [Mark::default(), Mark::default()],
             names: PhantomData,
         }
     }
@@ -143,14 +142,14 @@ impl<N> Default for PairCursor<N> {
 
 impl<N> PartialEq for PairCursor<N> {
     fn eq(&self, other: &Self) -> bool {
-        self.times == other.times
+        self.marks == other.marks
     }
 }
 
 impl<N: PairNames> std::fmt::Debug for PairCursor<N> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_map()
-            .entries(N::NAMES.iter().zip(self.times))
+            .entries(N::NAMES.iter().zip(&self.marks))
             .finish()
     }
 }
@@ -225,15 +224,28 @@ mod tests {
     fn a_pair_cursor_keeps_a_time_per_listing_under_its_name() {
         let stored = json!({"issue_comments": "2024-01-01T00:00:00Z", "review_comments": null});
         let cursor = Pair::from_stored(&stored).unwrap();
-        assert_eq!(cursor.times, [Some(at("2024-01-01T00:00:00Z")), None]);
+        assert_eq!(
+            cursor.marks,
+            [Mark::at(at("2024-01-01T00:00:00Z")), Mark::default()]
+        );
         assert_eq!(cursor.value(), stored);
         assert_eq!(Pair::from_stored(&json!({})).unwrap(), Pair::default());
+        let with_ids = json!({"issue_comments": {"time": "2024-01-01T00:00:00Z", "ids": ["7"]}});
+        let cursor = Pair::from_stored(&with_ids).unwrap();
+        assert_eq!(cursor.marks[0].ids, ["7"]);
+        assert_eq!(cursor.value()["issue_comments"], with_ids["issue_comments"]);
     }
 
     #[test]
     fn a_plain_time_starts_both_listings_of_a_pair() {
         let both = Pair::both(at("2024-01-01T00:00:00Z"));
-        assert_eq!(both.times, [Some(at("2024-01-01T00:00:00Z")); 2]);
+        assert_eq!(
+            both.marks,
+            [
+                Mark::at(at("2024-01-01T00:00:00Z")),
+                Mark::at(at("2024-01-01T00:00:00Z"))
+            ]
+        );
         assert_eq!(
             Pair::from_stored(&json!("2024-01-01T00:00:00Z")).unwrap(),
             both

@@ -35,7 +35,7 @@ use crate::pagination::Page;
 use crate::record::ConnectorRecord;
 use crate::stream::{Checkpoint, SyncItem};
 
-pub use ascending::{Paging, ascending};
+pub use ascending::{Mark, Paging, ascending};
 pub use change_feed::{Feed, FeedPage, change_feed};
 pub use cursor::{Cursor, PairCursor, PairNames, read_cursor, time_value};
 pub use newest_first::{HoldBack, NewestFirst, newest_first};
@@ -97,6 +97,25 @@ pub enum Step<T, C = Option<DateTime<Utc>>> {
 /// A strategy's output.
 pub type Steps<'a, T, C = Option<DateTime<Utc>>> =
     BoxStream<'a, Result<Step<T, C>, ConnectorError>>;
+
+/// A strategy's cursor as a stream stores it.
+pub trait StoredCursor {
+    /// The stored form (what a checkpoint carries).
+    fn stored(&self) -> serde_json::Value;
+}
+
+/// A plain time cursor: an RFC 3339 string, or `null` for the beginning.
+impl StoredCursor for Option<DateTime<Utc>> {
+    fn stored(&self) -> serde_json::Value {
+        time_value(*self)
+    }
+}
+
+impl StoredCursor for Mark {
+    fn stored(&self) -> serde_json::Value {
+        self.value()
+    }
+}
 
 /// A stream's sync items from a strategy's steps: each item through `map` (which may skip it),
 /// each checkpoint as the stored cursor `cursor` makes of it ([`time_value`] for a plain time

@@ -7,12 +7,12 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
-use futures::StreamExt;
+use futures::{StreamExt, TryStreamExt};
 use proptest::prelude::*;
 
 use super::{
-    Feed, FeedPage, Listed, Listing, NewestFirst, Paging, Step, Steps, ascending, change_feed,
-    newest_first,
+    Feed, FeedPage, Listed, Listing, Mark, NewestFirst, Paging, Step, Steps, ascending,
+    change_feed, newest_first,
 };
 use crate::error::ConnectorError;
 
@@ -29,6 +29,9 @@ struct Item {
 enum Mutation {
     /// Changes the n-th item (modulo the count).
     Update(usize),
+    /// Changes the n-th item within the current second: its time may equal that of items
+    /// already listed (providers with whole-second times do this).
+    Touch(usize),
     /// Marks the n-th item deleted (a change, as listings that show deletions do).
     SoftDelete(usize),
     /// Removes the n-th item from the listing altogether.
@@ -113,13 +116,15 @@ impl Upstream {
     }
 
     fn apply(&mut self, mutation: Mutation) {
-        // Every change gets a time of its own, after everything listed so far.
-        self.clock += 1;
+        // Every change gets a time of its own, after everything listed so far, but a touch.
+        if !matches!(mutation, Mutation::Touch(_)) {
+            self.clock += 1;
+        }
         let nth = |items: &BTreeMap<u32, Item>, n: usize| {
             (!items.is_empty()).then(|| items.keys().nth(n % items.len()).copied())?
         };
         match mutation {
-            Mutation::Update(n) | Mutation::SoftDelete(n) => {
+            Mutation::Update(n) | Mutation::SoftDelete(n) | Mutation::Touch(n) => {
                 if let Some(id) = nth(&self.items, n)
                     && let Some(item) = self.items.get_mut(&id)
                 {
@@ -220,26 +225,32 @@ fn query<'a>(
     }
 }
 
-fn steps<'a>(
-    upstream: &Arc<Mutex<Upstream>>,
-    shape: Shape,
-    since: Option<DateTime<Utc>>,
-) -> Steps<'a, Item> {
+fn steps<'a>(upstream: &Arc<Mutex<Upstream>>, shape: Shape, since: Mark) -> Steps<'a, Item, Mark> {
     let key = |item: &Item| (at(item.time), item.id);
     match shape {
         Shape::AscendingOffset => ascending(since, Paging::Offset, key, query(upstream, shape)),
         Shape::AscendingKeyset => ascending(since, Paging::Cursor, key, query(upstream, shape)),
-        Shape::NewestFirst { .. } => newest_first(
-            since,
-            NewestFirst::by(|item: &Item| at(item.time)),
-            query(upstream, shape),
+        Shape::NewestFirst { .. } => Box::pin(
+            newest_first(
+                since.time,
+                NewestFirst::by(|item: &Item| at(item.time)),
+                query(upstream, shape),
+            )
+            .map_ok(|step| match step {
+                Step::Checkpoint(time) => Step::Checkpoint(Mark {
+                    time,
+                    ids: Vec::new(),
+                }),
+                Step::Item(item) => Step::Item(item),
+                Step::Total(total) => Step::Total(total),
+            }),
         ),
     }
 }
 
 /// What the engine keeps: committed items (newer wins) and the committed cursor.
 #[derive(Debug, Default)]
-struct Store<C = Option<DateTime<Utc>>> {
+struct Store<C = Mark> {
     items: BTreeMap<u32, Item>,
     cursor: C,
 }
@@ -287,7 +298,11 @@ fn run(
     store: &mut Store,
     kill_after: Option<usize>,
 ) -> bool {
-    drive(steps(upstream, shape, store.cursor), store, kill_after)
+    drive(
+        steps(upstream, shape, store.cursor.clone()),
+        store,
+        kill_after,
+    )
 }
 
 fn check(
@@ -337,6 +352,7 @@ fn check(
 fn mutation() -> impl Strategy<Value = Mutation> {
     prop_oneof![
         (0..64usize).prop_map(Mutation::Update),
+        (0..64usize).prop_map(Mutation::Touch),
         (0..64usize).prop_map(Mutation::SoftDelete),
         (0..64usize).prop_map(Mutation::HardDelete),
         Just(Mutation::Create),
@@ -474,7 +490,10 @@ impl FeedUpstream {
         };
         self.seq += 1;
         let n = match change {
-            Mutation::Update(n) | Mutation::SoftDelete(n) | Mutation::HardDelete(n) => n,
+            Mutation::Update(n)
+            | Mutation::Touch(n)
+            | Mutation::SoftDelete(n)
+            | Mutation::HardDelete(n) => n,
             Mutation::Create => {
                 let id = self.next_id;
                 self.next_id += 1;
