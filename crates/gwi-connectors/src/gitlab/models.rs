@@ -17,6 +17,8 @@ use serde::{Deserialize, Deserializer};
 use serde_json::Number;
 use serde_json::value::RawValue;
 
+use super::config::RecordType;
+
 /// Parses a webhook time: ISO 8601 as newer GitLab sends it (and REST always does), or
 /// `2017-12-10 17:01:11 UTC` as older webhook payloads do (also with a numeric offset).
 pub(crate) fn parse_hook_time(text: &str) -> Option<DateTime<Utc>> {
@@ -64,13 +66,41 @@ fn hook_time_option<'de, D: Deserializer<'de>>(
 }
 
 /// A project, as `GET /projects/:id` and `GET /groups/:id/projects` list it.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 pub(crate) struct Project {
     pub id: u64,
     pub path_with_namespace: String,
     /// `null` for a project with an empty repository.
     #[serde(default)]
     pub default_branch: Option<String>,
+    /// `disabled`, `private` or `enabled`; absent where the token may not see project settings.
+    #[serde(default)]
+    pub merge_requests_access_level: Option<String>,
+    #[serde(default)]
+    pub issues_access_level: Option<String>,
+    /// CI/CD, hence pipelines.
+    #[serde(default)]
+    pub builds_access_level: Option<String>,
+    #[serde(default)]
+    pub repository_access_level: Option<String>,
+}
+
+impl Project {
+    /// Whether the project has the feature `record_type` lives in: GitLab answers 403 for the
+    /// listings of a feature a project turned off, which is no failure of the sync.
+    pub(crate) fn offers(&self, record_type: RecordType) -> bool {
+        let level = match record_type {
+            RecordType::MergeRequest => &self.merge_requests_access_level,
+            RecordType::Issue => &self.issues_access_level,
+            RecordType::Pipeline => &self.builds_access_level,
+            RecordType::Commit => &self.repository_access_level,
+            // Notes live on merge requests and issues: offered when either is.
+            RecordType::Note => {
+                return self.offers(RecordType::MergeRequest) || self.offers(RecordType::Issue);
+            }
+        };
+        level.as_deref() != Some("disabled")
+    }
 }
 
 /// A user as REST objects nest one (author, assignees, reviewers).

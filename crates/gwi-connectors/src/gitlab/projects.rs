@@ -219,6 +219,7 @@ mod tests {
             id: 102,
             path_with_namespace: "acme-platform/api".into(),
             default_branch: None,
+            ..Project::default()
         }]);
         assert_eq!(directory.resources(&config), ["acme-platform/api"]);
     }

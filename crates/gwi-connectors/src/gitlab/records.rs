@@ -488,6 +488,7 @@ mod tests {
             id: 7,
             path_with_namespace: "acme/widgets".to_owned(),
             default_branch: Some("main".to_owned()),
+            ..Project::default()
         }
     }
 

@@ -109,8 +109,17 @@ pub(crate) fn sync<'a>(
             _ => None,
         };
         let project = directory.project(api, client, &stream.resource).await?;
+        let offered = project.offers(record_type);
+        if !offered {
+            tracing::debug!(
+                connector = SOURCE,
+                stream = %stream.name,
+                "the project has this feature turned off: nothing to read"
+            );
+        }
         let run = StreamRun { api, client, project, name: &stream.name };
         let mut items = match record_type {
+            _ if !offered => Box::pin(futures::stream::empty()),
             RecordType::MergeRequest => merge_requests(run, mark),
             RecordType::Issue => issues(run, mark),
             RecordType::Note => notes(run, note_start),
@@ -292,6 +301,13 @@ fn notes(run: StreamRun<'_>, start: NoteCursor) -> BoxStream<'_, Result<SyncItem
     Box::pin(async_stream::try_stream! {
         let mut cursor = start.clone();
         for (part, kind) in NoteParents::NAMES.into_iter().enumerate() {
+            let parent_type = match kind {
+                "merge_requests" => RecordType::MergeRequest,
+                _ => RecordType::Issue,
+            };
+            if !run.project.offers(parent_type) {
+                continue;
+            }
             let since = start.marks[part].clone();
             let key = |p: &Noteable| (p.updated_at, p.id);
             let path: &'static [&'static str] = match kind {

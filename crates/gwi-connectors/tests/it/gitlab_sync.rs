@@ -890,3 +890,57 @@ async fn pages_follow_x_next_page_on_the_address_gwi_uses_whatever_link_says() {
     .await;
     assert_eq!(ids(&items), ["pipeline-1", "pipeline-2"]);
 }
+
+#[tokio::test]
+async fn features_a_project_turned_off_are_not_read() {
+    let server = MockServer::start().await;
+    serve(
+        &server,
+        "/api/v4/projects/acme%2Fwidgets",
+        with(
+            &widgets(),
+            json!({"merge_requests_access_level": "disabled", "builds_access_level": "disabled",
+                   "issues_access_level": "private"}),
+        ),
+    )
+    .await;
+    // GitLab answers 403 for the listings of a feature that is off.
+    for listing in ["merge_requests", "pipelines"] {
+        Mock::given(method("GET"))
+            .and(path(format!("{BASE}/{listing}")))
+            .respond_with(
+                ResponseTemplate::new(403).set_body_json(json!({"message": "403 Forbidden"})),
+            )
+            .expect(0)
+            .mount(&server)
+            .await;
+    }
+    Mock::given(method("GET"))
+        .and(path(format!("{BASE}/issues")))
+        .respond_with(json_page(json!([issue(5, 1, "2024-03-01T00:00:00Z")])))
+        .mount(&server)
+        .await;
+    serve(
+        &server,
+        &format!("{BASE}/issues/1/notes"),
+        json!([note(50, "2024-03-01T00:00:00Z")]),
+    )
+    .await;
+    let connector = gitlab(&server.uri());
+    let ctx = context(&connector);
+    for (record_type, expected) in [
+        ("merge_request", &[][..]),
+        ("pipeline", &[][..]),
+        ("issue", &["issue-5"][..]),
+        ("note", &["note-50"][..]),
+    ] {
+        let items = drain_ok(
+            connector.connector.as_ref(),
+            &ctx,
+            &stream(record_type),
+            &SyncOptions::default(),
+        )
+        .await;
+        assert_eq!(ids(&items), expected, "{record_type}");
+    }
+}
