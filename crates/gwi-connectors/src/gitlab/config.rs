@@ -79,6 +79,16 @@ impl GitlabConfig {
             .filter(|t| self.types.as_ref().is_none_or(|types| types.contains(t)))
             .collect()
     }
+
+    /// Whether this config syncs the project `id` at `path`, as a webhook names it: a configured
+    /// project (by path or id), or one in a configured group (given by path: a config with
+    /// webhooks refuses a group's numeric id, which a hook body never names).
+    pub(crate) fn syncs(&self, id: u64, path: &str) -> bool {
+        self.projects
+            .iter()
+            .any(|p| p.id() == Some(id) || p.as_str().eq_ignore_ascii_case(path))
+            || self.groups.iter().any(|g| g.contains_path(path))
+    }
 }
 
 /// Whether `text` is a GitLab path: `/`-separated segments of letters, digits, `_`, `-` and `.`,
@@ -224,6 +234,22 @@ mod tests {
             }
             other => panic!("expected a config error, got {other}"),
         }
+    }
+
+    #[test]
+    fn webhooks_match_configured_projects_by_path_or_id_and_groups_by_path() {
+        let config = parse_all(json!({
+            "projects": ["acme/widgets", "4217"],
+            "groups": ["acme-platform"],
+            "auth": {"type": "bearer", "token": "t"},
+        }))
+        .unwrap()
+        .own;
+        assert!(config.syncs(1, "ACME/widgets"));
+        assert!(config.syncs(4217, "elsewhere/x"));
+        assert!(config.syncs(2, "acme-platform/tools/cli"));
+        assert!(!config.syncs(3, "acme/other"));
+        assert!(!config.syncs(4, "acme-platform-two/x"));
     }
 
     #[test]

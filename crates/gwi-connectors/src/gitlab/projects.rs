@@ -17,7 +17,7 @@ use gwi_core::pagination::{PaginateOptions, paginate_json};
 
 use super::config::GitlabConfig;
 use super::core::{GitlabApi, next_page};
-use super::models::{HookProject, Project};
+use super::models::Project;
 
 /// The projects of one sync; shared by its streams, refreshed by the next sync.
 #[derive(Debug, Default)]
@@ -125,18 +125,6 @@ impl Directory {
         known.insert(resource.to_owned(), Arc::clone(&project));
         Ok(project)
     }
-
-    /// Whether a webhook's project is one the config syncs: a configured project (by path or
-    /// id), or one in a configured group (given by path: a config with webhooks refuses a
-    /// group's numeric id, which a hook body never names).
-    pub(crate) fn in_scope(config: &GitlabConfig, project: &HookProject) -> bool {
-        let path = project.path_with_namespace.as_str();
-        config
-            .projects
-            .iter()
-            .any(|p| p.id() == Some(project.id) || p.as_str().eq_ignore_ascii_case(path))
-            || config.groups.iter().any(|g| g.contains_path(path))
-    }
 }
 
 /// A 404 reworded to name what was not found (`404 Project Not Found` says which kind only).
@@ -175,39 +163,6 @@ mod tests {
         )
         .unwrap()
         .own
-    }
-
-    fn hook_project(id: u64, path: &str) -> HookProject {
-        HookProject {
-            id,
-            path_with_namespace: path.to_owned(),
-            default_branch: None,
-        }
-    }
-
-    #[test]
-    fn webhooks_match_configured_projects_by_path_or_id_and_groups_by_path() {
-        let config = config(&["acme/widgets", "4217"], &["acme-platform"]);
-        assert!(Directory::in_scope(
-            &config,
-            &hook_project(1, "ACME/widgets")
-        ));
-        assert!(Directory::in_scope(
-            &config,
-            &hook_project(4217, "elsewhere/x")
-        ));
-        assert!(Directory::in_scope(
-            &config,
-            &hook_project(2, "acme-platform/tools/cli")
-        ));
-        assert!(!Directory::in_scope(
-            &config,
-            &hook_project(3, "acme/other")
-        ));
-        assert!(!Directory::in_scope(
-            &config,
-            &hook_project(4, "acme-platform-two/x")
-        ));
     }
 
     #[test]

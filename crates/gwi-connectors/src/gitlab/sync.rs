@@ -287,6 +287,13 @@ impl PairNames for NoteParents {
     const NAMES: [&'static str; 2] = ["merge_requests", "issues"];
 }
 
+/// The `note` stream's parent listings, in the order of [`NoteParents::NAMES`], with the type
+/// of their items.
+const NOTE_PARENTS: [(&[&str], RecordType); 2] = [
+    (&["merge_requests"], RecordType::MergeRequest),
+    (&["issues"], RecordType::Issue),
+];
+
 /// The `note` stream's cursor: a parent time per parent listing.
 type NoteCursor = PairCursor<NoteParents>;
 
@@ -300,20 +307,13 @@ type NoteCursor = PairCursor<NoteParents>;
 fn notes(run: StreamRun<'_>, start: NoteCursor) -> BoxStream<'_, Result<SyncItem, ConnectorError>> {
     Box::pin(async_stream::try_stream! {
         let mut cursor = start.clone();
-        for (part, kind) in NoteParents::NAMES.into_iter().enumerate() {
-            let parent_type = match kind {
-                "merge_requests" => RecordType::MergeRequest,
-                _ => RecordType::Issue,
-            };
+        for (part, (path, parent_type)) in NOTE_PARENTS.into_iter().enumerate() {
             if !run.project.offers(parent_type) {
                 continue;
             }
+            let kind = path[0];
             let since = start.marks[part].clone();
             let key = |p: &Noteable| (p.updated_at, p.id);
-            let path: &'static [&'static str] = match kind {
-                "merge_requests" => &["merge_requests"],
-                _ => &["issues"],
-            };
             let notes_since = since.time;
             let mut parents = run.ascending(path, BY_UPDATE_ALL_STATES, since, key);
             while let Some(step) = parents.next().await {

@@ -20,7 +20,6 @@ use gwi_core::webhook::WebhookEvent;
 
 use super::config::{GitlabConfig, RecordType};
 use super::models::{HookProject, IssueHook, MergeRequestHook, NoteHook, PipelineHook, PushHook};
-use super::projects::Directory;
 use super::records::{self, InProject, SOURCE};
 
 /// The `after` of a push that deleted its branch.
@@ -60,7 +59,8 @@ struct Mapper<'a> {
 impl Mapper<'_> {
     /// Whether the config syncs `record_type` of `project`.
     fn wants(&self, project: &HookProject, record_type: RecordType) -> bool {
-        self.enabled.contains(&record_type) && Directory::in_scope(self.config, project)
+        self.enabled.contains(&record_type)
+            && self.config.syncs(project.id, &project.path_with_namespace)
     }
 
     fn merge_request(
