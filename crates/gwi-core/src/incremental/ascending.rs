@@ -246,6 +246,25 @@ mod tests {
         assert_eq!(again, [Step::Checkpoint(marked(9, &["3", "5"]))]);
     }
 
+    #[tokio::test]
+    async fn an_item_read_in_the_servers_own_second_is_read_again_next_time() {
+        let walk = |since: Mark, server: i64| {
+            ascending(since, Paging::Cursor, key, move |_| {
+                Box::pin(futures::stream::iter([Ok(page(&[(1, 9)], false, server))]))
+            })
+            .try_collect::<Vec<_>>()
+        };
+        // Read at second 9 while the server's clock said 9: the item may change again within
+        // that second and keep its time, so the mark names no id and the next walk reads it.
+        let first = walk(Mark::default(), 9).await.unwrap();
+        assert_eq!(first.last(), Some(&Step::Checkpoint(Mark::at(at(9)))));
+        let again = walk(Mark::at(at(9)), 10).await.unwrap();
+        assert_eq!(again[0], Step::Item((1, 9)));
+        // Read once the clock had moved on: a change would carry a later time, so it is skipped.
+        let settled = walk(marked(9, &["1"]), 10).await.unwrap();
+        assert_eq!(settled, [Step::Checkpoint(marked(9, &["1"]))]);
+    }
+
     #[test]
     fn a_mark_is_stored_as_a_plain_time_without_ids_and_reads_old_plain_cursors() {
         assert_eq!(Mark::at(at(9)).value(), json!("1970-01-01T00:00:09Z"));

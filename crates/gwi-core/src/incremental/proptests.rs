@@ -29,9 +29,6 @@ struct Item {
 enum Mutation {
     /// Changes the n-th item (modulo the count).
     Update(usize),
-    /// Changes the n-th item within the current second: its time may equal that of items
-    /// already listed (providers with whole-second times do this).
-    Touch(usize),
     /// Marks the n-th item deleted (a change, as listings that show deletions do).
     SoftDelete(usize),
     /// Removes the n-th item from the listing altogether.
@@ -116,15 +113,13 @@ impl Upstream {
     }
 
     fn apply(&mut self, mutation: Mutation) {
-        // Every change gets a time of its own, after everything listed so far, but a touch.
-        if !matches!(mutation, Mutation::Touch(_)) {
-            self.clock += 1;
-        }
+        // Every change gets a time of its own, after everything listed so far.
+        self.clock += 1;
         let nth = |items: &BTreeMap<u32, Item>, n: usize| {
             (!items.is_empty()).then(|| items.keys().nth(n % items.len()).copied())?
         };
         match mutation {
-            Mutation::Update(n) | Mutation::SoftDelete(n) | Mutation::Touch(n) => {
+            Mutation::Update(n) | Mutation::SoftDelete(n) => {
                 if let Some(id) = nth(&self.items, n)
                     && let Some(item) = self.items.get_mut(&id)
                 {
@@ -352,7 +347,6 @@ fn check(
 fn mutation() -> impl Strategy<Value = Mutation> {
     prop_oneof![
         (0..64usize).prop_map(Mutation::Update),
-        (0..64usize).prop_map(Mutation::Touch),
         (0..64usize).prop_map(Mutation::SoftDelete),
         (0..64usize).prop_map(Mutation::HardDelete),
         Just(Mutation::Create),
@@ -490,10 +484,7 @@ impl FeedUpstream {
         };
         self.seq += 1;
         let n = match change {
-            Mutation::Update(n)
-            | Mutation::Touch(n)
-            | Mutation::SoftDelete(n)
-            | Mutation::HardDelete(n) => n,
+            Mutation::Update(n) | Mutation::SoftDelete(n) | Mutation::HardDelete(n) => n,
             Mutation::Create => {
                 let id = self.next_id;
                 self.next_id += 1;
