@@ -110,6 +110,13 @@ pub trait Connector: Send + Sync {
         options: &'a SyncOptions,
     ) -> BoxStream<'a, Result<SyncItem, ConnectorError>>;
 
+    /// Budgets of the provider's own for groups of endpoints (Slack's per-method tiers), which
+    /// requests join with [`HttpRequest::in_bucket`](crate::http::HttpRequest::in_bucket); the
+    /// default is none, every request counting only against the connector's `rate_limits`.
+    fn rate_buckets(&self) -> Vec<crate::http::RateBucket> {
+        Vec::new()
+    }
+
     /// How this connector reads its provider's answers where the status does not tell (see
     /// [`Classifier`]); `None` (the default) leaves every answer to the default mapping.
     fn classifier(&self) -> Option<Classifier> {

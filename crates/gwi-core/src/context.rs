@@ -50,6 +50,7 @@ impl ConnectorContext {
             .auth(auth)
             .settings(&common.http)
             .rate_limits(configured.metadata.rate_limits)
+            .rate_buckets(configured.connector.rate_buckets())
             .classifier(configured.connector.classifier())
             .progress(progress.clone())
             .on_rate_limit(listener)

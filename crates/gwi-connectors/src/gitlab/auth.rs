@@ -91,6 +91,7 @@ pub(crate) fn classifier() -> Classifier {
             reason: format!(
                 "insufficient_scope: the token needs the {scope} scope ({description})"
             ),
+            scopes: vec![scope.to_owned()],
         })
     })
 }
@@ -133,7 +134,7 @@ mod tests {
     fn insufficient_scope_keeps_the_scope_gitlab_names() {
         let classify = classifier();
         let body = r#"{"error":"insufficient_scope","error_description":"The request requires higher privileges than provided by the access token.","scope":"read_api"}"#;
-        let Some(Verdict::Forbidden { reason }) = classify(&answer(403, body)) else {
+        let Some(Verdict::Forbidden { reason, .. }) = classify(&answer(403, body)) else {
             panic!("not read as forbidden");
         };
         assert!(reason.contains("needs the read_api scope"), "{reason}");

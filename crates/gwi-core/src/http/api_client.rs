@@ -1,5 +1,6 @@
 //! `ApiClient`: the HTTP client connectors use, with auth, pacing, retries and typed errors.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -13,7 +14,7 @@ use crate::connector::RateLimits;
 use crate::error::ConnectorError;
 use crate::http::metrics::HttpMetrics;
 use crate::http::rate_limit::{
-    RateLimitConfig, RateLimitKey, RateLimiter, Waited, credential_fingerprint,
+    RateBucket, RateLimitConfig, RateLimitKey, RateLimiter, Waited, credential_fingerprint,
 };
 use crate::http::retry::{Outcome, RetryPolicy};
 use crate::http::{
@@ -48,6 +49,8 @@ struct Inner {
     rate_limits: RateLimits,
     retry: RetryPolicy,
     limiter: Arc<RateLimiter>,
+    /// The provider's per-endpoint budgets, by [`RateBucket`] name.
+    buckets: HashMap<&'static str, Arc<RateLimiter>>,
     progress: Arc<Progress>,
     listener: Option<RateLimitListener>,
     classifier: Option<Classifier>,
@@ -77,6 +80,7 @@ pub struct ApiClientBuilder {
     progress: Arc<Progress>,
     retry: Option<RetryPolicy>,
     limiter: Option<Arc<RateLimiter>>,
+    buckets: Vec<RateBucket>,
     listener: Option<RateLimitListener>,
     classifier: Option<Classifier>,
     secret_params: Vec<String>,
@@ -113,6 +117,12 @@ impl ApiClientBuilder {
         self.limiter = Some(limiter);
         self
     }
+    /// Paces the requests of each bucket to its own budget as well (unless the settings give
+    /// a rate of their own, which then governs every request).
+    pub fn rate_buckets(mut self, buckets: Vec<RateBucket>) -> Self {
+        self.buckets = buckets;
+        self
+    }
     /// Calls `listener` with every wait the provider's rate limit imposes.
     pub fn on_rate_limit(mut self, listener: RateLimitListener) -> Self {
         self.listener = Some(listener);
@@ -133,11 +143,11 @@ impl ApiClientBuilder {
         let retry = self
             .retry
             .unwrap_or_else(|| RetryPolicy::from_settings(&self.settings));
+        let credential = self
+            .auth
+            .credential_fingerprint()
+            .unwrap_or_else(|| credential_fingerprint(self.auth.describe().as_bytes()));
         let limiter = self.limiter.unwrap_or_else(|| {
-            let credential = self
-                .auth
-                .credential_fingerprint()
-                .unwrap_or_else(|| credential_fingerprint(self.auth.describe().as_bytes()));
             let key = RateLimitKey {
                 connector: self.connector.clone(),
                 credential,
@@ -147,6 +157,21 @@ impl ApiClientBuilder {
                 &RateLimitConfig::from_settings(&self.settings, &self.rate_limits),
             )
         });
+        // A rate the user configured replaces the provider's documented budgets, these too.
+        let buckets = if self.settings.requests_per_second.is_some() {
+            HashMap::new()
+        } else {
+            self.buckets
+                .iter()
+                .map(|bucket| {
+                    let key = RateLimitKey {
+                        connector: format!("{}/{}", self.connector, bucket.name),
+                        credential,
+                    };
+                    (bucket.name, RateLimiter::shared(key, &bucket.config()))
+                })
+                .collect()
+        };
         // The auth strategy knows where it puts secrets (an API key query parameter).
         let secret_params = self
             .secret_params
@@ -164,6 +189,7 @@ impl ApiClientBuilder {
                 rate_limits: self.rate_limits,
                 retry,
                 limiter,
+                buckets,
                 progress: self.progress,
                 listener: self.listener,
                 classifier: self.classifier,
@@ -217,6 +243,7 @@ impl ApiClient {
             progress: Arc::new(Progress::default()),
             retry: None,
             limiter: None,
+            buckets: Vec::new(),
             listener: None,
             classifier: None,
             secret_params: Vec::new(),
@@ -303,7 +330,17 @@ impl ApiClient {
         let mut sent: u32 = 0;
         let mut refreshed = false;
         let mut last_status: Option<StatusCode> = None;
+        let bucket = request.bucket.and_then(|name| inner.buckets.get(name));
+        // The provider's answers pause the budget they count against.
+        let paused = bucket.unwrap_or(&inner.limiter);
         loop {
+            if let Some(bucket) = bucket {
+                let waited = bucket.acquire(policy.max_wait).await.map_err(|wait| {
+                    let status = last_status.map_or(429, |s| s.as_u16());
+                    self.rate_limited(status, Some(wait))
+                })?;
+                self.record_wait(waited);
+            }
             let waited = inner
                 .limiter
                 .acquire(policy.max_wait)
@@ -348,10 +385,10 @@ impl ApiClient {
                                         continue;
                                     }
                                 }
-                                return Err(self.refused(&response, reason));
+                                return Err(self.refused(&response, reason, Vec::new()));
                             }
-                            Verdict::Forbidden { reason } => {
-                                return Err(self.refused(&response, reason));
+                            Verdict::Forbidden { reason, scopes } => {
+                                return Err(self.refused(&response, reason, scopes));
                             }
                             Verdict::Permanent { reason } => {
                                 return Err(self.api_error(&response, reason));
@@ -417,7 +454,7 @@ impl ApiClient {
                 && wait > policy.max_wait
             {
                 // Everyone sharing this credential would hit the same wall: stop them too.
-                inner.limiter.pause_for(wait);
+                paused.pause_for(wait);
                 return Err(self.rate_limited(status, Some(wait)));
             }
             if attempt >= policy.max_attempts {
@@ -436,7 +473,7 @@ impl ApiClient {
             );
             match provider_wait {
                 // The next acquire sleeps it, as does every other stream on this credential.
-                Some(wait) => inner.limiter.pause_for(wait),
+                Some(wait) => paused.pause_for(wait),
                 None => {
                     tokio::time::sleep(wait).await;
                     if failure.is_rate_limit() {
@@ -558,7 +595,7 @@ impl ApiClient {
                     Verdict::Temporary { reason }
                     | Verdict::Permanent { reason }
                     | Verdict::Unauthorized { reason }
-                    | Verdict::Forbidden { reason } => reason,
+                    | Verdict::Forbidden { reason, .. } => reason,
                     Verdict::RateLimited { .. } => String::new(),
                 };
                 self.api_error(&response, reason)
@@ -567,12 +604,17 @@ impl ApiClient {
     }
 
     /// A refusal of the credentials, with the answer's status and the provider's reason.
-    fn refused(&self, response: &HttpResponse, reason: String) -> ConnectorError {
+    fn refused(
+        &self,
+        response: &HttpResponse,
+        reason: String,
+        required_scopes: Vec<String>,
+    ) -> ConnectorError {
         ConnectorError::Authentication {
             connector: self.inner.connector.clone(),
             status: Some(response.status.as_u16()),
             message: reason,
-            required_scopes: Vec::new(),
+            required_scopes,
         }
     }
 

@@ -27,6 +27,9 @@ pub enum Verdict {
     Forbidden {
         /// The provider's reason.
         reason: String,
+        /// The scopes the provider says the request needs (Slack's `needed`, GitLab's
+        /// `scope`), which the error lists for the user; empty when it does not say.
+        scopes: Vec<String>,
     },
     /// The provider asks to slow down: waited out (its wait, else the backoff) and retried.
     RateLimited {

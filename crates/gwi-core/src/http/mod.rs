@@ -24,6 +24,8 @@ pub struct HttpRequest {
     pub body: Option<Bytes>,
     /// Per-request timeout overriding the client's default.
     pub timeout: Option<Duration>,
+    /// The [`RateBucket`] the request counts against beside the connector's budget, if any.
+    pub bucket: Option<&'static str>,
 }
 
 impl HttpRequest {
@@ -35,7 +37,14 @@ impl HttpRequest {
             headers: HeaderMap::new(),
             body: None,
             timeout: None,
+            bucket: None,
         }
+    }
+
+    /// The same request, counted against the connector's [`RateBucket`] named `name` too.
+    pub fn in_bucket(mut self, name: &'static str) -> Self {
+        self.bucket = Some(name);
+        self
     }
 
     /// A GET request.
@@ -220,7 +229,9 @@ pub use metrics::{
     RATE_LIMIT_WAIT_SECONDS_TOTAL, describe_http_metrics,
 };
 pub mod rate_limit;
-pub use rate_limit::{RateLimitConfig, RateLimitKey, RateLimiter, credential_fingerprint};
+pub use rate_limit::{
+    RateBucket, RateLimitConfig, RateLimitKey, RateLimiter, credential_fingerprint,
+};
 mod reqwest_client;
 pub use reqwest_client::{ReqwestClient, USER_AGENT};
 pub mod retry;

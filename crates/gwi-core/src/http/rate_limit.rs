@@ -25,6 +25,8 @@ use governor::state::{InMemoryState, NotKeyed};
 use governor::{NotUntil, Quota};
 use http::HeaderMap;
 
+use serde::Serialize;
+
 use crate::config::HttpSettings;
 use crate::connector::RateLimits;
 use crate::http::headers;
@@ -110,6 +112,41 @@ impl RateLimitConfig {
         let period = Duration::try_from_secs_f64(1.0 / rate).ok()?;
         let burst = NonZeroU32::new(self.burst.max(1))?;
         Some(Quota::with_period(period)?.allow_burst(burst))
+    }
+}
+
+/// A budget of its own for one group of a provider's endpoints, paced beside the connector's
+/// budget: Slack counts each Web API method apart, in tiers (`conversations.history` at about 50
+/// requests a minute, `users.list` at about 20).
+///
+/// A request joins a bucket with [`HttpRequest::in_bucket`](crate::http::HttpRequest::in_bucket).
+/// The whole minute's budget may go back to back and refills evenly, as the provider counts a
+/// window; a `Retry-After` on a bucket's request pauses that bucket only.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RateBucket {
+    /// The bucket's name, as requests name it (`conversations.history`).
+    pub name: &'static str,
+    /// Requests a minute the provider allows this bucket.
+    pub requests_per_minute: u32,
+}
+
+impl RateBucket {
+    /// A bucket of `requests_per_minute`.
+    pub fn per_minute(name: &'static str, requests_per_minute: u32) -> Self {
+        Self {
+            name,
+            requests_per_minute,
+        }
+    }
+
+    /// The pacing of this bucket: its minute as a window.
+    pub(crate) fn config(&self) -> RateLimitConfig {
+        let per_minute = self.requests_per_minute.max(1);
+        RateLimitConfig {
+            requests_per_second: Some(f64::from(per_minute) / 60.0),
+            burst: per_minute,
+            ..RateLimitConfig::default()
+        }
     }
 }
 

@@ -278,13 +278,10 @@ pub(crate) fn query_param<'u>(url: &'u Url, name: &str) -> Option<std::borrow::C
     url.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v)
 }
 
-/// `request` for another page: same method, headers and body, different URL.
+/// `request` for another page: same method, headers, body and rate bucket, different URL.
 pub(crate) fn with_url(request: &HttpRequest, url: Url) -> HttpRequest {
     HttpRequest {
-        method: request.method.clone(),
         url,
-        headers: request.headers.clone(),
-        body: request.body.clone(),
-        timeout: request.timeout,
+        ..request.clone()
     }
 }

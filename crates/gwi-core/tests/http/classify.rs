@@ -30,7 +30,10 @@ fn slack() -> Classifier {
             "invalid_auth" | "not_authed" | "token_revoked" | "token_expired" => {
                 Verdict::Unauthorized { reason: code }
             }
-            "missing_scope" => Verdict::Forbidden { reason: code },
+            "missing_scope" => Verdict::Forbidden {
+                reason: code,
+                scopes: Vec::new(),
+            },
             "internal_error" | "fatal_error" => Verdict::Temporary { reason: code },
             _ => Verdict::Permanent { reason: code },
         })
@@ -67,6 +70,7 @@ fn google() -> Classifier {
                 Verdict::RateLimited { retry_after: None }
             }
             other => Verdict::Forbidden {
+                scopes: Vec::new(),
                 reason: other.to_owned(),
             },
         })

@@ -110,3 +110,96 @@ async fn without_a_configured_rate_nothing_is_paced() {
     assert_eq!(mock.request_count(), 200);
     assert_eq!(start.elapsed(), Duration::ZERO);
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_buckets_requests_keep_to_its_budget_and_its_pauses_stop_only_it() {
+    use gwi_core::http::RateBucket;
+    let mock = Arc::new(MockHttpClient::new());
+    mock.on(Method::GET, "/history")
+        .respond(MockResponse::status(200));
+    mock.on(Method::GET, "/users")
+        .respond(MockResponse::status(200));
+    let client = ApiClient::builder("rate-test-buckets", mock.clone())
+        .rate_buckets(vec![RateBucket::per_minute("history", 3)])
+        .build();
+    let start = Instant::now();
+    // Three go at once (the minute's budget), then one every 20 s.
+    for _ in 0..5 {
+        client
+            .send(HttpRequest::get(mock_url("/history")).in_bucket("history"))
+            .await
+            .unwrap();
+    }
+    let paced = start.elapsed();
+    assert!(
+        paced >= Duration::from_secs(39) && paced < Duration::from_secs(45),
+        "{paced:?}"
+    );
+    let before = Instant::now();
+    client
+        .send(HttpRequest::get(mock_url("/users")))
+        .await
+        .unwrap();
+    assert!(
+        before.elapsed() < Duration::from_secs(1),
+        "other methods are not held"
+    );
+
+    // A Retry-After on a bucket's request holds that bucket only.
+    mock.on(Method::GET, "/limited")
+        .times(1)
+        .respond(MockResponse::status(429).header("retry-after", "30"));
+    mock.on(Method::GET, "/limited")
+        .respond(MockResponse::status(200));
+    let other = ApiClient::builder("rate-test-bucket-pause", mock.clone())
+        .rate_buckets(vec![RateBucket::per_minute("limited", 100)])
+        .build();
+    let waiting = tokio::spawn({
+        let other = other.clone();
+        async move {
+            other
+                .send(HttpRequest::get(mock_url("/limited")).in_bucket("limited"))
+                .await
+        }
+    });
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let before = Instant::now();
+    other
+        .send(HttpRequest::get(mock_url("/users")))
+        .await
+        .unwrap();
+    assert!(
+        before.elapsed() < Duration::from_secs(1),
+        "the pause held another method"
+    );
+    waiting.await.unwrap().unwrap();
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_configured_rate_replaces_the_buckets() {
+    use gwi_core::http::RateBucket;
+    let mock = Arc::new(MockHttpClient::new());
+    mock.on(Method::GET, "/history")
+        .respond(MockResponse::status(200));
+    let settings = HttpSettings {
+        requests_per_second: Some(1000.0),
+        burst: 100,
+        ..HttpSettings::default()
+    };
+    let client = ApiClient::builder("rate-test-bucket-override", mock.clone())
+        .settings(&settings)
+        .rate_buckets(vec![RateBucket::per_minute("history", 1)])
+        .build();
+    let start = Instant::now();
+    for _ in 0..5 {
+        client
+            .send(HttpRequest::get(mock_url("/history")).in_bucket("history"))
+            .await
+            .unwrap();
+    }
+    assert!(
+        start.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        start.elapsed()
+    );
+}
