@@ -4,6 +4,8 @@
 pub mod github;
 #[cfg(feature = "gitlab")]
 pub mod gitlab;
+#[cfg(feature = "slack")]
+pub mod slack;
 
 use gwi_core::registry::Registry;
 
@@ -15,5 +17,7 @@ pub fn registry() -> Registry {
     registry.register::<github::GithubConnector>();
     #[cfg(feature = "gitlab")]
     registry.register::<gitlab::GitlabConnector>();
+    #[cfg(feature = "slack")]
+    registry.register::<slack::SlackConnector>();
     registry
 }

@@ -10,6 +10,7 @@ mod github_webhook;
 mod gitlab_support;
 mod gitlab_sync;
 mod gitlab_webhook;
+mod slack;
 mod support;
 
 gwi_testing::connector_behaviour_tests!(github_behaviour, gwi_connectors::registry(), "github");

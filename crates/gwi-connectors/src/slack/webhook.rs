@@ -1,0 +1,188 @@
+//! Events API deliveries to records, through the same transforms a sync uses.
+//!
+//! `gwi serve` verifies the `v0` signature over the raw body within Slack's 5-minute window,
+//! answers `url_verification` (only once verified), and deduplicates by `event_id`, which a
+//! retry (`X-Slack-Retry-Num`) repeats. The inner event's `type` decides:
+//!
+//! | event | records |
+//! |---|---|
+//! | `message` (posts, replies, bot messages, shares ...) | the message, as history lists it |
+//! | `message` / `message_changed` | the message as it is now (an edit, or new reactions and reply counts) |
+//! | `message` / `message_replied` | the thread parent as it is now |
+//! | `message` / `message_deleted` | a tombstone of the message, stamped when it was deleted |
+//! | `user_change` | the user |
+//! | `channel_created` | the channel, as a new public channel is |
+//! | `channel_rename`, `channel_archive`, `channel_unarchive`, `member_joined_channel` | nothing: these events name the channel only, and writing them would blank the rest of its row; the next sync's channel listing (every run reads it whole) writes the change, and a channel the bot joined is synced from that run on |
+//! | anything else | nothing |
+//!
+//! Messages of direct messages and of channels the config does not name give nothing, nor do
+//! record types the config turns off: webhooks and syncs keep the same set.
+
+use gwi_core::error::ConnectorError;
+use gwi_core::record::ConnectorRecord;
+use gwi_core::webhook::WebhookEvent;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use super::config::{RecordType, SlackConfig};
+use super::models::{Channel, Message, Ts, User};
+use super::records::{self, SOURCE};
+
+/// The `event_callback` envelope around one event.
+#[derive(Deserialize)]
+struct Envelope<E> {
+    event: E,
+}
+
+/// What every `message` event carries, whatever its subtype.
+#[derive(Deserialize)]
+struct MessageEvent {
+    channel: String,
+    #[serde(default)]
+    channel_type: Option<String>,
+    #[serde(default)]
+    subtype: Option<String>,
+    /// The message as it is now (`message_changed`, `message_replied`); Slack may leave out its
+    /// `ts`, which `previous_message` then gives.
+    #[serde(default)]
+    message: Option<Value>,
+    #[serde(default)]
+    previous_message: Option<Message>,
+    #[serde(default)]
+    deleted_ts: Option<Ts>,
+    /// When the event happened (for a deletion, when the message was deleted).
+    #[serde(default)]
+    ts: Option<Ts>,
+    #[serde(default)]
+    event_ts: Option<Ts>,
+}
+
+#[derive(Deserialize)]
+struct UserChange {
+    user: User,
+}
+
+#[derive(Deserialize)]
+struct ChannelCreated {
+    channel: Channel,
+}
+
+/// Maps one verified event to records.
+pub(crate) fn records_for(
+    config: &SlackConfig,
+    event: &WebhookEvent,
+) -> Result<Vec<ConnectorRecord>, ConnectorError> {
+    match event.event_type.as_str() {
+        "message" if config.syncs_type(RecordType::Message) => message(config, event),
+        "user_change" if config.syncs_type(RecordType::User) => {
+            let change: Envelope<UserChange> = event.decode()?;
+            Ok(vec![records::user(&change.event.user)?])
+        }
+        "channel_created" if config.syncs_type(RecordType::Channel) => {
+            let created: Envelope<ChannelCreated> = event.decode()?;
+            let mut channel = created.event.channel;
+            // The event names only the channel; a new channel is public, open and unarchived.
+            channel.is_private = false;
+            channel.is_archived = false;
+            Ok(vec![records::channel(&channel)?])
+        }
+        other => {
+            tracing::debug!(
+                connector = SOURCE,
+                event = other,
+                "event maps to no records (the next sync reads what it changed)"
+            );
+            Ok(Vec::new())
+        }
+    }
+}
+
+fn message(
+    config: &SlackConfig,
+    event: &WebhookEvent,
+) -> Result<Vec<ConnectorRecord>, ConnectorError> {
+    let outer: Envelope<MessageEvent> = event.decode()?;
+    let outer = outer.event;
+    let direct = matches!(outer.channel_type.as_deref(), Some("im" | "mpim"));
+    if direct || !config.syncs_channel(&outer.channel) {
+        return Ok(Vec::new());
+    }
+    let channel = outer.channel.as_str();
+    match outer.subtype.as_deref() {
+        Some("message_changed" | "message_replied") => {
+            let Some(mut now) = outer.message else {
+                return Err(missing(event, "event.message"));
+            };
+            if now.get("ts").is_none()
+                && let (Value::Object(fields), Some(previous)) = (&mut now, &outer.previous_message)
+            {
+                fields.insert("ts".to_owned(), Value::String(previous.ts.to_string()));
+            }
+            let current: Message = inner(event, "event.message", now)?;
+            Ok(vec![records::message(channel, &current)?])
+        }
+        Some("message_deleted") => {
+            let deleted = match (outer.previous_message, outer.deleted_ts) {
+                (Some(previous), _) => previous,
+                (None, Some(ts)) => {
+                    inner(event, "event.deleted_ts", serde_json::json!({"ts": ts}))?
+                }
+                (None, None) => return Err(missing(event, "event.deleted_ts")),
+            };
+            let at = outer
+                .ts
+                .or(outer.event_ts)
+                .unwrap_or_else(|| deleted.ts.clone());
+            Ok(vec![
+                records::message(channel, &deleted)?.into_tombstone(at.time()),
+            ])
+        }
+        _ => {
+            let posted: Envelope<Message> = event.decode()?;
+            Ok(vec![records::message(channel, &posted.event)?])
+        }
+    }
+}
+
+/// Decodes a part of the event taken out as JSON; the error names its path, never its value.
+fn inner<T: DeserializeOwned>(
+    event: &WebhookEvent,
+    path: &str,
+    value: Value,
+) -> Result<T, ConnectorError> {
+    serde_json::from_value(value).map_err(|e| {
+        ConnectorError::validation(
+            SOURCE,
+            path,
+            format!(
+                "{} event (delivery {}) is not the payload the connector expects: {}",
+                event.event_type,
+                event.delivery_id,
+                describe(&e)
+            ),
+        )
+    })
+}
+
+fn missing(event: &WebhookEvent, path: &str) -> ConnectorError {
+    ConnectorError::validation(
+        SOURCE,
+        path,
+        format!(
+            "{} event (delivery {}) lacks this field",
+            event.event_type, event.delivery_id
+        ),
+    )
+}
+
+/// What is wrong with a part of an event, without quoting any of its values.
+fn describe(error: &serde_json::Error) -> &'static str {
+    match error.classify() {
+        serde_json::error::Category::Data => "a field is missing or has the wrong type",
+        serde_json::error::Category::Syntax | serde_json::error::Category::Eof => {
+            "it is not valid JSON"
+        }
+        serde_json::error::Category::Io => "it could not be read",
+    }
+}
