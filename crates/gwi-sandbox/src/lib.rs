@@ -5,7 +5,9 @@
 //!
 //! - **Providers**, each under its own prefix: **GitHub REST** at `/github` (and, as before, at
 //!   `/`; each also under `/api/v3`, the GitHub Enterprise Server shape), see [`github`];
-//!   **GitLab REST v4** at `/gitlab/api/v4`, see [`gitlab`]. [`SandboxConfig::providers`] (`gwi
+//!   **GitLab REST v4** at `/gitlab/api/v4`, see [`gitlab`]; the **Slack Web API** at
+//!   `/slack/api/<method>` (`auth.test`, `conversations.list`, `conversations.history`,
+//!   `conversations.replies`, `users.list`), see [`slack`]. [`SandboxConfig::providers`] (`gwi
 //!   sandbox --provider`) serves a subset.
 //! - **Data** generated from a seed, sized by a scale, and mutable over time
 //!   (`POST /_sandbox/mutate`), with expected record counts at `GET /_sandbox/stats` and
@@ -43,6 +45,14 @@
 //! tokens; `/rate_limit` does not count). A missing token gets 401 `Requires authentication`, a
 //! wrong one 401 `Bad credentials`, both as `{"message", "documentation_url", "status"}`; an unknown
 //! repository or path gets 404 `Not Found`; a malformed `since` gets 422.
+//!
+//! Slack: `GET` or form `POST` `/slack/api/<method>` for `auth.test`, `api.test`,
+//! `conversations.list` (`types`, `exclude_archived`), `conversations.history` and
+//! `conversations.replies` (`channel`, `ts`, `oldest`, `latest`, `inclusive`) and `users.list`,
+//! paged by `limit` and `cursor` (`response_metadata.next_cursor`, `""` at the end, see
+//! [`core::cursor`]). Refusals are HTTP 200 `{"ok": false, "error": ...}` (`not_authed`,
+//! `invalid_auth`, `channel_not_found`, `not_in_channel`, `missing_scope` for a token containing
+//! `missing-scope`), except rate limits: 429 with `Retry-After` and `ratelimited`.
 //!
 //! Control (never faulted, never counted): `GET /_sandbox/stats`, `GET|POST /_sandbox/faults`
 //! (`{"spec": "error=0.05,429=0.01"}` or `{"429": 0.01, "latency": "20ms"}`), `POST
@@ -98,6 +108,7 @@ pub mod github;
 pub mod gitlab;
 pub mod provider;
 mod server;
+pub mod slack;
 pub mod stats;
 pub mod webhook;
 

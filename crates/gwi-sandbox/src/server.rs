@@ -22,10 +22,11 @@ use crate::faults::{FaultConfig, FaultInjector, FaultLayer};
 use crate::github::GitHub;
 use crate::gitlab::GitLab;
 use crate::provider::{Change, ChangeAction, Delivery, Expected, MutationReport, Provider};
+use crate::slack::Slack;
 use crate::stats::{Faults, RequestStats, Requests};
 
 /// The providers a sandbox can serve, by name.
-pub const PROVIDERS: &[&str] = &["github", "gitlab"];
+pub const PROVIDERS: &[&str] = &["github", "gitlab", "slack"];
 
 /// Everything behind one running sandbox.
 pub(crate) struct SandboxState {
@@ -34,6 +35,7 @@ pub(crate) struct SandboxState {
     pub(crate) injector: Arc<FaultInjector>,
     pub(crate) github: Arc<GitHub>,
     gitlab: Arc<GitLab>,
+    slack: Arc<Slack>,
     /// The providers served, by name.
     served: Vec<&'static str>,
     clock: MutationClock,
@@ -46,6 +48,7 @@ impl SandboxState {
         let all = [
             Arc::clone(&self.github) as Arc<dyn Provider>,
             Arc::clone(&self.gitlab) as Arc<dyn Provider>,
+            Arc::clone(&self.slack) as Arc<dyn Provider>,
         ];
         all.into_iter()
             .filter(|p| self.served.contains(&p.name()))
@@ -177,12 +180,19 @@ impl Sandbox {
             config.tokens.clone(),
             config.rate_limit,
         )?);
+        let slack = Arc::new(Slack::new(
+            config.seed,
+            scale,
+            config.tokens.clone(),
+            config.rate_limit,
+        )?);
         let state = Arc::new(SandboxState {
             seed: config.seed,
             scale,
             injector: Arc::clone(&injector),
             github,
             gitlab,
+            slack,
             served,
             clock: MutationClock::new(0),
             mutations: AtomicU64::new(0),

@@ -99,9 +99,7 @@ impl Bench {
             .unwrap_or(Value::Null);
         let fast = json!({"http": {"initial_backoff_ms": 10, "max_backoff_secs": 1}});
         for patch in [fast, extra] {
-            if let (Value::Object(config), Value::Object(patch)) = (&mut config, patch) {
-                config.extend(patch);
-            }
+            merge(&mut config, patch);
         }
         config
     }
@@ -261,6 +259,22 @@ impl Bench {
             .await
             .map(|_| ())
             .map_err(|e| format!("webhook records not stored: {e}"))
+    }
+}
+
+/// Writes `patch`'s keys into `config`, merging tables such as `http` key by key, so the
+/// sandbox's settings and the suite's stand side by side.
+fn merge(config: &mut Value, patch: Value) {
+    let (Value::Object(config), Value::Object(patch)) = (config, patch) else {
+        return;
+    };
+    for (key, value) in patch {
+        match (config.get_mut(&key), value) {
+            (Some(Value::Object(held)), Value::Object(value)) => held.extend(value),
+            (_, value) => {
+                config.insert(key, value);
+            }
+        }
     }
 }
 

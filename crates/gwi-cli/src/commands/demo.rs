@@ -16,14 +16,14 @@ use super::common::{bad_usage, context_for, open_store};
 /// Arguments of `gwi demo`.
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Examples:\n  gwi demo && gwi records list --store sqlite://gwi-demo.db --connector github\n  gwi demo gitlab\n\n\
+    after_help = "Examples:\n  gwi demo && gwi records list --store sqlite://gwi-demo.db --connector github\n  gwi demo gitlab\n  gwi demo slack\n\n\
 The demo starts the sandbox (local, simulated provider APIs) in this process, syncs everything the\n\
 sandbox serves for the connector into a SQLite file, changes, creates and deletes some data\n\
 upstream, and syncs again incrementally. For a provider that never announces deletions (GitLab)\n\
 a reconciling sync (gwi sync --reconcile) then finds them."
 )]
 pub struct DemoArgs {
-    /// The connector to show (one the sandbox serves: github, gitlab).
+    /// The connector to show (one the sandbox serves: github, gitlab, slack).
     #[arg(default_value = "github")]
     connector: String,
     /// SQLite file to sync into (replaced if it exists).
@@ -120,7 +120,12 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         &mut out,
         run("incremental sync", SyncOptions::default()).await?,
     )?;
-    if changes.deleted > 0 && !sandbox.announces_deletions(name) {
+    if changes.deleted > 0 && sandbox.announces_deletions(name) {
+        writeln!(
+            out,
+            "  (the provider announces deletions by webhook: under `gwi serve` they become tombstones)"
+        )?;
+    } else if changes.deleted > 0 {
         // Nothing told gwi of these deletions; comparing a full read with the store finds them.
         let reconcile = SyncOptions {
             reconcile: true,
@@ -156,7 +161,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     }
     writeln!(
         out,
-        "\nexplore: gwi records list --store {url} --connector {name} --type issue\n         gwi state show {name} --store {url}"
+        "\nexplore: gwi records list --store {url} --connector {name} --type {shown}\n         gwi state show {name} --store {url}"
     )?;
     store.close().await;
     sandbox.shutdown().await;

@@ -30,6 +30,9 @@ Providers, each under its own prefix; point a connector's base_url there:
            Server shape); token as `Authorization: Bearer <token>`
   gitlab   http://127.0.0.1:8787/gitlab (the API is under /gitlab/api/v4); token as
            `PRIVATE-TOKEN: <token>` or `Authorization: Bearer <token>`
+  slack    http://127.0.0.1:8787/slack (Web API methods at /slack/api/<method>, such as
+           /slack/api/conversations.history); token as `Authorization: Bearer <token>` or a
+           `token` parameter; a token containing `missing-scope` is refused history reads
 Any token starting with `gwi-sandbox` (for example `gwi-sandbox-token`) is accepted, unless
 --token lists the accepted tokens. `GET /_sandbox/expected?provider=NAME` lists what a full sync
 of that provider should store.

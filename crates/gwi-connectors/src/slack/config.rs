@@ -130,7 +130,7 @@ gwi_core::record_types! {
     pub enum RecordType {
         /// Public channels, and private ones the bot is in (`<channel id>`), archived ones flagged.
         Channel = "channel",
-        /// Users of the workspace (`<user id>`), deleted ones flagged.
+        /// Users of the workspace (`<user id>`), deactivated ones flagged.
         User = "user",
         /// Messages and thread replies (`<channel id>-<ts>`).
         Message = "message",

@@ -9,8 +9,9 @@
 //! A sync and an event give one message the same row: both carry the fields kept here, in the
 //! same shape. Record times are whole seconds, as Slack's other times are; a message's exact
 //! `ts` is its id and stays in `data`. A parent's `updated_at` moves with its newest reply, so
-//! the row with the newer `reply_count` wins. Deleted users and archived channels are flags in
-//! `data` (Slack keeps listing them); a deleted message becomes a tombstone.
+//! the row with the newer `reply_count` wins. Deactivated users (`deactivated`, Slack's `deleted`)
+//! and archived channels are flags in `data`, never tombstones: Slack keeps listing them, and
+//! they can come back. A deleted message becomes a tombstone.
 
 use chrono::{DateTime, SubsecRound, Utc};
 use gwi_core::error::ConnectorError;
@@ -166,7 +167,9 @@ struct UserData<'a> {
     display_name: Option<&'a str>,
     title: Option<&'a str>,
     email: Option<&'a str>,
-    deleted: bool,
+    /// Slack's `deleted`: the account is deactivated (Slack still lists it, and it may come
+    /// back); `data.deleted` is gwi's tombstone mark, so the flag has Slack's UI name.
+    deactivated: bool,
     is_bot: bool,
     is_admin: bool,
     is_owner: bool,
@@ -192,7 +195,7 @@ pub(crate) fn user(user: &User) -> RecordResult {
         display_name: user.profile.display_name.as_deref(),
         title: user.profile.title.as_deref(),
         email: user.profile.email.as_deref(),
-        deleted: user.deleted,
+        deactivated: user.deleted,
         is_bot: user.is_bot,
         is_admin: user.is_admin,
         is_owner: user.is_owner,
@@ -286,7 +289,8 @@ mod tests {
         let data = spengler.data.to_value();
         assert_eq!(data["real_name"], "Egon Spengler");
         assert_eq!(data["email"], "spengler@ghostbusters.example.com");
-        assert_eq!(data["deleted"], false);
+        assert_eq!(data["deactivated"], false);
+        assert!(!spengler.is_tombstone());
         assert_eq!(spengler.metadata.to_value()["team_id"], "T012AB3C4");
         assert_eq!(spengler.updated_at.timestamp(), 1_502_138_686);
     }

@@ -4,14 +4,15 @@
 //! |---------------------|----------------------------------------------------------------------------|--------|
 //! | `workspace/channel` | `conversations.list` (public and private channels, archived ones too), read once at sync start | none: every run lists them all |
 //! | `workspace/user`    | `users.list`                                                                | none |
-//! | `<channel>/message` | `conversations.history` newest first with `oldest` = cursor minus `lookback_days`; then `conversations.replies` of each thread whose newest reply is past the cursor, from the cursor on | the newest message `ts` read, never past the answer's `Date` |
+//! | `<channel>/message` | `conversations.history` newest first with `oldest` = cursor minus `lookback_days`; then `conversations.replies` of each thread whose newest reply is past the cursor, from the cursor on | the newest `ts` read (a message or a reply), never past the history answer's `Date` |
 //!
 //! Slack moves neither a message's `ts` when it is edited nor a thread parent's when someone
 //! replies. So each run reads the channel again from `lookback_days` before its cursor: an
 //! edited message there is written again, and a parent there whose `latest_reply` is past the
 //! cursor has its new replies read. A reply is never lost to a run that stops or overlaps a
-//! post: the cursor is a history message's `ts`, held to the history answer's `Date`, so a reply
-//! posted after the history was read is newer than the cursor the next run compares with.
+//! post: the cursor is held to the history answer's `Date`, so a reply posted after the history
+//! was read is newer than the cursor the next run compares its thread's `latest_reply` with, and
+//! one posted before shows in that `latest_reply` already.
 //!
 //! Requests when nothing changed: the channel listing, the user listing and one history page
 //! per channel (two when the look-back window holds more than a page of messages).
@@ -21,7 +22,7 @@
 //! skipped with a warning (invite the app to read it). Deleted messages vanish from history;
 //! the Events API's `message_deleted` turns them into tombstones.
 
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use chrono::{DateTime, Duration, Utc};
 use futures::stream::BoxStream;
@@ -259,12 +260,21 @@ fn messages<'a>(
             // cursor itself is stored already.
             first = first.query(&[("oldest", Ts::from_time(since).as_str())]);
         }
+        // The newest `Date` of the history answers: no reply read later moves the cursor past it.
+        let listed_at = Arc::new(Mutex::new(None));
+        let seen = Arc::clone(&listed_at);
         let pages: Listing<'_, Message> = Box::pin(
-            pages::<MessagePage>(client, first, "/messages")
-                .map_ok(|(page, body)| Listed::from_page(&page, body.messages)),
+            pages::<MessagePage>(client, first, "/messages").map_ok(move |(page, body)| {
+                let listed = Listed::from_page(&page, body.messages);
+                let mut at = seen.lock().unwrap_or_else(PoisonError::into_inner);
+                *at = (*at).max(listed.server_time);
+                listed
+            }),
         );
         let mut steps = newest_first(since, NewestFirst::by(|m: &Message| m.ts.time()), move |_| pages);
         let mut read_any = false;
+        let mut cursor = stored;
+        let mut newest_reply: Option<DateTime<Utc>> = None;
         while let Some(step) = steps.next().await {
             let step = match step {
                 Err(e) if !read_any && error_code(&e) == Some("not_in_channel") => {
@@ -284,18 +294,33 @@ fn messages<'a>(
                     if has_new_replies(&message, stored) {
                         let mut replies = thread(api, client, channel, &message.ts, stored);
                         while let Some(reply) = replies.next().await {
-                            yield SyncItem::Record(records::message(channel, &reply?)?);
+                            let reply = reply?;
+                            newest_reply = newest_reply.max(Some(reply.ts.time()));
+                            yield SyncItem::Record(records::message(channel, &reply)?);
                         }
                     }
                 }
                 // Until the walk ends each checkpoint repeats where it started, which the
                 // look-back put before the stored cursor: the cursor never moves back.
-                Step::Checkpoint(time) => yield SyncItem::Checkpoint(Checkpoint {
-                    stream: stream.name.clone(),
-                    cursor: time_value(time.max(stored)),
-                }),
+                Step::Checkpoint(time) => {
+                    cursor = time.max(stored);
+                    yield SyncItem::Checkpoint(Checkpoint {
+                        stream: stream.name.clone(),
+                        cursor: time_value(cursor),
+                    });
+                }
                 Step::Total(total) => yield SyncItem::TotalHint(total),
             }
+        }
+        // A thread's replies may be newer than every message of the channel: the cursor
+        // takes them too (not past the history's `Date`), or each run would read them again.
+        let listed_at = *listed_at.lock().unwrap_or_else(PoisonError::into_inner);
+        let past_replies = newest_reply.zip(listed_at).map(|(reply, at)| reply.min(at));
+        if past_replies > cursor {
+            yield SyncItem::Checkpoint(Checkpoint {
+                stream: stream.name.clone(),
+                cursor: time_value(past_replies),
+            });
         }
     })
 }

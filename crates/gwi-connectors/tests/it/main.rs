@@ -15,3 +15,4 @@ mod support;
 
 gwi_testing::connector_behaviour_tests!(github_behaviour, gwi_connectors::registry(), "github");
 gwi_testing::connector_behaviour_tests!(gitlab_behaviour, gwi_connectors::registry(), "gitlab");
+gwi_testing::connector_behaviour_tests!(slack_behaviour, gwi_connectors::registry(), "slack");

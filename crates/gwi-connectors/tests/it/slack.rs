@@ -242,6 +242,56 @@ async fn an_incremental_run_reads_back_the_look_back_window_and_only_threads_wit
 }
 
 #[tokio::test]
+async fn replies_newer_than_every_message_move_the_cursor_up_to_the_history_date() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/conversations.history"))
+        .respond_with(
+            ok(page(
+                vec![thread_parent("1700000000.000100", "1700000900.000009", 1)],
+                "",
+            ))
+            // Read at 1700000500: the reply at ...900 came in after the listing.
+            .insert_header("date", "Tue, 14 Nov 2023 22:21:40 GMT"),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/conversations.replies"))
+        .respond_with(ok(page(
+            vec![
+                thread_parent("1700000000.000100", "1700000900.000009", 1),
+                message(
+                    "1700000400.000001",
+                    json!({"thread_ts": "1700000000.000100"}),
+                ),
+                message(
+                    "1700000900.000009",
+                    json!({"thread_ts": "1700000000.000100"}),
+                ),
+            ],
+            "",
+        )))
+        .mount(&server)
+        .await;
+    let connector = slack(config(&server.uri(), json!({})));
+    let ctx = context(&connector);
+    let items = drain_ok(
+        &*connector.connector,
+        &ctx,
+        &messages_stream(),
+        &SyncOptions::default(),
+    )
+    .await;
+    assert_eq!(ids(&items).len(), 3);
+    assert_eq!(
+        cursors(&items).last(),
+        Some(&json!("2023-11-14T22:21:40Z")),
+        "past the thread's parent, held to the history's Date"
+    );
+}
+
+#[tokio::test]
 async fn a_quiet_channel_keeps_its_cursor() {
     let server = MockServer::start().await;
     Mock::given(method("GET"))

@@ -1,11 +1,12 @@
 //! Pieces every simulated provider shares: seeded randomness, timestamps, the mutation clock,
-//! page-number pagination with `Link` headers, token checks, rate-limit accounting, a
-//! generation-keyed response cache, tables of objects with their listing and mutations, and
-//! templates that render provider JSON from recorded payloads.
+//! page-number pagination with `Link` headers, body-token (cursor) paging, token checks,
+//! rate-limit accounting, a generation-keyed response cache, tables of objects with their listing
+//! and mutations, and templates that render provider JSON from recorded payloads.
 
 pub mod auth;
 pub mod cache;
 pub mod clock;
+pub mod cursor;
 pub mod page;
 pub mod rate_limit;
 pub mod rng;

@@ -9,6 +9,7 @@ mod gitlab;
 mod ingest;
 mod ops;
 mod signatures;
+mod slack;
 mod sockets;
 mod support;
 mod workers;
