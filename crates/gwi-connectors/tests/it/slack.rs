@@ -719,3 +719,35 @@ proptest! {
         }
     }
 }
+
+#[tokio::test]
+async fn a_refused_rotation_says_why_in_slacks_words() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/oauth.v2.access"))
+        .respond_with(ok(json!({"ok": false, "error": "invalid_refresh_token"})))
+        .mount(&server)
+        .await;
+    let connector = slack(config(
+        &server.uri(),
+        json!({"auth": {
+            "type": "oauth2",
+            "token_url": format!("{}/oauth.v2.access", server.uri()),
+            "client_id": "1234.5678",
+            "client_secret": "slack-app-secret",
+            "refresh_token": "xoxe-1-revoked",
+        }}),
+    ));
+    let ctx = context(&connector);
+    let error = connector.connector.authenticate(&ctx).await.unwrap_err();
+    let text = error.to_string();
+    assert!(
+        matches!(error, ConnectorError::Authentication { .. }),
+        "{text}"
+    );
+    assert!(text.contains("invalid_refresh_token"), "{text}");
+    assert!(
+        !text.contains("xoxe-1-revoked") && !text.contains("slack-app-secret"),
+        "{text}"
+    );
+}

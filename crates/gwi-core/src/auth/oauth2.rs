@@ -177,24 +177,28 @@ impl OAuth2Auth {
         &self,
         error: RequestTokenError<TokenHttpError, BasicErrorResponse>,
     ) -> ConnectorError {
+        let advice = match self.grant {
+            OAuth2Grant::RefreshToken => REAUTHORISE,
+            OAuth2Grant::ClientCredentials => "check the client id, secret and scopes",
+        };
         match error {
-            RequestTokenError::ServerResponse(response) => {
-                let advice = match self.grant {
-                    OAuth2Grant::RefreshToken => REAUTHORISE,
-                    OAuth2Grant::ClientCredentials => "check the client id, secret and scopes",
-                };
-                oauth_error(
-                    &self.connector,
-                    response.error().as_ref(),
-                    response.error_description().map(String::as_str),
-                    advice,
-                )
-            }
+            RequestTokenError::ServerResponse(response) => oauth_error(
+                &self.connector,
+                response.error().as_ref(),
+                response.error_description().map(String::as_str),
+                advice,
+            ),
             RequestTokenError::Request(error) => error.into_connector_error(&self.connector),
-            // The body holds tokens: report only where parsing failed.
-            RequestTokenError::Parse(error, _body) => {
-                unexpected_response(&self.connector, &self.token_url, &error.path().to_string())
-            }
+            // Some providers refuse behind a 200 (Slack: `{"ok": false, "error": "..."}`); the
+            // code says why. Anything else may hold tokens: report only where parsing failed.
+            RequestTokenError::Parse(error, body) => match refusal_code(&body) {
+                Some((code, description)) => {
+                    oauth_error(&self.connector, &code, description.as_deref(), advice)
+                }
+                None => {
+                    unexpected_response(&self.connector, &self.token_url, &error.path().to_string())
+                }
+            },
             RequestTokenError::Other(message) => ConnectorError::validation(
                 self.connector.clone(),
                 "",
@@ -205,6 +209,29 @@ impl OAuth2Auth {
             ),
         }
     }
+}
+
+/// The `error` code (and `error_description`) of a token endpoint's refusal sent with a 2xx
+/// status; `None` when the body is anything else. Only these two fields are read: the body of
+/// an answer that is not a refusal may hold tokens.
+fn refusal_code(body: &[u8]) -> Option<(String, Option<String>)> {
+    #[derive(serde::Deserialize)]
+    struct Refusal {
+        error: String,
+        #[serde(default)]
+        error_description: Option<String>,
+        #[serde(default)]
+        access_token: Option<serde::de::IgnoredAny>,
+    }
+    let refusal: Refusal = serde_json::from_slice(body).ok()?;
+    let code_like = !refusal.error.is_empty()
+        && refusal.error.len() <= 64
+        && refusal
+            .error
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.' || b == b'-');
+    (refusal.access_token.is_none() && code_like)
+        .then_some((refusal.error, refusal.error_description))
 }
 
 impl std::fmt::Debug for OAuth2Auth {
@@ -301,6 +328,27 @@ impl TokenSource for OAuth2Auth {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_refusal_behind_a_200_is_read_by_its_code_and_nothing_else() {
+        assert_eq!(
+            refusal_code(br#"{"ok":false,"error":"invalid_refresh_token"}"#),
+            Some(("invalid_refresh_token".to_owned(), None))
+        );
+        for body in [
+            &br#"{"access_token":"xoxe.xoxb-secret","error":"odd"}"#[..],
+            br#"{"error":"xoxe.xoxb-1 looks like a secret, not a code"}"#,
+            br#"{"ok":true}"#,
+            b"not json",
+        ] {
+            assert_eq!(
+                refusal_code(body),
+                None,
+                "{}",
+                String::from_utf8_lossy(body)
+            );
+        }
+    }
     use std::sync::atomic::Ordering;
 
     use chrono::Utc;
