@@ -126,12 +126,16 @@ pub trait Connector: Send + Sync {
     /// Maps a verified, deduplicated webhook event to the records it changes.
     ///
     /// Records must carry the same ids a sync gives, so both upsert one row.
-    /// Events the connector does not map yield no records.
+    /// Events the connector does not map yield no records. Most events carry what their
+    /// records need; for one that names an object without describing it (Slack's
+    /// `channel_rename`), `ctx.http` reads the object, since a record built from the event
+    /// alone would blank the fields it leaves out.
     async fn process_webhook(
         &self,
+        ctx: &ConnectorContext,
         event: &WebhookEvent,
     ) -> Result<Vec<ConnectorRecord>, ConnectorError> {
-        let _ = event;
+        let _ = (ctx, event);
         Ok(Vec::new())
     }
 

@@ -18,6 +18,14 @@ pub enum ServerError {
     /// The server was built outside a Tokio runtime, so it cannot start its tasks.
     #[error("the webhook server must be built within a Tokio runtime")]
     NoRuntime,
+    /// A connector's HTTP client (for what its webhook mapping reads) could not be set up.
+    #[error("cannot set up HTTP for connector {connector}: {message}")]
+    Http {
+        /// The connector.
+        connector: String,
+        /// Why.
+        message: String,
+    },
     /// The listener failed.
     #[error("server I/O error: {0}")]
     Io(#[from] std::io::Error),

@@ -3,14 +3,18 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use axum::extract::State;
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::serve::ListenerExt;
+use gwi_core::auth::RefreshTokenSink;
+use gwi_core::context::ConnectorContext;
+use gwi_core::http::ReqwestClient;
 use gwi_core::registry::ConfiguredConnector;
-use gwi_core::store::{INBOX_LEASE, Store};
+use gwi_core::store::{INBOX_LEASE, Scope, Store, StoreTokenSink};
 use gwi_core::webhook::SENSITIVE_HEADERS;
 use http::{HeaderValue, StatusCode, header};
 use metrics_exporter_prometheus::PrometheusHandle;
@@ -27,8 +31,32 @@ use crate::error::ServerError;
 use crate::worker::Workers;
 use crate::{metrics, ops, webhook};
 
-/// One configured connector: its common settings and, if it takes webhooks, their scheme.
-pub(crate) type Route = ConfiguredConnector;
+/// One configured connector: its settings and webhook scheme, and the context through which
+/// its webhook mapping may read the provider (with its credentials, pacing and retries).
+pub(crate) struct Route {
+    pub(crate) connector: ConfiguredConnector,
+    pub(crate) ctx: ConnectorContext,
+}
+
+impl Route {
+    /// The route of `connector`, whose rotated OAuth2 refresh tokens go to `store`.
+    fn new(connector: ConfiguredConnector, store: &Arc<dyn Store>) -> Result<Self, ServerError> {
+        let name = connector.name().to_owned();
+        let timeout = Duration::from_secs(connector.common.http.timeout_secs);
+        let transport = ReqwestClient::new(timeout).map_err(|e| ServerError::Http {
+            connector: name.clone(),
+            message: e.to_string(),
+        })?;
+        let scope = Scope::new(connector.common.tenant_id.clone(), name.clone());
+        let sink: Arc<dyn RefreshTokenSink> = Arc::new(StoreTokenSink::new(store.clone(), scope));
+        let ctx = ConnectorContext::with_token_sink(&connector, Arc::new(transport), Some(sink))
+            .map_err(|e| ServerError::Http {
+                connector: name,
+                message: e.to_string(),
+            })?;
+        Ok(Self { connector, ctx })
+    }
+}
 
 /// What every handler and worker shares.
 pub(crate) struct Shared {
@@ -74,7 +102,10 @@ impl Server {
         let mut routes = HashMap::new();
         for connector in connectors {
             let name = connector.name().to_owned();
-            if routes.insert(name.clone(), connector).is_some() {
+            if routes
+                .insert(name.clone(), Route::new(connector, &store)?)
+                .is_some()
+            {
                 return Err(ServerError::DuplicateConnector(name));
             }
         }
@@ -107,7 +138,7 @@ impl Server {
             .shared
             .routes
             .iter()
-            .filter(|(_, route)| route.webhook.is_some())
+            .filter(|(_, route)| route.connector.webhook.is_some())
             .map(|(name, _)| name.clone())
             .collect();
         names.sort();

@@ -51,11 +51,13 @@ async fn receive(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let Some((route, scheme)) = shared
-        .routes
-        .get(&connector)
-        .and_then(|route| route.webhook.clone().map(|scheme| (route, scheme)))
-    else {
+    let Some((route, scheme)) = shared.routes.get(&connector).and_then(|route| {
+        route
+            .connector
+            .webhook
+            .clone()
+            .map(|scheme| (route, scheme))
+    }) else {
         metrics::request(metrics::UNKNOWN_CONNECTOR, "404");
         return error(
             StatusCode::NOT_FOUND,
@@ -102,7 +104,7 @@ async fn receive(
     }
 
     let tenant = match tenant {
-        None => route.common.tenant_id.clone(),
+        None => route.connector.common.tenant_id.clone(),
         Some(tenant) if valid_tenant(&tenant) => tenant,
         Some(_) => {
             return tally.answer(error(

@@ -344,7 +344,11 @@ async fn map_and_store(
         event_type: webhook.event_type,
         delivery_id: webhook.dedupe_key,
     };
-    let records = route.connector.process_webhook(&event).await?;
+    let records = route
+        .connector
+        .connector
+        .process_webhook(&route.ctx, &event)
+        .await?;
     for record in &records {
         if let Err(errors) = record.validate() {
             return Err(ConnectorError::Validation {

@@ -219,6 +219,8 @@ impl Bench {
         let deliveries = self
             .sandbox
             .webhooks_for(self.name(), changes, WEBHOOK_SECRET);
+        let ctx = ConnectorContext::new(connector, transport()?)
+            .map_err(|e| format!("no context: {e}"))?;
         let mut records = Vec::new();
         for delivery in &deliveries {
             let mut headers = http::HeaderMap::new();
@@ -240,7 +242,7 @@ impl Bench {
                 body: delivery.body.clone().into(),
             };
             let mapped = connector
-                .process_webhook(&event)
+                .process_webhook(&ctx, &event)
                 .await
                 .map_err(|e| format!("{} event not mapped: {e}", event.event_type))?;
             records.extend(mapped);

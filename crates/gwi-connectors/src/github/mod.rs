@@ -72,6 +72,7 @@ impl Connector for GithubConnector {
 
     async fn process_webhook(
         &self,
+        _ctx: &ConnectorContext,
         event: &WebhookEvent,
     ) -> Result<Vec<ConnectorRecord>, ConnectorError> {
         webhook::records_for(&self.config, &self.api, event, Utc::now())

@@ -92,6 +92,7 @@ impl Connector for GitlabConnector {
 
     async fn process_webhook(
         &self,
+        _ctx: &ConnectorContext,
         event: &WebhookEvent,
     ) -> Result<Vec<ConnectorRecord>, ConnectorError> {
         webhook::records_for(&self.config, event)

@@ -9,6 +9,8 @@ use super::config::RateTier;
 pub(crate) const AUTH_TEST: &str = "auth.test";
 /// `conversations.list`: channels (Tier 2).
 pub(crate) const CONVERSATIONS_LIST: &str = "conversations.list";
+/// `conversations.info`: one channel as it is now (Tier 3).
+pub(crate) const CONVERSATIONS_INFO: &str = "conversations.info";
 /// `conversations.history`: a channel's messages and thread parents, newest first (Tier 3).
 pub(crate) const HISTORY: &str = "conversations.history";
 /// `conversations.replies`: a thread, its parent first (Tier 3).
@@ -66,6 +68,7 @@ impl SlackApi {
         };
         vec![
             RateBucket::per_minute(CONVERSATIONS_LIST, TIER_2),
+            RateBucket::per_minute(CONVERSATIONS_INFO, TIER_3),
             RateBucket::per_minute(USERS_LIST, TIER_2),
             RateBucket::per_minute(HISTORY, history),
             RateBucket::per_minute(REPLIES, history),

@@ -99,9 +99,12 @@ impl Connector for SlackConnector {
 
     async fn process_webhook(
         &self,
+        ctx: &ConnectorContext,
         event: &WebhookEvent,
     ) -> Result<Vec<ConnectorRecord>, ConnectorError> {
-        webhook::records_for(&self.config, event)
+        webhook::records_for(&self.config, &self.api, &ctx.http, event)
+            .await
+            .map_err(auth::explain)
     }
 }
 

@@ -275,6 +275,12 @@ pub(crate) struct ChannelPage {
     pub channels: Vec<Channel>,
 }
 
+/// `conversations.info`.
+#[derive(Debug, Deserialize)]
+pub(crate) struct ChannelInfo {
+    pub channel: Channel,
+}
+
 /// `conversations.history` and `conversations.replies`.
 #[derive(Debug, Deserialize)]
 pub(crate) struct MessagePage {

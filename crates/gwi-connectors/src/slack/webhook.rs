@@ -12,8 +12,8 @@
 //! | `message` / `message_deleted` | a tombstone of the message, stamped when it was deleted |
 //! | `user_change` | the user |
 //! | `channel_created` | the channel, as a new public channel is |
-//! | `channel_rename`, `channel_archive`, `channel_unarchive`, `member_joined_channel` | nothing: these events name the channel only, and writing them would blank the rest of its row; the next sync's channel listing (every run reads it whole) writes the change, and a channel the bot joined is synced from that run on |
-//! | anything else | nothing |
+//! | `channel_rename`, `channel_archive`, `channel_unarchive` (and their `group_` twins for private channels) | the channel as `conversations.info` gives it now: these events name the channel without describing it, and a row built from them would blank the rest |
+//! | anything else (`member_joined_channel` too: a channel the bot joins is synced from the next run on) | nothing |
 //!
 //! Messages of direct messages and of channels the config does not name give nothing, nor do
 //! record types the config turns off: webhooks and syncs keep the same set.
@@ -25,8 +25,11 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+use gwi_core::http::ApiClient;
+
 use super::config::{RecordType, SlackConfig};
-use super::models::{Channel, Message, Ts, User};
+use super::core::{CONVERSATIONS_INFO, SlackApi};
+use super::models::{Channel, ChannelInfo, Message, Ts, User};
 use super::records::{self, SOURCE};
 
 /// The `event_callback` envelope around one event.
@@ -68,12 +71,39 @@ struct ChannelCreated {
     channel: Channel,
 }
 
-/// Maps one verified event to records.
-pub(crate) fn records_for(
+/// A channel event's `channel`: an id (`channel_archive`) or an object with one (`channel_rename`).
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum ChannelRef {
+    Id(String),
+    Object { id: String },
+}
+
+#[derive(Deserialize)]
+struct ChannelChanged {
+    channel: ChannelRef,
+}
+
+/// Maps one verified event to records, reading what a channel event leaves out through `client`.
+pub(crate) async fn records_for(
     config: &SlackConfig,
+    api: &SlackApi,
+    client: &ApiClient,
     event: &WebhookEvent,
 ) -> Result<Vec<ConnectorRecord>, ConnectorError> {
     match event.event_type.as_str() {
+        "channel_rename" | "channel_archive" | "channel_unarchive" | "group_rename"
+        | "group_archive" | "group_unarchive"
+            if config.syncs_type(RecordType::Channel) =>
+        {
+            let changed: Envelope<ChannelChanged> = event.decode()?;
+            let id = match changed.event.channel {
+                ChannelRef::Id(id) | ChannelRef::Object { id } => id,
+            };
+            let request = api.call(CONVERSATIONS_INFO, &[("channel", id.as_str())]);
+            let (_, info) = client.execute_json::<ChannelInfo>(&request).await?;
+            Ok(vec![records::channel(&info.channel)?])
+        }
         "message" if config.syncs_type(RecordType::Message) => message(config, event),
         "user_change" if config.syncs_type(RecordType::User) => {
             let change: Envelope<UserChange> = event.decode()?;

@@ -28,7 +28,10 @@ async fn map(event: &str, body: &Value) -> Vec<ConnectorRecord> {
 
 async fn map_with(github: &ConfiguredConnector, event: &str, body: &Value) -> Vec<ConnectorRecord> {
     github
-        .process_webhook(&webhook(event, serde_json::to_vec(body).unwrap()))
+        .process_webhook(
+            &crate::support::context(github),
+            &webhook(event, serde_json::to_vec(body).unwrap()),
+        )
         .await
         .unwrap_or_else(|e| panic!("{event}: {e}"))
 }
@@ -44,7 +47,10 @@ async fn every_fixture_maps_to_valid_records() {
     let github = connector(json!({}));
     for (event, name) in all_fixtures() {
         let records = github
-            .process_webhook(&webhook(&event, fixture_bytes(&event, &name)))
+            .process_webhook(
+                &crate::support::context(&github),
+                &webhook(&event, fixture_bytes(&event, &name)),
+            )
             .await
             .unwrap_or_else(|e| panic!("{event}/{name}: {e}"));
         for record in records {
@@ -380,11 +386,14 @@ async fn repository_names_match_case_insensitively_and_keep_the_configured_spell
 async fn a_payload_missing_its_object_is_a_validation_error_naming_the_field() {
     let github = connector(json!({}));
     let error = github
-        .process_webhook(&webhook(
-            "pull_request",
-            br#"{"action": "opened", "repository": {"full_name": "Codertocat/Hello-World"}}"#
-                .to_vec(),
-        ))
+        .process_webhook(
+            &crate::support::context(&github),
+            &webhook(
+                "pull_request",
+                br#"{"action": "opened", "repository": {"full_name": "Codertocat/Hello-World"}}"#
+                    .to_vec(),
+            ),
+        )
         .await
         .unwrap_err();
     assert_eq!(error.kind(), "validation");

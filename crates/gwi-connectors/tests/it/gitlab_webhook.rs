@@ -36,7 +36,7 @@ async fn map(
     body: Vec<u8>,
 ) -> Vec<gwi_core::record::ConnectorRecord> {
     connector
-        .process_webhook(&delivery(event, body))
+        .process_webhook(&crate::support::context(connector), &delivery(event, body))
         .await
         .unwrap_or_else(|e| panic!("{event} not mapped: {e}"))
 }
@@ -248,10 +248,10 @@ async fn unknown_events_give_nothing_and_malformed_bodies_a_typed_error() {
     let mut body = fixture("webhooks", "merge_request_open");
     body["object_attributes"]["updated_at"] = json!("sometime in 2017");
     let error = connector
-        .process_webhook(&delivery(
-            "Merge Request Hook",
-            serde_json::to_vec(&body).unwrap(),
-        ))
+        .process_webhook(
+            &crate::support::context(&connector),
+            &delivery("Merge Request Hook", serde_json::to_vec(&body).unwrap()),
+        )
         .await
         .unwrap_err();
     assert_eq!(error.kind(), "validation");
@@ -260,7 +260,10 @@ async fn unknown_events_give_nothing_and_malformed_bodies_a_typed_error() {
     assert!(!text.contains("sometime"), "the body leaked: {text}");
     for garbage in [&b"not json"[..], b"", b"[]", b"{\"project\": 5}"] {
         let error = connector
-            .process_webhook(&delivery("Push Hook", garbage.to_vec()))
+            .process_webhook(
+                &crate::support::context(&connector),
+                &delivery("Push Hook", garbage.to_vec()),
+            )
             .await
             .unwrap_err();
         assert_eq!(error.kind(), "validation");
@@ -314,7 +317,7 @@ proptest::proptest! {
         }
         let connector = fixture_projects(json!({}));
         let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
-        if let Err(error) = rt.block_on(connector.process_webhook(&delivery(&event, bytes))) {
+        if let Err(error) = rt.block_on(connector.process_webhook(&crate::support::context(&connector), &delivery(&event, bytes))) {
             proptest::prop_assert_eq!(error.kind(), "validation", "{}", error);
         }
     }

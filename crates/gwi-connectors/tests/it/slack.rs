@@ -583,7 +583,7 @@ async fn records_of(
 ) -> Vec<gwi_core::record::ConnectorRecord> {
     connector
         .connector
-        .process_webhook(&delivery(body))
+        .process_webhook(&context(connector), &delivery(body))
         .await
         .unwrap_or_else(|e| panic!("{e}"))
 }
@@ -714,7 +714,7 @@ proptest! {
         }
         let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
         let connector = events_connector();
-        if let Err(e) = runtime.block_on(connector.connector.process_webhook(&delivery(&body))) {
+        if let Err(e) = runtime.block_on(connector.connector.process_webhook(&context(&connector), &delivery(&body))) {
             prop_assert!(!e.to_string().is_empty());
         }
     }
@@ -750,4 +750,43 @@ async fn a_refused_rotation_says_why_in_slacks_words() {
         !text.contains("xoxe-1-revoked") && !text.contains("slack-app-secret"),
         "{text}"
     );
+}
+
+#[tokio::test]
+async fn channel_renames_and_archives_are_read_whole_from_conversations_info() {
+    let server = MockServer::start().await;
+    let recorded: Value =
+        serde_json::from_slice(&fixture_bytes("rest", "conversations.list")).unwrap();
+    let mut general = recorded["channels"][0].clone();
+    general["name"] = json!("announcements");
+    general["is_archived"] = json!(true);
+    Mock::given(method("GET"))
+        .and(path("/conversations.info"))
+        .and(query_param("channel", "C012AB3CD"))
+        .respond_with(ok(json!({"ok": true, "channel": general})))
+        .expect(2)
+        .mount(&server)
+        .await;
+    let mut config = config(&server.uri(), json!({}));
+    config.as_object_mut().unwrap().remove("channels");
+    let connector = slack(config);
+    for event in [
+        json!({"type": "channel_rename", "channel": {"id": "C012AB3CD", "name": "announcements", "created": 1449252889}}),
+        json!({"type": "channel_archive", "channel": "C012AB3CD", "user": "U012A3CDE"}),
+    ] {
+        let envelope = json!({"type": "event_callback", "event_id": "Ev3", "event": event});
+        let records = records_of(&connector, envelope.to_string().as_bytes()).await;
+        assert_eq!(records.len(), 1, "{event}");
+        let data = records[0].data.to_value();
+        assert_eq!(
+            (records[0].id.as_str(), data["name"].as_str()),
+            ("C012AB3CD", Some("announcements"))
+        );
+        assert_eq!(data["is_archived"], true);
+        // What the event leaves out comes from the channel as Slack has it.
+        assert_eq!(
+            data["topic"],
+            "Company-wide announcements and work-based matters"
+        );
+    }
 }

@@ -153,6 +153,7 @@ impl Connector for TestConnector {
 
     async fn process_webhook(
         &self,
+        _ctx: &ConnectorContext,
         event: &WebhookEvent,
     ) -> Result<Vec<ConnectorRecord>, ConnectorError> {
         let call = self.calls.fetch_add(1, Ordering::SeqCst) + 1;
