@@ -4,6 +4,8 @@
 pub mod github;
 #[cfg(feature = "gitlab")]
 pub mod gitlab;
+#[cfg(feature = "linear")]
+pub mod linear;
 #[cfg(feature = "slack")]
 pub mod slack;
 
@@ -17,6 +19,8 @@ pub fn registry() -> Registry {
     registry.register::<github::GithubConnector>();
     #[cfg(feature = "gitlab")]
     registry.register::<gitlab::GitlabConnector>();
+    #[cfg(feature = "linear")]
+    registry.register::<linear::LinearConnector>();
     #[cfg(feature = "slack")]
     registry.register::<slack::SlackConnector>();
     registry

@@ -11,6 +11,7 @@ pub mod config;
 pub mod connector;
 pub mod context;
 pub mod error;
+pub mod graphql;
 pub mod health;
 pub mod http;
 pub mod incremental;

@@ -24,6 +24,13 @@ pub trait ConnectorDefinition: Connector + Sized + 'static {
     /// Builds the connector from its validated config. `common` is the framework's part, for
     /// what the connector reads of it (the API root, which auth kind is in use).
     fn from_config(config: Self::Config, common: &CommonConfig) -> Result<Self, ConnectorError>;
+
+    /// The header an `api_key` goes in when the config names neither a header nor a query
+    /// parameter (Linear: `Authorization`, the key alone); `None` keeps the framework's
+    /// `X-API-Key`.
+    fn api_key_header() -> Option<&'static str> {
+        None
+    }
 }
 
 /// A connector built from its config, with the settings the framework applies for it.
@@ -127,7 +134,15 @@ impl<C: ConnectorDefinition> ConnectorFactory for DefinitionFactory<C> {
     }
     fn build(&self, config: serde_json::Value) -> Result<ConfiguredConnector, ConnectorError> {
         let metadata = C::metadata();
-        let parsed = config::parse_connector::<C::Config>(&metadata, config)?;
+        let mut parsed = config::parse_connector::<C::Config>(&metadata, config)?;
+        if let crate::auth::AuthConfig::ApiKey {
+            header: header @ None,
+            query_param: None,
+            ..
+        } = &mut parsed.common.auth
+        {
+            *header = C::api_key_header().map(str::to_owned);
+        }
         let connector = C::from_config(parsed.own, &parsed.common)?;
         ConfiguredConnector::new(Arc::new(connector), metadata, parsed.common)
     }

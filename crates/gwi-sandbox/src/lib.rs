@@ -7,8 +7,9 @@
 //!   `/`; each also under `/api/v3`, the GitHub Enterprise Server shape), see [`github`];
 //!   **GitLab REST v4** at `/gitlab/api/v4`, see [`gitlab`]; the **Slack Web API** at
 //!   `/slack/api/<method>` (`auth.test`, `conversations.list`, `conversations.history`,
-//!   `conversations.replies`, `users.list`), see [`slack`]. [`SandboxConfig::providers`] (`gwi
-//!   sandbox --provider`) serves a subset.
+//!   `conversations.replies`, `users.list`), see [`slack`]; the **Linear GraphQL API** at
+//!   `POST /linear/graphql`, see [`linear`]. [`SandboxConfig::providers`] (`gwi sandbox
+//!   --provider`) serves a subset.
 //! - **Data** generated from a seed, sized by a scale, and mutable over time
 //!   (`POST /_sandbox/mutate`), with expected record counts at `GET /_sandbox/stats` and
 //!   [`SandboxHandle::github`].
@@ -53,6 +54,17 @@
 //! [`core::cursor`]). Refusals are HTTP 200 `{"ok": false, "error": ...}` (`not_authed`,
 //! `invalid_auth`, `channel_not_found`, `not_in_channel`, `missing_scope` for a token containing
 //! `missing-scope`), except rate limits: 429 with `Retry-After` and `ratelimited`.
+//!
+//! Linear: `POST /linear/graphql` with `{"query", "variables", "operationName"}`; the key as
+//! `Authorization: <key>` (personal API key) or `Authorization: Bearer <token>` (OAuth). Queries
+//! are parsed and answered with exactly the fields they select; root fields `viewer`,
+//! `organization`, `teams`, `users`, `projects`, `cycles`, `issues`, `comments`, the lists being
+//! Relay connections (`first`, `after`, `orderBy`, `includeArchived`, `filter`; `nodes`, `edges`,
+//! `pageInfo { hasNextPage endCursor }`). Every answer carries `x-ratelimit-requests-*`,
+//! `x-ratelimit-complexity-*` (resets in epoch milliseconds) and `x-complexity`. Errors are HTTP
+//! 400 `{"errors": [...]}` with `extensions.code` (`GRAPHQL_PARSE_FAILED`,
+//! `GRAPHQL_VALIDATION_FAILED`, `INPUT_ERROR`, `AUTHENTICATION_ERROR`, `RATELIMITED`: no
+//! `Retry-After`, wait for `x-ratelimit-requests-reset`).
 //!
 //! Control (never faulted, never counted): `GET /_sandbox/stats`, `GET|POST /_sandbox/faults`
 //! (`{"spec": "error=0.05,429=0.01"}` or `{"429": 0.01, "latency": "20ms"}`), `POST
@@ -106,6 +118,7 @@ pub mod error;
 pub mod faults;
 pub mod github;
 pub mod gitlab;
+pub mod linear;
 pub mod provider;
 mod server;
 pub mod slack;

@@ -21,12 +21,13 @@ use crate::error::SandboxError;
 use crate::faults::{FaultConfig, FaultInjector, FaultLayer};
 use crate::github::GitHub;
 use crate::gitlab::GitLab;
+use crate::linear::Linear;
 use crate::provider::{Change, ChangeAction, Delivery, Expected, MutationReport, Provider};
 use crate::slack::Slack;
 use crate::stats::{Faults, RequestStats, Requests};
 
 /// The providers a sandbox can serve, by name.
-pub const PROVIDERS: &[&str] = &["github", "gitlab", "slack"];
+pub const PROVIDERS: &[&str] = &["github", "gitlab", "slack", "linear"];
 
 /// Everything behind one running sandbox.
 pub(crate) struct SandboxState {
@@ -36,6 +37,7 @@ pub(crate) struct SandboxState {
     pub(crate) github: Arc<GitHub>,
     gitlab: Arc<GitLab>,
     slack: Arc<Slack>,
+    linear: Arc<Linear>,
     /// The providers served, by name.
     served: Vec<&'static str>,
     clock: MutationClock,
@@ -49,6 +51,7 @@ impl SandboxState {
             Arc::clone(&self.github) as Arc<dyn Provider>,
             Arc::clone(&self.gitlab) as Arc<dyn Provider>,
             Arc::clone(&self.slack) as Arc<dyn Provider>,
+            Arc::clone(&self.linear) as Arc<dyn Provider>,
         ];
         all.into_iter()
             .filter(|p| self.served.contains(&p.name()))
@@ -186,6 +189,12 @@ impl Sandbox {
             config.tokens.clone(),
             config.rate_limit,
         )?);
+        let linear = Arc::new(Linear::new(
+            config.seed,
+            scale,
+            config.tokens.clone(),
+            config.rate_limit,
+        )?);
         let state = Arc::new(SandboxState {
             seed: config.seed,
             scale,
@@ -193,6 +202,7 @@ impl Sandbox {
             github,
             gitlab,
             slack,
+            linear,
             served,
             clock: MutationClock::new(0),
             mutations: AtomicU64::new(0),

@@ -264,15 +264,17 @@ impl Bench {
     }
 }
 
-/// Writes `patch`'s keys into `config`, merging tables such as `http` key by key, so the
-/// sandbox's settings and the suite's stand side by side.
+/// Writes `patch`'s keys into `config`; `http` is merged key by key, so the sandbox's pace and
+/// the suite's backoff stand side by side, while any other key (`auth`) is replaced whole.
 fn merge(config: &mut Value, patch: Value) {
     let (Value::Object(config), Value::Object(patch)) = (config, patch) else {
         return;
     };
     for (key, value) in patch {
         match (config.get_mut(&key), value) {
-            (Some(Value::Object(held)), Value::Object(value)) => held.extend(value),
+            (Some(Value::Object(held)), Value::Object(value)) if key == "http" => {
+                held.extend(value);
+            }
             (_, value) => {
                 config.insert(key, value);
             }

@@ -33,6 +33,8 @@ Providers, each under its own prefix; point a connector's base_url there:
   slack    http://127.0.0.1:8787/slack (Web API methods at /slack/api/<method>, such as
            /slack/api/conversations.history); token as `Authorization: Bearer <token>` or a
            `token` parameter; a token containing `missing-scope` is refused history reads
+  linear   http://127.0.0.1:8787/linear (the GraphQL API at POST /linear/graphql); the key as
+           `Authorization: <key>` (personal API key, no Bearer) or `Authorization: Bearer <token>`
 Any token starting with `gwi-sandbox` (for example `gwi-sandbox-token`) is accepted, unless
 --token lists the accepted tokens. `GET /_sandbox/expected?provider=NAME` lists what a full sync
 of that provider should store.

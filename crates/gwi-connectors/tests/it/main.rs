@@ -10,9 +10,11 @@ mod github_webhook;
 mod gitlab_support;
 mod gitlab_sync;
 mod gitlab_webhook;
+mod linear;
 mod slack;
 mod support;
 
 gwi_testing::connector_behaviour_tests!(github_behaviour, gwi_connectors::registry(), "github");
 gwi_testing::connector_behaviour_tests!(gitlab_behaviour, gwi_connectors::registry(), "gitlab");
 gwi_testing::connector_behaviour_tests!(slack_behaviour, gwi_connectors::registry(), "slack");
+gwi_testing::connector_behaviour_tests!(linear_behaviour, gwi_connectors::registry(), "linear");

@@ -18,6 +18,25 @@ pub const RATELIMIT_LIMIT: HeaderName = HeaderName::from_static("ratelimit-limit
 /// `RateLimit-Reset` (GitLab, IETF draft).
 pub const RATELIMIT_RESET: HeaderName = HeaderName::from_static("ratelimit-reset");
 
+/// `X-RateLimit-Requests-Remaining` (Linear; `-Limit`, `-Reset` likewise, reset in epoch ms).
+pub const X_RATELIMIT_REQUESTS_REMAINING: HeaderName =
+    HeaderName::from_static("x-ratelimit-requests-remaining");
+/// `X-RateLimit-Requests-Limit` (Linear).
+pub const X_RATELIMIT_REQUESTS_LIMIT: HeaderName =
+    HeaderName::from_static("x-ratelimit-requests-limit");
+/// `X-RateLimit-Requests-Reset` (Linear).
+pub const X_RATELIMIT_REQUESTS_RESET: HeaderName =
+    HeaderName::from_static("x-ratelimit-requests-reset");
+/// `X-RateLimit-Complexity-Remaining`: query-cost points left (Linear).
+pub const X_RATELIMIT_COMPLEXITY_REMAINING: HeaderName =
+    HeaderName::from_static("x-ratelimit-complexity-remaining");
+/// `X-RateLimit-Complexity-Limit` (Linear).
+pub const X_RATELIMIT_COMPLEXITY_LIMIT: HeaderName =
+    HeaderName::from_static("x-ratelimit-complexity-limit");
+/// `X-RateLimit-Complexity-Reset` (Linear).
+pub const X_RATELIMIT_COMPLEXITY_RESET: HeaderName =
+    HeaderName::from_static("x-ratelimit-complexity-reset");
+
 /// Reset values below this are read as seconds from now, above it as a Unix time: providers differ
 /// (GitHub and GitLab send epoch seconds, the IETF draft sends a delta), and 10^9 seconds is 2001.
 const EPOCH_THRESHOLD: u64 = 1_000_000_000;
@@ -37,15 +56,43 @@ pub fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
     Some(at.duration_since(now).unwrap_or(Duration::ZERO))
 }
 
-/// Requests left in the window (`X-RateLimit-Remaining` or `RateLimit-Remaining`).
+/// Requests left in the window (`X-RateLimit-Remaining`, `RateLimit-Remaining` or
+/// `X-RateLimit-Requests-Remaining`).
 pub fn remaining(headers: &HeaderMap) -> Option<u64> {
     header_u64(headers, &X_RATELIMIT_REMAINING)
         .or_else(|| header_u64(headers, &RATELIMIT_REMAINING))
+        .or_else(|| header_u64(headers, &X_RATELIMIT_REQUESTS_REMAINING))
 }
 
-/// The window's size (`X-RateLimit-Limit` or `RateLimit-Limit`).
+/// The window's size (`X-RateLimit-Limit`, `RateLimit-Limit` or `X-RateLimit-Requests-Limit`).
 pub fn limit(headers: &HeaderMap) -> Option<u64> {
-    header_u64(headers, &X_RATELIMIT_LIMIT).or_else(|| header_u64(headers, &RATELIMIT_LIMIT))
+    header_u64(headers, &X_RATELIMIT_LIMIT)
+        .or_else(|| header_u64(headers, &RATELIMIT_LIMIT))
+        .or_else(|| header_u64(headers, &X_RATELIMIT_REQUESTS_LIMIT))
+}
+
+/// A budget of query cost beside the request budget (Linear's complexity points): what is
+/// left, its size, and the time until it resets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CostWindow {
+    /// Points left.
+    pub remaining: u64,
+    /// The window's size, if sent.
+    pub limit: Option<u64>,
+    /// Time until it resets, if sent.
+    pub reset_in: Option<Duration>,
+}
+
+/// The query-cost window (`X-RateLimit-Complexity-*`), if the answer carries one.
+pub fn cost_window(headers: &HeaderMap, now: SystemTime) -> Option<CostWindow> {
+    Some(CostWindow {
+        remaining: header_u64(headers, &X_RATELIMIT_COMPLEXITY_REMAINING)?,
+        limit: header_u64(headers, &X_RATELIMIT_COMPLEXITY_LIMIT),
+        reset_in: headers
+            .get(&X_RATELIMIT_COMPLEXITY_RESET)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| reset_value(v.trim(), now)),
+    })
 }
 
 /// Time from `now` until the window resets (`X-RateLimit-Reset` or `RateLimit-Reset`).
@@ -55,10 +102,16 @@ pub fn limit(headers: &HeaderMap) -> Option<u64> {
 pub fn reset_in(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
     let value = headers
         .get(&X_RATELIMIT_RESET)
-        .or_else(|| headers.get(&RATELIMIT_RESET))?
+        .or_else(|| headers.get(&RATELIMIT_RESET))
+        .or_else(|| headers.get(&X_RATELIMIT_REQUESTS_RESET))?
         .to_str()
         .ok()?
         .trim();
+    reset_value(value, now)
+}
+
+/// A reset header's value as a wait from `now` (see [`reset_in`]).
+fn reset_value(value: &str, now: SystemTime) -> Option<Duration> {
     let at = if let Ok(n) = value.parse::<f64>() {
         // Integers and fractions alike: small is a delta, large an epoch in seconds or millis.
         let n = Duration::try_from_secs_f64(n).ok()?;
@@ -85,13 +138,19 @@ pub fn is_rate_limited(headers: &HeaderMap) -> bool {
 ///
 /// `Retry-After` wins; otherwise the reset time counts only when no requests are left.
 pub fn provider_wait(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
-    retry_after(headers, now).or_else(|| {
-        if remaining(headers) == Some(0) {
-            reset_in(headers, now)
-        } else {
-            None
-        }
-    })
+    retry_after(headers, now)
+        .or_else(|| {
+            if remaining(headers) == Some(0) {
+                reset_in(headers, now)
+            } else {
+                None
+            }
+        })
+        .or_else(|| {
+            cost_window(headers, now)
+                .filter(|w| w.remaining == 0)
+                .and_then(|w| w.reset_in)
+        })
 }
 
 fn header_u64(headers: &HeaderMap, name: &HeaderName) -> Option<u64> {
@@ -100,6 +159,36 @@ fn header_u64(headers: &HeaderMap, name: &HeaderName) -> Option<u64> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn linear_request_and_complexity_windows_are_read_with_millisecond_resets() {
+        let now = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        let h = headers(&[
+            ("x-ratelimit-requests-limit", "5000"),
+            ("x-ratelimit-requests-remaining", "0"),
+            ("x-ratelimit-requests-reset", "1700000030000"),
+            ("x-ratelimit-complexity-limit", "250000"),
+            ("x-ratelimit-complexity-remaining", "12"),
+            ("x-ratelimit-complexity-reset", "1700000060000"),
+        ]);
+        assert_eq!((remaining(&h), limit(&h)), (Some(0), Some(5000)));
+        assert_eq!(reset_in(&h, now), Some(Duration::from_secs(30)));
+        assert_eq!(provider_wait(&h, now), Some(Duration::from_secs(30)));
+        let cost = cost_window(&h, now);
+        assert_eq!(
+            cost,
+            Some(CostWindow {
+                remaining: 12,
+                limit: Some(250_000),
+                reset_in: Some(Duration::from_secs(60))
+            })
+        );
+        let spent = headers(&[
+            ("x-ratelimit-complexity-remaining", "0"),
+            ("x-ratelimit-complexity-reset", "1700000045000"),
+        ]);
+        assert_eq!(provider_wait(&spent, now), Some(Duration::from_secs(45)));
+    }
     use super::*;
     use http::HeaderValue;
 

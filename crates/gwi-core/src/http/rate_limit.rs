@@ -316,11 +316,32 @@ impl RateLimiter {
     }
 
     /// Learns from a response's rate-limit headers: spread a low budget, pause when none is left.
+    /// With a query-cost budget beside the request budget (Linear's complexity points), the one
+    /// nearer its end governs.
     pub fn observe(&self, headers: &HeaderMap) {
-        let Some(remaining) = headers::remaining(headers) else {
-            return;
+        let now = SystemTime::now();
+        let requests = headers::remaining(headers).map(|remaining| headers::CostWindow {
+            remaining,
+            limit: headers::limit(headers),
+            reset_in: headers::reset_in(headers, now),
+        });
+        let fraction = |w: &headers::CostWindow| {
+            w.limit
+                .filter(|l| *l > 0)
+                .map_or(f64::INFINITY, |l| w.remaining as f64 / l as f64)
         };
-        let low = match headers::limit(headers) {
+        let window = match (requests, headers::cost_window(headers, now)) {
+            (Some(r), Some(c)) if fraction(&c) < fraction(&r) => c,
+            (Some(r), _) => r,
+            (None, Some(c)) => c,
+            (None, None) => return,
+        };
+        self.follow(window);
+    }
+
+    fn follow(&self, window: headers::CostWindow) {
+        let remaining = window.remaining;
+        let low = match window.limit {
             Some(limit) => (remaining as f64) <= (limit as f64) * self.slow_down_below,
             None => remaining <= LOW_REMAINING_WITHOUT_LIMIT,
         };
@@ -330,7 +351,7 @@ impl RateLimiter {
             }
             return;
         }
-        let Some(reset_in) = headers::reset_in(headers, SystemTime::now()) else {
+        let Some(reset_in) = window.reset_in else {
             return;
         };
         if remaining == 0 {

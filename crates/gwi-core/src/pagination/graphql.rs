@@ -129,15 +129,8 @@ impl Paginator for GraphQlPageInfo {
         if let Some(variables) = variables.as_object_mut() {
             variables.insert(self.variable.clone(), serde_json::Value::String(cursor));
         }
-        let mut next =
-            HttpRequest::new(request.method.clone(), request.url.clone()).json_body(&body);
-        for (name, value) in &request.headers {
-            if !next.headers.contains_key(name) {
-                next.headers.insert(name.clone(), value.clone());
-            }
-        }
-        next.timeout = request.timeout;
-        Ok(Some(next))
+        // The same request (headers, timeout, rate bucket) with the cursor in its body.
+        Ok(Some(request.clone().json_body(&body)))
     }
 
     fn describe_request(&self, request: &HttpRequest) -> String {
