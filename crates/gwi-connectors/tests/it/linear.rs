@@ -420,3 +420,45 @@ proptest! {
         }
     }
 }
+
+#[tokio::test]
+async fn oauth_tokens_are_refreshed_and_sent_as_bearer_and_health_reports_the_tighter_budget() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/oauth/token"))
+        .and(body_string_contains("refresh_token=lin_refresh_granted"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            // About a day, and each refresh rotates the refresh token.
+            "access_token": "lin_oauth_access", "token_type": "Bearer", "expires_in": 86399,
+            "refresh_token": "lin_refresh_rotated", "scope": "read"})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/graphql"))
+        .and(header("authorization", "Bearer lin_oauth_access"))
+        .and(body_string_contains("query Viewer"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"data": {"viewer": {"id": "u1", "name": "Ada", "email": "ada@acme.test"}}}))
+                .insert_header("x-ratelimit-requests-limit", "5000")
+                .insert_header("x-ratelimit-requests-remaining", "4900")
+                .insert_header("x-ratelimit-complexity-limit", "250000")
+                .insert_header("x-ratelimit-complexity-remaining", "20000"),
+        )
+        .mount(&server)
+        .await;
+    let connector = linear(config(
+        &server.uri(),
+        json!({"auth": {"type": "oauth2", "token_url": format!("{}/oauth/token", server.uri()),
+                        "client_id": "lin-client", "client_secret": "lin-secret",
+                        "refresh_token": "lin_refresh_granted"}}),
+    ));
+    let ctx = context(&connector);
+    let info = connector.connector.authenticate(&ctx).await.unwrap();
+    assert_eq!(info.identity.as_deref(), Some("ada@acme.test"));
+    let health = serde_json::to_value(connector.connector.health_check(&ctx).await).unwrap();
+    let text = health.to_string();
+    assert!(text.contains("\"budget\":\"complexity\""), "{text}");
+    assert!(text.contains("\"remaining\":20000"), "{text}");
+}
