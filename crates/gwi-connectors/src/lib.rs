@@ -4,6 +4,8 @@
 pub mod github;
 #[cfg(feature = "gitlab")]
 pub mod gitlab;
+#[cfg(feature = "jira")]
+pub mod jira;
 #[cfg(feature = "linear")]
 pub mod linear;
 #[cfg(feature = "slack")]
@@ -19,6 +21,8 @@ pub fn registry() -> Registry {
     registry.register::<github::GithubConnector>();
     #[cfg(feature = "gitlab")]
     registry.register::<gitlab::GitlabConnector>();
+    #[cfg(feature = "jira")]
+    registry.register::<jira::JiraConnector>();
     #[cfg(feature = "linear")]
     registry.register::<linear::LinearConnector>();
     #[cfg(feature = "slack")]

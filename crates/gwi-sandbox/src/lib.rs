@@ -8,7 +8,8 @@
 //!   **GitLab REST v4** at `/gitlab/api/v4`, see [`gitlab`]; the **Slack Web API** at
 //!   `/slack/api/<method>` (`auth.test`, `conversations.list`, `conversations.history`,
 //!   `conversations.replies`, `users.list`), see [`slack`]; the **Linear GraphQL API** at
-//!   `POST /linear/graphql`, see [`linear`]. [`SandboxConfig::providers`] (`gwi sandbox
+//!   `POST /linear/graphql`, see [`linear`]; **Jira Cloud REST v3** at `/jira/rest/api/3`, see
+//!   [`jira`]. [`SandboxConfig::providers`] (`gwi sandbox
 //!   --provider`) serves a subset.
 //! - **Data** generated from a seed, sized by a scale, and mutable over time
 //!   (`POST /_sandbox/mutate`), with expected record counts at `GET /_sandbox/stats` and
@@ -66,6 +67,19 @@
 //! `GRAPHQL_VALIDATION_FAILED`, `INPUT_ERROR`, `AUTHENTICATION_ERROR`, `RATELIMITED`: no
 //! `Retry-After`, wait for `x-ratelimit-requests-reset`).
 //!
+//! Jira: the site root is `/jira` (a connector's `base_url`), the API `/jira/rest/api/3`:
+//! `GET /myself` (the site user, time zone `Europe/Berlin`), `/serverInfo`, `/project/search`
+//! (`keys`, `expand=insight`, `startAt`, `maxResults`; projects `ENG`, `OPS`, `DES`),
+//! `/search/jql` (`jql`, `fields`, `expand=changelog`, `maxResults` default 50 max 100,
+//! `nextPageToken`; `{"issues", "nextPageToken", "isLast"}` with no total; JQL `project = K`,
+//! `project in (A, B)`, `updated >= "yyyy-MM-dd HH:mm"` read in `Europe/Berlin`, `AND`, `ORDER BY
+//! updated ASC, key ASC`, anything else 400), `/issue/{idOrKey}` (`fields`),
+//! `/issue/{idOrKey}/comment` (`startAt`, `maxResults`, `orderBy`), `/issue/{idOrKey}/comment/{id}`,
+//! `/issue/{idOrKey}/changelog` (`startAt`, `maxResults`). Credentials as `Authorization: Basic
+//! base64(email:token)` (any email) or `Authorization: Bearer <token>`. The removed
+//! `/rest/api/{2,3}/search` answers 410. Errors are `{"errorMessages": [...], "errors": {}}`
+//! (401, 404, 400); rate limits 429 with `Retry-After`, `X-RateLimit-*` and `RateLimit-Reason`.
+//!
 //! Control (never faulted, never counted): `GET /_sandbox/stats`, `GET|POST /_sandbox/faults`
 //! (`{"spec": "error=0.05,429=0.01"}` or `{"429": 0.01, "latency": "20ms"}`), `POST
 //! /_sandbox/mutate` (`{"count": N, "provider": "github"}`, answers with a [`MutationReport`]),
@@ -118,6 +132,7 @@ pub mod error;
 pub mod faults;
 pub mod github;
 pub mod gitlab;
+pub mod jira;
 pub mod linear;
 pub mod provider;
 mod server;

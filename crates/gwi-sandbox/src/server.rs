@@ -21,13 +21,14 @@ use crate::error::SandboxError;
 use crate::faults::{FaultConfig, FaultInjector, FaultLayer};
 use crate::github::GitHub;
 use crate::gitlab::GitLab;
+use crate::jira::Jira;
 use crate::linear::Linear;
 use crate::provider::{Change, ChangeAction, Delivery, Expected, MutationReport, Provider};
 use crate::slack::Slack;
 use crate::stats::{Faults, RequestStats, Requests};
 
 /// The providers a sandbox can serve, by name.
-pub const PROVIDERS: &[&str] = &["github", "gitlab", "slack", "linear"];
+pub const PROVIDERS: &[&str] = &["github", "gitlab", "slack", "linear", "jira"];
 
 /// Everything behind one running sandbox.
 pub(crate) struct SandboxState {
@@ -38,6 +39,7 @@ pub(crate) struct SandboxState {
     gitlab: Arc<GitLab>,
     slack: Arc<Slack>,
     linear: Arc<Linear>,
+    jira: Arc<Jira>,
     /// The providers served, by name.
     served: Vec<&'static str>,
     clock: MutationClock,
@@ -52,6 +54,7 @@ impl SandboxState {
             Arc::clone(&self.gitlab) as Arc<dyn Provider>,
             Arc::clone(&self.slack) as Arc<dyn Provider>,
             Arc::clone(&self.linear) as Arc<dyn Provider>,
+            Arc::clone(&self.jira) as Arc<dyn Provider>,
         ];
         all.into_iter()
             .filter(|p| self.served.contains(&p.name()))
@@ -195,6 +198,12 @@ impl Sandbox {
             config.tokens.clone(),
             config.rate_limit,
         )?);
+        let jira = Arc::new(Jira::new(
+            config.seed,
+            scale,
+            config.tokens.clone(),
+            config.rate_limit,
+        )?);
         let state = Arc::new(SandboxState {
             seed: config.seed,
             scale,
@@ -203,6 +212,7 @@ impl Sandbox {
             gitlab,
             slack,
             linear,
+            jira,
             served,
             clock: MutationClock::new(0),
             mutations: AtomicU64::new(0),

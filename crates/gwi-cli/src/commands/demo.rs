@@ -16,14 +16,14 @@ use super::common::{bad_usage, context_for, open_store};
 /// Arguments of `gwi demo`.
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Examples:\n  gwi demo && gwi records list --store sqlite://gwi-demo.db --connector github\n  gwi demo gitlab\n  gwi demo slack\n  gwi demo linear\n\n\
+    after_help = "Examples:\n  gwi demo && gwi records list --store sqlite://gwi-demo.db --connector github\n  gwi demo gitlab\n  gwi demo slack\n  gwi demo linear\n  gwi demo jira\n\n\
 The demo starts the sandbox (local, simulated provider APIs) in this process, syncs everything the\n\
 sandbox serves for the connector into a SQLite file, changes, creates and deletes some data\n\
 upstream, and syncs again incrementally. For a provider that never announces deletions (GitLab)\n\
 a reconciling sync (gwi sync --reconcile) then finds them."
 )]
 pub struct DemoArgs {
-    /// The connector to show (one the sandbox serves: github, gitlab, slack, linear).
+    /// The connector to show (one the sandbox serves: github, gitlab, jira, slack, linear).
     #[arg(default_value = "github")]
     connector: String,
     /// SQLite file to sync into (replaced if it exists).

@@ -35,6 +35,9 @@ Providers, each under its own prefix; point a connector's base_url there:
            `token` parameter; a token containing `missing-scope` is refused history reads
   linear   http://127.0.0.1:8787/linear (the GraphQL API at POST /linear/graphql); the key as
            `Authorization: <key>` (personal API key, no Bearer) or `Authorization: Bearer <token>`
+  jira     http://127.0.0.1:8787/jira (Jira Cloud REST v3 under /jira/rest/api/3; projects ENG, OPS,
+           DES; JQL dates read in Europe/Berlin); `Authorization: Basic base64(email:token)` (any
+           email, for example gwi@acme.test) or `Authorization: Bearer <token>`
 Any token starting with `gwi-sandbox` (for example `gwi-sandbox-token`) is accepted, unless
 --token lists the accepted tokens. `GET /_sandbox/expected?provider=NAME` lists what a full sync
 of that provider should store.

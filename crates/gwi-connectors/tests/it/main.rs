@@ -10,6 +10,7 @@ mod github_webhook;
 mod gitlab_support;
 mod gitlab_sync;
 mod gitlab_webhook;
+mod jira;
 mod linear;
 mod slack;
 mod support;
@@ -18,3 +19,4 @@ gwi_testing::connector_behaviour_tests!(github_behaviour, gwi_connectors::regist
 gwi_testing::connector_behaviour_tests!(gitlab_behaviour, gwi_connectors::registry(), "gitlab");
 gwi_testing::connector_behaviour_tests!(slack_behaviour, gwi_connectors::registry(), "slack");
 gwi_testing::connector_behaviour_tests!(linear_behaviour, gwi_connectors::registry(), "linear");
+gwi_testing::connector_behaviour_tests!(jira_behaviour, gwi_connectors::registry(), "jira");

@@ -685,6 +685,24 @@ fn millis(duration: Duration) -> u64 {
 /// The provider's error message: a JSON `message`/`error` field, else the start of the body.
 pub fn provider_message(body: &[u8]) -> String {
     if let Ok(value) = serde_json::from_slice::<serde_json::Value>(body) {
+        // Atlassian: {"errorMessages": ["..."], "errors": {"field": "..."}}.
+        let mut atlassian: Vec<String> = value
+            .get("errorMessages")
+            .and_then(|v| v.as_array())
+            .into_iter()
+            .flatten()
+            .filter_map(|m| m.as_str().map(str::to_owned))
+            .collect();
+        if let Some(errors) = value.get("errors").and_then(|v| v.as_object()) {
+            atlassian.extend(
+                errors
+                    .iter()
+                    .filter_map(|(field, m)| m.as_str().map(|m| format!("{field}: {m}"))),
+            );
+        }
+        if !atlassian.is_empty() {
+            return atlassian.join("; ").chars().take(300).collect();
+        }
         for key in ["message", "error_description", "error"] {
             if let Some(text) = value.get(key).and_then(|v| v.as_str()) {
                 return text.chars().take(300).collect();

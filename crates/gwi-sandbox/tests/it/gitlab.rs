@@ -330,7 +330,7 @@ async fn one_provider_can_be_served_alone_and_unknown_ones_are_refused() {
     };
     assert_eq!(
         (name.as_str(), known.as_str()),
-        ("gitlub", "github, gitlab, slack, linear")
+        ("gitlub", "github, gitlab, slack, linear, jira")
     );
 }
 

@@ -7,6 +7,7 @@ mod crash;
 mod github;
 mod gitlab;
 mod ingest;
+mod jira;
 mod linear;
 mod ops;
 mod signatures;
