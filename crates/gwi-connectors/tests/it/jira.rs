@@ -464,3 +464,91 @@ async fn a_full_and_an_incremental_sync_never_call_the_removed_search() {
     );
     sandbox.shutdown().await;
 }
+
+/// Keeps the refresh tokens the connector rotates to.
+#[derive(Debug, Default)]
+struct Saved(std::sync::Mutex<Vec<String>>);
+
+#[async_trait::async_trait]
+impl gwi_core::auth::RefreshTokenSink for Saved {
+    async fn save(&self, token: &secrecy::SecretString) -> Result<(), ConnectorError> {
+        use secrecy::ExposeSecret;
+        self.0
+            .lock()
+            .unwrap()
+            .push(token.expose_secret().to_owned());
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn oauth_refresh_tokens_rotate_and_a_refused_one_says_to_reauthorise() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/oauth/token"))
+        .and(wiremock::matchers::body_string_contains("refresh_token=jira-refresh-1"))
+        .respond_with(ok(json!({"access_token": "jira-access-2", "token_type": "Bearer",
+                                "expires_in": 3600, "refresh_token": "jira-refresh-2", "scope": "read:jira-work"})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/oauth/token"))
+        .and(wiremock::matchers::body_string_contains("refresh_token=jira-refresh-revoked"))
+        .respond_with(ResponseTemplate::new(403).set_body_json(
+            json!({"error": "invalid_grant", "error_description": "Unknown or invalid refresh token."}),
+        ))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/ex/jira/cloud-1/rest/api/3/myself"))
+        .and(wiremock::matchers::header(
+            "authorization",
+            "Bearer jira-access-2",
+        ))
+        .respond_with(ok(
+            json!({"accountId": "a1", "emailAddress": "me@acme.test", "timeZone": "UTC"}),
+        ))
+        .mount(&server)
+        .await;
+    let oauth = |refresh: &str| {
+        config(
+            &format!("{}/ex/jira/cloud-1", server.uri()),
+            json!({"auth": {"type": "oauth2", "token_url": format!("{}/oauth/token", server.uri()),
+                            "client_id": "jira-app", "client_secret": "jira-app-secret",
+                            "refresh_token": refresh}}),
+        )
+    };
+    let connector = jira(oauth("jira-refresh-1"));
+    let saved = std::sync::Arc::new(Saved::default());
+    let transport = gwi_core::http::ReqwestClient::new(std::time::Duration::from_secs(10)).unwrap();
+    let ctx = gwi_core::context::ConnectorContext::with_token_sink(
+        &connector,
+        std::sync::Arc::new(transport),
+        Some(saved.clone()),
+    )
+    .unwrap();
+    let info = connector.connector.authenticate(&ctx).await.unwrap();
+    assert_eq!(info.identity.as_deref(), Some("me@acme.test"));
+    assert_eq!(
+        *saved.0.lock().unwrap(),
+        ["jira-refresh-2"],
+        "saved before it is used"
+    );
+
+    let revoked = jira(oauth("jira-refresh-revoked"));
+    let error = revoked
+        .connector
+        .authenticate(&context(&revoked))
+        .await
+        .unwrap_err();
+    let text = error.to_string();
+    assert!(
+        text.contains("invalid_grant") && text.contains("re-authorise"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("jira-refresh-revoked") && !text.contains("jira-app-secret"),
+        "{text}"
+    );
+}

@@ -46,7 +46,8 @@ impl TokenEndpoint {
             error_description: Option<String>,
         }
         match serde_json::from_slice::<OAuthError>(&response.body) {
-            Ok(doc) if matches!(response.status.as_u16(), 400 | 401) => oauth_error(
+            // Atlassian refuses a refresh token with a 403.
+            Ok(doc) if matches!(response.status.as_u16(), 400 | 401 | 403) => oauth_error(
                 &self.connector,
                 &doc.error,
                 doc.error_description.as_deref(),
@@ -169,10 +170,11 @@ impl<'c> ::oauth2::AsyncHttpClient<'c> for OAuth2Http<'_> {
                 .send(ours)
                 .await
                 .map_err(|e| TokenHttpError::transport(&url, e))?;
-            // 200 is a token; 400/401 with a JSON body is an OAuth error document the crate parses.
-            // Anything else (a redirect, 429, 5xx, an HTML error page) is reported by status.
-            let oauth_error =
-                matches!(response.status.as_u16(), 400 | 401) && is_oauth_error(&response.body);
+            // 200 is a token; 400/401 (Atlassian: 403) with a JSON body is an OAuth error
+            // document the crate parses. Anything else (a redirect, 429, 5xx, an HTML error
+            // page) is reported by status.
+            let oauth_error = matches!(response.status.as_u16(), 400 | 401 | 403)
+                && is_oauth_error(&response.body);
             if response.status != http::StatusCode::OK && !oauth_error {
                 return Err(status_error(&response));
             }

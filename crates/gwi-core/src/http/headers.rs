@@ -122,9 +122,12 @@ fn reset_value(value: &str, now: SystemTime) -> Option<Duration> {
         } else {
             UNIX_EPOCH + n / 1000
         }
-    } else {
-        let parsed = chrono::DateTime::parse_from_rfc3339(value).ok()?;
+    } else if let Ok(parsed) = chrono::DateTime::parse_from_rfc3339(value) {
         SystemTime::from(parsed)
+    } else {
+        // Jira: ISO 8601 to the minute, `2024-05-01T10:00Z`.
+        let minute = chrono::NaiveDateTime::parse_from_str(value, "%Y-%m-%dT%H:%MZ").ok()?;
+        SystemTime::from(minute.and_utc())
     };
     Some(at.duration_since(now).unwrap_or(Duration::ZERO))
 }
@@ -159,6 +162,13 @@ fn header_u64(headers: &HeaderMap, name: &HeaderName) -> Option<u64> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_reset_to_the_minute_is_read_as_jira_sends_it() {
+        let now = UNIX_EPOCH + Duration::from_secs(1_714_557_570); // 2024-05-01T09:59:30Z
+        let h = headers(&[("x-ratelimit-reset", "2024-05-01T10:00Z")]);
+        assert_eq!(reset_in(&h, now), Some(Duration::from_secs(30)));
+    }
 
     #[test]
     fn linear_request_and_complexity_windows_are_read_with_millisecond_resets() {
