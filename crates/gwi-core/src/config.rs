@@ -60,8 +60,10 @@ impl Secret {
                     format!("environment variable {name} is not valid UTF-8")
                 }
             })?;
-            if value.is_empty() {
-                return Err(format!("environment variable {name} is empty"));
+            if value.trim().is_empty() {
+                return Err(format!(
+                    "environment variable {name} is empty (or only whitespace)"
+                ));
             }
             Ok(Self {
                 value: SecretString::from(value),
@@ -70,12 +72,15 @@ impl Secret {
         } else if let Some(path) = reference.strip_prefix("file:") {
             let value = std::fs::read_to_string(path)
                 .map_err(|e| format!("cannot read secret file {path}: {e}"))?;
+            if value.trim().is_empty() {
+                return Err(format!("secret file {path} is empty (or only whitespace)"));
+            }
             Ok(Self {
                 value: SecretString::from(value.trim_end_matches(['\n', '\r']).to_owned()),
                 origin: SecretOrigin::File(PathBuf::from(path)),
             })
-        } else if reference.is_empty() {
-            Err("must not be empty".to_owned())
+        } else if reference.trim().is_empty() {
+            Err("must not be empty or only whitespace".to_owned())
         } else {
             Ok(Self::literal(reference))
         }
@@ -741,6 +746,16 @@ fn resolve_ref<'a>(
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_secret_file_holding_only_a_newline_is_refused_not_read_as_an_empty_key() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let path = dir.path().join("secret");
+        std::fs::write(&path, "\n").unwrap_or_else(|e| panic!("{e}"));
+        let err = Secret::resolve(&format!("file:{}", path.display())).unwrap_err();
+        assert!(err.contains("is empty"), "{err}");
+        assert!(Secret::resolve("   ").is_err());
+    }
     use super::*;
     use serde_json::json;
 

@@ -48,9 +48,7 @@ impl std::fmt::Debug for GitLabScheme {
 impl GitLabScheme {
     /// Accepts any of the secret tokens and any of the `whsec_` signing tokens in `secrets`.
     pub fn new(secrets: &[Secret]) -> Result<Self, WebhookConfigError> {
-        if secrets.is_empty() {
-            return Err(WebhookConfigError::NoSecrets);
-        }
+        super::keys::check_secrets(secrets)?;
         let mut tokens = Vec::new();
         let mut signing = Vec::new();
         for (index, secret) in secrets.iter().enumerate() {

@@ -26,12 +26,38 @@ impl fmt::Debug for HmacKeys {
     }
 }
 
+/// Secrets shorter than this are accepted with a warning: they can be guessed.
+const WEAK_SECRET_BYTES: usize = 16;
+
+/// Refuses secrets that are empty or only whitespace (an HMAC under an empty key, or an empty
+/// token compared with an empty header, is forgeable by anyone) and warns of short ones.
+pub(crate) fn check_secrets(secrets: &[Secret]) -> Result<(), WebhookConfigError> {
+    if secrets.is_empty() {
+        return Err(WebhookConfigError::NoSecrets);
+    }
+    for (index, secret) in secrets.iter().enumerate() {
+        let value = secret.expose().expose_secret();
+        if value.trim().is_empty() {
+            return Err(WebhookConfigError::InvalidSecret {
+                index,
+                problem: "is empty or only whitespace, which anyone could sign with",
+            });
+        }
+        if value.len() < WEAK_SECRET_BYTES {
+            tracing::warn!(
+                index,
+                origin = %secret.origin(),
+                "webhook secret is shorter than 16 bytes and could be guessed; use a random one of 32 bytes or more"
+            );
+        }
+    }
+    Ok(())
+}
+
 impl HmacKeys {
     /// Keys that are the secrets' own bytes (GitHub, Slack, Linear, Jira).
     pub(crate) fn raw(secrets: &[Secret]) -> Result<Self, WebhookConfigError> {
-        if secrets.is_empty() {
-            return Err(WebhookConfigError::NoSecrets);
-        }
+        check_secrets(secrets)?;
         Ok(Self(
             secrets
                 .iter()
@@ -110,6 +136,32 @@ pub(crate) fn hmac_sha256(key: &[u8], parts: &[&[u8]]) -> Vec<u8> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn empty_or_blank_secrets_are_refused_from_every_scheme() {
+        for blank in ["", " ", "\n", "\t \r\n"] {
+            let secrets = [
+                Secret::literal("a-real-secret-of-some-length"),
+                Secret::literal(blank),
+            ];
+            let raw = HmacKeys::raw(&secrets)
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(
+                raw.contains("secrets[1]") && raw.contains("empty"),
+                "{blank:?}: {raw}"
+            );
+            let gitlab = crate::webhook::GitLabScheme::new(&secrets)
+                .err()
+                .map(|e| e.field());
+            assert_eq!(gitlab.as_deref(), Some("secrets[1]"), "{blank:?}");
+        }
+        assert!(
+            HmacKeys::raw(&[Secret::literal("short")]).is_ok(),
+            "short is a warning only"
+        );
+    }
     use super::*;
 
     #[test]
