@@ -32,7 +32,7 @@ pub(crate) fn headers_from_json(
     serde_json::from_value(value).map_err(|e| corrupt_json("headers", &e))
 }
 
-/// Indexes of the first delivery of each (connector, key) in `webhooks`, ordered by key.
+/// Indexes of the first delivery of each (tenant, connector, key) in `webhooks`, ordered by key.
 ///
 /// Only these go into the insert, so every row it returns belongs to exactly one delivery. The
 /// fixed order makes two writers appending overlapping batches wait on each other rather than
@@ -42,28 +42,35 @@ pub(crate) fn first_of_each_key(webhooks: &[InboundWebhook]) -> Vec<usize> {
     let mut first: Vec<usize> = (0..webhooks.len())
         .filter(|&i| {
             seen.insert((
+                webhooks[i].tenant.as_str(),
                 webhooks[i].connector.as_str(),
                 webhooks[i].dedupe_key.as_str(),
             ))
         })
         .collect();
-    first.sort_unstable_by_key(|&i| (&webhooks[i].connector, &webhooks[i].dedupe_key));
+    first.sort_unstable_by_key(|&i| {
+        (
+            &webhooks[i].tenant,
+            &webhooks[i].connector,
+            &webhooks[i].dedupe_key,
+        )
+    });
     first
 }
 
-/// Each delivery's outcome, given the ids of the rows stored by (connector, key).
+/// Each delivery's outcome, given the ids of the rows stored by (tenant, connector, key).
 ///
 /// A key not stored was already in the inbox; a repeat of a stored key later in the batch finds
 /// its id taken by the first occurrence: both are duplicates.
 pub(crate) fn outcomes(
     webhooks: &[InboundWebhook],
-    mut stored: HashMap<(String, String), i64>,
+    mut stored: HashMap<(String, String, String), i64>,
 ) -> Vec<InboxAppend> {
     webhooks
         .iter()
         .map(|w| {
             stored
-                .remove(&(w.connector.clone(), w.dedupe_key.clone()))
+                .remove(&(w.tenant.clone(), w.connector.clone(), w.dedupe_key.clone()))
                 .map_or(InboxAppend::Duplicate, InboxAppend::Stored)
         })
         .collect()

@@ -187,8 +187,8 @@ const INBOX_APPEND: &str = "INSERT INTO inbox (tenant, connector, dedupe_key, ev
                  $7::smallint[], $8::timestamptz[]) \
           AS t(tenant, connector, dedupe_key, event_type, headers, body, body_codec, \
                received_at) \
-     ON CONFLICT (connector, dedupe_key) DO NOTHING \
-     RETURNING id, connector, dedupe_key";
+     ON CONFLICT (tenant, connector, dedupe_key) DO NOTHING \
+     RETURNING id, tenant, connector, dedupe_key";
 
 const UPSERT: &str = "INSERT INTO records (tenant, connector, record_type, id, source, \
      created_at, updated_at, data, metadata, synced_at) \
@@ -349,7 +349,7 @@ impl Store for PostgresStore {
             .map(|w| headers_to_json(&w.headers))
             .collect::<Result<Vec<_>, _>>()?;
         let bodies: Vec<_> = rows.clone().map(|w| codec::encode(&w.body)).collect();
-        let stored: Vec<(i64, String, String)> = sqlx::query_as(INBOX_APPEND)
+        let stored: Vec<(i64, String, String, String)> = sqlx::query_as(INBOX_APPEND)
             .bind(rows.clone().map(|w| w.tenant.as_str()).collect::<Vec<_>>())
             .bind(
                 rows.clone()
@@ -380,7 +380,7 @@ impl Store for PostgresStore {
             .map_err(from_sqlx)?;
         let stored = stored
             .into_iter()
-            .map(|(id, connector, key)| ((connector, key), id))
+            .map(|(id, tenant, connector, key)| ((tenant, connector, key), id))
             .collect();
         Ok(outcomes(webhooks, stored))
     }

@@ -863,29 +863,31 @@ impl Store for SqliteStore {
                     .push_bind_unseparated(now);
             });
             qb.push(
-                " ON CONFLICT (connector, dedupe_key) DO NOTHING \
-                 RETURNING id, connector, dedupe_key; \
+                " ON CONFLICT (tenant, connector, dedupe_key) DO NOTHING \
+                 RETURNING id, tenant, connector, dedupe_key; \
                  INSERT INTO inbox_bodies (id, codec, body) \
-                 SELECT inbox.id, new.column3, new.column4 FROM (",
+                 SELECT inbox.id, new.column4, new.column5 FROM (",
             );
             qb.push_values(chunk, |mut row, (webhook, _, (codec, body))| {
-                row.push_bind(webhook.connector.as_str())
+                row.push_bind(webhook.tenant.as_str())
+                    .push_bind(webhook.connector.as_str())
                     .push_bind(webhook.dedupe_key.as_str())
                     .push_bind(*codec)
                     .push_bind(body.as_ref());
             });
             // `WHERE true` keeps SQLite from reading `ON CONFLICT` as part of the join.
             qb.push(
-                ") AS new JOIN inbox ON inbox.connector = new.column1 \
-                 AND inbox.dedupe_key = new.column2 WHERE true ON CONFLICT (id) DO NOTHING;",
+                ") AS new JOIN inbox ON inbox.tenant = new.column1 \
+                 AND inbox.connector = new.column2 AND inbox.dedupe_key = new.column3 \
+                 WHERE true ON CONFLICT (id) DO NOTHING;",
             );
         }
         qb.push(" COMMIT; PRAGMA synchronous = ");
         qb.push(self.synchronous);
-        let inserted: Vec<(i64, String, String)> = self.write_in_one_query(qb).await?;
-        let stored: HashMap<(String, String), i64> = inserted
+        let inserted: Vec<(i64, String, String, String)> = self.write_in_one_query(qb).await?;
+        let stored: HashMap<(String, String, String), i64> = inserted
             .into_iter()
-            .map(|(id, connector, key)| ((connector, key), id))
+            .map(|(id, tenant, connector, key)| ((tenant, connector, key), id))
             .collect();
         Ok(outcomes(webhooks, stored))
     }
@@ -1113,6 +1115,65 @@ impl Store for SqliteStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn the_per_tenant_dedupe_migration_keeps_every_delivery_and_its_id() {
+        use sqlx::Connection;
+        let mut conn = SqliteConnection::connect("sqlite::memory:").await.unwrap();
+        for sql in [
+            include_str!("../migrations/sqlite/0001_init.sql"),
+            include_str!("../migrations/sqlite/0002_inbox_bodies.sql"),
+        ] {
+            sqlx::raw_sql(sql).execute(&mut conn).await.unwrap();
+        }
+        let insert = |tenant: &str, key: &str, status: &str| {
+            format!(
+                "INSERT INTO inbox (tenant, connector, dedupe_key, event_type, headers, \
+                 received_at, status, next_attempt_at) \
+                 VALUES ('{tenant}', 'github', '{key}', 'push', '[]', 1, '{status}', 1)"
+            )
+        };
+        for (key, status) in [("d-1", "done"), ("d-2", "pending")] {
+            sqlx::raw_sql(&insert("acme", key, status))
+                .execute(&mut conn)
+                .await
+                .unwrap();
+        }
+        sqlx::raw_sql(include_str!(
+            "../migrations/sqlite/0003_inbox_dedupe_per_tenant.sql"
+        ))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+        let rows: Vec<(i64, String, String)> =
+            sqlx::query_as("SELECT id, dedupe_key, status FROM inbox ORDER BY id")
+                .fetch_all(&mut conn)
+                .await
+                .unwrap();
+        assert_eq!(
+            rows,
+            [
+                (1, "d-1".to_owned(), "done".to_owned()),
+                (2, "d-2".to_owned(), "pending".to_owned())
+            ]
+        );
+        sqlx::raw_sql(&insert("globex", "d-1", "pending"))
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        let id: i64 = sqlx::query_scalar("SELECT id FROM inbox WHERE tenant = 'globex'")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+        assert_eq!(id, 3, "ids go on after the rebuilt rows");
+        assert!(
+            sqlx::raw_sql(&insert("acme", "d-1", "pending"))
+                .execute(&mut conn)
+                .await
+                .is_err(),
+            "one tenant's key is still stored once"
+        );
+    }
 
     /// The writer's `synchronous` level (1 = NORMAL, 2 = FULL).
     async fn writer_synchronous(store: &SqliteStore) -> i64 {

@@ -210,7 +210,8 @@ impl Store for MemoryStore {
         let mut appended = Vec::with_capacity(webhooks.len());
         for webhook in webhooks {
             let duplicate = inner.inbox.values().any(|s| {
-                s.entry.webhook.connector == webhook.connector
+                s.entry.webhook.tenant == webhook.tenant
+                    && s.entry.webhook.connector == webhook.connector
                     && s.entry.webhook.dedupe_key == webhook.dedupe_key
             });
             if duplicate {

@@ -76,7 +76,7 @@ macro_rules! store_conformance_tests {
             idempotency_key_is_claimed_once,
             concurrent_claims_of_one_key_have_one_winner,
             expired_idempotency_key_can_be_claimed_again,
-            inbox_append_dedupes_per_connector,
+            inbox_append_dedupes_per_tenant_and_connector,
             inbox_batch_append_stores_every_delivery_whole,
             inbox_batch_append_stores_a_repeated_key_once,
             inbox_batch_append_finds_earlier_deliveries_duplicate,
@@ -739,8 +739,9 @@ async fn count_of(store: &dyn Store, status: InboxStatus) -> u64 {
         .map_or(0, |(_, n)| n)
 }
 
-/// A delivery is stored once per (connector, dedupe key).
-pub async fn inbox_append_dedupes_per_connector(store: Arc<dyn Store>) {
+/// A delivery is stored once per (tenant, connector, dedupe key): the same id sent to another
+/// connector or another tenant is another delivery, in one append and in a batch alike.
+pub async fn inbox_append_dedupes_per_tenant_and_connector(store: Arc<dyn Store>) {
     let first = stored_id(store.inbox_append(&webhook("github", "d-1")).await.unwrap());
     assert_eq!(
         store.inbox_append(&webhook("github", "d-1")).await.unwrap(),
@@ -748,7 +749,24 @@ pub async fn inbox_append_dedupes_per_connector(store: Arc<dyn Store>) {
     );
     let other = stored_id(store.inbox_append(&webhook("gitlab", "d-1")).await.unwrap());
     assert_ne!(first, other);
-    assert_eq!(count_of(store.as_ref(), InboxStatus::Pending).await, 2);
+    let mut globex = webhook("github", "d-1");
+    globex.tenant = "globex".into();
+    let tenant = stored_id(store.inbox_append(&globex).await.unwrap());
+    assert_ne!(
+        first, tenant,
+        "another tenant's delivery is not a duplicate"
+    );
+    let mut initech = webhook("github", "d-2");
+    initech.tenant = "initech".into();
+    let batch = store
+        .inbox_append_batch(&[webhook("github", "d-2"), initech.clone(), initech])
+        .await
+        .unwrap();
+    assert!(
+        matches!(batch[0], InboxAppend::Stored(_)) && matches!(batch[1], InboxAppend::Stored(_))
+    );
+    assert_eq!(batch[2], InboxAppend::Duplicate);
+    assert_eq!(count_of(store.as_ref(), InboxStatus::Pending).await, 5);
 }
 
 /// A batch stores each new delivery with its own id, one result per delivery in order.

@@ -25,7 +25,7 @@ struct State {
     inbox: Vec<Slot>,
     /// (tenant, connector, type, id) -> record.
     records: BTreeMap<String, ConnectorRecord>,
-    /// `connector/dedupe_key` of every inbox entry.
+    /// `tenant/connector/dedupe_key` of every inbox entry.
     keys: HashSet<String>,
 }
 
@@ -208,10 +208,10 @@ impl Store for TestStore {
             Ok(webhooks
                 .iter()
                 .map(|webhook| {
-                    if !state
-                        .keys
-                        .insert(format!("{}/{}", webhook.connector, webhook.dedupe_key))
-                    {
+                    if !state.keys.insert(format!(
+                        "{}/{}/{}",
+                        webhook.tenant, webhook.connector, webhook.dedupe_key
+                    )) {
                         return InboxAppend::Duplicate;
                     }
                     let id = state.inbox.len() as i64 + 1;
