@@ -170,6 +170,64 @@ impl Envelope<'_> {
     }
 }
 
+/// The value of the four hex digits at the start of `hex`, if they are four hex digits.
+fn hex4(hex: &[u8]) -> Option<u32> {
+    let digits = hex.get(..4)?;
+    let text = std::str::from_utf8(digits).ok()?;
+    u32::from_str_radix(text, 16).ok()
+}
+
+/// `text` with every `\u0000` escape and every lone surrogate escape (`\ud800` without its
+/// pair) replaced by `\ufffd`, or `None` when there is none. PostgreSQL's `jsonb` refuses both,
+/// and one such record would fail its whole batch, and every later run at the same cursor.
+fn storable_text(text: &str) -> Option<String> {
+    if !text.contains("\\u") {
+        return None;
+    }
+    let bytes = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    let (mut last, mut i, mut changed) = (0, 0, false);
+    while i < bytes.len() {
+        if bytes[i] != b'\\' {
+            i += 1;
+            continue;
+        }
+        if bytes.get(i + 1) != Some(&b'u') {
+            i += 2;
+            continue;
+        }
+        let code = bytes.get(i + 2..).and_then(hex4);
+        let unstorable = match code {
+            Some(0) | Some(0xDC00..=0xDFFF) => true,
+            Some(0xD800..=0xDBFF) => {
+                let next = bytes.get(i + 6..);
+                let paired = next.is_some_and(|n| n.starts_with(b"\\u"))
+                    && matches!(
+                        next.and_then(|n| n.get(2..)).and_then(hex4),
+                        Some(0xDC00..=0xDFFF)
+                    );
+                if paired {
+                    i += 12;
+                    continue;
+                }
+                true
+            }
+            _ => false,
+        };
+        if unstorable {
+            out.push_str(&text[last..i]);
+            out.push_str("\\ufffd");
+            last = i + 6;
+            changed = true;
+        }
+        i += 6;
+    }
+    changed.then(|| {
+        out.push_str(text.get(last..).unwrap_or_default());
+        out
+    })
+}
+
 /// A JSON value kept as its serialized text: a record's `data` and `metadata`.
 ///
 /// Records are written far more often than they are looked into, so a connector serializes a
@@ -177,10 +235,21 @@ impl Envelope<'_> {
 /// protocol writers pass that text through. [`to_value`](Self::to_value) parses it back for
 /// the few places that inspect fields. Two values are equal when their JSON is, whatever the
 /// key order or spacing (PostgreSQL's `jsonb` hands back its own layout).
+///
+/// Every store can keep every value: a `\u0000` escape (a NUL character) or a lone surrogate
+/// escape becomes `\ufffd` (the replacement character) when the text is made.
 #[derive(Clone)]
 pub struct JsonText(Box<RawValue>);
 
 impl JsonText {
+    /// `raw`, with what no store can keep replaced (see the type's docs).
+    fn storable(raw: Box<RawValue>) -> Self {
+        match storable_text(raw.get()).map(RawValue::from_string) {
+            Some(Ok(cleaned)) => Self(cleaned),
+            _ => Self(raw),
+        }
+    }
+
     /// `{}`.
     pub fn empty_object() -> Self {
         Self::from(Value::Object(serde_json::Map::new()))
@@ -188,12 +257,12 @@ impl JsonText {
 
     /// Serializes `value` (typically a struct of borrowed fields, so nothing is copied twice).
     pub fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Self, serde_json::Error> {
-        serde_json::value::to_raw_value(value).map(Self)
+        serde_json::value::to_raw_value(value).map(Self::storable)
     }
 
     /// Takes JSON text as stored, checking that it is JSON.
     pub fn from_text(text: String) -> Result<Self, serde_json::Error> {
-        RawValue::from_string(text).map(Self)
+        RawValue::from_string(text).map(Self::storable)
     }
 
     /// The JSON text.
@@ -224,7 +293,9 @@ impl JsonText {
 impl From<Value> for JsonText {
     fn from(value: Value) -> Self {
         // Serializing a `Value` cannot fail: its keys are strings and its numbers finite.
-        Self(serde_json::value::to_raw_value(&value).unwrap_or_else(|_| RawValue::NULL.to_owned()))
+        Self::storable(
+            serde_json::value::to_raw_value(&value).unwrap_or_else(|_| RawValue::NULL.to_owned()),
+        )
     }
 }
 
@@ -260,7 +331,7 @@ impl Serialize for JsonText {
 
 impl<'de> Deserialize<'de> for JsonText {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        Box::<RawValue>::deserialize(deserializer).map(Self)
+        Box::<RawValue>::deserialize(deserializer).map(Self::storable)
     }
 }
 
@@ -348,6 +419,40 @@ macro_rules! record_types {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn nul_characters_and_lone_surrogates_become_replacement_characters() {
+        let encoded =
+            JsonText::encode(&serde_json::json!({"t": "a\u{0}b", "k": "\u{1b}[0m"})).unwrap();
+        assert_eq!(encoded.get("t"), Some(Value::String("a\u{fffd}b".into())));
+        assert_eq!(
+            encoded.get("k"),
+            Some(Value::String("\u{1b}[0m".into())),
+            "other escapes stay"
+        );
+        for (stored, expected) in [
+            (r#"{"s":"\ud83d\ude00"}"#, r#"{"s":"\ud83d\ude00"}"#),
+            (r#"{"s":"\ud83d!"}"#, r#"{"s":"\ufffd!"}"#),
+            (r#"{"s":"\ude00\u0000"}"#, r#"{"s":"\ufffd\ufffd"}"#),
+            (r#"{"s":"\\u0000"}"#, r#"{"s":"\\u0000"}"#),
+            (r#"{"s":"\ud83d"}"#, r#"{"s":"\ufffd"}"#),
+        ] {
+            let text = JsonText::from_text(stored.to_owned()).unwrap();
+            assert_eq!(text.as_str(), expected, "{stored}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn stored_text_is_json_without_nul_or_lone_surrogates(s in "[a\\x00\\\\\"\u{1F600}]{0,12}", hex in "[0-9a-fA-F]{4}") {
+            let raw = format!(r#"{{"s":{},"e":"\u{}\ud800x"}}"#, serde_json::to_string(&s).unwrap(), hex);
+            if let Ok(text) = JsonText::from_text(raw) {
+                let parsed: Result<Value, _> = serde_json::from_str(text.as_str());
+                proptest::prop_assert!(parsed.is_ok(), "{}", text.as_str());
+                proptest::prop_assert!(!text.as_str().contains("\\u0000"));
+            }
+        }
+    }
     use super::*;
     use serde_json::json;
 

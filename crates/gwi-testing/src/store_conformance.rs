@@ -28,7 +28,7 @@ use std::time::Duration;
 use chrono::{DateTime, TimeZone, Utc};
 use futures::TryStreamExt;
 use futures::future::BoxFuture;
-use gwi_core::record::ConnectorRecord;
+use gwi_core::record::{ConnectorRecord, JsonText};
 use gwi_core::store::{
     InboundWebhook, InboxAppend, InboxCompletion, InboxStatus, RecordQuery, Scope, Store,
     StoreError, StreamState,
@@ -66,6 +66,7 @@ macro_rules! store_conformance_tests {
             duplicate_ids_in_one_batch_keep_the_newest,
             records_are_unique_by_tenant_connector_type_and_id,
             records_round_trip_unchanged,
+            records_with_nul_characters_are_stored_not_refused,
             large_batches_are_stored_whole,
             query_filters_orders_and_limits,
             count_ignores_limit,
@@ -366,6 +367,29 @@ pub async fn records_are_unique_by_tenant_connector_type_and_id(store: Arc<dyn S
 }
 
 /// Every field of a record comes back as written (timestamps to the microsecond).
+/// Text a provider may send that not every engine can keep as is (a NUL character, which
+/// real GitHub issues contain; a lone surrogate escape) is stored, as the replacement
+/// character, and never fails the batch it is in.
+pub async fn records_with_nul_characters_are_stored_not_refused(store: Arc<dyn Store>) {
+    let mut poison = record("issue-nul", "issue", 10);
+    poison.data = json!({"title": "before\u{0}after", "body": "ok"}).into();
+    poison.metadata = JsonText::from_text(r#"{"raw":"\ud800 lone"}"#.to_owned())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let sibling = record("issue-ok", "issue", 11);
+    store
+        .commit_batch(&scope(), &[poison, sibling], None)
+        .await
+        .unwrap_or_else(|e| panic!("the batch failed: {e}"));
+    let stored = store.query_records(&all("tenant-a")).await.unwrap();
+    assert_eq!(stored.len(), 2, "{stored:?}");
+    let kept = stored
+        .iter()
+        .find(|r| r.id == "issue-nul")
+        .unwrap_or_else(|| panic!("lost"));
+    assert_eq!(kept.data.get("title"), Some(json!("before\u{fffd}after")));
+    assert_eq!(kept.metadata.get("raw"), Some(json!("\u{fffd} lone")));
+}
+
 pub async fn records_round_trip_unchanged(store: Arc<dyn Store>) {
     let created = Utc
         .timestamp_opt(1_700_000_000, 123_456_000)
