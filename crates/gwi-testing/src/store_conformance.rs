@@ -366,7 +366,6 @@ pub async fn records_are_unique_by_tenant_connector_type_and_id(store: Arc<dyn S
     assert_eq!(found[0].updated_at, at(2));
 }
 
-/// Every field of a record comes back as written (timestamps to the microsecond).
 /// Text a provider may send that not every engine can keep as is (a NUL character, which
 /// real GitHub issues contain; a lone surrogate escape) is stored, as the replacement
 /// character, and never fails the batch it is in.
@@ -390,6 +389,7 @@ pub async fn records_with_nul_characters_are_stored_not_refused(store: Arc<dyn S
     assert_eq!(kept.metadata.get("raw"), Some(json!("\u{fffd} lone")));
 }
 
+/// Every field of a record comes back as written (timestamps to the microsecond).
 pub async fn records_round_trip_unchanged(store: Arc<dyn Store>) {
     let created = Utc
         .timestamp_opt(1_700_000_000, 123_456_000)
