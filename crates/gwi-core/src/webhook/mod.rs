@@ -106,8 +106,12 @@ pub struct WebhookEvent {
 impl WebhookEvent {
     /// Decodes the body as `T`. The error names the event, the delivery and the path of the
     /// field at fault, and never quotes the body: a sender may have put anything there.
+    ///
+    /// A form-encoded delivery (GitHub's `application/x-www-form-urlencoded` option, Slack's
+    /// interactivity) is decoded from its `payload` field, the JSON the provider put there.
     pub fn decode<T: serde::de::DeserializeOwned>(&self) -> Result<T, ConnectorError> {
-        let de = &mut serde_json::Deserializer::from_slice(&self.body);
+        let json = self.json_body();
+        let de = &mut serde_json::Deserializer::from_slice(&json);
         serde_path_to_error::deserialize(de).map_err(|e| {
             ConnectorError::validation(
                 self.connector.clone(),
@@ -120,6 +124,28 @@ impl WebhookEvent {
                 ),
             )
         })
+    }
+}
+
+impl WebhookEvent {
+    /// The JSON document of the delivery: the body, or a form post's `payload` field.
+    pub fn json_body(&self) -> std::borrow::Cow<'_, [u8]> {
+        let form = self
+            .headers
+            .get(http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| {
+                v.trim_start()
+                    .to_ascii_lowercase()
+                    .starts_with("application/x-www-form-urlencoded")
+            });
+        if form
+            && let Some((_, payload)) =
+                url::form_urlencoded::parse(&self.body).find(|(key, _)| key == "payload")
+        {
+            return std::borrow::Cow::Owned(payload.into_owned().into_bytes());
+        }
+        std::borrow::Cow::Borrowed(&self.body)
     }
 }
 

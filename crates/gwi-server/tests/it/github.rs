@@ -19,7 +19,14 @@ fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
-async fn issues_delivery(engine: Engine) {
+/// How the delivery's body is sent: GitHub offers JSON and form-encoded (`payload=<json>`).
+#[derive(Debug, Clone, Copy)]
+enum Encoding {
+    Json,
+    Form,
+}
+
+async fn issues_delivery(engine: Engine, encoding: Encoding) {
     let github = gwi_connectors::registry()
         .build(
             "github",
@@ -40,13 +47,22 @@ async fn issues_delivery(engine: Engine) {
     let store = opened.store.clone();
     let running = spawn(server(vec![github], store.clone(), fast_config())).await;
 
-    let body = fixture("opened.json");
+    let json = fixture("opened.json");
+    let (body, content_type) = match encoding {
+        Encoding::Json => (json, "application/json"),
+        Encoding::Form => {
+            let form = url::form_urlencoded::Serializer::new(String::new())
+                .append_pair("payload", std::str::from_utf8(&json).unwrap())
+                .finish();
+            (form.into_bytes(), "application/x-www-form-urlencoded")
+        }
+    };
     let mut request = reqwest::Client::builder()
         .no_proxy()
         .build()
         .unwrap()
         .post(running.url("/webhooks/github"))
-        .header("content-type", "application/json")
+        .header("content-type", content_type)
         .header("x-github-event", "issues")
         .header("x-github-delivery", "72d3162e-cc78-11e3-81ab-4c9367dc0958")
         .body(body.clone());
@@ -62,19 +78,24 @@ async fn issues_delivery(engine: Engine) {
     .await;
     running.stop().await;
     let records = records_of(store.as_ref(), "default").await;
-    assert_eq!(records.len(), 1, "{engine:?}: {records:?}");
+    assert_eq!(records.len(), 1, "{engine:?} {encoding:?}: {records:?}");
     assert_eq!(records[0].record_type, "issue");
     assert_eq!(records[0].source, "github");
 }
 
 #[tokio::test]
 async fn a_github_issues_delivery_becomes_an_issue_record_with_sqlite() {
-    issues_delivery(Engine::Sqlite).await;
+    issues_delivery(Engine::Sqlite, Encoding::Json).await;
 }
 
 #[tokio::test]
 async fn a_github_issues_delivery_becomes_an_issue_record_in_memory() {
-    issues_delivery(Engine::Memory).await;
+    issues_delivery(Engine::Memory, Encoding::Json).await;
+}
+
+#[tokio::test]
+async fn a_form_encoded_github_delivery_is_decoded_not_dead_lettered() {
+    issues_delivery(Engine::Sqlite, Encoding::Form).await;
 }
 
 async fn sandbox_deliveries(engine: Engine) {
