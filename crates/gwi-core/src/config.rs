@@ -165,7 +165,9 @@ pub struct HttpSettings {
     pub max_attempts: u32,
     /// Longest single wait gwi accepts from `Retry-After` or a rate-limit reset, in seconds.
     pub max_wait_secs: u64,
-    /// Overrides the connector's documented request rate (requests per second).
+    /// Overrides the connector's documented request rate (requests per second); more than 0,
+    /// since 0 or less would not pace at all.
+    #[schemars(range(min = 0.001))]
     pub requests_per_second: Option<f64>,
     /// First retry's backoff ceiling in milliseconds; it doubles per retry (with full jitter).
     #[schemars(range(min = 1))]
@@ -828,6 +830,20 @@ mod tests {
             ),
             "{text}"
         );
+    }
+
+    #[test]
+    fn a_rate_of_zero_or_less_is_refused_rather_than_read_as_no_pacing() {
+        for rate in [0.0, -5.0] {
+            let err = from_value::<DemoConfig>(
+                "demo",
+                json!({"auth": {"type": "bearer", "token": "t-1234567890"}, "repositories": ["a/b"],
+                       "http": {"requests_per_second": rate}}),
+            )
+            .unwrap_err();
+            let text = fields(err).join("\n");
+            assert!(text.contains("http.requests_per_second"), "{rate}: {text}");
+        }
     }
 
     #[test]
