@@ -19,15 +19,39 @@ pub fn engine_for(url: &str) -> Option<Engine> {
     }
 }
 
-/// `url` with any `user:password@` part replaced, safe for errors and logs.
+/// Query parameters that carry a credential (`?password=...` is a libpq option).
+const SECRET_PARAMS: [&str; 2] = ["password", "sslpassword"];
+
+/// `url` with any `user:password@` part and any `password=` parameter replaced, safe for
+/// errors and logs.
 ///
 /// Works on text rather than a parsed URL, so malformed URLs are redacted too.
 pub fn redact(url: &str) -> String {
-    let Some(at) = url.rfind('@') else {
-        return url.to_owned();
+    let (base, query) = match url.split_once('?') {
+        Some((base, query)) => (base, Some(query)),
+        None => (url, None),
     };
-    let start = url[..at].find("://").map_or(0, |i| i + 3);
-    format!("{}[redacted]{}", &url[..start], &url[at..])
+    let mut out = match base.rfind('@') {
+        Some(at) => {
+            let start = base[..at].find("://").map_or(0, |i| i + 3);
+            format!("{}[redacted]{}", &base[..start], &base[at..])
+        }
+        None => base.to_owned(),
+    };
+    if let Some(query) = query {
+        let pairs: Vec<String> = query
+            .split('&')
+            .map(|pair| match pair.split_once('=') {
+                Some((key, _)) if SECRET_PARAMS.iter().any(|s| key.eq_ignore_ascii_case(s)) => {
+                    format!("{key}=[redacted]")
+                }
+                _ => pair.to_owned(),
+            })
+            .collect();
+        out.push('?');
+        out.push_str(&pairs.join("&"));
+    }
+    out
 }
 
 #[cfg(test)]
@@ -52,5 +76,13 @@ mod tests {
         );
         assert_eq!(redact("admin:hunter2@db.local"), "[redacted]@db.local");
         assert_eq!(redact("sqlite://./gwi.db"), "sqlite://./gwi.db");
+        assert_eq!(
+            redact("postgres://db.local/gwi?sslmode=require&password=hunter2&PASSWORD=x"),
+            "postgres://db.local/gwi?sslmode=require&password=[redacted]&PASSWORD=[redacted]"
+        );
+        assert_eq!(
+            redact("postgres://u:p@h/db?application_name=a@b"),
+            "postgres://[redacted]@h/db?application_name=a@b"
+        );
     }
 }
