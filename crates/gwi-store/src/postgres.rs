@@ -405,10 +405,19 @@ impl Store for PostgresStore {
         .fetch_all(&self.pool)
         .await
         .map_err(from_sqlx)?;
-        let mut entries = rows
-            .iter()
-            .map(decode_entry)
-            .collect::<Result<Vec<_>, _>>()?;
+        let mut entries = Vec::with_capacity(rows.len());
+        for row in &rows {
+            match decode_entry(row) {
+                Ok(entry) => entries.push(entry),
+                Err(error) => {
+                    // One unreadable entry must not fail every fetch it is part of.
+                    let id: i64 = row.try_get("id").map_err(from_sqlx)?;
+                    tracing::error!(id, error = %error, "inbox entry cannot be read; it is dead-lettered");
+                    self.inbox_mark_failed(id, &format!("cannot be read: {error}"), None)
+                        .await?;
+                }
+            }
+        }
         entries.sort_by_key(|e| e.id);
         Ok(entries)
     }
@@ -448,7 +457,8 @@ impl Store for PostgresStore {
         let done = sqlx::query(
             "UPDATE inbox SET attempts = attempts + 1, last_error = $2, \
              status = CASE WHEN $3::timestamptz IS NULL THEN 'dead' ELSE 'pending' END, \
-             next_attempt_at = COALESCE($3, next_attempt_at) WHERE id = $1",
+             next_attempt_at = COALESCE($3, next_attempt_at) \
+             WHERE id = $1 AND status = 'pending'",
         )
         .bind(id)
         .bind(error)
@@ -457,7 +467,16 @@ impl Store for PostgresStore {
         .await
         .map_err(from_sqlx)?;
         if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound(format!("inbox entry {id}")));
+            // Completed (or given up) meanwhile, e.g. by a worker whose time ran out just as
+            // it committed: that outcome stands.
+            let known: Option<i64> = sqlx::query_scalar("SELECT id FROM inbox WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(from_sqlx)?;
+            if known.is_none() {
+                return Err(StoreError::NotFound(format!("inbox entry {id}")));
+            }
         }
         Ok(())
     }

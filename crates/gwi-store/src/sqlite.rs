@@ -670,6 +670,14 @@ fn decode_record(row: &SqliteRow) -> Result<ConnectorRecord, StoreError> {
     })
 }
 
+/// Gives up on an entry that cannot be read, so it fails no later fetch of the entries beside it.
+async fn dead_letter(store: &dyn Store, id: i64, error: &StoreError) -> Result<(), StoreError> {
+    tracing::error!(id, error = %error, "inbox entry cannot be read; it is dead-lettered");
+    store
+        .inbox_mark_failed(id, &format!("cannot be read: {error}"), None)
+        .await
+}
+
 fn decode_entry(row: &SqliteRow) -> Result<InboxEntry, StoreError> {
     let headers: String = row.try_get("headers").map_err(from_sqlx)?;
     let headers = serde_json::from_str(&headers).map_err(|e| corrupt_json("headers", &e))?;
@@ -909,20 +917,35 @@ impl Store for SqliteStore {
         .fetch_all(&self.writer)
         .await
         .map_err(from_sqlx)?;
-        let mut entries = rows
-            .iter()
-            .map(decode_entry)
-            .collect::<Result<Vec<_>, _>>()?;
+        let mut entries = Vec::with_capacity(rows.len());
+        let mut corrupt = Vec::new();
+        for row in &rows {
+            match decode_entry(row) {
+                Ok(entry) => entries.push(entry),
+                Err(e) => corrupt.push((row.try_get::<i64, _>("id").map_err(from_sqlx)?, e)),
+            }
+        }
         entries.sort_by_key(|e| e.id);
         // Bodies never change once stored, so a reader fetches them beside the writer.
         let mut bodies = self.inbox_bodies(&entries).await?;
-        for entry in &mut entries {
-            let (codec, body) = bodies.remove(&entry.id).ok_or_else(|| {
-                StoreError::Corrupt(format!("inbox entry {} has no body", entry.id))
-            })?;
-            entry.webhook.body = codec::decode(codec, body)?;
+        let mut whole = Vec::with_capacity(entries.len());
+        for mut entry in entries {
+            let body = bodies
+                .remove(&entry.id)
+                .ok_or_else(|| StoreError::Corrupt(format!("inbox entry {} has no body", entry.id)))
+                .and_then(|(codec, body)| codec::decode(codec, body));
+            match body {
+                Ok(body) => {
+                    entry.webhook.body = body;
+                    whole.push(entry);
+                }
+                Err(e) => corrupt.push((entry.id, e)),
+            }
         }
-        Ok(entries)
+        for (id, error) in corrupt {
+            dead_letter(self, id, &error).await?;
+        }
+        Ok(whole)
     }
 
     async fn inbox_complete_batch(&self, completed: &[InboxCompletion]) -> Result<(), StoreError> {
@@ -993,7 +1016,8 @@ impl Store for SqliteStore {
         let done = sqlx::query(
             "UPDATE inbox SET attempts = attempts + 1, last_error = ?2, \
              status = CASE WHEN ?3 IS NULL THEN 'dead' ELSE 'pending' END, \
-             next_attempt_at = COALESCE(?3, next_attempt_at) WHERE id = ?1",
+             next_attempt_at = COALESCE(?3, next_attempt_at) \
+             WHERE id = ?1 AND status = 'pending'",
         )
         .bind(id)
         .bind(error)
@@ -1002,7 +1026,16 @@ impl Store for SqliteStore {
         .await
         .map_err(from_sqlx)?;
         if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound(format!("inbox entry {id}")));
+            // Completed (or given up) meanwhile, e.g. by a worker whose time ran out just as
+            // it committed: that outcome stands.
+            let known: Option<i64> = sqlx::query_scalar("SELECT id FROM inbox WHERE id = ?1")
+                .bind(id)
+                .fetch_optional(&self.writer)
+                .await
+                .map_err(from_sqlx)?;
+            if known.is_none() {
+                return Err(StoreError::NotFound(format!("inbox entry {id}")));
+            }
         }
         Ok(())
     }
@@ -1115,6 +1148,36 @@ impl Store for SqliteStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn an_unreadable_inbox_entry_is_dead_lettered_and_its_neighbours_still_fetched() {
+        let store = SqliteStore::connect("sqlite::memory:").await.unwrap();
+        let webhook = |key: &str| InboundWebhook {
+            tenant: "t".into(),
+            connector: "github".into(),
+            dedupe_key: key.into(),
+            event_type: "push".into(),
+            headers: Vec::new(),
+            body: b"{}".to_vec(),
+            received_at: Utc::now(),
+        };
+        store
+            .inbox_append_batch(&[webhook("a"), webhook("b"), webhook("c")])
+            .await
+            .unwrap();
+        sqlx::query("UPDATE inbox SET headers = 'not json' WHERE dedupe_key = 'b'")
+            .execute(&store.writer)
+            .await
+            .unwrap();
+        let fetched = store.inbox_fetch_pending(10).await.unwrap();
+        let keys: Vec<&str> = fetched
+            .iter()
+            .map(|e| e.webhook.dedupe_key.as_str())
+            .collect();
+        assert_eq!(keys, ["a", "c"]);
+        let counts = store.inbox_counts().await.unwrap();
+        assert!(counts.contains(&(InboxStatus::Dead, 1)), "{counts:?}");
+    }
 
     #[tokio::test]
     async fn the_per_tenant_dedupe_migration_keeps_every_delivery_and_its_id() {

@@ -295,6 +295,10 @@ impl Store for MemoryStore {
             .inbox
             .get_mut(&id)
             .ok_or_else(|| StoreError::NotFound(format!("inbox entry {id}")))?;
+        if slot.entry.status != InboxStatus::Pending {
+            // Completed or given up meanwhile: that outcome stands.
+            return Ok(());
+        }
         slot.entry.attempts += 1;
         slot.entry.last_error = Some(error.to_owned());
         match retry_at {

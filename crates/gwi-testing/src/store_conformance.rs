@@ -87,6 +87,7 @@ macro_rules! store_conformance_tests {
             concurrent_inbox_fetches_never_share_an_entry,
             inbox_failed_entries_retry_then_go_dead,
             inbox_marking_an_unknown_entry_is_not_found,
+            inbox_a_late_failure_does_not_undo_a_completion,
             inbox_done_batch_marks_every_known_entry,
             inbox_completion_stores_records_under_each_entry_scope,
             inbox_counts_report_every_status,
@@ -1066,6 +1067,26 @@ pub async fn inbox_failed_entries_retry_then_go_dead(store: Arc<dyn Store>) {
     assert!(store.inbox_fetch_pending(10).await.unwrap().is_empty());
     assert_eq!(count_of(store.as_ref(), InboxStatus::Dead).await, 1);
     assert_eq!(count_of(store.as_ref(), InboxStatus::Pending).await, 1);
+}
+
+/// A failure reported after the entry was completed (a worker whose time ran out as it
+/// committed) leaves it done: the completion stands, and the entry is not run again.
+pub async fn inbox_a_late_failure_does_not_undo_a_completion(store: Arc<dyn Store>) {
+    let id = stored_id(
+        store
+            .inbox_append(&webhook("github", "late-1"))
+            .await
+            .unwrap(),
+    );
+    store.inbox_mark_done(id).await.unwrap();
+    let retry = Some(Utc::now());
+    store
+        .inbox_mark_failed(id, "timed out", retry)
+        .await
+        .unwrap_or_else(|e| panic!("a late failure is not an error: {e}"));
+    assert_eq!(count_of(store.as_ref(), InboxStatus::Done).await, 1);
+    assert_eq!(count_of(store.as_ref(), InboxStatus::Pending).await, 0);
+    assert!(store.inbox_fetch_pending(10).await.unwrap().is_empty());
 }
 
 /// Marking an id that does not exist is `NotFound`.
