@@ -70,8 +70,7 @@ impl Secret {
                 origin: SecretOrigin::Env(name.to_owned()),
             })
         } else if let Some(path) = reference.strip_prefix("file:") {
-            let value = std::fs::read_to_string(path)
-                .map_err(|e| format!("cannot read secret file {path}: {e}"))?;
+            let value = read_secret_file(path)?;
             if value.trim().is_empty() {
                 return Err(format!("secret file {path} is empty (or only whitespace)"));
             }
@@ -103,6 +102,26 @@ impl Secret {
     pub fn origin(&self) -> &SecretOrigin {
         &self.origin
     }
+}
+
+/// The most a secret file may hold: a secret is a line, and a larger file is the wrong one.
+const SECRET_FILE_LIMIT: u64 = 64 * 1024;
+
+/// The text of the secret file at `path`, read no further than [`SECRET_FILE_LIMIT`].
+fn read_secret_file(path: &str) -> Result<String, String> {
+    use std::io::Read;
+    let cannot = |e: std::io::Error| format!("cannot read secret file {path}: {e}");
+    let file = std::fs::File::open(path).map_err(cannot)?;
+    let mut value = String::new();
+    file.take(SECRET_FILE_LIMIT + 1)
+        .read_to_string(&mut value)
+        .map_err(cannot)?;
+    if value.len() as u64 > SECRET_FILE_LIMIT {
+        return Err(format!(
+            "secret file {path} is larger than 64 KiB; a secret is one line (is this the right file?)"
+        ));
+    }
+    Ok(value)
 }
 
 impl fmt::Debug for Secret {
@@ -757,6 +776,9 @@ mod tests {
         let err = Secret::resolve(&format!("file:{}", path.display())).unwrap_err();
         assert!(err.contains("is empty"), "{err}");
         assert!(Secret::resolve("   ").is_err());
+        std::fs::write(&path, vec![b'x'; 70_000]).unwrap_or_else(|e| panic!("{e}"));
+        let err = Secret::resolve(&format!("file:{}", path.display())).unwrap_err();
+        assert!(err.contains("larger than 64 KiB"), "{err}");
     }
     use super::*;
     use serde_json::json;

@@ -21,6 +21,9 @@ pub(crate) const SIGNATURE: &str = "webhook-signature";
 pub(crate) const ID: &str = "webhook-id";
 pub(crate) const TIMESTAMP: &str = "webhook-timestamp";
 
+/// The most `webhook-signature` entries read; later ones are ignored.
+const MAX_SIGNATURES: usize = 8;
+
 /// The specification's recommended replay window.
 pub const STANDARD_WEBHOOKS_TOLERANCE: Duration = Duration::from_secs(300);
 
@@ -61,8 +64,11 @@ pub(crate) fn verify_standard(
     let timestamp = required_header(headers, TIMESTAMP)?;
     let signed_at = unix_seconds(TIMESTAMP, timestamp)?;
     // Space-separated `version,base64` entries; only symmetric v1 is ours (v1a is ed25519).
+    // A sender lists one signature per key it signs with (two or three while rotating); more
+    // than a few is no sender's, and each one costs an HMAC per configured key.
     let signatures: Vec<Vec<u8>> = value
         .split_ascii_whitespace()
+        .take(MAX_SIGNATURES)
         .filter_map(|entry| entry.split_once(','))
         .filter(|(version, _)| *version == "v1")
         .filter_map(|(_, encoded)| STANDARD.decode(encoded).ok())
@@ -156,6 +162,25 @@ mod tests {
             ("webhook-timestamp", timestamp.to_string().as_str()),
             ("webhook-signature", signature),
         ])
+    }
+
+    #[test]
+    fn only_the_first_signatures_of_a_long_list_are_read() {
+        let v = SPEC;
+        let padding = vec!["v1,AAAA"; MAX_SIGNATURES].join(" ");
+        let late = format!("{padding} {}", v.signature);
+        let h = vector_headers(&v, &late, v.timestamp);
+        assert!(
+            scheme(&[v.secret])
+                .verify(&h, v.body, at(v.timestamp))
+                .is_err()
+        );
+        let early = format!("{} {padding}", v.signature);
+        let h = vector_headers(&v, &early, v.timestamp);
+        assert_eq!(
+            scheme(&[v.secret]).verify(&h, v.body, at(v.timestamp)),
+            Ok(())
+        );
     }
 
     #[test]
