@@ -167,7 +167,7 @@ mod tests {
     #[test]
     fn only_the_first_signatures_of_a_long_list_are_read() {
         let v = SPEC;
-        let padding = vec!["v1,AAAA"; MAX_SIGNATURES].join(" ");
+        let padding = ["v1,AAAA"; MAX_SIGNATURES].join(" ");
         let late = format!("{padding} {}", v.signature);
         let h = vector_headers(&v, &late, v.timestamp);
         assert!(
