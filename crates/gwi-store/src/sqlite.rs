@@ -166,6 +166,7 @@ impl SqliteStore {
                     StoreError::Unavailable(format!("cannot create {}: {e}", dir.display()))
                 })?;
             }
+            create_private(base.get_filename())?;
         }
         let (synchronous, synchronous_name) = if options.synchronous_full {
             (SqliteSynchronous::Full, "FULL")
@@ -670,6 +671,24 @@ fn decode_record(row: &SqliteRow) -> Result<ConnectorRecord, StoreError> {
     })
 }
 
+/// Creates the database file readable and writable by its owner only (mode 0600), if it does
+/// not exist: it holds records, webhook bodies and refresh tokens. SQLite gives its `-wal` and
+/// `-shm` files the same mode. An existing file keeps the mode its owner chose.
+fn create_private(path: &std::path::Path) -> Result<(), StoreError> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(StoreError::Unavailable(format!(
+            "cannot create {}: {e}",
+            path.display()
+        ))),
+    }
+}
+
 /// Gives up on an entry that cannot be read, so it fails no later fetch of the entries beside it.
 async fn dead_letter(store: &dyn Store, id: i64, error: &StoreError) -> Result<(), StoreError> {
     tracing::error!(id, error = %error, "inbox entry cannot be read; it is dead-lettered");
@@ -1148,6 +1167,20 @@ impl Store for SqliteStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn a_new_database_file_is_private_to_its_owner() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("gwi.db");
+        let store = SqliteStore::connect(&format!("sqlite://{}", path.display()))
+            .await
+            .unwrap();
+        store.close().await;
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{mode:o}");
+    }
 
     #[tokio::test]
     async fn an_unreadable_inbox_entry_is_dead_lettered_and_its_neighbours_still_fetched() {
