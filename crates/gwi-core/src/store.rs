@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use futures::TryStreamExt;
 use futures::stream::BoxStream;
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 
 use crate::record::ConnectorRecord;
@@ -289,16 +289,58 @@ pub trait Store: Send + Sync {
 }
 
 /// Persists rotated OAuth2 refresh tokens in a [`Store`], per tenant and connector.
+///
+/// Each saved token remembers a fingerprint of the refresh token the config held when the chain
+/// of rotations began. A stored token is used only while the config still holds that one: after
+/// a revocation the documented fix, a new `refresh_token` in the config, takes effect instead of
+/// being overridden by the dead stored one.
 #[derive(Clone)]
 pub struct StoreTokenSink {
     store: std::sync::Arc<dyn Store>,
     scope: Scope,
+    /// Fingerprint of the configured refresh token, if the config has one.
+    configured: Option<String>,
+}
+
+/// How a stored token names the configured token its chain began with.
+const CHAIN_PREFIX: &str = "gwi1:";
+
+/// A non-secret fingerprint of a refresh token (the first 8 bytes of its SHA-256, in hex):
+/// stable across processes, and of no use for guessing a random token.
+fn fingerprint(token: &SecretString) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(token.expose_secret().as_bytes());
+    hex::encode(&digest[..8])
 }
 
 impl StoreTokenSink {
     /// A sink saving into `store` under `scope`.
     pub fn new(store: std::sync::Arc<dyn Store>, scope: Scope) -> Self {
-        Self { store, scope }
+        Self {
+            store,
+            scope,
+            configured: None,
+        }
+    }
+
+    /// The same sink, for a config holding `refresh_token`: stored tokens of a chain that began
+    /// with another configured token are ignored.
+    pub fn configured(mut self, refresh_token: Option<&crate::config::Secret>) -> Self {
+        self.configured = refresh_token.map(|t| fingerprint(t.expose()));
+        self
+    }
+
+    /// The sink of `connector`: its tenant and name, and its configured refresh token.
+    pub fn for_connector(
+        store: std::sync::Arc<dyn Store>,
+        connector: &crate::registry::ConfiguredConnector,
+    ) -> Self {
+        let scope = Scope::new(connector.common.tenant_id.clone(), connector.name());
+        let refresh_token = match &connector.common.auth {
+            crate::auth::AuthConfig::OAuth2 { refresh_token, .. } => refresh_token.as_ref(),
+            _ => None,
+        };
+        Self::new(store, scope).configured(refresh_token)
     }
 }
 
@@ -313,8 +355,14 @@ impl std::fmt::Debug for StoreTokenSink {
 #[async_trait]
 impl crate::auth::RefreshTokenSink for StoreTokenSink {
     async fn save(&self, token: &SecretString) -> Result<(), crate::error::ConnectorError> {
+        let stored = match &self.configured {
+            Some(origin) => {
+                SecretString::from(format!("{CHAIN_PREFIX}{origin}:{}", token.expose_secret()))
+            }
+            None => token.clone(),
+        };
         self.store
-            .save_refresh_token(&self.scope, token)
+            .save_refresh_token(&self.scope, &stored)
             .await
             .map_err(|source| crate::error::ConnectorError::Storage {
                 connector: self.scope.connector.clone(),
@@ -323,12 +371,33 @@ impl crate::auth::RefreshTokenSink for StoreTokenSink {
     }
 
     async fn load(&self) -> Result<Option<SecretString>, crate::error::ConnectorError> {
-        self.store
+        let stored = self
+            .store
             .load_refresh_token(&self.scope)
             .await
             .map_err(|source| crate::error::ConnectorError::Storage {
                 connector: self.scope.connector.clone(),
                 source,
-            })
+            })?;
+        let Some(stored) = stored else {
+            return Ok(None);
+        };
+        let text = stored.expose_secret();
+        // A token saved before chains were named is used as it is.
+        let Some((origin, token)) = text
+            .strip_prefix(CHAIN_PREFIX)
+            .and_then(|rest| rest.split_once(':'))
+        else {
+            return Ok(Some(stored));
+        };
+        if self.configured.as_deref().is_some_and(|c| c != origin) {
+            tracing::info!(
+                connector = %self.scope.connector,
+                tenant = %self.scope.tenant,
+                "the configured refresh token changed since the stored one was saved; using the configured one"
+            );
+            return Ok(None);
+        }
+        Ok(Some(SecretString::from(token.to_owned())))
     }
 }

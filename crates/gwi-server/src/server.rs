@@ -14,7 +14,7 @@ use gwi_core::auth::RefreshTokenSink;
 use gwi_core::context::ConnectorContext;
 use gwi_core::http::ReqwestClient;
 use gwi_core::registry::ConfiguredConnector;
-use gwi_core::store::{INBOX_LEASE, Scope, Store, StoreTokenSink};
+use gwi_core::store::{INBOX_LEASE, Store, StoreTokenSink};
 use gwi_core::webhook::SENSITIVE_HEADERS;
 use http::{HeaderValue, StatusCode, header};
 use metrics_exporter_prometheus::PrometheusHandle;
@@ -47,8 +47,8 @@ impl Route {
             connector: name.clone(),
             message: e.to_string(),
         })?;
-        let scope = Scope::new(connector.common.tenant_id.clone(), name.clone());
-        let sink: Arc<dyn RefreshTokenSink> = Arc::new(StoreTokenSink::new(store.clone(), scope));
+        let sink: Arc<dyn RefreshTokenSink> =
+            Arc::new(StoreTokenSink::for_connector(store.clone(), &connector));
         let ctx = ConnectorContext::with_token_sink(&connector, Arc::new(transport), Some(sink))
             .map_err(|e| ServerError::Http {
                 connector: name,

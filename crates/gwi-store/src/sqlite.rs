@@ -1168,6 +1168,44 @@ impl Store for SqliteStore {
 mod tests {
     use super::*;
 
+    #[tokio::test]
+    async fn a_new_refresh_token_in_the_config_wins_over_the_stored_chain() {
+        use gwi_core::auth::RefreshTokenSink;
+        use gwi_core::config::Secret;
+        use gwi_core::store::StoreTokenSink;
+        use secrecy::{ExposeSecret, SecretString};
+        let store: std::sync::Arc<dyn Store> =
+            std::sync::Arc::new(SqliteStore::connect("sqlite::memory:").await.unwrap());
+        let scope = Scope::new("t", "jira");
+        let sink = |configured: &str| {
+            StoreTokenSink::new(store.clone(), scope.clone())
+                .configured(Some(&Secret::literal(configured)))
+        };
+        let first = sink("configured-1");
+        first.save(&SecretString::from("rotated-1")).await.unwrap();
+        let loaded = first
+            .load()
+            .await
+            .unwrap()
+            .map(|t| t.expose_secret().to_owned());
+        assert_eq!(loaded.as_deref(), Some("rotated-1"), "the chain goes on");
+        assert!(
+            sink("configured-2").load().await.unwrap().is_none(),
+            "a new configured token is used, not the dead chain"
+        );
+        // A token stored before chains were named is used as it was.
+        store
+            .save_refresh_token(&scope, &SecretString::from("legacy"))
+            .await
+            .unwrap();
+        let legacy = sink("configured-2")
+            .load()
+            .await
+            .unwrap()
+            .map(|t| t.expose_secret().to_owned());
+        assert_eq!(legacy.as_deref(), Some("legacy"));
+    }
+
     #[cfg(unix)]
     #[tokio::test]
     async fn a_new_database_file_is_private_to_its_owner() {

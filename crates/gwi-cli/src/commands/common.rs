@@ -10,7 +10,7 @@ use gwi_core::context::ConnectorContext;
 use gwi_core::error::ConnectorError;
 use gwi_core::http::ReqwestClient;
 use gwi_core::registry::ConfiguredConnector;
-use gwi_core::store::{Scope, Store, StoreTokenSink};
+use gwi_core::store::{Store, StoreTokenSink};
 
 use crate::config_file::ConfigFile;
 
@@ -86,8 +86,8 @@ pub fn context_for(
     let timeout = Duration::from_secs(connector.common.http.timeout_secs);
     let transport = Arc::new(ReqwestClient::new(timeout).context("cannot set up HTTP")?);
     let sink = store.map(|store| {
-        let scope = Scope::new(connector.common.tenant_id.clone(), connector.name());
-        Arc::new(StoreTokenSink::new(store.clone(), scope)) as Arc<dyn RefreshTokenSink>
+        Arc::new(StoreTokenSink::for_connector(store.clone(), connector))
+            as Arc<dyn RefreshTokenSink>
     });
     Ok(ConnectorContext::with_token_sink(
         connector, transport, sink,
