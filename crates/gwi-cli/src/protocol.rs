@@ -155,34 +155,67 @@ impl<W: Write> ProtocolWriter<W> {
     }
 }
 
-/// Reads a state file: `{"stream": cursor}`, Singer's `{"bookmarks": {...}}`, or an Airbyte
-/// list of STREAM states.
+/// Reads a state file: `{"stream": cursor}`, Singer's `{"bookmarks": {...}}` or a whole Singer
+/// STATE message (`{"type": "STATE", "value": {"bookmarks": ...}}`), or Airbyte STREAM states: one
+/// STATE message, one `{"type": "STREAM", ...}` state, or a list of either. A protocol message gwi
+/// cannot read is an error, never an empty state (which would silently read everything again).
 pub fn parse_state(text: &str) -> anyhow::Result<BTreeMap<String, Value>> {
-    let value: Value = serde_json::from_str(text)?;
-    let value = match value {
-        Value::Object(mut map) if map.contains_key("bookmarks") => {
-            map.remove("bookmarks").unwrap_or_default()
-        }
-        Value::Object(mut map) if map.get("type").and_then(Value::as_str) == Some("STATE") => {
-            map.remove("value").unwrap_or_default()
-        }
-        Value::Array(items) => {
-            let mut state = serde_json::Map::new();
-            for item in items {
-                let stream = item
-                    .pointer("/stream/stream_descriptor/name")
-                    .and_then(Value::as_str);
-                let cursor = item.pointer("/stream/stream_state/cursor");
-                if let (Some(stream), Some(cursor)) = (stream, cursor) {
-                    state.insert(stream.to_owned(), cursor.clone());
-                }
-            }
-            Value::Object(state)
-        }
-        other => other,
-    };
+    let mut state = BTreeMap::new();
+    read_state(serde_json::from_str(text)?, &mut state, 0)?;
+    Ok(state)
+}
+
+/// Adds the cursors `value` holds to `state`.
+fn read_state(value: Value, state: &mut BTreeMap<String, Value>, depth: u8) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        depth < 4,
+        "the state nests deeper than any protocol's STATE message"
+    );
     match value {
-        Value::Object(map) => Ok(map.into_iter().collect()),
+        Value::Array(items) => {
+            for item in items {
+                read_state(item, state, depth + 1)?;
+            }
+            Ok(())
+        }
+        Value::Object(mut map) => match map.get("type").and_then(Value::as_str) {
+            Some("STATE") => {
+                // Singer keeps its state in `value`, Airbyte in `state`.
+                let inner = map
+                    .remove("value")
+                    .or_else(|| map.remove("state"))
+                    .ok_or_else(|| anyhow::anyhow!("a STATE message without `value` or `state`"))?;
+                read_state(inner, state, depth + 1)
+            }
+            Some("STREAM") => {
+                let map = Value::Object(map);
+                let name = map
+                    .pointer("/stream/stream_descriptor/name")
+                    .and_then(Value::as_str)
+                    .ok_or_else(|| {
+                        anyhow::anyhow!("a STREAM state without stream.stream_descriptor.name")
+                    })?
+                    .to_owned();
+                let cursor = map
+                    .pointer("/stream/stream_state/cursor")
+                    .cloned()
+                    .ok_or_else(|| {
+                        anyhow::anyhow!("the STREAM state of {name} has no stream_state.cursor")
+                    })?;
+                state.insert(name, cursor);
+                Ok(())
+            }
+            Some(other) => anyhow::bail!(
+                "a {other:?} state gwi does not read; give the last STATE message gwi wrote"
+            ),
+            None => match map.remove("bookmarks") {
+                Some(bookmarks) => read_state(bookmarks, state, depth + 1),
+                None => {
+                    state.extend(map);
+                    Ok(())
+                }
+            },
+        },
         _ => anyhow::bail!("a state file holds a JSON object of cursors by stream"),
     }
 }
@@ -271,6 +304,28 @@ mod tests {
         .unwrap();
         assert_eq!(plain, singer);
         assert_eq!(plain, airbyte);
-        assert!(parse_state("[1").is_err());
+        // The STATE messages gwi writes, as they come: each one whole.
+        let singer_message =
+            parse_state(r#"{"type":"STATE","value":{"bookmarks":{"a/b/issue":"t1"}}}"#).unwrap();
+        assert_eq!(plain, singer_message);
+        let airbyte_message = parse_state(
+            r#"{"type":"STATE","state":{"type":"STREAM","stream":{"stream_descriptor":{"name":"a/b/issue"},"stream_state":{"cursor":"t1"}}}}"#,
+        )
+        .unwrap();
+        assert_eq!(plain, airbyte_message);
+        let one_stream = parse_state(
+            r#"{"type":"STREAM","stream":{"stream_descriptor":{"name":"a/b/issue"},"stream_state":{"cursor":"t1"}}}"#,
+        )
+        .unwrap();
+        assert_eq!(plain, one_stream);
+        for unread in [
+            "[1",
+            r#"{"type":"GLOBAL","global":{}}"#,
+            r#"{"type":"STATE"}"#,
+            r#"{"type":"STREAM","stream":{}}"#,
+            "7",
+        ] {
+            assert!(parse_state(unread).is_err(), "{unread}");
+        }
     }
 }

@@ -45,7 +45,7 @@ pub enum Output {
 
 With --output store (the default) every batch of records is committed together with the checkpoint
 that covers it: interrupt the sync at any time and the next run resumes from the last commit.
-Other outputs write to stdout and resume from --state-file (the last STATE message's value).
+Other outputs write to stdout and resume from --state-file: the last STATE message, its value, or a list of Airbyte stream states.
 --reconcile compares a complete read with the store, so it needs --output store and every
 resource; run it now and then for a provider whose webhooks and API never report deletions.
 The store then mirrors what the config reads: records of a project dropped from the config
