@@ -88,10 +88,15 @@ impl ConfigFile {
             .unwrap_or_else(|| DEFAULT_STORE_URL.to_owned())
     }
 
-    /// The `[connectors.NAME]` table as JSON, for the connector's own parser.
+    /// The `[connectors.NAME]` table as JSON (its `tenants` left out), for the connector's own
+    /// parser.
     pub fn connector_config(&self, name: &str) -> anyhow::Result<serde_json::Value> {
         match self.connectors.get(name) {
-            Some(table) => Ok(serde_json::to_value(table)?),
+            Some(table) => {
+                let mut table = table.clone();
+                table.remove(TENANTS);
+                Ok(serde_json::to_value(table)?)
+            }
             None if self.connectors.is_empty() => bail!(
                 "no [connectors.{name}] table: pass --config FILE (or set GWI_CONFIG) naming a gwi.toml that configures {name}"
             ),
@@ -106,6 +111,51 @@ impl ConfigFile {
         }
     }
 }
+
+impl ConfigFile {
+    /// The tenants `[connectors.NAME.tenants.TENANT]` configures, beside the connector's own.
+    pub fn tenants(&self, name: &str) -> Vec<String> {
+        self.connectors
+            .get(name)
+            .and_then(|t| t.get(TENANTS))
+            .and_then(toml::Value::as_table)
+            .map(|t| t.keys().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// Tenant `tenant`'s config of connector `name`: the connector's table with the tenant's
+    /// keys in place of its own (keys the tenant leaves out fall back to the connector's), and
+    /// `tenant_id = TENANT`.
+    pub fn tenant_config(&self, name: &str, tenant: &str) -> anyhow::Result<serde_json::Value> {
+        let overrides = self
+            .connectors
+            .get(name)
+            .and_then(|t| t.get(TENANTS))
+            .and_then(toml::Value::as_table)
+            .and_then(|t| t.get(tenant))
+            .and_then(toml::Value::as_table)
+            .ok_or_else(|| {
+                anyhow::anyhow!(
+                    "no [connectors.{name}.tenants.{tenant}] table (configured tenants: {})",
+                    self.tenants(name).join(", ")
+                )
+            })?;
+        let mut config = self.connector_config(name)?;
+        if let serde_json::Value::Object(config) = &mut config {
+            for (key, value) in overrides {
+                config.insert(key.clone(), serde_json::to_value(value)?);
+            }
+            config.insert(
+                "tenant_id".into(),
+                serde_json::Value::String(tenant.to_owned()),
+            );
+        }
+        Ok(config)
+    }
+}
+
+/// The key of a connector's tenant tables.
+const TENANTS: &str = "tenants";
 
 #[cfg(test)]
 mod tests {
@@ -131,6 +181,38 @@ webhook_secret = "env:GITHUB_WEBHOOK_SECRET"
         let github = config.connector_config("github").unwrap();
         assert_eq!(github["repositories"][0], "acme/widgets");
         assert_eq!(github["auth"]["token"], "env:GITHUB_TOKEN");
+    }
+
+    #[test]
+    fn a_tenant_overrides_the_connectors_keys_and_falls_back_to_the_rest() {
+        let file = ConfigFile::parse(
+            r#"
+[connectors.github]
+repositories = ["acme/widgets"]
+auth = { type = "bearer", token = "env:ACME_GITHUB_TOKEN" }
+webhook_secret = "env:ACME_WEBHOOK_SECRET"
+types = ["issue"]
+
+[connectors.github.tenants.globex]
+repositories = ["globex/app"]
+auth = { type = "bearer", token = "env:GLOBEX_GITHUB_TOKEN" }
+webhook_secret = "env:GLOBEX_WEBHOOK_SECRET"
+"#,
+        )
+        .unwrap();
+        assert_eq!(file.tenants("github"), ["globex"]);
+        let own = file.connector_config("github").unwrap();
+        assert!(own.get("tenants").is_none(), "{own}");
+        let globex = file.tenant_config("github", "globex").unwrap();
+        assert_eq!(globex["repositories"], serde_json::json!(["globex/app"]));
+        assert_eq!(globex["webhook_secret"], "env:GLOBEX_WEBHOOK_SECRET");
+        assert_eq!(globex["types"], serde_json::json!(["issue"]), "falls back");
+        assert_eq!(globex["tenant_id"], "globex");
+        let err = file
+            .tenant_config("github", "initech")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("configured tenants: globex"), "{err}");
     }
 
     #[test]

@@ -334,3 +334,80 @@ fn demo_of_gitlab_finds_its_unannounced_deletions_by_reconciling() {
     assert!(text.contains("stored records marked deleted"), "{text}");
     assert!(text.contains("newest merge_request records"), "{text}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sync_tenant_syncs_its_own_table_over_the_connectors_and_an_unknown_one_exits_2() {
+    let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("gwi.toml"),
+        format!(
+            r#"[store]
+url = "sqlite://gwi.db"
+
+[connectors.github]
+base_url = "{}"
+repositories = ["acme/widgets"]
+types = ["issue"]
+auth = {{ type = "bearer", token = "env:GITHUB_TOKEN" }}
+
+[connectors.github.tenants.globex]
+repositories = ["acme/gadgets"]
+auth = {{ type = "bearer", token = "env:GLOBEX_GITHUB_TOKEN" }}
+"#,
+            sandbox.base_url()
+        ),
+    )
+    .unwrap();
+    let counts = sandbox.github().counts().repos["acme/gadgets"];
+    let sync = tokio::task::spawn_blocking({
+        let dir = dir.path().to_owned();
+        move || {
+            Command::new(env!("CARGO_BIN_EXE_gwi"))
+                .args(["sync", "github", "--tenant", "globex"])
+                .current_dir(&dir)
+                .env("GLOBEX_GITHUB_TOKEN", "gwi-sandbox-globex")
+                .env_remove("GITHUB_TOKEN")
+                .env_remove("GWI_CONFIG")
+                .env_remove("GWI_STORE")
+                .output()
+                .unwrap()
+        }
+    })
+    .await
+    .unwrap();
+    assert!(
+        sync.status.success(),
+        "{}",
+        String::from_utf8_lossy(&sync.stderr)
+    );
+    let count = gwi(
+        dir.path(),
+        &[
+            "records",
+            "count",
+            "--connector",
+            "github",
+            "--tenant",
+            "globex",
+        ],
+    );
+    let text = stdout(&count);
+    let issues = text
+        .lines()
+        .find(|l| l.starts_with("issue "))
+        .and_then(|l| l.split_whitespace().last())
+        .and_then(|n| n.parse::<usize>().ok());
+    assert_eq!(
+        issues,
+        Some(counts.issues),
+        "globex's repository, the connector's types: {text}"
+    );
+    let unknown = gwi(dir.path(), &["sync", "github", "--tenant", "initech"]);
+    assert_eq!(unknown.status.code(), Some(2));
+    let message = String::from_utf8_lossy(&unknown.stderr);
+    assert!(
+        message.contains("[connectors.github.tenants.initech]"),
+        "{message}"
+    );
+}

@@ -4,8 +4,10 @@
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ServerError {
-    /// Two connectors share a name, so `/webhooks/{name}` would be ambiguous.
-    #[error("two connectors are named {0:?}; each needs its own name")]
+    /// Two connectors share a name and tenant, so their webhook route would be ambiguous.
+    #[error(
+        "two connectors are configured as {0:?} (name/tenant); each tenant of a connector needs its own tenant id"
+    )]
     DuplicateConnector(String),
     /// A setting cannot work (e.g. a zero body limit).
     #[error("invalid server setting {field}: {problem}")]

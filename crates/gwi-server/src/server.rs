@@ -58,9 +58,33 @@ impl Route {
     }
 }
 
+/// Routes by connector name and tenant: each tenant has its own settings and secret.
+pub(crate) struct Routes {
+    by_tenant: HashMap<(String, String), Route>,
+    /// Each connector's default tenant, the one `/webhooks/{connector}` serves.
+    defaults: HashMap<String, String>,
+}
+
+impl Routes {
+    /// The route of `connector` for `tenant`, or for its default tenant; `None` for a tenant
+    /// the config does not name (its deliveries are refused, never stored under a made-up one).
+    pub(crate) fn get(&self, connector: &str, tenant: Option<&str>) -> Option<&Route> {
+        let tenant = match tenant {
+            Some(tenant) => tenant,
+            None => self.defaults.get(connector)?,
+        };
+        self.by_tenant
+            .get(&(connector.to_owned(), tenant.to_owned()))
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (&(String, String), &Route)> {
+        self.by_tenant.iter()
+    }
+}
+
 /// What every handler and worker shares.
 pub(crate) struct Shared {
-    pub(crate) routes: HashMap<String, Route>,
+    pub(crate) routes: Routes,
     pub(crate) store: Arc<dyn Store>,
     pub(crate) config: ServerConfig,
     /// Wakes the workers when an event is appended, so they need not wait for the next poll.
@@ -78,7 +102,7 @@ pub struct Server {
 
 impl std::fmt::Debug for Server {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let mut names: Vec<_> = self.shared.routes.keys().collect();
+        let mut names: Vec<_> = self.shared.routes.iter().map(|(key, _)| key).collect();
         names.sort();
         f.debug_struct("Server")
             .field("connectors", &names)
@@ -89,7 +113,8 @@ impl std::fmt::Debug for Server {
 
 impl Server {
     /// Builds the service. Each connector is reachable at `/webhooks/{its name}` if it has a
-    /// webhook scheme (built once, when it was configured).
+    /// webhook scheme (built once, when it was configured), for the tenant of the first of its
+    /// name; every configured tenant at `/webhooks/{name}/{tenant}`, with its own secret.
     ///
     /// Call it within a Tokio runtime: it starts the task that appends deliveries to the store.
     pub fn new(
@@ -99,20 +124,32 @@ impl Server {
     ) -> Result<Self, ServerError> {
         validate(&config)?;
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| ServerError::NoRuntime)?;
-        let mut routes = HashMap::new();
+        let mut by_tenant = HashMap::new();
+        let mut defaults = HashMap::new();
         for connector in connectors {
             let name = connector.name().to_owned();
-            if routes
-                .insert(name.clone(), Route::new(connector, &store)?)
+            let tenant = connector.common.tenant_id.clone();
+            defaults
+                .entry(name.clone())
+                .or_insert_with(|| tenant.clone());
+            if by_tenant
+                .insert(
+                    (name.clone(), tenant.clone()),
+                    Route::new(connector, &store)?,
+                )
                 .is_some()
             {
-                return Err(ServerError::DuplicateConnector(name));
+                return Err(ServerError::DuplicateConnector(format!("{name}/{tenant}")));
             }
         }
         let handle = metrics::install();
-        for name in routes.keys() {
+        for name in defaults.keys() {
             metrics::register_connector(name);
         }
+        let routes = Routes {
+            by_tenant,
+            defaults,
+        };
         let wake = Arc::new(Notify::new());
         let appender = Appender::start(&runtime, store.clone(), wake.clone());
         Ok(Self {
@@ -139,9 +176,10 @@ impl Server {
             .routes
             .iter()
             .filter(|(_, route)| route.connector.webhook.is_some())
-            .map(|(name, _)| name.clone())
+            .map(|((name, _), _)| name.clone())
             .collect();
         names.sort();
+        names.dedup();
         names
     }
 

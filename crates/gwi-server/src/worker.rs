@@ -330,10 +330,10 @@ async fn map_and_store(
     webhook: gwi_core::store::InboundWebhook,
     committer: &Committer,
 ) -> Result<usize, Failure> {
-    let Some(route) = shared.routes.get(&webhook.connector) else {
+    let Some(route) = shared.routes.get(&webhook.connector, Some(&webhook.tenant)) else {
         return Err(Failure::temporary(format!(
-            "connector {:?} is not configured on this server",
-            webhook.connector
+            "connector {:?} has no tenant {:?} on this server",
+            webhook.connector, webhook.tenant
         )));
     };
     let event = WebhookEvent {

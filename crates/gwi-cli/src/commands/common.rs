@@ -65,6 +65,17 @@ pub fn exit_code_for(error: &anyhow::Error) -> u8 {
 
 /// Builds connector `name` from its `[connectors.NAME]` table.
 pub fn build_connector(config: &ConfigFile, name: &str) -> anyhow::Result<ConfiguredConnector> {
+    build_for_tenant(config, name, None)
+}
+
+/// Builds connector `name` for `tenant`: from its `[connectors.NAME.tenants.TENANT]` table over
+/// the connector's, or from the connector's own table when `tenant` is `None` or is the
+/// connector's own `tenant_id`.
+pub fn build_for_tenant(
+    config: &ConfigFile,
+    name: &str,
+    tenant: Option<&str>,
+) -> anyhow::Result<ConfiguredConnector> {
     let registry = gwi_connectors::registry();
     if registry.get(name).is_none() {
         let known: Vec<_> = registry.names().collect();
@@ -73,7 +84,19 @@ pub fn build_connector(config: &ConfigFile, name: &str) -> anyhow::Result<Config
             known.join(", ")
         )));
     }
-    let table = config.connector_config(name).map_err(bad_usage)?;
+    let table = match tenant {
+        Some(tenant) if config.tenants(name).iter().any(|t| t == tenant) => {
+            config.tenant_config(name, tenant)
+        }
+        Some(tenant) if tenant != tenant_for(config, name, None) => {
+            return Err(bad_usage(anyhow::anyhow!(
+                "connector {name} has no tenant {tenant:?}: add a [connectors.{name}.tenants.{tenant}] table (configured: {})",
+                config.tenants(name).join(", ")
+            )));
+        }
+        _ => config.connector_config(name),
+    }
+    .map_err(bad_usage)?;
     registry.build(name, table).map_err(bad_usage)
 }
 

@@ -9,7 +9,7 @@ use clap::Args;
 use gwi_core::registry::ConfiguredConnector;
 use gwi_server::{Server, ServerConfig};
 
-use super::common::{ConfigArgs, bad_usage, build_connector, open_store};
+use super::common::{ConfigArgs, bad_usage, build_connector, build_for_tenant, open_store};
 use crate::config_file::ConfigFile;
 
 /// Address used when neither `--listen` nor `[server] listen` names one.
@@ -18,7 +18,7 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 /// Receive webhooks: verify, deduplicate, store durably, then process in the background.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  gwi serve --config gwi.toml\n  gwi serve --listen 0.0.0.0:8080 --store sqlite:///var/lib/gwi/gwi.db\n\nEndpoints: POST /webhooks/{connector}[/{tenant}], GET /healthz, /readyz, /metrics.\nCtrl-C or SIGTERM stops accepting, finishes requests and events in flight, then exits."
+    after_help = "Examples:\n  gwi serve --config gwi.toml\n  gwi serve --listen 0.0.0.0:8080 --store sqlite:///var/lib/gwi/gwi.db\n\nEndpoints: POST /webhooks/{connector}[/{tenant}] (a tenant of [connectors.NAME.tenants.TENANT],\nverified with its own secret), GET /healthz, /readyz, /metrics.\nCtrl-C or SIGTERM stops accepting, finishes requests and events in flight, then exits."
 )]
 pub struct ServeArgs {
     #[command(flatten)]
@@ -129,10 +129,15 @@ fn build_connectors(
             "no connectors configured: add a [connectors.NAME] table with its webhook secret to the config file (--config or GWI_CONFIG)"
         )));
     }
-    names
-        .iter()
-        .map(|name| build_connector(file, name))
-        .collect()
+    // The connector's own table first: `/webhooks/NAME` serves its tenant.
+    let mut built = Vec::new();
+    for name in &names {
+        built.push(build_connector(file, name)?);
+        for tenant in file.tenants(name) {
+            built.push(build_for_tenant(file, name, Some(&tenant))?);
+        }
+    }
+    Ok(built)
 }
 
 /// Completes on Ctrl-C or SIGTERM; a second Ctrl-C exits at once.

@@ -17,7 +17,7 @@ use gwi_core::sync::{RecordSink, StoreSink, SyncEngine, SyncEvent, SyncResult};
 use indicatif::{ProgressBar, ProgressStyle};
 use tokio_util::sync::CancellationToken;
 
-use super::common::{ConfigArgs, bad_usage, build_connector, context_for, open_store};
+use super::common::{ConfigArgs, bad_usage, build_for_tenant, context_for, open_store};
 use crate::protocol::{Protocol, ProtocolWriter, parse_state};
 
 /// Where synced records go.
@@ -40,12 +40,14 @@ pub enum Output {
   gwi sync github --types pull_request,issue --resources acme/widgets --limit 500
   gwi sync github --full-refresh --concurrency 8
   gwi sync gitlab --reconcile
+  gwi sync github --tenant globex     # its [connectors.github.tenants.globex] table
   gwi sync github --output singer --state-file state.json > messages.jsonl
   GWI_STORE=postgres://postgres@127.0.0.1/gwi gwi sync github
 
 With --output store (the default) every batch of records is committed together with the checkpoint
 that covers it: interrupt the sync at any time and the next run resumes from the last commit.
-Other outputs write to stdout and resume from --state-file: the last STATE message, its value, or a list of Airbyte stream states.
+Other outputs write to stdout and resume from --state-file: the last STATE message, its value,
+or a list of Airbyte stream states.
 --reconcile compares a complete read with the store, so it needs --output store and every
 resource; run it now and then for a provider whose webhooks and API never report deletions.
 The store then mirrors what the config reads: records of a project dropped from the config
@@ -88,12 +90,16 @@ pub struct SyncArgs {
     /// With a stdout output: resume from this state (plain, Singer or Airbyte form).
     #[arg(long, value_name = "FILE")]
     state_file: Option<PathBuf>,
+    /// Sync this tenant: its [connectors.NAME.tenants.TENANT] table over the connector's
+    /// (default: the connector's own table and tenant_id).
+    #[arg(long, value_name = "TENANT")]
+    tenant: Option<String>,
 }
 
 /// Runs `gwi sync`.
 pub async fn run(args: SyncArgs) -> anyhow::Result<ExitCode> {
     let config = args.config.load()?;
-    let connector = build_connector(&config, &args.connector)?;
+    let connector = build_for_tenant(&config, &args.connector, args.tenant.as_deref())?;
     let protocol = match args.output {
         Output::Store => None,
         Output::Ndjson => Some(Protocol::Ndjson),

@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use axum::body::Body;
 use bytes::Bytes;
+use gwi_core::config::Secret;
+use gwi_core::webhook::sign;
 use gwi_server::ServerConfig;
 use http::{Request, StatusCode};
 use serde_json::json;
@@ -27,15 +29,14 @@ async fn a_delivery_id_is_deduplicated_per_tenant() {
     for engine in [Engine::Memory, Engine::Sqlite] {
         let opened = engine.open().await;
         let connector = TestConnector::github("tenants", Behaviour::Map);
-        let router = server(
-            vec![connector.configured()],
-            opened.store.clone(),
-            fast_config(),
-        )
-        .router();
+        let tenants = vec![
+            connector.configured(),
+            connector.configured_as("globex", GITHUB_SECRET),
+        ];
+        let router = server(tenants, opened.store.clone(), fast_config()).router();
         let body = br#"{"id":"issue-1"}"#;
         for (path, status) in [
-            ("/webhooks/tenants/acme", StatusCode::ACCEPTED),
+            ("/webhooks/tenants", StatusCode::ACCEPTED),
             ("/webhooks/tenants/globex", StatusCode::ACCEPTED),
             ("/webhooks/tenants/globex", StatusCode::OK),
         ] {
@@ -72,29 +73,46 @@ async fn a_repeated_delivery_is_stored_once_and_answered_duplicate() {
     assert_eq!(store.entries().len(), 2);
 }
 
+/// Each configured tenant is served at its own path and verified with its own secret: a
+/// delivery signed for one tenant replayed to another is refused, and a tenant the config does
+/// not name is not found (its deliveries are never stored under a made-up tenant).
 #[tokio::test]
-async fn the_tenant_comes_from_the_path_or_the_connector_config() {
-    let (router, store) = one_connector("tenants", fast_config());
+async fn each_tenant_has_its_own_secret_and_an_unconfigured_tenant_is_not_found() {
+    let store = Arc::new(TestStore::new());
+    let connector = TestConnector::github("tenants", Behaviour::Map);
+    let tenants = vec![
+        connector.configured(),
+        connector.configured_as("globex", "globex-own-webhook-secret"),
+    ];
+    let router = server(tenants, store.clone(), fast_config()).router();
     let body = br#"{"id":"x"}"#;
+    let acme_signed = |path: &str, delivery: &str| github_post(path, delivery, body);
     assert_eq!(
-        send(&router, github_post("/webhooks/tenants", "a", body))
+        send(&router, acme_signed("/webhooks/tenants", "a"))
             .await
             .status,
         StatusCode::ACCEPTED
     );
-    assert_eq!(
-        send(&router, github_post("/webhooks/tenants/globex", "b", body))
-            .await
-            .status,
-        StatusCode::ACCEPTED
-    );
-    let bad = send(
+    // A captured acme delivery replayed to globex with a fresh id.
+    let replayed = send(&router, acme_signed("/webhooks/tenants/globex", "b")).await;
+    assert_eq!(replayed.status, StatusCode::UNAUTHORIZED);
+    let mut headers = sign::github(&Secret::literal("globex-own-webhook-secret"), body);
+    headers.push(("x-github-delivery", "c".to_owned()));
+    headers.push(("x-github-event", "issues".to_owned()));
+    headers.push(("content-type", "application/json".to_owned()));
+    let globex = send(
         &router,
-        github_post("/webhooks/tenants/bad%20tenant", "c", body),
+        post("/webhooks/tenants/globex", &headers, body.to_vec()),
     )
     .await;
-    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
-    assert_eq!(bad.json()["error"], "invalid_tenant");
+    assert_eq!(globex.status, StatusCode::ACCEPTED);
+    for unknown in [
+        "/webhooks/tenants/anything",
+        "/webhooks/tenants/bad%20tenant",
+    ] {
+        let answer = send(&router, acme_signed(unknown, "d")).await;
+        assert_eq!(answer.status, StatusCode::NOT_FOUND, "{unknown}");
+    }
     let tenants: Vec<String> = store
         .entries()
         .into_iter()

@@ -24,7 +24,12 @@ fn status_of(store: &TestStore, id: i64) -> Option<InboxStatus> {
 async fn an_accepted_event_becomes_a_record_and_is_marked_done() {
     let store = Arc::new(TestStore::new());
     let connector = TestConnector::github("work-map", Behaviour::Map);
-    let server = server(vec![connector.configured()], store.clone(), fast_config());
+    let globex = connector.configured_as("globex", GITHUB_SECRET);
+    let server = server(
+        vec![connector.configured(), globex],
+        store.clone(),
+        fast_config(),
+    );
     let workers = server.start_workers();
     let router = server.router();
 

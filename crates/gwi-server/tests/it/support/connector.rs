@@ -75,6 +75,17 @@ impl TestConnector {
         Arc::new(Self::new(name, Some(Arc::new(scheme)), behaviour))
     }
 
+    /// The connector configured for `tenant`, its GitHub-signed webhooks verified with `secret`.
+    pub fn configured_as(self: &Arc<Self>, tenant: &str, secret: &str) -> ConfiguredConnector {
+        let mut configured = self.configured();
+        let mut common = (*configured.common).clone();
+        tenant.clone_into(&mut common.tenant_id);
+        configured.common = Arc::new(common);
+        let scheme = GitHubScheme::new(&[Secret::literal(secret)]).unwrap();
+        configured.webhook = Some(Arc::new(scheme));
+        configured
+    }
+
     /// The connector as the server takes it, with its ready-built scheme.
     pub fn configured(self: &Arc<Self>) -> ConfiguredConnector {
         ConfiguredConnector {
