@@ -481,6 +481,42 @@ where
     }
 }
 
+/// An error for each item of the list `field` that repeats an earlier one, as `field[i]: X is
+/// listed twice`; `key` says when two items are the same (e.g. a path in any case).
+pub fn repeated<T: fmt::Display, K: Eq + std::hash::Hash>(
+    field: &str,
+    items: &[T],
+    key: impl Fn(&T) -> K,
+) -> Vec<FieldError> {
+    let mut seen = std::collections::HashSet::new();
+    items
+        .iter()
+        .enumerate()
+        .filter(|(_, item)| !seen.insert(key(item)))
+        .map(|(i, item)| {
+            FieldError::new(format!("{field}[{i}]"), format!("{item} is listed twice"))
+        })
+        .collect()
+}
+
+/// The errors of a connector's optional `types` list: empty, or a type listed twice.
+pub fn check_types<T: fmt::Display + Eq + std::hash::Hash + Copy>(
+    types: Option<&[T]>,
+) -> Vec<FieldError> {
+    let Some(types) = types else {
+        return Vec::new();
+    };
+    let mut errors = Vec::new();
+    if types.is_empty() {
+        errors.push(FieldError::new(
+            "types",
+            "list at least one record type, or omit `types` for all of them",
+        ));
+    }
+    errors.extend(repeated("types", types, |t| *t));
+    errors
+}
+
 /// Rules a config must follow beyond what its JSON Schema can say.
 pub trait ValidateConfig {
     /// Every violation, by field path; empty when the config is valid.

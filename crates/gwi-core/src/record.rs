@@ -400,6 +400,16 @@ macro_rules! record_types {
                 }
             }
 
+            /// The types a config's `types` list turns on (all when it has none), in the
+            /// order streams are read.
+            pub fn enabled(chosen: Option<&[Self]>) -> Vec<Self> {
+                Self::ALL
+                    .iter()
+                    .copied()
+                    .filter(|t| chosen.is_none_or(|chosen| chosen.contains(t)))
+                    .collect()
+            }
+
             /// The type named `name`, if there is one.
             pub fn parse(name: &str) -> Option<Self> {
                 match name {
@@ -484,6 +494,17 @@ mod tests {
             assert_eq!(kind.to_string(), *name);
         }
         assert_eq!(Kind::parse("wiki"), None);
+        assert_eq!(
+            Kind::enabled(None),
+            Kind::ALL,
+            "no list turns every type on"
+        );
+        assert_eq!(
+            Kind::enabled(Some(&[Kind::Issue, Kind::PullRequest])),
+            Kind::ALL,
+            "in read order"
+        );
+        assert_eq!(Kind::enabled(Some(&[Kind::Issue])), [Kind::Issue]);
         let schema = serde_json::to_string(&schemars::schema_for!(Kind)).unwrap();
         assert!(schema.contains("pull_request"), "{schema}");
     }

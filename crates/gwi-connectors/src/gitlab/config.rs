@@ -1,9 +1,8 @@
 //! The GitLab connector's typed config.
 
-use std::collections::HashSet;
 use std::fmt;
 
-use gwi_core::config::ValidateConfig;
+use gwi_core::config::{ValidateConfig, check_types, repeated};
 use gwi_core::error::FieldError;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -40,32 +39,10 @@ impl ValidateConfig for GitlabConfig {
                 "name at least one project (or a group in `groups`)",
             ));
         }
-        let mut seen = HashSet::new();
-        for (i, project) in self.projects.iter().enumerate() {
-            if !seen.insert(project.as_str().to_ascii_lowercase()) {
-                errors.push(FieldError::new(
-                    format!("projects[{i}]"),
-                    format!("{project} is listed twice"),
-                ));
-            }
-        }
-        if let Some(types) = &self.types {
-            if types.is_empty() {
-                errors.push(FieldError::new(
-                    "types",
-                    "list at least one record type, or omit `types` for all of them",
-                ));
-            }
-            let mut seen = HashSet::new();
-            for (i, t) in types.iter().enumerate() {
-                if !seen.insert(*t) {
-                    errors.push(FieldError::new(
-                        format!("types[{i}]"),
-                        format!("{t} is listed twice"),
-                    ));
-                }
-            }
-        }
+        errors.extend(repeated("projects", &self.projects, |p| {
+            p.as_str().to_ascii_lowercase()
+        }));
+        errors.extend(check_types(self.types.as_deref()));
         errors
     }
 }
@@ -73,11 +50,7 @@ impl ValidateConfig for GitlabConfig {
 impl GitlabConfig {
     /// The record types this config enables, in sync order.
     pub fn enabled_types(&self) -> Vec<RecordType> {
-        RecordType::ALL
-            .iter()
-            .copied()
-            .filter(|t| self.types.as_ref().is_none_or(|types| types.contains(t)))
-            .collect()
+        RecordType::enabled(self.types.as_deref())
     }
 
     /// Whether this config syncs the project `id` at `path`, as a webhook names it: a configured

@@ -1,8 +1,8 @@
 //! The Jira connector's typed config.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 
-use gwi_core::config::ValidateConfig;
+use gwi_core::config::{ValidateConfig, check_types, repeated};
 use gwi_core::error::FieldError;
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -74,20 +74,15 @@ impl ValidateConfig for JiraConfig {
             if projects.is_empty() {
                 errors.push(FieldError::new("projects", "list at least one project key"));
             }
-            let mut seen = HashSet::new();
             for (i, key) in projects.iter().enumerate() {
                 if !is_project_key(key) {
                     errors.push(FieldError::new(
                         format!("projects[{i}]"),
                         format!("{key:?} is not a project key; give the key issue keys start with (ENG for ENG-123)"),
                     ));
-                } else if !seen.insert(key) {
-                    errors.push(FieldError::new(
-                        format!("projects[{i}]"),
-                        format!("{key} is listed twice"),
-                    ));
                 }
             }
+            errors.extend(repeated("projects", projects, Clone::clone));
         }
         if let Some(jql) = &self.jql {
             if jql.trim().is_empty() {
@@ -99,23 +94,7 @@ impl ValidateConfig for JiraConfig {
                 ));
             }
         }
-        if let Some(types) = &self.types {
-            if types.is_empty() {
-                errors.push(FieldError::new(
-                    "types",
-                    "list at least one record type, or omit `types` for all of them",
-                ));
-            }
-            let mut seen = HashSet::new();
-            for (i, t) in types.iter().enumerate() {
-                if !seen.insert(*t) {
-                    errors.push(FieldError::new(
-                        format!("types[{i}]"),
-                        format!("{t} is listed twice"),
-                    ));
-                }
-            }
-        }
+        errors.extend(check_types(self.types.as_deref()));
         for (key, field) in &self.custom_fields {
             let readable = key
                 .chars()
@@ -146,11 +125,7 @@ impl ValidateConfig for JiraConfig {
 impl JiraConfig {
     /// The record types this config enables, in sync order.
     pub fn enabled_types(&self) -> Vec<RecordType> {
-        RecordType::ALL
-            .iter()
-            .copied()
-            .filter(|t| self.types.as_ref().is_none_or(|types| types.contains(t)))
-            .collect()
+        RecordType::enabled(self.types.as_deref())
     }
 
     /// Whether this config syncs `record_type`.

@@ -1,8 +1,6 @@
 //! The Linear connector's typed config.
 
-use std::collections::HashSet;
-
-use gwi_core::config::ValidateConfig;
+use gwi_core::config::{ValidateConfig, check_types, repeated};
 use gwi_core::error::FieldError;
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -58,7 +56,6 @@ impl ValidateConfig for LinearConfig {
                     "list at least one team key, or omit `teams` for every team",
                 ));
             }
-            let mut seen = HashSet::new();
             for (i, team) in teams.iter().enumerate() {
                 if !is_team_key(team) {
                     errors.push(FieldError::new(
@@ -67,31 +64,11 @@ impl ValidateConfig for LinearConfig {
                             "{team:?} is not a team key; give the key issue identifiers start with (ENG for ENG-123)"
                         ),
                     ));
-                } else if !seen.insert(team) {
-                    errors.push(FieldError::new(
-                        format!("teams[{i}]"),
-                        format!("{team} is listed twice"),
-                    ));
                 }
             }
+            errors.extend(repeated("teams", teams, Clone::clone));
         }
-        if let Some(types) = &self.types {
-            if types.is_empty() {
-                errors.push(FieldError::new(
-                    "types",
-                    "list at least one record type, or omit `types` for all of them",
-                ));
-            }
-            let mut seen = HashSet::new();
-            for (i, t) in types.iter().enumerate() {
-                if !seen.insert(*t) {
-                    errors.push(FieldError::new(
-                        format!("types[{i}]"),
-                        format!("{t} is listed twice"),
-                    ));
-                }
-            }
-        }
+        errors.extend(check_types(self.types.as_deref()));
         if !(1..=MAX_PAGE_SIZE).contains(&self.page_size) {
             errors.push(FieldError::new(
                 "page_size",
@@ -105,11 +82,7 @@ impl ValidateConfig for LinearConfig {
 impl LinearConfig {
     /// The record types this config enables, in sync order.
     pub fn enabled_types(&self) -> Vec<RecordType> {
-        RecordType::ALL
-            .iter()
-            .copied()
-            .filter(|t| self.types.as_ref().is_none_or(|types| types.contains(t)))
-            .collect()
+        RecordType::enabled(self.types.as_deref())
     }
 
     /// Whether this config syncs `record_type`.

@@ -1,9 +1,8 @@
 //! The Slack connector's typed config.
 
-use std::collections::HashSet;
 use std::fmt;
 
-use gwi_core::config::ValidateConfig;
+use gwi_core::config::{ValidateConfig, check_types, repeated};
 use gwi_core::error::FieldError;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -59,35 +58,14 @@ impl ValidateConfig for SlackConfig {
                     "list at least one channel id, or omit `channels` for every channel the bot is in",
                 ));
             }
-            let mut seen = HashSet::new();
             for (i, channel) in channels.iter().enumerate() {
                 if let Err(problem) = ChannelId::parse(channel.as_str()) {
                     errors.push(FieldError::new(format!("channels[{i}]"), problem));
-                } else if !seen.insert(channel) {
-                    errors.push(FieldError::new(
-                        format!("channels[{i}]"),
-                        format!("{channel} is listed twice"),
-                    ));
                 }
             }
+            errors.extend(repeated("channels", channels, Clone::clone));
         }
-        if let Some(types) = &self.types {
-            if types.is_empty() {
-                errors.push(FieldError::new(
-                    "types",
-                    "list at least one record type, or omit `types` for all of them",
-                ));
-            }
-            let mut seen = HashSet::new();
-            for (i, t) in types.iter().enumerate() {
-                if !seen.insert(*t) {
-                    errors.push(FieldError::new(
-                        format!("types[{i}]"),
-                        format!("{t} is listed twice"),
-                    ));
-                }
-            }
-        }
+        errors.extend(check_types(self.types.as_deref()));
         if self.lookback_days > MAX_LOOKBACK_DAYS {
             errors.push(FieldError::new(
                 "lookback_days",
@@ -104,11 +82,7 @@ impl ValidateConfig for SlackConfig {
 impl SlackConfig {
     /// The record types this config enables, in sync order.
     pub fn enabled_types(&self) -> Vec<RecordType> {
-        RecordType::ALL
-            .iter()
-            .copied()
-            .filter(|t| self.types.as_ref().is_none_or(|types| types.contains(t)))
-            .collect()
+        RecordType::enabled(self.types.as_deref())
     }
 
     /// Whether this config syncs `record_type`.

@@ -1,8 +1,6 @@
 //! Jira: the edge cases the behaviour suite does not reach, against `wiremock` and the recorded
 //! payloads in `tests/fixtures/jira/`.
 
-use std::path::PathBuf;
-
 use bytes::Bytes;
 use gwi_core::error::ConnectorError;
 use gwi_core::record::ConnectorRecord;
@@ -14,19 +12,21 @@ use serde_json::{Value, json};
 use wiremock::matchers::{method, path, query_param, query_param_contains, query_param_is_missing};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::support::{context, cursors, drain, drain_ok, ids, options_with_state};
+use crate::support::{
+    SavedTokens, context, context_saving, cursors, drain, drain_ok, ids, options_with_state,
+    recorded, with,
+};
 
 fn config(base_url: &str, extra: Value) -> Value {
-    let mut config = json!({
-        "base_url": base_url,
-        "projects": ["ENG"],
-        "auth": {"type": "basic", "username": "me@acme.test", "password": "jira-api-token-for-wiremock"},
-        "http": {"requests_per_second": 10000.0, "initial_backoff_ms": 10, "max_backoff_secs": 1, "max_attempts": 2},
-    });
-    if let (Value::Object(base), Value::Object(extra)) = (&mut config, extra) {
-        base.extend(extra);
-    }
-    config
+    with(
+        &json!({
+            "base_url": base_url,
+            "projects": ["ENG"],
+            "auth": {"type": "basic", "username": "me@acme.test", "password": "jira-api-token-for-wiremock"},
+            "http": {"requests_per_second": 10000.0, "initial_backoff_ms": 10, "max_backoff_secs": 1, "max_attempts": 2},
+        }),
+        extra,
+    )
 }
 
 fn jira(config: Value) -> ConfiguredConnector {
@@ -36,14 +36,7 @@ fn jira(config: Value) -> ConfiguredConnector {
 }
 
 fn fixture(dir: &str, name: &str) -> Value {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/jira")
-        .join(dir)
-        .join(format!("{name}.json"));
-    serde_json::from_slice(
-        &std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
-    )
-    .unwrap()
+    serde_json::from_slice(&recorded("jira", dir, name)).unwrap()
 }
 
 fn ok(body: Value) -> ResponseTemplate {
@@ -465,22 +458,6 @@ async fn a_full_and_an_incremental_sync_never_call_the_removed_search() {
     sandbox.shutdown().await;
 }
 
-/// Keeps the refresh tokens the connector rotates to.
-#[derive(Debug, Default)]
-struct Saved(std::sync::Mutex<Vec<String>>);
-
-#[async_trait::async_trait]
-impl gwi_core::auth::RefreshTokenSink for Saved {
-    async fn save(&self, token: &secrecy::SecretString) -> Result<(), ConnectorError> {
-        use secrecy::ExposeSecret;
-        self.0
-            .lock()
-            .unwrap()
-            .push(token.expose_secret().to_owned());
-        Ok(())
-    }
-}
-
 #[tokio::test]
 async fn oauth_refresh_tokens_rotate_and_a_refused_one_says_to_reauthorise() {
     let server = MockServer::start().await;
@@ -520,14 +497,8 @@ async fn oauth_refresh_tokens_rotate_and_a_refused_one_says_to_reauthorise() {
         )
     };
     let connector = jira(oauth("jira-refresh-1"));
-    let saved = std::sync::Arc::new(Saved::default());
-    let transport = gwi_core::http::ReqwestClient::new(std::time::Duration::from_secs(10)).unwrap();
-    let ctx = gwi_core::context::ConnectorContext::with_token_sink(
-        &connector,
-        std::sync::Arc::new(transport),
-        Some(saved.clone()),
-    )
-    .unwrap();
+    let saved = std::sync::Arc::new(SavedTokens::default());
+    let ctx = context_saving(&connector, saved.clone());
     let info = connector.connector.authenticate(&ctx).await.unwrap();
     assert_eq!(info.identity.as_deref(), Some("me@acme.test"));
     assert_eq!(

@@ -1,8 +1,6 @@
 //! Linear: the edge cases the behaviour suite does not reach, against `wiremock` and the recorded
 //! webhook bodies in `tests/fixtures/linear/`.
 
-use std::path::PathBuf;
-
 use bytes::Bytes;
 use gwi_core::error::ConnectorError;
 use gwi_core::record::ConnectorRecord;
@@ -14,20 +12,21 @@ use serde_json::{Value, json};
 use wiremock::matchers::{body_partial_json, body_string_contains, header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::support::{context, cursors, drain, drain_ok, ids, options_with_state, records};
+use crate::support::{
+    context, cursors, drain, drain_ok, ids, options_with_state, recorded, records, with,
+};
 
 const KEY: &str = "lin_api_test_key_for_wiremock";
 
 fn config(base_url: &str, extra: Value) -> Value {
-    let mut config = json!({
-        "base_url": base_url,
-        "auth": {"type": "api_key", "key": KEY},
-        "http": {"requests_per_second": 10000.0, "initial_backoff_ms": 10, "max_backoff_secs": 1},
-    });
-    if let (Value::Object(base), Value::Object(extra)) = (&mut config, extra) {
-        base.extend(extra);
-    }
-    config
+    with(
+        &json!({
+            "base_url": base_url,
+            "auth": {"type": "api_key", "key": KEY},
+            "http": {"requests_per_second": 10000.0, "initial_backoff_ms": 10, "max_backoff_secs": 1},
+        }),
+        extra,
+    )
 }
 
 fn linear(config: Value) -> ConfiguredConnector {
@@ -37,10 +36,7 @@ fn linear(config: Value) -> ConfiguredConnector {
 }
 
 fn fixture_bytes(name: &str) -> Vec<u8> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/linear/webhooks")
-        .join(format!("{name}.json"));
-    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    recorded("linear", "webhooks", name)
 }
 
 fn user(id: &str, updated: &str) -> Value {

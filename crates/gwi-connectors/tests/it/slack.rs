@@ -1,38 +1,37 @@
 //! Slack: the edge cases the behaviour suite does not reach, against `wiremock` and the recorded
 //! payloads in `tests/fixtures/slack/`.
 
-use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use async_trait::async_trait;
 use bytes::Bytes;
 use gwi_core::error::ConnectorError;
 use gwi_core::registry::ConfiguredConnector;
 use gwi_core::stream::{StreamDescriptor, SyncOptions};
 use gwi_core::webhook::WebhookEvent;
 use proptest::prelude::*;
-use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
 use wiremock::matchers::{header, method, path, query_param, query_param_is_missing};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::support::{context, cursors, drain, drain_ok, ids, options_with_state};
+use crate::support::{
+    SavedTokens, context, context_saving, cursors, drain, drain_ok, ids, options_with_state,
+    recorded, with,
+};
 
 const TOKEN: &str = "xoxb-test-token-for-wiremock";
 const CHANNEL: &str = "C0123456789";
 
 /// A Slack config against `base_url` with `extra` merged in.
 fn config(base_url: &str, extra: Value) -> Value {
-    let mut config = json!({
-        "base_url": base_url,
-        "channels": [CHANNEL],
-        "auth": {"type": "bearer", "token": TOKEN},
-        "http": {"requests_per_second": 10000.0, "initial_backoff_ms": 10, "max_backoff_secs": 1},
-    });
-    if let (Value::Object(base), Value::Object(extra)) = (&mut config, extra) {
-        base.extend(extra);
-    }
-    config
+    with(
+        &json!({
+            "base_url": base_url,
+            "channels": [CHANNEL],
+            "auth": {"type": "bearer", "token": TOKEN},
+            "http": {"requests_per_second": 10000.0, "initial_backoff_ms": 10, "max_backoff_secs": 1},
+        }),
+        extra,
+    )
 }
 
 fn slack(config: Value) -> ConfiguredConnector {
@@ -42,11 +41,7 @@ fn slack(config: Value) -> ConfiguredConnector {
 }
 
 fn fixture_bytes(dir: &str, name: &str) -> Vec<u8> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/slack")
-        .join(dir)
-        .join(format!("{name}.json"));
-    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    recorded("slack", dir, name)
 }
 
 /// Serves the recorded answer of `method` as its first page (its `next_cursor` included) and an
@@ -478,21 +473,6 @@ async fn resources_name_channels_by_id_and_the_workspace() {
     );
 }
 
-/// Keeps the refresh tokens the connector rotates to.
-#[derive(Debug, Default)]
-struct Saved(Mutex<Vec<String>>);
-
-#[async_trait]
-impl gwi_core::auth::RefreshTokenSink for Saved {
-    async fn save(&self, token: &SecretString) -> Result<(), ConnectorError> {
-        self.0
-            .lock()
-            .unwrap()
-            .push(token.expose_secret().to_owned());
-        Ok(())
-    }
-}
-
 #[tokio::test]
 async fn token_rotation_refreshes_at_oauth_v2_access_and_saves_the_new_refresh_token() {
     let server = MockServer::start().await;
@@ -535,14 +515,8 @@ async fn token_rotation_refreshes_at_oauth_v2_access_and_saves_the_new_refresh_t
             "refresh_token": "xoxe-1-granted",
         }}),
     ));
-    let saved = Arc::new(Saved::default());
-    let transport = gwi_core::http::ReqwestClient::new(std::time::Duration::from_secs(10)).unwrap();
-    let ctx = gwi_core::context::ConnectorContext::with_token_sink(
-        &connector,
-        Arc::new(transport),
-        Some(saved.clone()),
-    )
-    .unwrap();
+    let saved = Arc::new(SavedTokens::default());
+    let ctx = context_saving(&connector, saved.clone());
     for _ in 0..2 {
         let info = connector.connector.authenticate(&ctx).await.unwrap();
         assert_eq!(info.identity.as_deref(), Some("gwi-bot@Acme"));

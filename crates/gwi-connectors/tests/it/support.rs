@@ -184,3 +184,38 @@ pub fn with(value: &Value, patch: Value) -> Value {
     }
     value
 }
+
+/// The raw bytes of `tests/fixtures/<provider>/<dir>/<name>.json`.
+pub fn recorded(provider: &str, dir: &str, name: &str) -> Vec<u8> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(provider)
+        .join(dir)
+        .join(format!("{name}.json"));
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// Keeps the refresh tokens a connector rotates to, in the order it saved them.
+#[derive(Debug, Default)]
+pub struct SavedTokens(pub std::sync::Mutex<Vec<String>>);
+
+#[async_trait::async_trait]
+impl gwi_core::auth::RefreshTokenSink for SavedTokens {
+    async fn save(&self, token: &secrecy::SecretString) -> Result<(), ConnectorError> {
+        use secrecy::ExposeSecret;
+        self.0
+            .lock()
+            .unwrap()
+            .push(token.expose_secret().to_owned());
+        Ok(())
+    }
+}
+
+/// A context whose rotated refresh tokens go to `saved`.
+pub fn context_saving(
+    connector: &ConfiguredConnector,
+    saved: Arc<SavedTokens>,
+) -> ConnectorContext {
+    let transport = ReqwestClient::new(Duration::from_secs(10)).unwrap();
+    ConnectorContext::with_token_sink(connector, Arc::new(transport), Some(saved)).unwrap()
+}
