@@ -22,7 +22,6 @@ use gwi_core::error::ConnectorError;
 use gwi_core::record::ConnectorRecord;
 use gwi_core::webhook::WebhookEvent;
 use serde::Deserialize;
-use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use gwi_core::http::ApiClient;
@@ -142,23 +141,23 @@ fn message(
     match outer.subtype.as_deref() {
         Some("message_changed" | "message_replied") => {
             let Some(mut now) = outer.message else {
-                return Err(missing(event, "event.message"));
+                return Err(event.missing("event.message"));
             };
             if now.get("ts").is_none()
                 && let (Value::Object(fields), Some(previous)) = (&mut now, &outer.previous_message)
             {
                 fields.insert("ts".to_owned(), Value::String(previous.ts.to_string()));
             }
-            let current: Message = inner(event, "event.message", now)?;
+            let current: Message = event.decode_part("event.message", now)?;
             Ok(vec![records::message(channel, &current)?])
         }
         Some("message_deleted") => {
             let deleted = match (outer.previous_message, outer.deleted_ts) {
                 (Some(previous), _) => previous,
                 (None, Some(ts)) => {
-                    inner(event, "event.deleted_ts", serde_json::json!({"ts": ts}))?
+                    event.decode_part("event.deleted_ts", serde_json::json!({"ts": ts}))?
                 }
-                (None, None) => return Err(missing(event, "event.deleted_ts")),
+                (None, None) => return Err(event.missing("event.deleted_ts")),
             };
             let at = outer
                 .ts
@@ -172,47 +171,5 @@ fn message(
             let posted: Envelope<Message> = event.decode()?;
             Ok(vec![records::message(channel, &posted.event)?])
         }
-    }
-}
-
-/// Decodes a part of the event taken out as JSON; the error names its path, never its value.
-fn inner<T: DeserializeOwned>(
-    event: &WebhookEvent,
-    path: &str,
-    value: Value,
-) -> Result<T, ConnectorError> {
-    serde_json::from_value(value).map_err(|e| {
-        ConnectorError::validation(
-            SOURCE,
-            path,
-            format!(
-                "{} event (delivery {}) is not the payload the connector expects: {}",
-                event.event_type,
-                event.delivery_id,
-                describe(&e)
-            ),
-        )
-    })
-}
-
-fn missing(event: &WebhookEvent, path: &str) -> ConnectorError {
-    ConnectorError::validation(
-        SOURCE,
-        path,
-        format!(
-            "{} event (delivery {}) lacks this field",
-            event.event_type, event.delivery_id
-        ),
-    )
-}
-
-/// What is wrong with a part of an event, without quoting any of its values.
-fn describe(error: &serde_json::Error) -> &'static str {
-    match error.classify() {
-        serde_json::error::Category::Data => "a field is missing or has the wrong type",
-        serde_json::error::Category::Syntax | serde_json::error::Category::Eof => {
-            "it is not valid JSON"
-        }
-        serde_json::error::Category::Io => "it could not be read",
     }
 }

@@ -112,18 +112,51 @@ impl WebhookEvent {
     pub fn decode<T: serde::de::DeserializeOwned>(&self) -> Result<T, ConnectorError> {
         let json = self.json_body();
         let de = &mut serde_json::Deserializer::from_slice(&json);
-        serde_path_to_error::deserialize(de).map_err(|e| {
-            ConnectorError::validation(
-                self.connector.clone(),
-                e.path().to_string(),
-                format!(
-                    "{} event (delivery {}) is not the payload the connector expects: {}",
-                    self.event_type,
-                    self.delivery_id,
-                    without_values(&e.inner().to_string())
-                ),
-            )
-        })
+        serde_path_to_error::deserialize(de).map_err(|e| self.invalid("", &e))
+    }
+
+    /// Decodes `part`, a piece of the event taken out at `path` (e.g. `event.message`, which
+    /// the connector adjusted), with the same value-free errors as [`decode`](Self::decode).
+    pub fn decode_part<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        part: serde_json::Value,
+    ) -> Result<T, ConnectorError> {
+        serde_path_to_error::deserialize(part).map_err(|e| self.invalid(path, &e))
+    }
+
+    /// The error for a field the event lacks.
+    pub fn missing(&self, path: &str) -> ConnectorError {
+        ConnectorError::validation(
+            self.connector.clone(),
+            path,
+            format!(
+                "{} event (delivery {}) lacks this field",
+                self.event_type, self.delivery_id
+            ),
+        )
+    }
+
+    fn invalid<E: std::fmt::Display>(
+        &self,
+        prefix: &str,
+        e: &serde_path_to_error::Error<E>,
+    ) -> ConnectorError {
+        let path = match (prefix, e.path().to_string()) {
+            ("", path) => path,
+            (prefix, path) if path == "." => prefix.to_owned(),
+            (prefix, path) => format!("{prefix}.{path}"),
+        };
+        ConnectorError::validation(
+            self.connector.clone(),
+            path,
+            format!(
+                "{} event (delivery {}) is not the payload the connector expects: {}",
+                self.event_type,
+                self.delivery_id,
+                without_values(&e.inner().to_string())
+            ),
+        )
     }
 }
 
