@@ -7,7 +7,9 @@ only the standard library itself. Settings come from the environment:
     BENCH_SIZES        record counts to run, default "20000 200000"
     BENCH_RUNS         runs per measurement (median reported), default 3
     BENCH_SLOW_RUNS    runs of the Python peers at N >= 100000, default 1
-    BENCH_TOOLS        subset to run, default "floor,gwi,singer,dlt-extract,dlt-duckdb,webhooks"
+    BENCH_TOOLS        subset to run, default "floor,gwi,singer,dlt-extract,dlt-duckdb,shapes,webhooks"
+    BENCH_SHAPE_RECORDS records per data shape in the shape matrix, default 200000
+    BENCH_SHAPES       shape rows to run (names from SHAPES below), default all
     BENCH_WEBHOOK_RATE offered webhook load (deliveries/s), default 2000
     BENCH_WEBHOOK_SECS seconds per webhook run, default 10
     BENCH_WEBHOOK_CONNECTIONS  load-generator connections, default 64
@@ -72,7 +74,7 @@ SLOW_RUNS = max(1, env_int("BENCH_SLOW_RUNS", 1))
 TOOLS = {
     t.strip()
     for t in os.environ.get(
-        "BENCH_TOOLS", "floor,gwi,singer,dlt-extract,dlt-duckdb,webhooks"
+        "BENCH_TOOLS", "floor,gwi,singer,dlt-extract,dlt-duckdb,shapes,webhooks"
     ).split(",")
     if t.strip()
 }
@@ -85,6 +87,29 @@ DLT_FORMAT = os.environ.get("BENCH_DLT_FORMAT", "jsonl")
 TIMEOUT = env_int("BENCH_TIMEOUT", 900)
 # The floor takes well under a second; more runs steady its median.
 FLOOR_RUNS = max(RUNS, 9)
+SHAPE_RECORDS = env_int("BENCH_SHAPE_RECORDS", 200_000)
+# The data shapes of the matrix: `gwi-bench-upstream` flags per row. The first is the shape of
+# the tables above; each other row changes one or two things a store or a decoder is sensitive
+# to. `ids ascending, updated scattered` is a listing sorted by id or creation date.
+SHAPES: dict[str, dict[str, str]] = {
+    "baseline": {},
+    "updated-scattered": {"--updated": "scattered"},
+    "by-id": {"--ids": "ascending", "--updated": "scattered"},
+    "random": {"--ids": "random", "--updated": "scattered"},
+    "small": {"--size": "small"},
+    "small-random": {"--size": "small", "--ids": "random", "--updated": "scattered"},
+    "large": {"--size": "large"},
+    "large-random": {"--size": "large", "--ids": "random", "--updated": "scattered"},
+    "wide": {"--extra-fields": "40"},
+}
+SHAPE_NAMES = [
+    x.strip()
+    for x in os.environ.get("BENCH_SHAPES", ",".join(SHAPES)).split(",")
+    if x.strip()
+]
+for _name in SHAPE_NAMES:
+    if _name not in SHAPES:
+        sys.exit(f"BENCH_SHAPES: unknown shape {_name!r} (known: {', '.join(SHAPES)})")
 
 
 def log(msg: str) -> None:
@@ -130,13 +155,14 @@ def http_get(url: str, timeout: float = 5.0) -> tuple[int, bytes]:
 class Upstream:
     """The benchmark upstream process, serving N pull requests."""
 
-    def __init__(self, records: int, scratch: Path) -> None:
+    def __init__(self, records: int, scratch: Path, shape: dict[str, str] | None = None) -> None:
         self.records = records
         self.log_path = scratch / f"upstream-{records}.log"
         self.log_file = open(self.log_path, "w")  # noqa: SIM115
         started = time.monotonic()
+        flags = [x for pair in (shape or {}).items() for x in pair]
         self.proc = subprocess.Popen(
-            [str(UPSTREAM), "--port", "0", "--records", str(records), "--repo", REPO],
+            [str(UPSTREAM), "--port", "0", "--records", str(records), "--repo", REPO, *flags],
             stdout=subprocess.PIPE,
             stderr=self.log_file,
             text=True,
@@ -493,6 +519,92 @@ def dlt(up: Upstream, scratch: Path, mode: str, runs: int) -> Row:
 # ---------------------------------------------------------------------------------------------
 # Webhook ingest
 # ---------------------------------------------------------------------------------------------
+
+
+def shape_matrix(scratch: Path, commands: set[str], peers_ok: bool) -> list[dict]:
+    """gwi (SQLite and ndjson), the floor and the Singer SDK tap on every shape in SHAPE_NAMES."""
+    rows = []
+    for name in SHAPE_NAMES:
+        log(f"=== shape {name}: {SHAPES[name] or 'default flags'}, N = {SHAPE_RECORDS:,} ===")
+        up = Upstream(SHAPE_RECORDS, scratch, SHAPES[name])
+        try:
+            row = {"shape": name, "flags": SHAPES[name], "floor": floor(up, scratch)}
+            served = row["floor"].good[0] if row["floor"].good else None
+            row["bytes_per_record"] = served.bytes_served / SHAPE_RECORDS if served else 0
+            if "sync" in commands:
+                row["sqlite"] = gwi_sync(up, scratch, "store")
+                row["ndjson"] = gwi_sync(up, scratch, "ndjson")
+            if peers_ok:
+                row["singer"] = singer(up, scratch, SLOW_RUNS)
+        finally:
+            up.stop()
+        rows.append(row)
+    return rows
+
+
+def shape_section(rows: list[dict]) -> str:
+    head = (
+        "| shape | upstream flags | bytes/record | gwi (sqlite) records/s | peak RSS | "
+        "gwi (ndjson) records/s | peak RSS | ndjson vs floor | singer-sdk tap records/s "
+        "| gwi (sqlite) × singer | all records |\n"
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|\n"
+    )
+    lines = []
+    for r in rows:
+        g, nd, f, sg = r.get("sqlite"), r.get("ndjson"), r.get("floor"), r.get("singer")
+        flags = " ".join(f"`{k} {v}`" for k, v in r["flags"].items()) or "(none)"
+        vs_floor = f"{nd.rate / f.rate:.0%}" if nd and f and nd.rate and f.rate else "–"
+        times = f"{g.rate / sg.rate:.1f}×" if g and sg and g.rate and sg.rate else "–"
+        checks = "/".join(x.verified for x in (g, nd) if x) or "–"
+        lines.append(
+            f"| {r['shape']} | {flags} | {r['bytes_per_record']:,.0f} "
+            f"| {fmt_rate(g.rate if g else None)} | {fmt_mib(g.rss_kib if g else None)} "
+            f"| {fmt_rate(nd.rate if nd else None)} | {fmt_mib(nd.rss_kib if nd else None)} "
+            f"| {vs_floor} | {fmt_rate(sg.rate if sg else None)} | {times} | {checks} |"
+        )
+    return head + "\n".join(lines) + "\n"
+
+
+def shape_targets(rows: list[dict]) -> str:
+    """Issue 26's targets, per shape: the worst shape decides."""
+    if not rows:
+        return "- data shapes: not measured\n"
+
+    def worst(label: str, values: list[tuple[str, float | None]], ok) -> str:  # noqa: ANN001
+        got = [(n, v) for n, v in values if v is not None]
+        if not got:
+            return f"- {label}: not measured"
+        bad = [f"{n} {v:,.1f}" for n, v in got if not ok(v)]
+        return f"- {label}: " + ("met on every shape" if not bad else "NOT met on " + ", ".join(bad))
+
+    def get(r: dict, key: str, attr: str) -> float | None:
+        x = r.get(key)
+        return getattr(x, attr) if x else None
+
+    lines = [
+        worst("≥ 150k records/s into SQLite", [(r["shape"], get(r, "sqlite", "rate")) for r in rows], lambda v: v >= 150_000),
+        worst(
+            "≥ 15× the Singer SDK tap",
+            [(r["shape"], (get(r, "sqlite", "rate") or 0) / s if (s := get(r, "singer", "rate")) else None) for r in rows],
+            lambda v: v >= 15,
+        ),
+        worst(
+            "`--output ndjson` ≥ 50 % of the floor (in %)",
+            [(r["shape"], 100 * (get(r, "ndjson", "rate") or 0) / f if (f := get(r, "floor", "rate")) else None) for r in rows],
+            lambda v: v >= 50,
+        ),
+        worst(
+            "peak RSS ≤ 48 MiB, SQLite (MiB)",
+            [(r["shape"], k / 1024 if (k := get(r, "sqlite", "rss_kib")) else None) for r in rows],
+            lambda v: v <= 48,
+        ),
+        worst(
+            "peak RSS ≤ 48 MiB, ndjson (MiB)",
+            [(r["shape"], k / 1024 if (k := get(r, "ndjson", "rss_kib")) else None) for r in rows],
+            lambda v: v <= 48,
+        ),
+    ]
+    return "\n".join(lines) + "\n"
 
 
 def free_port() -> int:
@@ -863,7 +975,14 @@ def targets(results: dict[int, list[Row]], w: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def render(results: dict[int, list[Row]], checks: dict[int, dict], w: dict, m: dict, notes: list[str]) -> str:
+def render(
+    results: dict[int, list[Row]],
+    checks: dict[int, dict],
+    shapes: list[dict],
+    w: dict,
+    m: dict,
+    notes: list[str],
+) -> str:
     parts = [
         "# Benchmarks\n",
         "Generated by `./bench/run.sh` (see `bench/bench.py` for the settings it reads). "
@@ -921,6 +1040,18 @@ def render(results: dict[int, list[Row]], checks: dict[int, dict], w: dict, m: d
                 f"core, and {verdict}. While the tools ran it was busy for the share shown in the "
                 "CPU column.\n"
             )
+    if shapes:
+        parts.append(f"## Data shapes (N = {SHAPE_RECORDS:,})\n")
+        parts.append(
+            "The same sync on upstreams that differ in record size, in the order of ids and of "
+            "`updated_at` along the listing, and in fields nobody reads (`bench.py` `SHAPES`; "
+            "`gwi-bench-upstream --help`). gwi rows are medians of "
+            f"{RUNS} runs, the Singer SDK tap ran {SLOW_RUNS}×; the floor is `curl` on that "
+            "upstream.\n"
+        )
+        parts.append(shape_section(shapes))
+        parts.append("\nTargets (issue 26), every shape:\n")
+        parts.append(shape_targets(shapes))
     parts.append("## Webhook ingest (`gwi serve`, SQLite)\n")
     parts.append(webhook_section(w))
     parts.append("\n## Targets (issue 8)\n")
@@ -1029,10 +1160,13 @@ def main() -> int:
                 up.stop()
             results[n] = rows
             print(f"\nN = {n:,}\n" + table(rows), flush=True)
+        shapes = shape_matrix(scratch, commands, peers_ok) if "shapes" in TOOLS else []
+        if shapes:
+            print("\nData shapes\n" + shape_section(shapes), flush=True)
         w = webhooks(scratch, commands) if "webhooks" in TOOLS else {}
         if w:
             print("\nWebhook ingest\n" + webhook_section(w), flush=True)
-        report = render(results, checks, w, m, notes)
+        report = render(results, checks, shapes, w, m, notes)
         OUT.parent.mkdir(parents=True, exist_ok=True)
         OUT.write_text(report)
         raw = ROOT / "target" / "bench" / "results.json"
@@ -1049,6 +1183,19 @@ def main() -> int:
                         for n, rows in results.items()
                     },
                     "checks": checks,
+                    "shapes": [
+                        {
+                            "shape": r["shape"],
+                            "flags": r["flags"],
+                            "bytes_per_record": r["bytes_per_record"],
+                            "runs": {
+                                k: [vars(x) for x in v.runs]
+                                for k, v in r.items()
+                                if isinstance(v, Row)
+                            },
+                        }
+                        for r in shapes
+                    ],
                     "webhooks": w,
                 },
                 indent=2,

@@ -4,7 +4,8 @@ use std::ops::Range;
 
 use bytes::{Bytes, BytesMut};
 
-use crate::github::{Detail, RepoContext, pull_request};
+use crate::github::RepoContext;
+use crate::shape::Shape;
 
 /// GitHub's largest page size, and the size pages are pre-rendered at.
 pub const MAX_PER_PAGE: usize = 100;
@@ -12,7 +13,7 @@ pub const MAX_PER_PAGE: usize = 100;
 pub const DEFAULT_PER_PAGE: usize = 30;
 
 /// All pull requests of one repository, rendered once into JSON array pages of
-/// [`MAX_PER_PAGE`] records, newest `updated_at` first.
+/// [`MAX_PER_PAGE`] records in the order a [`Shape`] lays them out.
 ///
 /// Pages at the default size are served by cloning a [`Bytes`] (no copy); any other
 /// `per_page` is assembled from the recorded byte spans of each record.
@@ -24,31 +25,28 @@ pub struct PullPages {
 }
 
 impl PullPages {
-    /// Renders `records` pull requests numbered `records..=1`, the highest number updated last.
-    pub fn render(records: usize, ctx: &RepoContext) -> Self {
+    /// Renders `records` pull requests numbered `1..=records`, in the order and at the size
+    /// `shape` says.
+    pub fn render(records: usize, ctx: &RepoContext, shape: &Shape) -> Self {
+        let layout = shape.layout(records);
         let mut pages = Vec::with_capacity(records.div_ceil(MAX_PER_PAGE));
         let mut spans = Vec::with_capacity(records);
-        let mut age = 0_usize;
-        while age < records {
-            let end = (age + MAX_PER_PAGE).min(records);
-            let mut buf = Vec::with_capacity((end - age) * 2_300 + 2);
+        let mut per_record = 2_300;
+        for chunk in layout.chunks(MAX_PER_PAGE) {
+            let mut buf = Vec::with_capacity(chunk.len() * per_record + 2);
             buf.push(b'[');
-            for a in age..end {
-                if a > age {
+            for (i, &(number, age)) in chunk.iter().enumerate() {
+                if i > 0 {
                     buf.push(b',');
                 }
                 let start = buf.len();
-                let number = (records - a) as u64;
                 // Serialising a Value we built ourselves cannot fail.
-                let _ = serde_json::to_writer(
-                    &mut buf,
-                    &pull_request(number, a as u64, ctx, Detail::List),
-                );
+                let _ = serde_json::to_writer(&mut buf, &shape.pull_request(number, age, ctx));
                 spans.push((pages.len() as u32, start as u32..buf.len() as u32));
             }
             buf.push(b']');
+            per_record = buf.len() / chunk.len() + 16;
             pages.push(Bytes::from(buf));
-            age = end;
         }
         Self { pages, spans }
     }
@@ -84,7 +82,8 @@ impl PullPages {
         if first >= last {
             return Bytes::from_static(b"[]");
         }
-        let mut out = BytesMut::with_capacity((last - first) * 2_300 + 2);
+        let mut out =
+            BytesMut::with_capacity(self.bytes() / self.records().max(1) * (last - first) + 2);
         out.extend_from_slice(b"[");
         for (i, (p, range)) in self.spans[first..last].iter().enumerate() {
             if i > 0 {
@@ -195,7 +194,7 @@ mod tests {
 
     #[test]
     fn renders_full_pages_of_one_hundred_newest_first() {
-        let pages = PullPages::render(250, &ctx());
+        let pages = PullPages::render(250, &ctx(), &Shape::default());
         assert_eq!(pages.last_page(100), 3);
         let first = numbers(&pages.page(1, 100));
         assert_eq!(first.len(), 100);
@@ -208,14 +207,14 @@ mod tests {
 
     #[test]
     fn page_past_the_end_is_an_empty_array() {
-        let pages = PullPages::render(10, &ctx());
+        let pages = PullPages::render(10, &ctx(), &Shape::default());
         assert_eq!(&pages.page(2, 100)[..], b"[]");
         assert_eq!(&pages.page(9, 3)[..], b"[]");
     }
 
     #[test]
     fn other_page_sizes_slice_the_same_records() {
-        let pages = PullPages::render(250, &ctx());
+        let pages = PullPages::render(250, &ctx(), &Shape::default());
         let all: Vec<u64> = (1..=pages.last_page(30))
             .flat_map(|p| numbers(&pages.page(p, 30)))
             .collect();

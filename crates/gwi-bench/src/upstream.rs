@@ -13,6 +13,7 @@ use serde::Serialize;
 
 use crate::github::{Detail, RepoContext, repository, user};
 use crate::pages::{ListQuery, PullPages};
+use crate::shape::Shape;
 
 /// The rate-limit budget advertised, large enough that no client ever waits.
 pub const RATE_LIMIT: u64 = 1_000_000_000;
@@ -69,12 +70,12 @@ pub struct Upstream {
 }
 
 impl Upstream {
-    /// Renders `records` pull requests of `owner/name`; `base_url` is where clients reach us
-    /// (links and `url` fields are absolute, as GitHub's are).
-    pub fn new(base_url: &str, owner: &str, name: &str, records: usize) -> Self {
+    /// Renders `records` pull requests of `owner/name` in `shape`; `base_url` is where clients
+    /// reach us (links and `url` fields are absolute, as GitHub's are).
+    pub fn new(base_url: &str, owner: &str, name: &str, records: usize, shape: &Shape) -> Self {
         let base_url = base_url.trim_end_matches('/').to_owned();
         let ctx = RepoContext::new(owner, name, &base_url);
-        let pulls = PullPages::render(records, &ctx);
+        let pulls = PullPages::render(records, &ctx, shape);
         let user = serde_json::to_vec(&user("bench-bot", 4_242, &ctx, Detail::Webhook))
             .unwrap_or_default();
         let repo = serde_json::to_vec(&repository(&ctx, Detail::Webhook)).unwrap_or_default();
@@ -314,6 +315,7 @@ mod tests {
             "acme",
             "widgets",
             records,
+            &Shape::default(),
         ));
         (up.clone(), router(up))
     }

@@ -11,10 +11,14 @@ pub(crate) fn micros(t: DateTime<Utc>) -> DateTime<Utc> {
     t.trunc_subsecs(6)
 }
 
-/// The records with one per (type, id): the newest, the later one on equal `updated_at`.
+/// The records with one per (type, id): the newest, the later one on equal `updated_at`, in
+/// key order.
 ///
 /// A multi-row `INSERT ... ON CONFLICT` may not touch one row twice (PostgreSQL refuses), and
-/// keeping the newest copy here gives the same result as upserting one by one.
+/// keeping the newest copy here gives the same result as upserting one by one. Key order walks
+/// the primary-key index from one end to the other once per batch: when ids arrive in no order,
+/// upserting them as they came visited its pages at random, reading each back from disk about
+/// once per record (see `bench/measurements.md`).
 pub(crate) fn newest_per_key<'a>(
     records: impl IntoIterator<Item = &'a ConnectorRecord>,
 ) -> Vec<&'a ConnectorRecord> {
@@ -35,6 +39,9 @@ pub(crate) fn newest_per_key<'a>(
             }
         }
     }
+    kept.sort_unstable_by(|a, b| {
+        (a.record_type.as_str(), a.id.as_str()).cmp(&(b.record_type.as_str(), b.id.as_str()))
+    });
     kept
 }
 
@@ -90,5 +97,18 @@ mod tests {
             .map(|r| r.data.to_value()["tag"].as_str().unwrap().to_owned())
             .collect();
         assert_eq!(kept, ["a30", "b5-second"]);
+    }
+
+    #[test]
+    fn newest_per_key_returns_records_in_key_order() {
+        let mut batch = vec![rec("c", 1, "c"), rec("a", 1, "a"), rec("b", 1, "b")];
+        let mut pr = rec("a", 1, "pr-a");
+        pr.record_type = "pull_request".into();
+        batch.insert(1, pr);
+        let kept: Vec<_> = newest_per_key(&batch)
+            .into_iter()
+            .map(|r| r.data.to_value()["tag"].as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(kept, ["a", "b", "c", "pr-a"]);
     }
 }

@@ -1221,6 +1221,18 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn records_keep_only_their_key_index_so_insert_order_does_not_matter() {
+        let store = SqliteStore::connect("sqlite::memory:").await.unwrap();
+        let indexes: Vec<String> = sqlx::query_scalar(
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'records'",
+        )
+        .fetch_all(&store.writer)
+        .await
+        .unwrap();
+        assert_eq!(indexes, ["sqlite_autoindex_records_1"]);
+    }
+
+    #[tokio::test]
     async fn an_unreadable_inbox_entry_is_dead_lettered_and_its_neighbours_still_fetched() {
         let store = SqliteStore::connect("sqlite::memory:").await.unwrap();
         let webhook = |key: &str| InboundWebhook {

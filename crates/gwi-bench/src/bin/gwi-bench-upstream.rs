@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use clap::Parser;
+use gwi_bench::shape::{IdOrder, RecordSize, Shape, UpdatedOrder};
 use gwi_bench::upstream::{Upstream, router};
 
 /// Serve N GitHub-shaped pull requests, 100 per page with `Link` headers, from memory.
@@ -25,6 +26,18 @@ struct Args {
     /// Repository the pull requests belong to, as `owner/name`.
     #[arg(long, default_value = "acme/widgets")]
     repo: String,
+    /// About how large each pull request is: small 0.5 KB, medium 2.5 KB, large 8.5 KB.
+    #[arg(long, value_enum, default_value_t = RecordSize::Medium)]
+    size: RecordSize,
+    /// Order of pull request numbers (record ids) along the listing.
+    #[arg(long, value_enum, default_value_t = IdOrder::Descending)]
+    ids: IdOrder,
+    /// Whether `updated_at` falls along the listing (as when sorted by `updated`) or not.
+    #[arg(long, value_enum, default_value_t = UpdatedOrder::Follows)]
+    updated: UpdatedOrder,
+    /// Fields added to every pull request that no client reads.
+    #[arg(long, default_value_t = 0)]
+    extra_fields: usize,
     /// Tokio worker threads (default: one per CPU).
     #[arg(long)]
     threads: Option<usize>,
@@ -50,9 +63,15 @@ async fn serve(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     let base_url = format!("http://{addr}");
 
     let started = Instant::now();
-    let upstream = Arc::new(Upstream::new(&base_url, owner, name, args.records));
+    let shape = Shape {
+        size: args.size,
+        ids: args.ids,
+        updated: args.updated,
+        extra_fields: args.extra_fields,
+    };
+    let upstream = Arc::new(Upstream::new(&base_url, owner, name, args.records, &shape));
     eprintln!(
-        "gwi-bench-upstream: {} pull requests of {owner}/{name} in {} pages, {:.1} MiB, rendered in {:.2} s",
+        "gwi-bench-upstream: {} pull requests of {owner}/{name} ({shape}) in {} pages, {:.1} MiB, rendered in {:.2} s",
         upstream.pulls().records(),
         upstream.pulls().last_page(100),
         upstream.pulls().bytes() as f64 / 1_048_576.0,
