@@ -87,6 +87,9 @@ pub struct SyncArgs {
     /// Records per committed batch (larger is faster; each stream holds two batches in memory).
     #[arg(long, default_value_t = gwi_core::sync::DEFAULT_BATCH_SIZE, value_name = "N")]
     batch_size: usize,
+    /// Bytes of record JSON per committed batch, whatever the count (bounds memory for large records).
+    #[arg(long, default_value_t = gwi_core::sync::DEFAULT_BATCH_BYTES, value_name = "BYTES")]
+    batch_bytes: usize,
     /// With a stdout output: resume from this state (plain, Singer or Airbyte form).
     #[arg(long, value_name = "FILE")]
     state_file: Option<PathBuf>,
@@ -164,6 +167,7 @@ pub async fn run(args: SyncArgs) -> anyhow::Result<ExitCode> {
     let engine = SyncEngine::with_sink(connector.connector.clone(), ctx, sink)
         .concurrency(args.concurrency)
         .batch_size(args.batch_size)
+        .batch_bytes(args.batch_bytes)
         .cancel_token(cancel.clone())
         .on_event(move |event| display_for_events.event(event));
     let ctrl_c = {
