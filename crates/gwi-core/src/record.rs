@@ -158,7 +158,27 @@ impl Envelope<'_> {
         };
         let data = named("data", JsonText::encode(data))?;
         let metadata = named("metadata", JsonText::encode(metadata))?;
-        Ok(ConnectorRecord {
+        Ok(self.with(data, metadata))
+    }
+
+    /// The record with `data` serialized once and empty `metadata`, for connectors that keep
+    /// nothing beside the object itself.
+    pub fn encode_data(
+        self,
+        data: &impl Serialize,
+    ) -> Result<ConnectorRecord, crate::error::ConnectorError> {
+        let data = JsonText::encode(data).map_err(|e| {
+            crate::error::ConnectorError::validation(
+                self.source,
+                "data",
+                format!("{}: {e}", self.id),
+            )
+        })?;
+        Ok(self.with(data, JsonText::empty_object()))
+    }
+
+    fn with(self, data: JsonText, metadata: JsonText) -> ConnectorRecord {
+        ConnectorRecord {
             id: self.id,
             record_type: self.record_type.to_owned(),
             source: self.source.to_owned(),
@@ -166,7 +186,7 @@ impl Envelope<'_> {
             updated_at: self.updated_at,
             data,
             metadata,
-        })
+        }
     }
 }
 

@@ -29,9 +29,6 @@ pub(crate) const SOURCE: &str = "jira";
 /// What the record functions return: a record, or why its fields could not be encoded.
 pub(crate) type RecordResult = Result<ConnectorRecord, ConnectorError>;
 
-#[derive(Serialize)]
-struct NoMetadata {}
-
 fn record(
     record_type: RecordType,
     id: &str,
@@ -46,7 +43,7 @@ fn record(
         created_at,
         updated_at,
     }
-    .encode(data, &NoMetadata {})
+    .encode_data(data)
 }
 
 /// A person as records keep one.

@@ -19,9 +19,6 @@ pub(crate) const SOURCE: &str = "linear";
 /// What the record functions return: a record, or why its fields could not be encoded.
 pub(crate) type RecordResult = Result<ConnectorRecord, ConnectorError>;
 
-#[derive(Serialize)]
-struct NoMetadata {}
-
 fn record(
     record_type: RecordType,
     id: &str,
@@ -36,7 +33,7 @@ fn record(
         created_at,
         updated_at,
     }
-    .encode(data, &NoMetadata {})
+    .encode_data(data)
 }
 
 /// A time as every record writes it: RFC 3339, UTC, milliseconds.
