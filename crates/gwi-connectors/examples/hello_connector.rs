@@ -12,7 +12,7 @@ use gwi_core::pagination::{PageNumber, PaginateOptions, paginate_json};
 use gwi_core::prelude::*;
 use gwi_testing::{MemoryStore, MockHttpClient, MockResponse};
 use schemars::JsonSchema;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 /// The connector's own settings in `[connectors.todos]`; the framework parses the common ones
@@ -33,6 +33,15 @@ struct Todo {
     done: bool,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
+}
+
+/// A todo record's `data`: the one struct records are serialized from, and the source of the
+/// typed schema Singer and Airbyte streams get (`data_schemas`).
+#[derive(Serialize, JsonSchema)]
+struct TodoData<'a> {
+    title: &'a str,
+    done: bool,
+    project: &'a str,
 }
 
 struct TodosConnector {
@@ -84,7 +93,7 @@ impl Connector for TodosConnector {
                             created_at: todo.created_at,
                             updated_at: todo.updated_at,
                         };
-                        let data = json!({"title": todo.title, "done": todo.done, "project": stream.resource});
+                        let data = TodoData { title: &todo.title, done: todo.done, project: &stream.resource };
                         yield SyncItem::Record(envelope.encode(&data, &json!({}))?);
                     }
                     // Everything yielded before it is covered: the engine commits it with this cursor.
@@ -119,6 +128,9 @@ impl ConnectorDefinition for TodosConnector {
     fn from_config(config: TodosConfig, common: &CommonConfig) -> Result<Self, ConnectorError> {
         let root = common.api_root("todos", "https://todos.example/api/v1")?;
         Ok(Self { config, root })
+    }
+    fn data_schemas() -> Vec<(&'static str, schemars::Schema)> {
+        vec![("todo", schemars::schema_for!(TodoData<'static>))]
     }
 }
 

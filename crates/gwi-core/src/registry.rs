@@ -10,6 +10,7 @@ use serde::de::DeserializeOwned;
 use crate::config::{self, CommonConfig, ValidateConfig};
 use crate::connector::{Connector, ConnectorMetadata};
 use crate::error::{ConnectorError, FieldError};
+use crate::schema::{SchemaError, StreamSchema};
 use crate::webhook::SignatureScheme;
 
 /// A connector type that can be registered: what it is, its own config and its constructor.
@@ -24,6 +25,10 @@ pub trait ConnectorDefinition: Connector + Sized + 'static {
     /// Builds the connector from its validated config. `common` is the framework's part, for
     /// what the connector reads of it (the API root, which auth kind is in use).
     fn from_config(config: Self::Config, common: &CommonConfig) -> Result<Self, ConnectorError>;
+
+    /// The JSON Schema of each record type's `data`, generated from the struct it is
+    /// serialized from (`schemars::schema_for!`); Singer and Airbyte streams are typed by it.
+    fn data_schemas() -> Vec<(&'static str, schemars::Schema)>;
 
     /// The header an `api_key` goes in when the config names neither a header nor a query
     /// parameter (Linear: `Authorization`, the key alone); `None` keeps the framework's
@@ -119,6 +124,8 @@ pub trait ConnectorFactory: Send + Sync {
     fn metadata(&self) -> ConnectorMetadata;
     /// The JSON Schema of its whole config table.
     fn config_schema(&self) -> schemars::Schema;
+    /// One typed stream per record type, in the order of the metadata's record types.
+    fn stream_schemas(&self) -> Result<Vec<StreamSchema>, SchemaError>;
     /// Parses and validates `config`, then builds the connector.
     fn build(&self, config: serde_json::Value) -> Result<ConfiguredConnector, ConnectorError>;
 }
@@ -131,6 +138,20 @@ impl<C: ConnectorDefinition> ConnectorFactory for DefinitionFactory<C> {
     }
     fn config_schema(&self) -> schemars::Schema {
         config::connector_schema::<C::Config>(&C::metadata())
+    }
+    fn stream_schemas(&self) -> Result<Vec<StreamSchema>, SchemaError> {
+        let data = C::data_schemas();
+        C::metadata()
+            .record_types
+            .iter()
+            .map(|record_type| {
+                let (_, schema) = data
+                    .iter()
+                    .find(|(name, _)| name == record_type)
+                    .ok_or_else(|| SchemaError::Missing(record_type.clone()))?;
+                StreamSchema::new(record_type, schema)
+            })
+            .collect()
     }
     fn build(&self, config: serde_json::Value) -> Result<ConfiguredConnector, ConnectorError> {
         let metadata = C::metadata();
@@ -276,6 +297,15 @@ mod tests {
             assert_eq!(config.feed, "news");
             Ok(Poll)
         }
+        fn data_schemas() -> Vec<(&'static str, schemars::Schema)> {
+            /// A feed entry.
+            #[derive(JsonSchema)]
+            #[allow(dead_code)]
+            struct Entry {
+                title: String,
+            }
+            vec![("entry", schemars::schema_for!(Entry))]
+        }
     }
 
     fn registry() -> Registry {
@@ -303,6 +333,17 @@ mod tests {
         assert_eq!(built.common.tenant_id, "acme");
         assert_eq!(built.common.auth.kind(), AuthKind::Bearer);
         assert!(built.webhook.is_none());
+    }
+
+    #[test]
+    fn each_record_type_gets_a_stream_typed_by_its_data_struct() {
+        let streams = registry().get("poll").unwrap().stream_schemas().unwrap();
+        assert_eq!(streams.len(), 1);
+        assert_eq!(streams[0].name, "entry");
+        assert_eq!(
+            streams[0].schema["properties"]["title"]["type"],
+            json!(["string", "null"])
+        );
     }
 
     #[test]

@@ -23,6 +23,7 @@ use gwi_core::context::ConnectorContext;
 use gwi_core::error::ConnectorError;
 use gwi_core::record::ConnectorRecord;
 use gwi_core::registry::{ConfiguredConnector, Registry};
+use gwi_core::schema::RowCheck;
 use gwi_core::store::{RecordQuery, Scope, Store, StoreError, StreamState, UpsertOutcome};
 use gwi_core::stream::{Checkpoint, StreamDescriptor, SyncOptions};
 use gwi_core::sync::{RecordSink, StoreSink, SyncEngine, SyncResult};
@@ -154,19 +155,17 @@ impl Bench {
             .map_err(|e| format!("the sync failed: {e}"))
     }
 
-    /// The store's records as (type, id, updated_at, deleted).
-    async fn stored(&self) -> Result<BTreeSet<(String, String, String, bool)>, String> {
+    /// The connector's records in the store.
+    async fn stored_records(&self) -> Result<Vec<ConnectorRecord>, String> {
         let query = RecordQuery {
             tenant: "default".into(),
             connector: Some(self.name().into()),
             ..RecordQuery::default()
         };
-        let records = self
-            .store
+        self.store
             .query_records(&query)
             .await
-            .map_err(|e| format!("the store cannot be read: {e}"))?;
-        Ok(records.iter().map(key).collect())
+            .map_err(|e| format!("the store cannot be read: {e}"))
     }
 
     /// The sandbox's expected set, in the same shape.
@@ -185,9 +184,48 @@ impl Bench {
             .collect()
     }
 
-    /// Whether the store holds exactly the expected set; says how many records it holds.
+    /// Whether each of `records` is a row its stream's declared schema accepts (as a Singer
+    /// target or Airbyte destination is told it), with no field the schema leaves out.
+    fn rows_match_their_streams(&self, records: &[ConnectorRecord]) -> Result<(), String> {
+        let factory = self
+            .subject
+            .registry
+            .get(self.name())
+            .ok_or_else(|| format!("no connector named {}", self.name()))?;
+        let streams = factory
+            .stream_schemas()
+            .map_err(|e| format!("no stream schemas: {e}"))?;
+        let mut checks = std::collections::BTreeMap::new();
+        for stream in &streams {
+            checks.insert(stream.name.as_str(), RowCheck::new(stream)?);
+        }
+        let mut errors = Vec::new();
+        for record in records {
+            match checks.get(record.record_type.as_str()) {
+                Some(check) => errors.extend(check.errors(record)),
+                None => errors.push(format!(
+                    "{}: no stream for type {}",
+                    record.id, record.record_type
+                )),
+            }
+        }
+        ensure!(
+            errors.is_empty(),
+            "{} of {} rows do not match their stream's schema: {:?}",
+            errors.len(),
+            records.len(),
+            &errors[..errors.len().min(5)]
+        );
+        Ok(())
+    }
+
+    /// Whether the store holds exactly the expected set, each record a row its stream's schema
+    /// accepts; says how many records it holds.
     async fn store_equals_expected(&self, when: &str) -> Result<usize, String> {
-        let stored = self.stored().await?;
+        let records = self.stored_records().await?;
+        self.rows_match_their_streams(&records)
+            .map_err(|e| format!("{when}: {e}"))?;
+        let stored: BTreeSet<_> = records.iter().map(key).collect();
         let expected = self.expected();
         ensure!(!expected.is_empty(), "the sandbox expects no records");
         let missing: Vec<_> = expected.difference(&stored).take(5).collect();
@@ -473,18 +511,10 @@ pub async fn each_changes_webhook_writes_the_row_the_next_sync_writes(
         !hooked.is_empty(),
         "{deliveries} webhooks mapped to no record"
     );
+    bench.rows_match_their_streams(&hooked)?;
     bench.keep(&hooked).await?;
     bench.sync_ok().await?;
-    let query = RecordQuery {
-        tenant: "default".into(),
-        connector: Some(bench.name().into()),
-        ..RecordQuery::default()
-    };
-    let stored = bench
-        .store
-        .query_records(&query)
-        .await
-        .map_err(|e| format!("the store cannot be read: {e}"))?;
+    let stored = bench.stored_records().await?;
     for record in &hooked {
         let row = stored
             .iter()

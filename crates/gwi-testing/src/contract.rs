@@ -221,6 +221,14 @@ mod tests {
                 record_type: config.record_type,
             })
         }
+        fn data_schemas() -> Vec<(&'static str, schemars::Schema)> {
+            #[derive(schemars::JsonSchema)]
+            #[allow(dead_code)]
+            struct Thing {
+                n: Option<u32>,
+            }
+            vec![("thing", schemars::schema_for!(Thing))]
+        }
     }
 
     async fn contract(record_type: &str) -> ContractReport {

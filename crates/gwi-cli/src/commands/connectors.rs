@@ -20,11 +20,20 @@ pub enum ConnectorsCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Print the JSON Schema of a connector's config (the `[connectors.NAME]` table).
-    #[command(after_help = "Example:\n  gwi connectors schema github > github.schema.json")]
+    /// Print the JSON Schema of a connector's config (the `[connectors.NAME]` table), or with
+    /// --records the schema of each record type's rows as `gwi tap` and `gwi airbyte` send them.
+    #[command(after_help = "Examples:
+  gwi connectors schema github > github.schema.json
+  gwi connectors schema gitlab --records     # {\"merge_request\": {...}, \"issue\": {...}, ...}
+
+A row is the record's id, created_at and updated_at, the fields of its data at the top level,
+deleted (true for a record deleted upstream) and metadata. Every data field may be null.")]
     Schema {
         /// Connector name.
         name: String,
+        /// Print the record types' row schemas instead of the config's.
+        #[arg(long)]
+        records: bool,
     },
 }
 
@@ -84,9 +93,23 @@ pub fn run(command: ConnectorsCommand) -> anyhow::Result<ExitCode> {
                 }
             }
         }
-        ConnectorsCommand::Schema { name } => {
+        ConnectorsCommand::Schema {
+            name,
+            records: false,
+        } => {
             let schema = lookup(&name)?.config_schema();
             writeln!(out, "{}", serde_json::to_string_pretty(&schema)?)?;
+        }
+        ConnectorsCommand::Schema {
+            name,
+            records: true,
+        } => {
+            let streams: serde_json::Map<_, _> = lookup(&name)?
+                .stream_schemas()?
+                .into_iter()
+                .map(|s| (s.name, s.schema))
+                .collect();
+            writeln!(out, "{}", serde_json::to_string_pretty(&streams)?)?;
         }
     }
     Ok(ExitCode::SUCCESS)

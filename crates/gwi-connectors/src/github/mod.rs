@@ -101,6 +101,10 @@ impl ConnectorDefinition for GithubConnector {
         }
     }
 
+    fn data_schemas() -> Vec<(&'static str, schemars::Schema)> {
+        records::data_schemas()
+    }
+
     fn from_config(config: GithubConfig, common: &CommonConfig) -> Result<Self, ConnectorError> {
         Ok(Self {
             api: GithubApi::new(common.api_root(SOURCE, DEFAULT_BASE_URL)?),

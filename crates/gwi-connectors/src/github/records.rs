@@ -9,6 +9,7 @@
 use chrono::{DateTime, Utc};
 use gwi_core::error::ConnectorError;
 use gwi_core::record::{ConnectorRecord, Envelope};
+use schemars::JsonSchema;
 use serde::{Serialize, Serializer};
 use serde_json::value::RawValue;
 
@@ -90,10 +91,12 @@ fn trailing_number(api_url: &str) -> Option<u64> {
 }
 
 /// `data` of a pull request.
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 struct PullRequestData<'a> {
     number: u64,
+    #[schemars(with = "String")]
     title: &'a RawValue,
+    #[schemars(with = "Option<String>")]
     body: Option<&'a RawValue>,
     state: &'a str,
     draft: bool,
@@ -102,8 +105,11 @@ struct PullRequestData<'a> {
     merged_at: Option<DateTime<Utc>>,
     closed_at: Option<DateTime<Utc>>,
     author: Option<&'a str>,
+    #[schemars(with = "Vec<String>")]
     assignees: Logins<'a>,
+    #[schemars(with = "Vec<String>")]
     requested_reviewers: Logins<'a>,
+    #[schemars(with = "Vec<String>")]
     labels: LabelNames<'a>,
     milestone: Option<&'a str>,
     head: &'a str,
@@ -149,16 +155,20 @@ pub(crate) fn pull_request(pr: &PullRequest, repository: &str) -> RecordResult {
 }
 
 /// `data` of an issue.
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 struct IssueData<'a> {
     number: u64,
+    #[schemars(with = "String")]
     title: &'a RawValue,
+    #[schemars(with = "Option<String>")]
     body: Option<&'a RawValue>,
     state: &'a str,
     state_reason: Option<&'a str>,
     locked: bool,
     author: Option<&'a str>,
+    #[schemars(with = "Vec<String>")]
     assignees: Logins<'a>,
+    #[schemars(with = "Vec<String>")]
     labels: LabelNames<'a>,
     milestone: Option<&'a str>,
     comments: u64,
@@ -194,10 +204,11 @@ pub(crate) fn issue(issue: &Issue, repository: &str) -> RecordResult {
 }
 
 /// `data` of both comment kinds: one record type, one set of keys.
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 struct CommentData<'a> {
     kind: &'static str,
     number: Option<u64>,
+    #[schemars(with = "Option<String>")]
     body: Option<&'a RawValue>,
     author: Option<&'a str>,
     repository: &'a str,
@@ -259,10 +270,11 @@ pub(crate) fn review_comment(comment: &ReviewComment, repository: &str) -> Recor
 }
 
 /// `data` of a pull request review.
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 struct ReviewData<'a> {
     number: Option<u64>,
     state: String,
+    #[schemars(with = "Option<String>")]
     body: Option<&'a RawValue>,
     author: Option<&'a str>,
     commit_id: Option<&'a str>,
@@ -307,9 +319,10 @@ pub(crate) fn review(
 }
 
 /// `data` of a commit, from the REST API or from a `push` payload.
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 struct CommitData<'a> {
     sha: &'a str,
+    #[schemars(with = "String")]
     message: &'a RawValue,
     author: Option<&'a str>,
     author_name: Option<&'a str>,
@@ -364,7 +377,7 @@ pub(crate) fn push_commit(commit: &PushCommit, repository: &str, api_url: &str) 
 }
 
 /// `data` of a workflow run.
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 struct WorkflowRunData<'a> {
     name: Option<&'a str>,
     display_title: Option<&'a str>,
@@ -408,6 +421,37 @@ pub(crate) fn workflow_run(run: &WorkflowRun, repository: &str) -> RecordResult 
         &data,
         links(&run.html_url, &run.url),
     )
+}
+
+/// Each record type's `data` schema, generated from the struct its records are serialized from.
+pub(crate) fn data_schemas() -> Vec<(&'static str, schemars::Schema)> {
+    use gwi_core::schema::data_schema;
+    vec![
+        (
+            RecordType::PullRequest.as_str(),
+            data_schema::<PullRequestData<'static>>(),
+        ),
+        (
+            RecordType::Issue.as_str(),
+            data_schema::<IssueData<'static>>(),
+        ),
+        (
+            RecordType::Comment.as_str(),
+            data_schema::<CommentData<'static>>(),
+        ),
+        (
+            RecordType::Review.as_str(),
+            data_schema::<ReviewData<'static>>(),
+        ),
+        (
+            RecordType::Commit.as_str(),
+            data_schema::<CommitData<'static>>(),
+        ),
+        (
+            RecordType::WorkflowRun.as_str(),
+            data_schema::<WorkflowRunData<'static>>(),
+        ),
+    ]
 }
 
 #[cfg(test)]

@@ -123,6 +123,10 @@ impl ConnectorDefinition for GitlabConnector {
         }
     }
 
+    fn data_schemas() -> Vec<(&'static str, schemars::Schema)> {
+        records::data_schemas()
+    }
+
     fn from_config(config: GitlabConfig, common: &CommonConfig) -> Result<Self, ConnectorError> {
         let mut errors = Vec::new();
         if let Some(url) = &common.base_url

@@ -21,6 +21,7 @@
 use chrono::{DateTime, SubsecRound, Utc};
 use gwi_core::error::ConnectorError;
 use gwi_core::record::{ConnectorRecord, Envelope};
+use schemars::JsonSchema;
 use serde::Serialize;
 use serde_json::Number;
 use serde_json::value::RawValue;
@@ -130,10 +131,11 @@ fn hook_titles<'a>(
 }
 
 /// `data` of a merge request.
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 struct MergeRequestData<'a> {
     iid: u64,
     title: &'a str,
+    #[schemars(with = "Option<String>")]
     description: Option<&'a RawValue>,
     state: &'a str,
     draft: bool,
@@ -210,10 +212,11 @@ pub(crate) fn merge_request_hook(hook: &MergeRequestHook) -> RecordResult {
 }
 
 /// `data` of an issue.
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 struct IssueData<'a> {
     iid: u64,
     title: &'a str,
+    #[schemars(with = "Option<String>")]
     description: Option<&'a RawValue>,
     state: &'a str,
     confidential: bool,
@@ -278,8 +281,9 @@ pub(crate) fn issue_hook(hook: &IssueHook) -> RecordResult {
 }
 
 /// `data` of a note.
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 struct NoteData<'a> {
+    #[schemars(with = "String")]
     body: &'a RawValue,
     system: bool,
     author_id: Option<u64>,
@@ -352,7 +356,7 @@ pub(crate) fn note_hook(hook: &NoteHook) -> Option<RecordResult> {
 }
 
 /// `data` of a pipeline.
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 struct PipelineData<'a> {
     iid: Option<u64>,
     status: &'a str,
@@ -416,7 +420,7 @@ pub(crate) fn pipeline_hook(hook: &PipelineHook) -> RecordResult {
 }
 
 /// `data` of a commit.
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 struct CommitData<'a> {
     sha: &'a str,
     title: &'a str,
@@ -476,6 +480,33 @@ pub(crate) fn push_commit(commit: &HookCommit, project: InProject<'_>) -> Record
         &data,
         project,
     )
+}
+
+/// Each record type's `data` schema, generated from the struct its records are serialized from.
+pub(crate) fn data_schemas() -> Vec<(&'static str, schemars::Schema)> {
+    use gwi_core::schema::data_schema;
+    vec![
+        (
+            RecordType::MergeRequest.as_str(),
+            data_schema::<MergeRequestData<'static>>(),
+        ),
+        (
+            RecordType::Issue.as_str(),
+            data_schema::<IssueData<'static>>(),
+        ),
+        (
+            RecordType::Note.as_str(),
+            data_schema::<NoteData<'static>>(),
+        ),
+        (
+            RecordType::Pipeline.as_str(),
+            data_schema::<PipelineData<'static>>(),
+        ),
+        (
+            RecordType::Commit.as_str(),
+            data_schema::<CommitData<'static>>(),
+        ),
+    ]
 }
 
 #[cfg(test)]

@@ -117,6 +117,10 @@ impl ConnectorDefinition for JiraConnector {
         }
     }
 
+    fn data_schemas() -> Vec<(&'static str, schemars::Schema)> {
+        records::data_schemas()
+    }
+
     fn from_config(config: JiraConfig, common: &CommonConfig) -> Result<Self, ConnectorError> {
         if common.base_url.is_none() {
             return Err(ConnectorError::config(

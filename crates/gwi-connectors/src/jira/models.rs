@@ -203,7 +203,7 @@ pub(crate) struct History {
 }
 
 /// One field's change in a history entry.
-#[derive(Debug, Clone, Deserialize, serde::Serialize)]
+#[derive(Debug, Clone, Deserialize, serde::Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct HistoryItem {
     #[serde(default)]

@@ -16,6 +16,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use gwi_core::error::ConnectorError;
 use gwi_core::record::{ConnectorRecord, Envelope};
+use schemars::JsonSchema;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -47,7 +48,7 @@ fn record(
 }
 
 /// A person as records keep one.
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 struct Person<'a> {
     account_id: Option<&'a str>,
     display_name: Option<&'a str>,
@@ -68,7 +69,7 @@ fn names(named: &[Named]) -> Vec<&str> {
     named.iter().filter_map(|n| n.name.as_deref()).collect()
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 struct IssueData<'a> {
     key: &'a str,
     project_key: Option<&'a str>,
@@ -91,7 +92,7 @@ struct IssueData<'a> {
     custom: BTreeMap<&'a str, &'a Value>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 struct ParentData<'a> {
     id: &'a str,
     key: Option<&'a str>,
@@ -179,7 +180,7 @@ pub(crate) struct OnIssue<'a> {
     pub key: &'a str,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 struct CommentData<'a> {
     issue_id: &'a str,
     issue_key: &'a str,
@@ -210,7 +211,7 @@ pub(crate) fn comment(comment: &Comment, on: OnIssue<'_>) -> RecordResult {
     )
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 struct ChangelogData<'a> {
     issue_id: &'a str,
     issue_key: &'a str,
@@ -235,7 +236,7 @@ pub(crate) fn changelog(history: &History, on: OnIssue<'_>) -> RecordResult {
     )
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 struct ProjectData<'a> {
     key: &'a str,
     name: Option<&'a str>,
@@ -261,6 +262,29 @@ pub(crate) fn project(project: &Project) -> RecordResult {
         lead: person(project.lead.as_ref()),
     };
     record(RecordType::Project, &project.id, at, at, &data)
+}
+
+/// Each record type's `data` schema, generated from the struct its records are serialized from.
+pub(crate) fn data_schemas() -> Vec<(&'static str, schemars::Schema)> {
+    use gwi_core::schema::data_schema;
+    vec![
+        (
+            RecordType::Project.as_str(),
+            data_schema::<ProjectData<'static>>(),
+        ),
+        (
+            RecordType::Issue.as_str(),
+            data_schema::<IssueData<'static>>(),
+        ),
+        (
+            RecordType::Comment.as_str(),
+            data_schema::<CommentData<'static>>(),
+        ),
+        (
+            RecordType::Changelog.as_str(),
+            data_schema::<ChangelogData<'static>>(),
+        ),
+    ]
 }
 
 #[cfg(test)]

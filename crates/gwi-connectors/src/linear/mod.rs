@@ -111,6 +111,10 @@ impl ConnectorDefinition for LinearConnector {
         }
     }
 
+    fn data_schemas() -> Vec<(&'static str, schemars::Schema)> {
+        records::data_schemas()
+    }
+
     fn from_config(config: LinearConfig, common: &CommonConfig) -> Result<Self, ConnectorError> {
         Ok(Self {
             api: queries::endpoint(&common.api_root(SOURCE, DEFAULT_BASE_URL)?),

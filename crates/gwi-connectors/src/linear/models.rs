@@ -52,7 +52,7 @@ fn team_refs<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>, D::
 }
 
 /// A workflow state.
-#[derive(Debug, Clone, Deserialize, serde::Serialize)]
+#[derive(Debug, Clone, Deserialize, serde::Serialize, schemars::JsonSchema)]
 pub(crate) struct State {
     pub id: String,
     pub name: String,

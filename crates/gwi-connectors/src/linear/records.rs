@@ -8,6 +8,7 @@
 use chrono::{DateTime, SecondsFormat, Utc};
 use gwi_core::error::ConnectorError;
 use gwi_core::record::{ConnectorRecord, Envelope};
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use super::config::RecordType;
@@ -46,7 +47,7 @@ fn date(text: Option<&String>) -> Option<&str> {
     text.map(|t| t.get(..10).unwrap_or(t))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 struct IssueData<'a> {
     identifier: String,
     number: u64,
@@ -106,7 +107,7 @@ pub(crate) fn issue(issue: &Issue) -> RecordResult {
     )
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 struct CommentData<'a> {
     body: &'a str,
     issue_id: Option<String>,
@@ -133,7 +134,7 @@ pub(crate) fn comment(comment: &Comment) -> RecordResult {
     )
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 struct ProjectData<'a> {
     name: &'a str,
     description: Option<&'a str>,
@@ -175,7 +176,7 @@ pub(crate) fn project(project: &Project) -> RecordResult {
     )
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 struct CycleData<'a> {
     number: u64,
     name: Option<&'a str>,
@@ -206,7 +207,7 @@ pub(crate) fn cycle(cycle: &Cycle) -> RecordResult {
     )
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 struct TeamData<'a> {
     key: &'a str,
     name: &'a str,
@@ -233,7 +234,7 @@ pub(crate) fn team(team: &Team) -> RecordResult {
     )
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 struct UserData<'a> {
     name: &'a str,
     display_name: Option<&'a str>,
@@ -260,6 +261,37 @@ pub(crate) fn user(user: &User) -> RecordResult {
         user.updated_at,
         &data,
     )
+}
+
+/// Each record type's `data` schema, generated from the struct its records are serialized from.
+pub(crate) fn data_schemas() -> Vec<(&'static str, schemars::Schema)> {
+    use gwi_core::schema::data_schema;
+    vec![
+        (
+            RecordType::Team.as_str(),
+            data_schema::<TeamData<'static>>(),
+        ),
+        (
+            RecordType::User.as_str(),
+            data_schema::<UserData<'static>>(),
+        ),
+        (
+            RecordType::Project.as_str(),
+            data_schema::<ProjectData<'static>>(),
+        ),
+        (
+            RecordType::Cycle.as_str(),
+            data_schema::<CycleData<'static>>(),
+        ),
+        (
+            RecordType::Issue.as_str(),
+            data_schema::<IssueData<'static>>(),
+        ),
+        (
+            RecordType::Comment.as_str(),
+            data_schema::<CommentData<'static>>(),
+        ),
+    ]
 }
 
 #[cfg(test)]

@@ -131,6 +131,10 @@ impl ConnectorDefinition for SlackConnector {
         }
     }
 
+    fn data_schemas() -> Vec<(&'static str, schemars::Schema)> {
+        records::data_schemas()
+    }
+
     fn from_config(config: SlackConfig, common: &CommonConfig) -> Result<Self, ConnectorError> {
         Ok(Self {
             api: SlackApi::new(common.api_root(SOURCE, DEFAULT_BASE_URL)?, config.rate_tier),

@@ -162,7 +162,7 @@ pub(crate) struct Edited {
 }
 
 /// One emoji's reactions on a message.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, schemars::JsonSchema)]
 pub(crate) struct Reaction {
     pub name: String,
     #[serde(default)]
@@ -172,7 +172,7 @@ pub(crate) struct Reaction {
 }
 
 /// A file shared in a message: its metadata only, never its content.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, schemars::JsonSchema)]
 pub(crate) struct File {
     pub id: String,
     #[serde(default)]

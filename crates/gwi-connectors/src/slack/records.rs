@@ -16,6 +16,7 @@
 use chrono::{DateTime, SubsecRound, Utc};
 use gwi_core::error::ConnectorError;
 use gwi_core::record::{ConnectorRecord, Envelope};
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use super::config::RecordType;
@@ -50,7 +51,7 @@ fn record(
 }
 
 /// A message's `data`.
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 struct MessageData<'a> {
     channel: &'a str,
     ts: &'a str,
@@ -109,7 +110,7 @@ pub(crate) fn message(channel: &str, message: &Message) -> RecordResult {
 }
 
 /// A channel's `data`.
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 struct ChannelData<'a> {
     name: Option<&'a str>,
     is_private: bool,
@@ -160,7 +161,7 @@ pub(crate) fn channel(channel: &Channel) -> RecordResult {
 }
 
 /// A user's `data`.
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 struct UserData<'a> {
     name: Option<&'a str>,
     real_name: Option<&'a str>,
@@ -213,6 +214,25 @@ pub(crate) fn user(user: &User) -> RecordResult {
             team_id: user.team_id.as_deref(),
         },
     )
+}
+
+/// Each record type's `data` schema, generated from the struct its records are serialized from.
+pub(crate) fn data_schemas() -> Vec<(&'static str, schemars::Schema)> {
+    use gwi_core::schema::data_schema;
+    vec![
+        (
+            RecordType::Channel.as_str(),
+            data_schema::<ChannelData<'static>>(),
+        ),
+        (
+            RecordType::User.as_str(),
+            data_schema::<UserData<'static>>(),
+        ),
+        (
+            RecordType::Message.as_str(),
+            data_schema::<MessageData<'static>>(),
+        ),
+    ]
 }
 
 #[cfg(test)]
