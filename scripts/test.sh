@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Runs gwi's whole test suite on a fresh machine: makes sure PostgreSQL is up (the store
-# conformance suite runs against it as well as SQLite), then runs every test of the workspace.
+# conformance suite runs against it as well as SQLite), runs every test of the workspace, then
+# (when no cargo arguments narrow the run) checks gwi with real Singer targets and Airbyte's
+# protocol models (scripts/ecosystem-test.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,3 +26,6 @@ if ! pg_up; then
 fi
 
 cargo test --workspace "$@"
+if [ "$#" -eq 0 ]; then
+  ./scripts/ecosystem-test.sh
+fi

@@ -31,8 +31,12 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Sync a connector into the store (incremental, resumable) or to stdout (NDJSON, Singer, Airbyte).
+    /// Sync a connector into the store (incremental, resumable) or to stdout as NDJSON.
     Sync(Box<commands::sync::SyncArgs>),
+    /// Run a connector as a Singer tap: --discover, --catalog, --state; typed streams on stdout.
+    Tap(commands::tap::TapArgs),
+    /// Run a connector as an Airbyte source: spec, check, discover, read.
+    Airbyte(commands::airbyte::AirbyteArgs),
     /// Check a connector's credentials and health (auth, reachability, rate-limit headroom).
     Check(commands::check::CheckArgs),
     /// Try gwi without tokens: sync the local GitHub sandbox into ./gwi-demo.db and show it.
@@ -51,18 +55,20 @@ enum Command {
     /// Check that a connector is ready for production: the behaviour suite against the local
     /// sandbox, or read-only checks against the API a config points at.
     Verify(commands::verify::VerifyArgs),
-    /// Run local simulated provider APIs (GitHub) with fault injection, or send signed test
+    /// Run local simulated provider APIs (GitHub, GitLab, Jira, Linear, Slack) with fault injection, or send signed test
     /// webhooks. Point a connector's base URL at it to try gwi without real tokens.
     Sandbox(Box<commands::sandbox::SandboxArgs>),
 }
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    let cli = Cli::parse();
+    let cli = Cli::parse_from(multicall(std::env::args_os().collect()));
     // `gwi verify` prints a report; the sandboxes and syncs it runs would only add noise.
     logging::init(cli.verbose, matches!(cli.command, Command::Verify(_)));
     let result = match cli.command {
         Command::Sync(args) => commands::sync::run(*args).await,
+        Command::Tap(args) => commands::tap::run(args).await,
+        Command::Airbyte(args) => commands::airbyte::run(args).await,
         Command::Demo(args) => commands::demo::run(args).await,
         Command::Connectors(cmd) => commands::connectors::run(cmd),
         Command::State(cmd) => commands::state::run(cmd).await,
@@ -83,9 +89,66 @@ async fn main() -> std::process::ExitCode {
     }
 }
 
+/// `tap-gwi-NAME ARGS` runs `gwi tap NAME ARGS` and `source-gwi-NAME ARGS` runs `gwi airbyte
+/// NAME ARGS`: Meltano calls a tap by one executable name with Singer's flags only, so a link
+/// named after the connector makes gwi that tap.
+fn multicall(mut args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    let called = args
+        .first()
+        .and_then(|a| std::path::Path::new(a).file_name())
+        .and_then(|n| n.to_str())
+        .map(str::to_owned);
+    let Some(called) = called else { return args };
+    for (prefix, command) in [("tap-gwi-", "tap"), ("source-gwi-", "airbyte")] {
+        if let Some(connector) = called.strip_prefix(prefix).filter(|c| !c.is_empty()) {
+            args.splice(1..1, [command.into(), connector.into()]);
+            break;
+        }
+    }
+    args
+}
+
 fn is_broken_pipe(error: &anyhow::Error) -> bool {
     error.chain().any(|e| {
         e.downcast_ref::<std::io::Error>()
             .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::multicall;
+
+    fn call(args: &[&str]) -> Vec<String> {
+        multicall(args.iter().map(Into::into).collect())
+            .into_iter()
+            .map(|a| a.into_string().unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn links_named_after_a_connector_run_it_as_a_tap_or_source() {
+        assert_eq!(
+            call(&[
+                "/usr/bin/tap-gwi-github",
+                "--config",
+                "c.json",
+                "--discover"
+            ]),
+            [
+                "/usr/bin/tap-gwi-github",
+                "tap",
+                "github",
+                "--config",
+                "c.json",
+                "--discover"
+            ]
+        );
+        assert_eq!(
+            call(&["source-gwi-slack", "spec"]),
+            ["source-gwi-slack", "airbyte", "slack", "spec"]
+        );
+        assert_eq!(call(&["gwi", "sync", "github"]), ["gwi", "sync", "github"]);
+        assert_eq!(call(&["tap-gwi-"]), ["tap-gwi-"]);
+    }
 }

@@ -105,14 +105,11 @@ impl StreamSchema {
             "metadata".into(),
             json!({"type": ["object", "null"], "description": "Links and provenance"}),
         );
-        let mut schema = json!({
+        let schema = json!({
             "type": "object",
             "properties": properties,
             "required": ["id", "created_at", "updated_at"],
         });
-        if let Some(description) = data.get("description") {
-            schema["description"] = description.clone();
-        }
         Ok(Self {
             name: record_type.to_owned(),
             schema,
@@ -133,6 +130,9 @@ impl StreamSchema {
         let mut schema = self.schema.clone();
         if let Some(Value::Object(properties)) = schema.get_mut("properties") {
             properties.retain(|name, _| keep(name));
+        }
+        if let Some(Value::Array(required)) = schema.get_mut("required") {
+            required.retain(|name| name.as_str().is_some_and(&keep));
         }
         schema
     }
@@ -493,7 +493,6 @@ mod tests {
         assert_eq!(p["raw"], json!({}));
         assert_eq!(p["updated_at"]["format"], "date-time");
         assert_eq!(s["required"], json!(["id", "created_at", "updated_at"]));
-        assert_eq!(s["description"], "A thing with every kind of field.");
         let fields: Vec<_> = stream.fields().collect();
         for field in ENVELOPE_FIELDS
             .iter()

@@ -32,18 +32,28 @@ fn bad_request(message: String) -> Response {
         .into_response()
 }
 
-async fn index(State(state): State<Arc<SandboxState>>) -> Response {
+async fn index(State(state): State<Arc<SandboxState>>, headers: axum::http::HeaderMap) -> Response {
+    // The sandbox's address as the caller reached it, for configs it can use as they are.
+    let host = headers
+        .get(axum::http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("127.0.0.1");
+    let base = format!("http://{host}/");
     let providers: serde_json::Map<String, serde_json::Value> = state
         .providers()
         .iter()
         .map(|p| {
             (
                 p.name().to_owned(),
-                serde_json::json!({ "base_url": format!("/{}", p.name()) }),
+                serde_json::json!({
+                    "base_url": format!("/{}", p.name()),
+                    "config": p.connector_config(&base),
+                }),
             )
         })
         .collect();
     axum::Json(serde_json::json!({
+        // Each provider's `config` is the connector table (as JSON) that reads this sandbox.
         "providers": providers,
         "routes": {
             "GET /_sandbox/stats": "request, fault and record counters",

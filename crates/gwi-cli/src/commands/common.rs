@@ -1,6 +1,6 @@
 //! Pieces every command shares: config and store flags, building connectors, exit codes.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -136,4 +136,42 @@ pub fn tenant_for(config: &ConfigFile, connector: &str, explicit: Option<String>
                 .map(str::to_owned)
         })
         .unwrap_or_else(|| "default".to_owned())
+}
+
+/// Builds connector `name` from a JSON file holding the keys of its `[connectors.NAME]` table:
+/// the config Singer and Airbyte runners hand a tap or source.
+pub fn build_from_json_file(name: &str, path: &Path) -> anyhow::Result<ConfiguredConnector> {
+    let registry = gwi_connectors::registry();
+    if registry.get(name).is_none() {
+        let known: Vec<_> = registry.names().collect();
+        return Err(bad_usage(anyhow::anyhow!(
+            "no connector named {name:?}; known: {}",
+            known.join(", ")
+        )));
+    }
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read config {}", path.display()))
+        .map_err(bad_usage)?;
+    let table: serde_json::Value = serde_json::from_str(&text)
+        .with_context(|| {
+            format!(
+                "config {} is not JSON (it holds the keys of a [connectors.{name}] table as a JSON object)",
+                path.display()
+            )
+        })
+        .map_err(bad_usage)?;
+    registry.build(name, table).map_err(bad_usage)
+}
+
+/// The typed streams of connector `name` (see `gwi_core::schema`).
+pub fn stream_schemas(name: &str) -> anyhow::Result<Vec<gwi_core::schema::StreamSchema>> {
+    let registry = gwi_connectors::registry();
+    let factory = registry.get(name).ok_or_else(|| {
+        let known: Vec<_> = registry.names().collect();
+        bad_usage(anyhow::anyhow!(
+            "no connector named {name:?}; known: {}",
+            known.join(", ")
+        ))
+    })?;
+    Ok(factory.stream_schemas()?)
 }

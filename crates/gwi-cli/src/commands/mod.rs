@@ -1,5 +1,6 @@
 //! One module per `gwi` subcommand.
 
+pub mod airbyte;
 pub mod check;
 pub mod common;
 pub mod connectors;
@@ -9,4 +10,5 @@ pub mod sandbox;
 pub mod serve;
 pub mod state;
 pub mod sync;
+pub mod tap;
 pub mod verify;

@@ -1,24 +1,26 @@
-//! `gwi sync`: run a connector's sync into the store, or as NDJSON / Singer / Airbyte on stdout.
+//! `gwi sync`: run a connector's sync into the store, or as NDJSON on stdout; and the run with
+//! progress and Ctrl-C handling that `gwi tap` and `gwi airbyte read` share.
 
 use std::collections::BTreeMap;
-use std::io::{BufWriter, IsTerminal};
-use std::path::PathBuf;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use async_trait::async_trait;
+use gwi_core::context::ConnectorContext;
+use gwi_core::error::ConnectorError;
 use gwi_core::progress::ProgressSnapshot;
-use gwi_core::record::ConnectorRecord;
-use gwi_core::store::{Scope, Store, StoreError, StreamState, UpsertOutcome};
-use gwi_core::stream::{Checkpoint, StreamDescriptor, SyncOptions};
+use gwi_core::registry::ConfiguredConnector;
+use gwi_core::store::Store;
+use gwi_core::stream::SyncOptions;
 use gwi_core::sync::{RecordSink, StoreSink, SyncEngine, SyncEvent, SyncResult};
 use indicatif::{ProgressBar, ProgressStyle};
 use tokio_util::sync::CancellationToken;
 
 use super::common::{ConfigArgs, bad_usage, build_for_tenant, context_for, open_store};
-use crate::protocol::{Protocol, ProtocolWriter, parse_state};
+use crate::protocol::{Protocol, ProtocolSink, State, parse_state};
 
 /// Where synced records go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -27,10 +29,6 @@ pub enum Output {
     Store,
     /// One record JSON per line on stdout.
     Ndjson,
-    /// Singer tap messages on stdout (SCHEMA, RECORD, STATE).
-    Singer,
-    /// Airbyte source messages on stdout (RECORD, STATE, LOG, TRACE).
-    Airbyte,
 }
 
 /// Arguments of `gwi sync`.
@@ -41,13 +39,14 @@ pub enum Output {
   gwi sync github --full-refresh --concurrency 8
   gwi sync gitlab --reconcile
   gwi sync github --tenant globex     # its [connectors.github.tenants.globex] table
-  gwi sync github --output singer --state-file state.json > messages.jsonl
+  gwi sync github --output ndjson --state-file state.json > records.jsonl
   GWI_STORE=postgres://postgres@127.0.0.1/gwi gwi sync github
 
 With --output store (the default) every batch of records is committed together with the checkpoint
 that covers it: interrupt the sync at any time and the next run resumes from the last commit.
-Other outputs write to stdout and resume from --state-file: the last STATE message, its value,
-or a list of Airbyte stream states.
+--output ndjson writes records to stdout and resumes from --state-file (a JSON object of cursors
+by stream, or a Singer or Airbyte state). For Singer targets and Airbyte destinations use
+`gwi tap` and `gwi airbyte`, which send typed streams.
 --reconcile compares a complete read with the store, so it needs --output store and every
 resource; run it now and then for a provider whose webhooks and API never report deletions.
 The store then mirrors what the config reads: records of a project dropped from the config
@@ -90,7 +89,7 @@ pub struct SyncArgs {
     /// Bytes of record JSON per committed batch, whatever the count (bounds memory for large records).
     #[arg(long, default_value_t = gwi_core::sync::DEFAULT_BATCH_BYTES, value_name = "BYTES")]
     batch_bytes: usize,
-    /// With a stdout output: resume from this state (plain, Singer or Airbyte form).
+    /// With --output ndjson: resume from this state (plain, Singer or Airbyte form).
     #[arg(long, value_name = "FILE")]
     state_file: Option<PathBuf>,
     /// Sync this tenant: its [connectors.NAME.tenants.TENANT] table over the connector's
@@ -106,8 +105,6 @@ pub async fn run(args: SyncArgs) -> anyhow::Result<ExitCode> {
     let protocol = match args.output {
         Output::Store => None,
         Output::Ndjson => Some(Protocol::Ndjson),
-        Output::Singer => Some(Protocol::Singer),
-        Output::Airbyte => Some(Protocol::Airbyte),
     };
     if protocol.is_some() && args.reconcile {
         return Err(bad_usage(anyhow::anyhow!(
@@ -116,7 +113,7 @@ pub async fn run(args: SyncArgs) -> anyhow::Result<ExitCode> {
     }
     if protocol.is_none() && args.state_file.is_some() {
         return Err(bad_usage(anyhow::anyhow!(
-            "--state-file goes with --output ndjson|singer|airbyte; the store keeps its own state"
+            "--state-file goes with --output ndjson; the store keeps its own state"
         )));
     }
     type Sinks = (
@@ -131,22 +128,10 @@ pub async fn run(args: SyncArgs) -> anyhow::Result<ExitCode> {
         }
         Some(protocol) => {
             let state = match &args.state_file {
-                Some(path) => {
-                    let text = std::fs::read_to_string(path)
-                        .with_context(|| format!("cannot read state file {}", path.display()))
-                        .map_err(bad_usage)?;
-                    parse_state(&text)
-                        .with_context(|| format!("state file {}", path.display()))
-                        .map_err(bad_usage)?
-                }
-                None => BTreeMap::new(),
+                Some(path) => read_state_file(path)?,
+                None => State::default(),
             };
-            let sink = Arc::new(ProtocolSink::new(protocol, state));
-            sink.log(&format!(
-                "gwi {} syncing {}",
-                env!("CARGO_PKG_VERSION"),
-                args.connector
-            ))?;
+            let sink = Arc::new(ProtocolSink::new(protocol, state, Vec::new()));
             (sink.clone(), Some(sink), None)
         }
     };
@@ -161,13 +146,59 @@ pub async fn run(args: SyncArgs) -> anyhow::Result<ExitCode> {
         reconcile: args.reconcile,
         state: BTreeMap::new(),
     };
-    let display = Display::new(&args.connector);
+    let tuning = Tuning {
+        concurrency: args.concurrency,
+        batch_size: args.batch_size,
+        batch_bytes: args.batch_bytes,
+    };
+    let result = drive(&args.connector, &connector, ctx, sink, options, &tuning).await;
+    if let Some(store) = &store {
+        store.close().await;
+    }
+    if let Some(writer) = &writer {
+        writer.with_writer(|w| w.flush())?;
+    }
+    result.map(|_| ExitCode::SUCCESS).map_err(Into::into)
+}
+
+/// How a run is cut into concurrent streams and committed batches.
+#[derive(Debug, Clone)]
+pub(crate) struct Tuning {
+    /// Streams read at once.
+    pub concurrency: usize,
+    /// Records per committed batch.
+    pub batch_size: usize,
+    /// Bytes of record JSON per committed batch.
+    pub batch_bytes: usize,
+}
+
+impl Default for Tuning {
+    fn default() -> Self {
+        Self {
+            concurrency: 4,
+            batch_size: gwi_core::sync::DEFAULT_BATCH_SIZE,
+            batch_bytes: gwi_core::sync::DEFAULT_BATCH_BYTES,
+        }
+    }
+}
+
+/// Runs `connector`'s sync into `sink` with progress on stderr; Ctrl-C commits the complete
+/// batches and stops. Prints a summary on stderr when it succeeds.
+pub(crate) async fn drive(
+    name: &str,
+    connector: &ConfiguredConnector,
+    ctx: ConnectorContext,
+    sink: Arc<dyn RecordSink>,
+    options: SyncOptions,
+    tuning: &Tuning,
+) -> Result<SyncResult, ConnectorError> {
+    let display = Display::new(name);
     let display_for_events = display.clone();
     let cancel = CancellationToken::new();
     let engine = SyncEngine::with_sink(connector.connector.clone(), ctx, sink)
-        .concurrency(args.concurrency)
-        .batch_size(args.batch_size)
-        .batch_bytes(args.batch_bytes)
+        .concurrency(tuning.concurrency)
+        .batch_size(tuning.batch_size)
+        .batch_bytes(tuning.batch_bytes)
         .cancel_token(cancel.clone())
         .on_event(move |event| display_for_events.event(event));
     let ctrl_c = {
@@ -182,26 +213,21 @@ pub async fn run(args: SyncArgs) -> anyhow::Result<ExitCode> {
     let result = engine.run(options).await;
     ctrl_c.abort();
     display.finish();
-    if let Some(store) = &store {
-        store.close().await;
+    if let Ok(result) = &result {
+        summary(name, result, &engine.context().progress.snapshot());
     }
-    if let Some(writer) = &writer {
-        if let Err(e) = &result {
-            writer.error(e)?;
-        }
-        writer.flush()?;
-    }
-    match result {
-        Ok(result) => {
-            summary(
-                &args.connector,
-                &result,
-                &engine.context().progress.snapshot(),
-            );
-            Ok(ExitCode::SUCCESS)
-        }
-        Err(e) => Err(e.into()),
-    }
+    result
+}
+
+/// Reads the state a protocol run resumes from (see [`parse_state`]); a state that cannot be
+/// read is a usage error naming the file.
+pub(crate) fn read_state_file(path: &Path) -> anyhow::Result<State> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read state file {}", path.display()))
+        .map_err(bad_usage)?;
+    parse_state(&text)
+        .with_context(|| format!("state file {}", path.display()))
+        .map_err(bad_usage)
 }
 
 fn summary(connector: &str, result: &SyncResult, progress: &ProgressSnapshot) {
@@ -303,84 +329,5 @@ impl Display {
         if let Some(bar) = &self.bar {
             bar.finish_and_clear();
         }
-    }
-}
-
-/// A [`RecordSink`] writing protocol messages to stdout.
-struct ProtocolSink {
-    writer: Mutex<ProtocolWriter<BufWriter<std::io::Stdout>>>,
-    state: BTreeMap<String, serde_json::Value>,
-}
-
-impl ProtocolSink {
-    fn new(protocol: Protocol, state: BTreeMap<String, serde_json::Value>) -> Self {
-        let out = BufWriter::with_capacity(256 * 1024, std::io::stdout());
-        Self {
-            writer: Mutex::new(ProtocolWriter::new(protocol, out, state.clone())),
-            state,
-        }
-    }
-
-    fn with_writer<T>(
-        &self,
-        f: impl FnOnce(&mut ProtocolWriter<BufWriter<std::io::Stdout>>) -> std::io::Result<T>,
-    ) -> std::io::Result<T> {
-        let mut writer = self
-            .writer
-            .lock()
-            .map_err(|_| std::io::Error::other("output writer poisoned"))?;
-        f(&mut writer)
-    }
-
-    fn log(&self, message: &str) -> std::io::Result<()> {
-        self.with_writer(|w| w.log(message))
-    }
-
-    fn error(&self, error: &gwi_core::error::ConnectorError) -> std::io::Result<()> {
-        self.with_writer(|w| w.error(error))
-    }
-
-    fn flush(&self) -> std::io::Result<()> {
-        self.with_writer(|w| w.flush())
-    }
-}
-
-#[async_trait]
-impl RecordSink for ProtocolSink {
-    async fn load_state(&self, _scope: &Scope) -> Result<Vec<StreamState>, StoreError> {
-        let now = chrono::Utc::now();
-        Ok(self
-            .state
-            .iter()
-            .map(|(stream, cursor)| StreamState {
-                stream: stream.clone(),
-                cursor: cursor.clone(),
-                updated_at: now,
-            })
-            .collect())
-    }
-
-    async fn commit(
-        &self,
-        _scope: &Scope,
-        _stream: &StreamDescriptor,
-        records: &[ConnectorRecord],
-        checkpoint: Option<&Checkpoint>,
-    ) -> Result<UpsertOutcome, StoreError> {
-        // Writes to stdout are quick next to a network page; a blocking write here keeps the
-        // records and their STATE message in order without another task.
-        self.with_writer(|w| {
-            w.records(records)?;
-            if let Some(checkpoint) = checkpoint {
-                w.checkpoint(&checkpoint.stream, &checkpoint.cursor)?;
-                w.flush()?;
-            }
-            Ok(())
-        })
-        .map_err(|e| StoreError::Unavailable(format!("cannot write to stdout: {e}")))?;
-        Ok(UpsertOutcome {
-            written: records.len() as u64,
-            unchanged: 0,
-        })
     }
 }
