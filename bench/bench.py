@@ -7,7 +7,7 @@ only the standard library itself. Settings come from the environment:
     BENCH_SIZES        record counts to run, default "20000 200000"
     BENCH_RUNS         runs per measurement (median reported), default 3
     BENCH_SLOW_RUNS    runs of the Python peers at N >= 100000, default 1
-    BENCH_TOOLS        subset to run, default "floor,gwi,singer,dlt-extract,dlt-duckdb,shapes,webhooks"
+    BENCH_TOOLS        subset to run, default "floor,gwi,singer,tap,dlt-extract,dlt-duckdb,shapes,webhooks"
     BENCH_SHAPE_RECORDS records per data shape in the shape matrix, default 200000
     BENCH_SHAPES       shape rows to run (names from SHAPES below), default all
     BENCH_WEBHOOK_RATE offered webhook load (deliveries/s), default 2000
@@ -33,6 +33,7 @@ import os
 import platform
 import re
 import select
+import shlex
 import shutil
 import signal
 import socket
@@ -52,6 +53,8 @@ GWI = BIN / "gwi"
 UPSTREAM = BIN / "gwi-bench-upstream"
 WEBHOOKS = BIN / "gwi-bench-webhooks"
 VENV_PY = ROOT / "bench" / ".venv" / "bin" / "python"
+# target-jsonl pins jsonschema 2.x, which singer-sdk cannot share: it has a virtualenv of its own.
+TARGET_JSONL = ROOT / "bench" / ".venv-target-jsonl" / "bin" / "target-jsonl"
 PEERS = ROOT / "bench" / "peers"
 TIME = "/usr/bin/time"
 REPO = "acme/widgets"
@@ -74,7 +77,7 @@ SLOW_RUNS = max(1, env_int("BENCH_SLOW_RUNS", 1))
 TOOLS = {
     t.strip()
     for t in os.environ.get(
-        "BENCH_TOOLS", "floor,gwi,singer,dlt-extract,dlt-duckdb,shapes,webhooks"
+        "BENCH_TOOLS", "floor,gwi,singer,tap,dlt-extract,dlt-duckdb,shapes,webhooks"
     ).split(",")
     if t.strip()
 }
@@ -474,9 +477,7 @@ def gwi_sync(up: Upstream, scratch: Path, output: str) -> Row:
 
 
 def singer(up: Upstream, scratch: Path, runs: int) -> Row:
-    config = scratch / "tap-config.json"
-    config.write_text(json.dumps({"base_url": up.base_url, "repository": REPO, "token": TOKEN}))
-    argv = [str(VENV_PY), str(PEERS / "tap_bench.py"), "--config", str(config)]
+    argv = singer_tap_argv(scratch, up.base_url)
 
     def once(_: int) -> Run:
         run, stderr = timed(argv, up, scratch)
@@ -488,6 +489,85 @@ def singer(up: Upstream, scratch: Path, runs: int) -> Row:
         return run
 
     return repeat(Row("singer-sdk tap", up.records), runs, once)
+
+
+def gwi_tap_argv(scratch: Path, base_url: str) -> list[str]:
+    """`gwi tap github` with the JSON config a Meltano user would give it."""
+    config = scratch / "gwi-tap.json"
+    config.write_text(
+        json.dumps(
+            {
+                "base_url": base_url,
+                "repositories": [REPO],
+                "types": ["pull_request"],
+                "auth": {"type": "bearer", "token": "env:GITHUB_TOKEN"},
+            }
+        )
+    )
+    return [str(GWI), "tap", "github", "--config", str(config)]
+
+
+def singer_tap_argv(scratch: Path, base_url: str) -> list[str]:
+    config = scratch / "tap-config.json"
+    config.write_text(json.dumps({"base_url": base_url, "repository": REPO, "token": TOKEN}))
+    return [str(VENV_PY), str(PEERS / "tap_bench.py"), "--config", str(config)]
+
+
+def tap_alone(up: Upstream, scratch: Path) -> Row:
+    """`gwi tap github` to /dev/null: the tap's own pace, beside the Singer SDK tap's row."""
+
+    def once(_: int) -> Run:
+        run, _ = timed(gwi_tap_argv(scratch, up.base_url), up, scratch, env=gwi_env())
+        return run
+
+    return repeat(Row("gwi tap", up.records), RUNS, once)
+
+
+def count_lines(path: Path) -> int:
+    with open(path, "rb") as f:
+        return sum(1 for _ in f)
+
+
+def tap_to_target_jsonl(up: Upstream, scratch: Path, label: str, tap: list[str], runs: int) -> Row:
+    """A Singer pipeline as Meltano runs it: the tap's stdout piped into `target-jsonl`.
+
+    Wall time, CPU and peak RSS cover both processes (the largest of the two for RSS); the
+    record count is the lines target-jsonl wrote, so a tap that dropped records shows here.
+    """
+    out = scratch / "target-jsonl-out"
+    config = scratch / "target-jsonl.json"
+    config.write_text(json.dumps({"destination_path": str(out), "do_timestamp_file": False}))
+    target = [str(TARGET_JSONL), "--config", str(config)]
+    argv = ["bash", "-c", f"set -o pipefail; {shlex.join(tap)} | {shlex.join(target)}"]
+
+    def once(_: int) -> Run:
+        shutil.rmtree(out, ignore_errors=True)
+        out.mkdir()
+        run, _ = timed(argv, up, scratch, env=gwi_env())
+        files = list(out.glob("*.jsonl"))
+        run.records_seen = sum(count_lines(f) for f in files) if files else None
+        return run
+
+    return repeat(Row(label, up.records), runs, once)
+
+
+def taps(up: Upstream, scratch: Path, commands: set[str], peers_ok: bool, peer_runs: int) -> list[Row]:
+    """gwi's Singer tap alone and into target-jsonl, next to the Singer SDK tap into the same target."""
+    if "tap" not in commands:
+        return [Row("gwi tap", up.records, skipped="`gwi tap` not built yet")]
+    rows = [tap_alone(up, scratch)]
+    if not TARGET_JSONL.exists():
+        return rows + [Row("→ target-jsonl", up.records, skipped="bench/.venv-target-jsonl is missing")]
+    rows.append(
+        tap_to_target_jsonl(up, scratch, "gwi tap → target-jsonl", gwi_tap_argv(scratch, up.base_url), RUNS)
+    )
+    if peers_ok:
+        rows.append(
+            tap_to_target_jsonl(
+                up, scratch, "singer-sdk tap → target-jsonl", singer_tap_argv(scratch, up.base_url), peer_runs
+            )
+        )
+    return rows
 
 
 def dlt(up: Upstream, scratch: Path, mode: str, runs: int) -> Row:
@@ -806,7 +886,7 @@ def table(rows: list[Row]) -> str:
             continue
         rate = r.rate
         vs_floor = f"{rate / floor_rate:.0%}" if rate and floor_rate else "–"
-        peer = r.tool not in ("gwi (sqlite)", "gwi (ndjson)", "floor (curl)")
+        peer = not r.tool.startswith(("gwi", "floor"))
         vs_gwi = f"{gwi_rate / rate:.1f}×" if peer and rate and gwi_rate else "–"
         busy = (
             f"{r.busy:.0%} / {r.upstream_busy:.0%}"
@@ -929,6 +1009,13 @@ def targets(results: dict[int, list[Row]], w: dict) -> str:
             lines.append(f"- ≥ 10× the Singer SDK tap: {gr / s.rate:.1f}× → {'met' if gr / s.rate >= 10 else 'NOT met'}")
         else:
             lines.append("- ≥ 10× the Singer SDK tap: not measured")
+        gt, st = by.get("gwi tap → target-jsonl"), by.get("singer-sdk tap → target-jsonl")
+        if gt and st and gt.rate and st.rate:
+            # Not a target of issue 8: what a Meltano user sees when swapping taps (issue 24).
+            lines.append(
+                f"- Singer pipelines into target-jsonl: gwi tap {gt.rate:,.0f} records/s, "
+                f"Singer SDK tap {st.rate:,.0f} records/s ({gt.rate / st.rate:.1f}×)"
+            )
         if gr and f and f.rate:
             line = f"- ≥ 60 % of the floor: {gr / f.rate:.0%} → {'met' if gr / f.rate >= 0.6 else 'NOT met'}"
             # 60 % of the floor leaves each record this much CPU, with every core busy all the time.
@@ -1000,6 +1087,9 @@ def render(
         "- **gwi**: `gwi sync github --types pull_request --full-refresh` into a fresh SQLite file, "
         "and with `--output ndjson` to /dev/null;\n"
         "- **singer-sdk tap**: a minimal `RESTStream` + `HeaderLinkPaginator` tap, records to /dev/null;\n"
+        "- **gwi tap**: `gwi tap github` (Singer messages, flat typed rows) to /dev/null, and both "
+        "taps piped into `target-jsonl` 0.1.4 as Meltano would run them (wall time, CPU and the "
+        "larger peak RSS of the two processes; *all records* counts the lines the target wrote);\n"
         "- **dlt**: the `rest_api` source with its `header_link` paginator, `pipeline.extract` only, "
         f"and a full `pipeline.run` into DuckDB (loader file format: `{DLT_FORMAT}`).\n\n"
         "records/s is N ÷ the median wall time of the whole process (start-up included); "
@@ -1150,6 +1240,8 @@ def main() -> int:
                     )
                 if peers_ok and "singer" in TOOLS:
                     rows.append(singer(up, scratch, peer_runs))
+                if "tap" in TOOLS:
+                    rows.extend(taps(up, scratch, commands, peers_ok, peer_runs))
                 if peers_ok and "dlt-extract" in TOOLS:
                     rows.append(dlt(up, scratch, "extract", peer_runs))
                 if peers_ok and "dlt-duckdb" in TOOLS:

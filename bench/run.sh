@@ -6,7 +6,7 @@
 #
 # Needs a Rust toolchain, Python >= 3.10 with venv/pip, and curl. Installs what else it needs:
 # GNU time (apt) when /usr/bin/time is missing, and a throwaway virtualenv in bench/.venv with
-# singer-sdk and dlt[duckdb] from PyPI. Settings: see the docstring of bench/bench.py.
+# singer-sdk and dlt[duckdb] from PyPI, and bench/.venv-target-jsonl with target-jsonl. Settings: see the docstring of bench/bench.py.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -39,6 +39,15 @@ if [ ! -f "$VENV/.bench-ready" ]; then
     "$VENV/bin/python" -m pip install -q --upgrade pip
     "$VENV/bin/python" -m pip install -q singer-sdk 'dlt[duckdb]'
     touch "$VENV/.bench-ready"
+fi
+
+# target-jsonl pins jsonschema 2.x, so it cannot live in the singer-sdk environment.
+JSONL_VENV="$ROOT/bench/.venv-target-jsonl"
+if [ ! -f "$JSONL_VENV/.bench-ready" ]; then
+    say "creating $JSONL_VENV with target-jsonl from PyPI"
+    "$PYTHON" -m venv "$JSONL_VENV"
+    "$JSONL_VENV/bin/python" -m pip install -q --disable-pip-version-check target-jsonl==0.1.4
+    touch "$JSONL_VENV/.bench-ready"
 fi
 
 say "building release binaries"

@@ -44,8 +44,18 @@ pub struct ServerSection {
     pub body_limit_bytes: Option<usize>,
     /// Seconds a request may take before it is answered 503.
     pub request_timeout_secs: Option<u64>,
-    /// Requests handled at once; more wait.
+    /// Verified requests being stored at once; more wait.
     pub concurrency_limit: Option<usize>,
+    /// Open connections at once; more wait to be accepted.
+    pub max_connections: Option<usize>,
+    /// Seconds a client may take to send a request head (and an idle connection stays open).
+    pub header_read_timeout_secs: Option<u64>,
+    /// Body bytes of all requests being read or stored at once; past it, 503.
+    pub body_bytes_in_flight: Option<usize>,
+    /// Days the bodies of processed and dead-lettered deliveries are kept.
+    pub body_retention_days: Option<u64>,
+    /// Days a settled delivery's key and body hash are kept to answer replays as duplicates.
+    pub dedupe_window_days: Option<u64>,
     /// Background workers draining the inbox.
     pub workers: Option<usize>,
     /// Processing attempts per webhook event before it is dead-lettered.

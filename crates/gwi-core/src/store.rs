@@ -6,6 +6,7 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
+use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use futures::TryStreamExt;
 use futures::stream::BoxStream;
@@ -112,10 +113,18 @@ pub struct InboundWebhook {
     pub event_type: String,
     /// The headers gwi keeps (never signatures or tokens).
     pub headers: Vec<(String, String)>,
-    /// The raw body bytes, exactly as signed.
-    pub body: Vec<u8>,
+    /// The raw body bytes, exactly as signed (shared, not copied, on their way to the store).
+    pub body: Bytes,
     /// When it was received.
     pub received_at: DateTime<Utc>,
+}
+
+impl InboundWebhook {
+    /// SHA-256 of the body: how every store recognises a replayed body under a fresh delivery id.
+    pub fn body_hash(&self) -> [u8; 32] {
+        use sha2::Digest;
+        sha2::Sha256::digest(&self.body).into()
+    }
 }
 
 /// Result of appending to the inbox.
@@ -146,6 +155,24 @@ pub enum InboxStatus {
     Done,
     /// Gave up after repeated failures; kept with the reason.
     Dead,
+}
+
+/// Entries still needing attention, from [`Store::inbox_backlog`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct InboxBacklog {
+    /// Waiting to be processed (or retried).
+    pub pending: u64,
+    /// Dead-lettered.
+    pub dead: u64,
+}
+
+/// What one [`Store::inbox_prune`] removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct InboxPruned {
+    /// Bodies dropped from entries that are kept.
+    pub bodies: u64,
+    /// Entries removed whole.
+    pub entries: u64,
 }
 
 /// A stored webhook delivery with its processing state.
@@ -190,11 +217,14 @@ pub trait Store: Send + Sync {
     /// One atomic statement: two concurrent callers never both get `true`.
     async fn claim_idempotency_key(&self, key: &str, ttl: Duration) -> Result<bool, StoreError>;
 
-    /// Durably appends deliveries in one transaction, each unless its dedupe key (per connector)
-    /// is already in the inbox; one result per delivery, in order.
+    /// Durably appends deliveries in one transaction, each unless its dedupe key or its body
+    /// (the same bytes) is already in the inbox for its tenant and connector; one result per
+    /// delivery, in order.
     ///
-    /// A key repeated within `webhooks` is stored once, for its first occurrence; the later
-    /// ones are [`InboxAppend::Duplicate`]. On an error nothing of the batch is stored. This is
+    /// The body counts because most providers sign no delivery id: a captured delivery replayed
+    /// under a fresh id is a duplicate for as long as its entry is kept (see
+    /// [`inbox_prune`](Self::inbox_prune)). A key or body repeated within `webhooks` is stored
+    /// once, for its first occurrence; the later ones are [`InboxAppend::Duplicate`]. On an error nothing of the batch is stored. This is
     /// what lets the webhook service acknowledge many concurrent deliveries with one commit.
     async fn inbox_append_batch(
         &self,
@@ -247,8 +277,23 @@ pub trait Store: Send + Sync {
         retry_at: Option<DateTime<Utc>>,
     ) -> Result<(), StoreError>;
 
-    /// Number of entries in each status (every status, zeros included), for metrics.
+    /// Number of entries in each status (every status, zeros included). It counts every
+    /// entry: for tests and tools, not for frequent scrapes (see [`inbox_backlog`](Self::inbox_backlog)).
     async fn inbox_counts(&self) -> Result<Vec<(InboxStatus, u64)>, StoreError>;
+
+    /// Pending and dead-lettered entries, counted without reading the done ones (for
+    /// `/metrics`, scraped often while done entries pile up).
+    async fn inbox_backlog(&self) -> Result<InboxBacklog, StoreError>;
+
+    /// Forgets what settled (done or dead) entries no longer need: the bodies of those received
+    /// before `bodies_before`, and whole entries, their dedupe key and body hash with them,
+    /// received before `entries_before`. Pending entries are never touched. Works in bounded
+    /// transactions, so it never holds the writer for long.
+    async fn inbox_prune(
+        &self,
+        bodies_before: DateTime<Utc>,
+        entries_before: DateTime<Utc>,
+    ) -> Result<InboxPruned, StoreError>;
 
     /// Saves a rotated OAuth2 refresh token so the next run uses it.
     async fn save_refresh_token(
@@ -278,7 +323,8 @@ pub trait Store: Send + Sync {
     /// Counts records matching `query` (its `limit` is ignored).
     async fn count_records(&self, query: &RecordQuery) -> Result<u64, StoreError>;
 
-    /// Checks that the store answers (for `/readyz`).
+    /// Checks that the store answers and takes a durable write (for `/readyz`: a store that
+    /// can be read but not written would answer every delivery 503).
     async fn ping(&self) -> Result<(), StoreError>;
 
     /// Closes the store's connections once the work in flight is done, leaving what it wrote

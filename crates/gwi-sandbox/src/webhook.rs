@@ -176,6 +176,9 @@ fn check_rate(name: &str, r: f64) -> Result<(), SandboxError> {
     }
 }
 
+/// Payloads drawn at most per delivery in search of a body not sent before.
+const DISTINCT_BODY_DRAWS: usize = 16;
+
 /// Sends `options.count` signed deliveries (plus duplicates) and reports what came back.
 ///
 /// Payloads are built from the same data a sandbox with the same seed and scale serves. The plan
@@ -211,10 +214,21 @@ pub async fn send_webhooks(options: SendOptions) -> Result<SendReport, SandboxEr
 
     let mut plan = Vec::with_capacity(options.count);
     let mut again = Vec::new();
+    let mut bodies = std::collections::HashSet::new();
     for k in 0..options.count {
         let mut rng = SandboxRng::derive(options.seed, "webhook", &[k as u64]);
-        let (payload, target_id) = build(&view, &data, event, &mut rng);
-        let body = bytes::Bytes::from(serde_json::to_vec(&payload).unwrap_or_default());
+        // Each original carries a body no earlier one had, as GitHub's do (each describes one
+        // change): a receiver rightly treats a repeated body as a replay. A few draws find one.
+        let (mut body, mut target_id) = (bytes::Bytes::new(), 0);
+        for _ in 0..DISTINCT_BODY_DRAWS {
+            let (payload, target) = build(&view, &data, event, &mut rng);
+            body = bytes::Bytes::from(serde_json::to_vec(&payload).unwrap_or_default());
+            target_id = target;
+            if !bodies.contains(&body) {
+                break;
+            }
+        }
+        bodies.insert(body.clone());
         // Payloads and fault draws follow the seed, but every run's deliveries are new ones
         // (as GitHub's are): a seeded id would make a second run, or another event type, look
         // like redeliveries and be deduplicated away.

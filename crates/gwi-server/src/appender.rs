@@ -16,6 +16,11 @@ use crate::group_commit::GroupCommit;
 /// Most deliveries appended in one transaction.
 const MAX_BATCH: usize = 256;
 
+/// Most body bytes appended in one transaction (a single larger delivery goes alone): a batch
+/// of large deliveries is a few bounded transactions, not one that holds the writer and copies
+/// hundreds of megabytes.
+const MAX_BATCH_BYTES: usize = 8 * 1024 * 1024;
+
 /// Why a delivery was not appended.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum AppendError {
@@ -71,14 +76,45 @@ impl Appender {
     }
 }
 
-/// Appends one batch: one answer per delivery, in order.
+/// Appends one batch, in transactions of at most [`MAX_BATCH_BYTES`]: one answer per delivery,
+/// in order.
 async fn append(
     store: Arc<dyn Store>,
     wake: Arc<Notify>,
     webhooks: Vec<InboundWebhook>,
 ) -> Vec<Appended> {
+    let mut answers = Vec::with_capacity(webhooks.len());
+    let mut rest = webhooks.as_slice();
+    while !rest.is_empty() {
+        let split = byte_bounded_prefix(rest, MAX_BATCH_BYTES);
+        let (chunk, tail) = rest.split_at(split);
+        answers.extend(append_chunk(&store, &wake, chunk).await);
+        rest = tail;
+    }
+    answers
+}
+
+/// How many of `webhooks` (at least one) fit in `max_bytes` of bodies.
+fn byte_bounded_prefix(webhooks: &[InboundWebhook], max_bytes: usize) -> usize {
+    let mut bytes = 0usize;
+    let fitting = webhooks
+        .iter()
+        .take_while(|webhook| {
+            bytes = bytes.saturating_add(webhook.body.len());
+            bytes <= max_bytes
+        })
+        .count();
+    fitting.max(1).min(webhooks.len())
+}
+
+/// Appends one transaction's deliveries.
+async fn append_chunk(
+    store: &Arc<dyn Store>,
+    wake: &Notify,
+    webhooks: &[InboundWebhook],
+) -> Vec<Appended> {
     // A panicking store fails this batch only; the task keeps serving later ones.
-    let appended = AssertUnwindSafe(store.inbox_append_batch(&webhooks))
+    let appended = AssertUnwindSafe(store.inbox_append_batch(webhooks))
         .catch_unwind()
         .await
         .unwrap_or_else(|_| Err(StoreError::Query("the inbox append panicked".to_owned())))
@@ -107,5 +143,39 @@ async fn append(
                 .map(|_| Err(AppendError::Store(failure.clone())))
                 .collect()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use bytes::Bytes;
+    use chrono::Utc;
+
+    use super::*;
+
+    fn delivery(bytes: usize) -> InboundWebhook {
+        InboundWebhook {
+            tenant: "t".to_owned(),
+            connector: "c".to_owned(),
+            dedupe_key: format!("d-{bytes}"),
+            event_type: "e".to_owned(),
+            headers: Vec::new(),
+            body: Bytes::from(vec![b' '; bytes]),
+            received_at: Utc::now(),
+        }
+    }
+
+    #[test]
+    fn batches_are_cut_by_body_bytes_and_a_large_delivery_goes_alone() {
+        let batch: Vec<_> = [4, 4, 4, 20, 1].into_iter().map(delivery).collect();
+        assert_eq!(byte_bounded_prefix(&batch, 10), 2);
+        assert_eq!(byte_bounded_prefix(&batch[2..], 10), 1);
+        assert_eq!(
+            byte_bounded_prefix(&batch[3..], 10),
+            1,
+            "larger than the cap, alone"
+        );
+        assert_eq!(byte_bounded_prefix(&batch[4..], 10), 1);
+        assert_eq!(byte_bounded_prefix(&batch, 1000), 5);
     }
 }

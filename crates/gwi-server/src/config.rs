@@ -6,6 +6,11 @@ use std::time::Duration;
 /// Default largest accepted webhook body: 25 MiB (GitHub's own cap on payloads).
 pub const DEFAULT_BODY_LIMIT: usize = 25 * 1024 * 1024;
 
+/// Default cap on the body bytes of all requests being read or stored at once: 64 MiB.
+pub const DEFAULT_BODY_BYTES_IN_FLIGHT: usize = 64 * 1024 * 1024;
+
+const DAY: u64 = 24 * 3600;
+
 /// Settings of a [`Server`](crate::Server); `Default` gives the documented defaults.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ServerConfig {
@@ -16,8 +21,18 @@ pub struct ServerConfig {
     /// Longest a webhook request may take, waiting for a slot included; then it is answered 503
     /// (not 408) so the provider retries.
     pub request_timeout: Duration,
-    /// Webhook requests handled at once; more wait for a slot (within `request_timeout`).
+    /// Verified webhook requests being stored at once; more wait for a slot (within
+    /// `request_timeout`). A request takes its slot only once its signature checks out, so
+    /// clients sending slowly hold no slot.
     pub concurrency_limit: usize,
+    /// Open connections at once; further clients wait in the listen backlog until one closes.
+    pub max_connections: usize,
+    /// Longest a client may take to send a request head, and longest an idle keep-alive
+    /// connection stays open; then the connection is closed.
+    pub header_read_timeout: Duration,
+    /// Body bytes of all requests being read or stored at once; a request that would pass it
+    /// is answered 503 with `Retry-After`, so forged bodies cannot exhaust memory.
+    pub body_bytes_in_flight: usize,
     /// Inbox events processed at once. `0` runs an ingest-only server that stores but never
     /// processes (another process drains the shared store).
     pub workers: usize,
@@ -33,6 +48,13 @@ pub struct ServerConfig {
     /// On shutdown, how long to wait for in-flight events before abandoning them (they stay
     /// pending in the store and are processed on the next start).
     pub shutdown_timeout: Duration,
+    /// How long the bodies of processed and dead-lettered deliveries are kept.
+    pub body_retention: Duration,
+    /// How long a settled delivery's dedupe key and body hash are kept: within it, a provider's
+    /// redelivery or a replayed body is answered as a duplicate.
+    pub dedupe_window: Duration,
+    /// How often the inbox is pruned by those two.
+    pub prune_interval: Duration,
 }
 
 impl Default for ServerConfig {
@@ -42,12 +64,18 @@ impl Default for ServerConfig {
             body_limit: DEFAULT_BODY_LIMIT,
             request_timeout: Duration::from_secs(30),
             concurrency_limit: 256,
+            max_connections: 1024,
+            header_read_timeout: Duration::from_secs(10),
+            body_bytes_in_flight: DEFAULT_BODY_BYTES_IN_FLIGHT,
             workers: 16,
             retry: RetryPolicy::default(),
             poll_interval: Duration::from_secs(5),
             processing_timeout: Duration::from_secs(60),
             retry_after: Duration::from_secs(5),
             shutdown_timeout: Duration::from_secs(30),
+            body_retention: Duration::from_secs(7 * DAY),
+            dedupe_window: Duration::from_secs(30 * DAY),
+            prune_interval: Duration::from_secs(3600),
         }
     }
 }

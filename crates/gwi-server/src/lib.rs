@@ -10,7 +10,8 @@
 //! - [`Workers`] drain the inbox in the background: the connector maps each event to records,
 //!   the store upserts them, the event is marked done; failures are retried with backoff and
 //!   dead-lettered with their reason.
-//! - `GET /healthz`, `GET /readyz` (store reachable) and `GET /metrics` (Prometheus text).
+//! - `GET /healthz`, `GET /readyz` (store writable) and `GET /metrics` (Prometheus text).
+//! - Settled deliveries are pruned in the background (bodies, then whole entries).
 //!
 //! [`Server::router`] gives the axum router for in-process tests; [`Server::serve`] runs it on a
 //! listener with the workers and shuts both down gracefully.
@@ -19,13 +20,15 @@ mod appender;
 mod config;
 mod error;
 mod group_commit;
+mod listen;
 pub mod metrics;
 mod ops;
+mod retention;
 mod server;
 mod webhook;
 mod worker;
 
-pub use config::{DEFAULT_BODY_LIMIT, RetryPolicy, ServerConfig};
+pub use config::{DEFAULT_BODY_BYTES_IN_FLIGHT, DEFAULT_BODY_LIMIT, RetryPolicy, ServerConfig};
 pub use error::ServerError;
 pub use server::Server;
 pub use worker::Workers;

@@ -7,7 +7,7 @@
 
 use std::sync::OnceLock;
 
-use gwi_core::store::InboxStatus;
+use gwi_core::store::{InboxBacklog, InboxPruned};
 use gwi_core::webhook::VerifyError;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
@@ -16,8 +16,11 @@ use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 pub const REQUESTS: &str = "gwi_webhook_requests_total";
 /// Deliveries refused with 401, by `connector` and `reason` ([`VerifyError::reason`]).
 pub const VERIFICATION_FAILURES: &str = "gwi_webhook_verification_failures_total";
-/// Inbox entries by `status` (`pending`, `done`, `dead`), refreshed on each scrape.
+/// Inbox entries still needing attention by `status` (`pending`, `dead`), refreshed on each
+/// scrape (done ones are counted by [`PROCESSED`], not by reading the store).
 pub const INBOX_DEPTH: &str = "gwi_webhook_inbox_depth";
+/// Settled deliveries pruned, by `what`: `body` (the body dropped) or `entry` (removed whole).
+pub const PRUNED: &str = "gwi_webhook_inbox_pruned_total";
 /// Time to map and store one event, by `connector`.
 pub const PROCESSING_SECONDS: &str = "gwi_webhook_processing_seconds";
 /// Events processed, by `connector` and `outcome` (`done`, `retry`, `dead`).
@@ -93,19 +96,15 @@ pub(crate) fn processed(connector: &str, outcome: &'static str, seconds: f64) {
     metrics::histogram!(PROCESSING_SECONDS, "connector" => connector.to_owned()).record(seconds);
 }
 
-/// Sets the inbox depth gauges from the store's counts; statuses absent from `counts` are 0.
-pub(crate) fn inbox_depth(counts: &[(InboxStatus, u64)]) {
-    for (status, label) in [
-        (InboxStatus::Pending, "pending"),
-        (InboxStatus::Done, "done"),
-        (InboxStatus::Dead, "dead"),
-    ] {
-        let n = counts
-            .iter()
-            .filter(|(s, _)| *s == status)
-            .map(|(_, n)| *n)
-            .sum::<u64>();
-        // Gauges are f64; inbox sizes stay far below 2^53.
-        metrics::gauge!(INBOX_DEPTH, "status" => label).set(n as f64);
-    }
+/// Sets the inbox depth gauges from the store's backlog.
+pub(crate) fn inbox_depth(backlog: InboxBacklog) {
+    // Gauges are f64; inbox sizes stay far below 2^53.
+    metrics::gauge!(INBOX_DEPTH, "status" => "pending").set(backlog.pending as f64);
+    metrics::gauge!(INBOX_DEPTH, "status" => "dead").set(backlog.dead as f64);
+}
+
+/// Counts one pruning pass.
+pub(crate) fn pruned(pruned: InboxPruned) {
+    metrics::counter!(PRUNED, "what" => "body").increment(pruned.bodies);
+    metrics::counter!(PRUNED, "what" => "entry").increment(pruned.entries);
 }

@@ -20,7 +20,8 @@ pub(crate) async fn healthz() -> Response {
     (StatusCode::OK, Json(json!({"status": "ok"}))).into_response()
 }
 
-/// Ready when the store answers: a load balancer should send webhooks elsewhere otherwise.
+/// Ready when the store takes a write: a load balancer should send webhooks elsewhere
+/// otherwise (every delivery would be answered 503).
 pub(crate) async fn readyz(State(shared): State<Arc<Shared>>) -> Response {
     match tokio::time::timeout(STORE_PROBE_TIMEOUT, shared.store.ping()).await {
         Ok(Ok(())) => (StatusCode::OK, Json(json!({"status": "ready"}))).into_response(),
@@ -43,13 +44,13 @@ fn not_ready(message: &str) -> Response {
         .into_response()
 }
 
-/// Prometheus text, with the inbox depth read from the store at scrape time.
+/// Prometheus text, with the inbox backlog read from the store at scrape time.
 pub(crate) async fn metrics(State(shared): State<Arc<Shared>>) -> Response {
-    match tokio::time::timeout(STORE_PROBE_TIMEOUT, shared.store.inbox_counts()).await {
-        Ok(Ok(counts)) => metrics::inbox_depth(&counts),
+    match tokio::time::timeout(STORE_PROBE_TIMEOUT, shared.store.inbox_backlog()).await {
+        Ok(Ok(backlog)) => metrics::inbox_depth(backlog),
         // A scrape still shows the request counters when the store is down.
-        Ok(Err(failure)) => tracing::warn!("metrics: cannot read inbox counts: {failure}"),
-        Err(_) => tracing::warn!("metrics: inbox counts timed out"),
+        Ok(Err(failure)) => tracing::warn!("metrics: cannot read the inbox backlog: {failure}"),
+        Err(_) => tracing::warn!("metrics: the inbox backlog timed out"),
     }
     let text = match &shared.metrics {
         Some(handle) => {

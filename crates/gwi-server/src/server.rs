@@ -9,7 +9,6 @@ use axum::Router;
 use axum::extract::State;
 use axum::response::Response;
 use axum::routing::{get, post};
-use axum::serve::ListenerExt;
 use gwi_core::auth::RefreshTokenSink;
 use gwi_core::context::ConnectorContext;
 use gwi_core::http::ReqwestClient;
@@ -19,8 +18,7 @@ use gwi_core::webhook::SENSITIVE_HEADERS;
 use http::{HeaderValue, StatusCode, header};
 use metrics_exporter_prometheus::PrometheusHandle;
 use tokio::net::TcpListener;
-use tokio::sync::Notify;
-use tower::limit::GlobalConcurrencyLimitLayer;
+use tokio::sync::{Notify, Semaphore};
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
@@ -29,7 +27,7 @@ use crate::appender::Appender;
 use crate::config::ServerConfig;
 use crate::error::ServerError;
 use crate::worker::Workers;
-use crate::{metrics, ops, webhook};
+use crate::{listen, metrics, ops, retention, webhook};
 
 /// One configured connector: its settings and webhook scheme, and the context through which
 /// its webhook mapping may read the provider (with its credentials, pacing and retries).
@@ -92,6 +90,10 @@ pub(crate) struct Shared {
     /// Appends verified deliveries to the store's inbox, many per transaction.
     pub(crate) appender: Appender,
     pub(crate) metrics: Option<PrometheusHandle>,
+    /// Slots for verified requests being stored (`concurrency_limit`).
+    pub(crate) storing: Semaphore,
+    /// Permits for body bytes being read or stored (`body_bytes_in_flight`), one per byte.
+    pub(crate) body_bytes: Arc<Semaphore>,
 }
 
 /// The webhook service for a set of connectors over one store.
@@ -152,6 +154,8 @@ impl Server {
         };
         let wake = Arc::new(Notify::new());
         let appender = Appender::start(&runtime, store.clone(), wake.clone());
+        let storing = Semaphore::new(config.concurrency_limit);
+        let body_bytes = Arc::new(Semaphore::new(config.body_bytes_in_flight));
         Ok(Self {
             shared: Arc::new(Shared {
                 routes,
@@ -160,6 +164,8 @@ impl Server {
                 wake,
                 appender,
                 metrics: handle,
+                storing,
+                body_bytes,
             }),
         })
     }
@@ -197,9 +203,8 @@ impl Server {
                 "/webhooks/{connector}/{tenant}",
                 post(webhook::receive_for_tenant),
             )
-            // One semaphore for every webhook route; a request waiting for a slot is still
-            // under the timeout below, so an overloaded server answers 503, not a hung socket.
-            .layer(GlobalConcurrencyLimitLayer::new(config.concurrency_limit))
+            // A request waiting for a storing slot or its body is still under this timeout, so
+            // an overloaded server answers 503, not a hung socket.
             .layer(TimeoutLayer::with_status_code(
                 StatusCode::SERVICE_UNAVAILABLE,
                 config.request_timeout,
@@ -235,16 +240,13 @@ impl Server {
         F: Future<Output = ()> + Send + 'static,
     {
         let workers = self.start_workers();
-        let listener = listener.tap_io(|tcp| {
-            // Small JSON answers go out at once instead of waiting on Nagle's algorithm.
-            let _ = tcp.set_nodelay(true);
-        });
-        let served = axum::serve(listener, self.router())
-            .with_graceful_shutdown(shutdown)
-            .await;
-        self.shared.appender.drain().await;
+        let pruner = retention::Pruner::start(self.shared.clone());
+        let shared = self.shared.clone();
+        listen::serve(listener, self.router(), &shared.config, shutdown).await;
+        shared.appender.drain().await;
         workers.shutdown().await;
-        served.map_err(ServerError::Io)
+        pruner.stop().await;
+        Ok(())
     }
 }
 
@@ -259,6 +261,24 @@ fn validate(config: &ServerConfig) -> Result<(), ServerError> {
     if config.request_timeout.is_zero() {
         return invalid("request_timeout", "must be longer than zero");
     }
+    if config.max_connections == 0 {
+        return invalid("max_connections", "must be at least 1");
+    }
+    if config.header_read_timeout.is_zero() {
+        return invalid("header_read_timeout", "must be longer than zero");
+    }
+    if config.body_bytes_in_flight < config.body_limit {
+        return invalid(
+            "body_bytes_in_flight",
+            "must be at least body_limit, or no body of the largest accepted size could be read",
+        );
+    }
+    if config.body_bytes_in_flight > Semaphore::MAX_PERMITS {
+        return invalid(
+            "body_bytes_in_flight",
+            "is larger than this platform can count",
+        );
+    }
     if config.poll_interval.is_zero() {
         return invalid("poll_interval", "must be longer than zero");
     }
@@ -270,6 +290,16 @@ fn validate(config: &ServerConfig) -> Result<(), ServerError> {
         return invalid(
             "processing_timeout",
             "must be shorter than the store's inbox lease (5 minutes)",
+        );
+    }
+    if config.prune_interval.is_zero() {
+        return invalid("prune_interval", "must be longer than zero");
+    }
+    if config.dedupe_window < config.body_retention {
+        // A settled entry goes whole at the end of the window, its body with it.
+        return invalid(
+            "dedupe_window",
+            "must be at least body_retention (an entry is removed with its body)",
         );
     }
     if config.retry.max_attempts == 0 {
@@ -296,6 +326,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
+    use crate::config::DEFAULT_BODY_LIMIT;
 
     #[test]
     fn the_defaults_are_valid() {
@@ -322,6 +353,20 @@ mod tests {
                 ..base()
             }),
             "concurrency_limit"
+        );
+        assert_eq!(
+            field(ServerConfig {
+                max_connections: 0,
+                ..base()
+            }),
+            "max_connections"
+        );
+        assert_eq!(
+            field(ServerConfig {
+                body_bytes_in_flight: DEFAULT_BODY_LIMIT - 1,
+                ..base()
+            }),
+            "body_bytes_in_flight"
         );
         assert_eq!(
             field(ServerConfig {

@@ -17,6 +17,7 @@ use gwi_core::store::{InboundWebhook, InboxAppend};
 use gwi_core::webhook::headers_to_keep;
 use http::{HeaderMap, HeaderValue, StatusCode, header};
 use serde_json::json;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::metrics;
 use crate::server::Shared;
@@ -70,12 +71,21 @@ async fn receive(
     let mut tally = Tally::new(&connector);
 
     let limit = shared.config.body_limit;
-    if declared_length(&headers).is_some_and(|length| length > limit) {
+    let declared = declared_length(&headers);
+    if declared.is_some_and(|length| length > limit) {
         return tally.answer(too_large(limit));
     }
-    let body = match read_body(body, limit).await {
+    let mut budget = BodyBudget::new(&shared.body_bytes);
+    let body = match read_body(body, limit, declared, &mut budget).await {
         Ok(body) => body,
         Err(BodyError::TooLarge) => return tally.answer(too_large(limit)),
+        Err(BodyError::Busy) => {
+            return tally.answer(error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "busy",
+                "the server is reading as many bodies as it holds at once; retry later",
+            ));
+        }
         Err(BodyError::Broken) => {
             return tally.answer(error(
                 StatusCode::BAD_REQUEST,
@@ -126,6 +136,11 @@ async fn receive(
         ));
     }
 
+    // Only a verified, well-formed delivery waits for a storing slot; the request timeout
+    // around the handler bounds the wait (503).
+    let Ok(_storing) = shared.storing.acquire().await else {
+        return tally.answer(unavailable());
+    };
     let delivery = scheme.dedupe_key(&headers, &body);
     let inbound = InboundWebhook {
         dedupe_key: delivery.clone(),
@@ -133,7 +148,7 @@ async fn receive(
         headers: headers_to_keep(&headers),
         tenant,
         connector: connector.clone(),
-        body: body.to_vec(),
+        body,
         received_at: Utc::now(),
     };
     // Queued for the next group commit; a timeout or a vanished client dropping this future
@@ -229,12 +244,60 @@ fn declared_length(headers: &HeaderMap) -> Option<usize> {
 
 enum BodyError {
     TooLarge,
+    /// The server's cap on body bytes in flight is reached.
+    Busy,
     Broken,
 }
 
+/// The body bytes one request holds of the server's in-flight cap, returned when it is dropped
+/// (after the delivery is stored, or refused).
+struct BodyBudget<'a> {
+    bytes: &'a Arc<Semaphore>,
+    held: Option<OwnedSemaphorePermit>,
+}
+
+impl<'a> BodyBudget<'a> {
+    fn new(bytes: &'a Arc<Semaphore>) -> Self {
+        Self { bytes, held: None }
+    }
+
+    fn held(&self) -> usize {
+        self.held
+            .as_ref()
+            .map_or(0, OwnedSemaphorePermit::num_permits)
+    }
+
+    /// Holds at least `total` bytes; refuses at once rather than wait, so a flood of bodies
+    /// is answered 503 instead of queueing in memory.
+    fn hold(&mut self, total: usize) -> Result<(), BodyError> {
+        let more = total.saturating_sub(self.held());
+        if more == 0 {
+            return Ok(());
+        }
+        let more = u32::try_from(more).map_err(|_| BodyError::Busy)?;
+        let permit = self
+            .bytes
+            .clone()
+            .try_acquire_many_owned(more)
+            .map_err(|_| BodyError::Busy)?;
+        match &mut self.held {
+            Some(held) => held.merge(permit),
+            None => self.held = Some(permit),
+        }
+        Ok(())
+    }
+}
+
 /// Reads the body as it streams in, giving up as soon as it passes `limit` (a chunked body
-/// declares no length, so the declared one alone cannot be trusted).
-async fn read_body(body: Body, limit: usize) -> Result<Bytes, BodyError> {
+/// declares no length, so the declared one alone cannot be trusted). The declared length is
+/// held from the in-flight cap up front; bytes beyond it as they arrive.
+async fn read_body(
+    body: Body,
+    limit: usize,
+    declared: Option<usize>,
+    budget: &mut BodyBudget<'_>,
+) -> Result<Bytes, BodyError> {
+    budget.hold(declared.unwrap_or(0))?;
     let mut stream = body.into_data_stream();
     let mut first: Option<Bytes> = None;
     let mut rest: Option<BytesMut> = None;
@@ -245,6 +308,7 @@ async fn read_body(body: Body, limit: usize) -> Result<Bytes, BodyError> {
         if total > limit {
             return Err(BodyError::TooLarge);
         }
+        budget.hold(total)?;
         // The common case is one chunk: keep it without copying.
         match (&mut first, &mut rest) {
             (None, _) => first = Some(chunk),
@@ -299,7 +363,14 @@ mod tests {
         let chunks = futures::stream::iter(
             (0..10).map(|_| Ok::<_, std::io::Error>(Bytes::from_static(b"0123456789"))),
         );
-        let result = read_body(Body::from_stream(chunks), 55).await;
+        let bytes = Arc::new(Semaphore::new(1000));
+        let result = read_body(
+            Body::from_stream(chunks),
+            55,
+            None,
+            &mut BodyBudget::new(&bytes),
+        )
+        .await;
         assert!(matches!(result, Err(BodyError::TooLarge)));
     }
 
@@ -308,8 +379,45 @@ mod tests {
         let chunks = futures::stream::iter(
             [&b"ab"[..], b"cd", b"ef"].map(|c| Ok::<_, std::io::Error>(Bytes::from_static(c))),
         );
-        let body = read_body(Body::from_stream(chunks), 6).await.ok();
+        let bytes = Arc::new(Semaphore::new(1000));
+        let mut budget = BodyBudget::new(&bytes);
+        let body = read_body(Body::from_stream(chunks), 6, None, &mut budget)
+            .await
+            .ok();
         assert_eq!(body.as_deref(), Some(&b"abcdef"[..]));
+        assert_eq!(
+            bytes.available_permits(),
+            994,
+            "the body's bytes are held while it lives"
+        );
+        drop(budget);
+        assert_eq!(bytes.available_permits(), 1000);
+    }
+
+    #[tokio::test]
+    async fn a_body_past_the_bytes_in_flight_is_refused_not_queued() {
+        let chunks = futures::stream::iter(
+            [&b"abcd"[..], b"efgh"].map(|c| Ok::<_, std::io::Error>(Bytes::from_static(c))),
+        );
+        let bytes = Arc::new(Semaphore::new(6));
+        let result = read_body(
+            Body::from_stream(chunks),
+            100,
+            None,
+            &mut BodyBudget::new(&bytes),
+        )
+        .await;
+        assert!(matches!(result, Err(BodyError::Busy)));
+        assert_eq!(
+            bytes.available_permits(),
+            6,
+            "a refused body returns what it held"
+        );
+        let declared = read_body(Body::empty(), 100, Some(7), &mut BodyBudget::new(&bytes)).await;
+        assert!(
+            matches!(declared, Err(BodyError::Busy)),
+            "a declared length is held up front"
+        );
     }
 
     #[test]

@@ -27,7 +27,6 @@ use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
 use chrono::Utc;
 use futures::FutureExt;
 use gwi_core::error::ConnectorError;
@@ -338,7 +337,7 @@ async fn map_and_store(
     };
     let event = WebhookEvent {
         headers: headers_from_pairs(&webhook.headers),
-        body: Bytes::from(webhook.body),
+        body: webhook.body,
         connector: webhook.connector,
         tenant: webhook.tenant,
         event_type: webhook.event_type,

@@ -16,8 +16,8 @@ use futures::TryStreamExt;
 use futures::stream::BoxStream;
 use gwi_core::record::ConnectorRecord;
 use gwi_core::store::{
-    INBOX_LEASE, InboundWebhook, InboxAppend, InboxCompletion, InboxEntry, InboxStatus,
-    RecordQuery, Scope, Store, StoreError, StreamState, UpsertOutcome,
+    INBOX_LEASE, InboundWebhook, InboxAppend, InboxBacklog, InboxCompletion, InboxEntry,
+    InboxPruned, InboxStatus, RecordQuery, Scope, Store, StoreError, StreamState, UpsertOutcome,
 };
 use gwi_core::stream::Checkpoint;
 use secrecy::{ExposeSecret, SecretString};
@@ -148,7 +148,7 @@ fn decode_entry(row: &PgRow) -> Result<InboxEntry, StoreError> {
             dedupe_key: row.try_get("dedupe_key").map_err(from_sqlx)?,
             event_type: row.try_get("event_type").map_err(from_sqlx)?,
             headers: headers_from_json(row.try_get("headers").map_err(from_sqlx)?)?,
-            body: codec::decode(i64::from(codec), row.try_get("body").map_err(from_sqlx)?)?,
+            body: codec::decode(i64::from(codec), row.try_get("body").map_err(from_sqlx)?)?.into(),
             received_at: row.try_get("received_at").map_err(from_sqlx)?,
         },
         status: parse_status(row.try_get("status").map_err(from_sqlx)?)?,
@@ -178,16 +178,20 @@ fn seconds(d: Duration) -> f64 {
     d.as_secs_f64()
 }
 
+/// Inbox entries pruned per statement, so deliveries arriving meanwhile hardly wait.
+const PRUNE_CHUNK: i64 = 500;
+
 /// Appends deliveries given as arrays, skipping keys already stored; returns what it stored.
+/// No conflict target: a known key and a known body hash are both skipped.
 const INBOX_APPEND: &str = "INSERT INTO inbox (tenant, connector, dedupe_key, event_type, \
-     headers, body, body_codec, received_at, status) \
+     headers, body, body_codec, received_at, body_hash, status) \
      SELECT t.tenant, t.connector, t.dedupe_key, t.event_type, t.headers::jsonb, t.body, \
-            t.body_codec, t.received_at, 'pending' \
+            t.body_codec, t.received_at, t.body_hash, 'pending' \
      FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bytea[], \
-                 $7::smallint[], $8::timestamptz[]) \
+                 $7::smallint[], $8::timestamptz[], $9::bytea[]) \
           AS t(tenant, connector, dedupe_key, event_type, headers, body, body_codec, \
-               received_at) \
-     ON CONFLICT (tenant, connector, dedupe_key) DO NOTHING \
+               received_at, body_hash) \
+     ON CONFLICT DO NOTHING \
      RETURNING id, tenant, connector, dedupe_key";
 
 const UPSERT: &str = "INSERT INTO records (tenant, connector, record_type, id, source, \
@@ -374,7 +378,8 @@ impl Store for PostgresStore {
                     .collect::<Vec<&[u8]>>(),
             )
             .bind(bodies.iter().map(|(codec, _)| *codec).collect::<Vec<_>>())
-            .bind(rows.map(|w| w.received_at).collect::<Vec<_>>())
+            .bind(rows.clone().map(|w| w.received_at).collect::<Vec<_>>())
+            .bind(rows.map(|w| w.body_hash().to_vec()).collect::<Vec<_>>())
             .fetch_all(&self.pool)
             .await
             .map_err(from_sqlx)?;
@@ -499,6 +504,67 @@ impl Store for PostgresStore {
         Ok(counts)
     }
 
+    async fn inbox_backlog(&self) -> Result<InboxBacklog, StoreError> {
+        // Each count reads one partial index.
+        let (pending, dead): (i64, i64) = sqlx::query_as(
+            "SELECT (SELECT COUNT(*) FROM inbox WHERE status = 'pending'), \
+                    (SELECT COUNT(*) FROM inbox WHERE status = 'dead')",
+        )
+        .fetch_one(&self.pool)
+        .await
+        .map_err(from_sqlx)?;
+        Ok(InboxBacklog {
+            pending: u64::try_from(pending).unwrap_or(0),
+            dead: u64::try_from(dead).unwrap_or(0),
+        })
+    }
+
+    async fn inbox_prune(
+        &self,
+        bodies_before: DateTime<Utc>,
+        entries_before: DateTime<Utc>,
+    ) -> Result<InboxPruned, StoreError> {
+        let mut pruned = InboxPruned::default();
+        // Oldest first, PRUNE_CHUNK entries per statement; SKIP LOCKED leaves rows a worker
+        // holds to the next run instead of waiting for it.
+        loop {
+            let done = sqlx::query(
+                "UPDATE inbox SET body = ''::bytea, body_codec = 0, body_kept = false \
+                 WHERE id IN (SELECT id FROM inbox \
+                   WHERE status <> 'pending' AND body_kept AND received_at < $1 \
+                   ORDER BY received_at LIMIT $2 FOR UPDATE SKIP LOCKED)",
+            )
+            .bind(bodies_before)
+            .bind(PRUNE_CHUNK)
+            .execute(&self.pool)
+            .await
+            .map_err(from_sqlx)?
+            .rows_affected();
+            pruned.bodies += done;
+            if done == 0 {
+                break;
+            }
+        }
+        loop {
+            let done = sqlx::query(
+                "DELETE FROM inbox WHERE id IN (SELECT id FROM inbox \
+                   WHERE status <> 'pending' AND received_at < $1 \
+                   ORDER BY received_at LIMIT $2 FOR UPDATE SKIP LOCKED)",
+            )
+            .bind(entries_before)
+            .bind(PRUNE_CHUNK)
+            .execute(&self.pool)
+            .await
+            .map_err(from_sqlx)?
+            .rows_affected();
+            pruned.entries += done;
+            if done == 0 {
+                break;
+            }
+        }
+        Ok(pruned)
+    }
+
     async fn save_refresh_token(
         &self,
         scope: &Scope,
@@ -562,10 +628,15 @@ impl Store for PostgresStore {
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1")
-            .execute(&self.pool)
-            .await
-            .map_err(from_sqlx)?;
+        // A primary that went read-only (a failover, a full disk) fails here, not at the next
+        // delivery.
+        sqlx::query(
+            "INSERT INTO store_probe (id, written_at) VALUES (1, now()) \
+             ON CONFLICT (id) DO UPDATE SET written_at = EXCLUDED.written_at",
+        )
+        .execute(&self.pool)
+        .await
+        .map_err(from_sqlx)?;
         Ok(())
     }
 

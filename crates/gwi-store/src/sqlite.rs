@@ -21,13 +21,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use futures::TryStreamExt;
 use futures::stream::BoxStream;
 use gwi_core::record::{ConnectorRecord, JsonText};
 use gwi_core::store::{
-    INBOX_LEASE, InboundWebhook, InboxAppend, InboxCompletion, InboxEntry, InboxStatus,
-    RecordQuery, Scope, Store, StoreError, StreamState, UpsertOutcome,
+    INBOX_LEASE, InboundWebhook, InboxAppend, InboxBacklog, InboxCompletion, InboxEntry,
+    InboxPruned, InboxStatus, RecordQuery, Scope, Store, StoreError, StreamState, UpsertOutcome,
 };
 use gwi_core::stream::Checkpoint;
 use gwi_core::time::format_micros;
@@ -71,6 +72,9 @@ const CHECKPOINT_SPACING: Duration = Duration::from_millis(20);
 /// commit. Raising it took ingest from about 9.1k to 10.4k deliveries/s on the benchmark
 /// machine (three interleaved pairs).
 const BACKSTOP_CHECKPOINT_PAGES: u32 = 10_000;
+/// Inbox entries pruned per transaction (bound as parameters, and short enough that deliveries
+/// arriving meanwhile hardly wait).
+const PRUNE_CHUNK: i64 = 500;
 /// Run the expired-claims cleanup once per this many claims.
 const PURGE_EVERY: u64 = 1024;
 
@@ -710,7 +714,7 @@ fn decode_entry(row: &SqliteRow) -> Result<InboxEntry, StoreError> {
             event_type: row.try_get("event_type").map_err(from_sqlx)?,
             headers: headers_from_json(headers)?,
             // Filled in from `inbox_bodies` by the caller.
-            body: Vec::new(),
+            body: Bytes::new(),
             received_at: from_micros(
                 "received_at",
                 row.try_get("received_at").map_err(from_sqlx)?,
@@ -860,6 +864,7 @@ impl Store for SqliteStore {
                     webhook,
                     headers_to_json(&webhook.headers)?,
                     codec::encode(&webhook.body),
+                    webhook.body_hash(),
                 ))
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
@@ -877,25 +882,27 @@ impl Store for SqliteStore {
         for chunk in rows.chunks(APPEND_ROWS_PER_STATEMENT) {
             qb.push(
                 " INSERT INTO inbox (tenant, connector, dedupe_key, event_type, headers, \
-                 received_at, status, attempts, next_attempt_at) ",
+                 received_at, body_hash, status, attempts, next_attempt_at) ",
             );
-            qb.push_values(chunk, |mut row, (webhook, headers, _)| {
+            qb.push_values(chunk, |mut row, (webhook, headers, _, hash)| {
                 row.push_bind(webhook.tenant.as_str())
                     .push_bind(webhook.connector.as_str())
                     .push_bind(webhook.dedupe_key.as_str())
                     .push_bind(webhook.event_type.as_str())
                     .push_bind(headers.as_str())
                     .push_bind(webhook.received_at.timestamp_micros())
+                    .push_bind(&hash[..])
                     .push_unseparated(", 'pending', 0, ")
                     .push_bind_unseparated(now);
             });
             qb.push(
-                " ON CONFLICT (tenant, connector, dedupe_key) DO NOTHING \
+                // No conflict target: a known key and a known body hash are both skipped.
+                " ON CONFLICT DO NOTHING \
                  RETURNING id, tenant, connector, dedupe_key; \
                  INSERT INTO inbox_bodies (id, codec, body) \
                  SELECT inbox.id, new.column4, new.column5 FROM (",
             );
-            qb.push_values(chunk, |mut row, (webhook, _, (codec, body))| {
+            qb.push_values(chunk, |mut row, (webhook, _, (codec, body), _)| {
                 row.push_bind(webhook.tenant.as_str())
                     .push_bind(webhook.connector.as_str())
                     .push_bind(webhook.dedupe_key.as_str())
@@ -955,7 +962,7 @@ impl Store for SqliteStore {
                 .and_then(|(codec, body)| codec::decode(codec, body));
             match body {
                 Ok(body) => {
-                    entry.webhook.body = body;
+                    entry.webhook.body = body.into();
                     whole.push(entry);
                 }
                 Err(e) => corrupt.push((entry.id, e)),
@@ -1077,6 +1084,90 @@ impl Store for SqliteStore {
         Ok(counts)
     }
 
+    async fn inbox_backlog(&self) -> Result<InboxBacklog, StoreError> {
+        // Each count reads one partial index.
+        let (pending, dead): (i64, i64) = sqlx::query_as(
+            "SELECT (SELECT COUNT(*) FROM inbox WHERE status = 'pending'), \
+                    (SELECT COUNT(*) FROM inbox WHERE status = 'dead')",
+        )
+        .fetch_one(&self.reader)
+        .await
+        .map_err(from_sqlx)?;
+        Ok(InboxBacklog {
+            pending: u64::try_from(pending).unwrap_or(0),
+            dead: u64::try_from(dead).unwrap_or(0),
+        })
+    }
+
+    async fn inbox_prune(
+        &self,
+        bodies_before: DateTime<Utc>,
+        entries_before: DateTime<Utc>,
+    ) -> Result<InboxPruned, StoreError> {
+        let mut pruned = InboxPruned::default();
+        // Oldest first, PRUNE_CHUNK entries per transaction, so deliveries arriving meanwhile
+        // wait for one short transaction at most.
+        loop {
+            let mut tx = self.begin().await?;
+            let ids: Vec<i64> = sqlx::query_scalar(
+                "SELECT id FROM inbox INDEXED BY inbox_settled_with_body \
+                 WHERE status <> 'pending' AND body_kept = 1 AND received_at < ?1 \
+                 ORDER BY received_at LIMIT ?2",
+            )
+            .bind(bodies_before.timestamp_micros())
+            .bind(PRUNE_CHUNK)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(from_sqlx)?;
+            if ids.is_empty() {
+                break;
+            }
+            for statement in ["DELETE FROM inbox_bodies", "UPDATE inbox SET body_kept = 0"] {
+                with_ids(
+                    &format!("{statement} WHERE id IN ("),
+                    ids.iter().copied(),
+                    ")",
+                )
+                .build()
+                .execute(&mut *tx)
+                .await
+                .map_err(from_sqlx)?;
+            }
+            self.commit(tx).await?;
+            pruned.bodies += ids.len() as u64;
+        }
+        loop {
+            let mut tx = self.begin().await?;
+            let ids: Vec<i64> = sqlx::query_scalar(
+                "SELECT id FROM inbox INDEXED BY inbox_settled \
+                 WHERE status <> 'pending' AND received_at < ?1 \
+                 ORDER BY received_at LIMIT ?2",
+            )
+            .bind(entries_before.timestamp_micros())
+            .bind(PRUNE_CHUNK)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(from_sqlx)?;
+            if ids.is_empty() {
+                break;
+            }
+            for statement in ["DELETE FROM inbox_bodies", "DELETE FROM inbox"] {
+                with_ids(
+                    &format!("{statement} WHERE id IN ("),
+                    ids.iter().copied(),
+                    ")",
+                )
+                .build()
+                .execute(&mut *tx)
+                .await
+                .map_err(from_sqlx)?;
+            }
+            self.commit(tx).await?;
+            pruned.entries += ids.len() as u64;
+        }
+        Ok(pruned)
+    }
+
     async fn save_refresh_token(
         &self,
         scope: &Scope,
@@ -1143,10 +1234,15 @@ impl Store for SqliteStore {
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1")
-            .execute(&self.reader)
-            .await
-            .map_err(from_sqlx)?;
+        sqlx::query(
+            "INSERT INTO store_probe (id, written_at) VALUES (1, ?1) \
+             ON CONFLICT (id) DO UPDATE SET written_at = excluded.written_at",
+        )
+        .bind(Utc::now().timestamp_micros())
+        .execute(&self.writer)
+        .await
+        .map_err(from_sqlx)?;
+        self.committed();
         Ok(())
     }
 
@@ -1241,7 +1337,7 @@ mod tests {
             dedupe_key: key.into(),
             event_type: "push".into(),
             headers: Vec::new(),
-            body: b"{}".to_vec(),
+            body: Bytes::from(format!("{{\"key\":\"{key}\"}}")),
             received_at: Utc::now(),
         };
         store
@@ -1349,7 +1445,7 @@ mod tests {
                 dedupe_key: "d-1".into(),
                 event_type: "ping".into(),
                 headers: Vec::new(),
-                body: b"{}".to_vec(),
+                body: Bytes::from_static(b"{}"),
                 received_at: Utc::now(),
             };
             let appended = store.inbox_append_batch(&[webhook]).await.unwrap();

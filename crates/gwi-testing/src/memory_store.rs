@@ -10,8 +10,8 @@ use futures::StreamExt;
 use futures::stream::BoxStream;
 use gwi_core::record::ConnectorRecord;
 use gwi_core::store::{
-    INBOX_LEASE, InboundWebhook, InboxAppend, InboxCompletion, InboxEntry, InboxStatus,
-    RecordQuery, Scope, Store, StoreError, StreamState, UpsertOutcome,
+    INBOX_LEASE, InboundWebhook, InboxAppend, InboxBacklog, InboxCompletion, InboxEntry,
+    InboxPruned, InboxStatus, RecordQuery, Scope, Store, StoreError, StreamState, UpsertOutcome,
 };
 use gwi_core::stream::Checkpoint;
 use secrecy::{ExposeSecret, SecretString};
@@ -43,6 +43,8 @@ struct Inner {
 struct Slot {
     entry: InboxEntry,
     next_attempt_at: DateTime<Utc>,
+    /// Kept when the body is pruned: replays are recognised while the entry lives.
+    body_hash: [u8; 32],
 }
 
 impl std::fmt::Debug for MemoryStore {
@@ -209,10 +211,12 @@ impl Store for MemoryStore {
         let now = micros(Utc::now());
         let mut appended = Vec::with_capacity(webhooks.len());
         for webhook in webhooks {
+            let body_hash = webhook.body_hash();
             let duplicate = inner.inbox.values().any(|s| {
                 s.entry.webhook.tenant == webhook.tenant
                     && s.entry.webhook.connector == webhook.connector
-                    && s.entry.webhook.dedupe_key == webhook.dedupe_key
+                    && (s.entry.webhook.dedupe_key == webhook.dedupe_key
+                        || s.body_hash == body_hash)
             });
             if duplicate {
                 appended.push(InboxAppend::Duplicate);
@@ -233,6 +237,7 @@ impl Store for MemoryStore {
                         last_error: None,
                     },
                     next_attempt_at: now,
+                    body_hash,
                 },
             );
             appended.push(InboxAppend::Stored(id));
@@ -324,6 +329,44 @@ impl Store for MemoryStore {
                 (status, n as u64)
             })
             .collect())
+    }
+
+    async fn inbox_backlog(&self) -> Result<InboxBacklog, StoreError> {
+        let inner = self.lock();
+        let count = |status| {
+            inner
+                .inbox
+                .values()
+                .filter(|s| s.entry.status == status)
+                .count() as u64
+        };
+        Ok(InboxBacklog {
+            pending: count(InboxStatus::Pending),
+            dead: count(InboxStatus::Dead),
+        })
+    }
+
+    async fn inbox_prune(
+        &self,
+        bodies_before: DateTime<Utc>,
+        entries_before: DateTime<Utc>,
+    ) -> Result<InboxPruned, StoreError> {
+        let mut inner = self.lock();
+        let mut pruned = InboxPruned::default();
+        inner.inbox.retain(|_, slot| {
+            let settled = slot.entry.status != InboxStatus::Pending;
+            let received = slot.entry.webhook.received_at;
+            if settled && received < entries_before {
+                pruned.entries += 1;
+                return false;
+            }
+            if settled && received < bodies_before && !slot.entry.webhook.body.is_empty() {
+                slot.entry.webhook.body = bytes::Bytes::new();
+                pruned.bodies += 1;
+            }
+            true
+        });
+        Ok(pruned)
     }
 
     async fn save_refresh_token(

@@ -30,8 +30,8 @@ use futures::TryStreamExt;
 use futures::future::BoxFuture;
 use gwi_core::record::{ConnectorRecord, JsonText};
 use gwi_core::store::{
-    InboundWebhook, InboxAppend, InboxCompletion, InboxStatus, RecordQuery, Scope, Store,
-    StoreError, StreamState,
+    InboundWebhook, InboxAppend, InboxBacklog, InboxCompletion, InboxPruned, InboxStatus,
+    RecordQuery, Scope, Store, StoreError, StreamState,
 };
 use gwi_core::stream::Checkpoint;
 use secrecy::{ExposeSecret, SecretString};
@@ -91,6 +91,8 @@ macro_rules! store_conformance_tests {
             inbox_done_batch_marks_every_known_entry,
             inbox_completion_stores_records_under_each_entry_scope,
             inbox_counts_report_every_status,
+            inbox_a_replayed_body_under_a_fresh_key_is_a_duplicate,
+            inbox_prune_drops_settled_bodies_then_settled_entries,
             refresh_token_round_trips_per_scope,
             ping_answers,
         );
@@ -741,8 +743,14 @@ fn webhook(connector: &str, key: &str) -> InboundWebhook {
             ("content-type".into(), "application/json".into()),
             ("x-github-event".into(), "pull_request".into()),
         ],
-        // Bodies are raw bytes: not necessarily UTF-8.
-        body: [b"{\"action\":\"opened\"}".as_slice(), &[0xff, 0x00, 0xfe]].concat(),
+        // Bodies are raw bytes: not necessarily UTF-8. Each delivery's differs (as real ones
+        // do), since a body already stored is a replay whatever its key.
+        body: [
+            format!("{{\"action\":\"opened\",\"delivery\":\"{key}\"}}").as_bytes(),
+            &[0xff, 0x00, 0xfe],
+        ]
+        .concat()
+        .into(),
         received_at: at(5),
     }
 }
@@ -840,7 +848,7 @@ pub async fn inbox_bodies_round_trip_byte_for_byte(store: Arc<dyn Store>) {
         .enumerate()
         .map(|(i, body)| {
             let mut w = webhook("github", &format!("body-{i}"));
-            w.body = body.clone();
+            w.body = body.clone().into();
             w
         })
         .collect();
@@ -862,7 +870,7 @@ pub async fn inbox_bodies_round_trip_byte_for_byte(store: Arc<dyn Store>) {
 /// A key repeated within one batch is stored once, from its first occurrence.
 pub async fn inbox_batch_append_stores_a_repeated_key_once(store: Arc<dyn Store>) {
     let mut again = webhook("github", "r-1");
-    again.body = b"{\"action\":\"edited\"}".to_vec();
+    again.body = bytes::Bytes::from_static(b"{\"action\":\"edited\"}");
     let batch = [
         webhook("github", "r-1"),
         webhook("github", "r-2"),
@@ -1216,6 +1224,114 @@ pub async fn inbox_counts_report_every_status(store: Arc<dyn Store>) {
             (InboxStatus::Dead, 1)
         ]
     );
+    assert_eq!(
+        store.inbox_backlog().await.unwrap(),
+        InboxBacklog {
+            pending: 1,
+            dead: 1
+        }
+    );
+}
+
+/// A body already stored for a tenant and connector is a replay under any key: a duplicate,
+/// in one append and within a batch; the same body for another connector or tenant is not.
+pub async fn inbox_a_replayed_body_under_a_fresh_key_is_a_duplicate(store: Arc<dyn Store>) {
+    let original = webhook("github", "r-1");
+    stored_id(store.inbox_append(&original).await.unwrap());
+    let mut replay = webhook("github", "r-fresh");
+    replay.body = original.body.clone();
+    assert_eq!(
+        store.inbox_append(&replay).await.unwrap(),
+        InboxAppend::Duplicate
+    );
+    let mut twin = webhook("github", "r-3");
+    twin.body = webhook("github", "r-2").body;
+    let batch = store
+        .inbox_append_batch(&[webhook("github", "r-2"), twin])
+        .await
+        .unwrap();
+    assert!(matches!(batch[0], InboxAppend::Stored(_)), "{batch:?}");
+    assert_eq!(batch[1], InboxAppend::Duplicate);
+    let mut elsewhere = replay.clone();
+    elsewhere.connector = "gitlab".into();
+    stored_id(store.inbox_append(&elsewhere).await.unwrap());
+    let mut other_tenant = replay;
+    other_tenant.tenant = "globex".into();
+    stored_id(store.inbox_append(&other_tenant).await.unwrap());
+    assert_eq!(count_of(store.as_ref(), InboxStatus::Pending).await, 4);
+}
+
+/// Pruning drops the bodies of settled entries past the body cutoff, then whole settled entries
+/// past the entry cutoff, never a pending one; a pruned body still answers replays until its
+/// entry goes, and then the delivery can be stored again.
+pub async fn inbox_prune_drops_settled_bodies_then_settled_entries(store: Arc<dyn Store>) {
+    let received = |key: &str, secs: i64| {
+        let mut w = webhook("github", key);
+        w.received_at = at(secs);
+        w
+    };
+    let old_done = stored_id(store.inbox_append(&received("old-done", 0)).await.unwrap());
+    let old_dead = stored_id(store.inbox_append(&received("old-dead", 1)).await.unwrap());
+    let old_pending = stored_id(
+        store
+            .inbox_append(&received("old-pending", 2))
+            .await
+            .unwrap(),
+    );
+    let new_done = stored_id(
+        store
+            .inbox_append(&received("new-done", 1000))
+            .await
+            .unwrap(),
+    );
+    store.inbox_mark_done(old_done).await.unwrap();
+    store.inbox_mark_done(new_done).await.unwrap();
+    store
+        .inbox_mark_failed(old_dead, "bad", None)
+        .await
+        .unwrap();
+
+    let pruned = store.inbox_prune(at(500), at(-1)).await.unwrap();
+    assert_eq!(
+        pruned,
+        InboxPruned {
+            bodies: 2,
+            entries: 0
+        }
+    );
+    assert_eq!(
+        store.inbox_prune(at(500), at(-1)).await.unwrap(),
+        InboxPruned::default(),
+        "a second run finds nothing more"
+    );
+    let mut replay = received("old-done-replayed", 2000);
+    replay.body = received("old-done", 0).body;
+    assert_eq!(
+        store.inbox_append(&replay).await.unwrap(),
+        InboxAppend::Duplicate,
+        "a pruned body still answers replays"
+    );
+
+    let pruned = store.inbox_prune(at(500), at(500)).await.unwrap();
+    assert_eq!(
+        pruned,
+        InboxPruned {
+            bodies: 0,
+            entries: 2
+        }
+    );
+    let pending = store.inbox_fetch_pending(10).await.unwrap();
+    assert_eq!(pending.len(), 1);
+    assert_eq!(pending[0].id, old_pending);
+    assert_eq!(pending[0].webhook, received("old-pending", 2), "kept whole");
+    stored_id(
+        store
+            .inbox_append(&received("old-done", 3000))
+            .await
+            .unwrap(),
+    );
+    assert_eq!(count_of(store.as_ref(), InboxStatus::Done).await, 1);
+    assert_eq!(count_of(store.as_ref(), InboxStatus::Dead).await, 0);
 }
 
 /// The last saved refresh token of a scope is the one loaded.
@@ -1236,8 +1352,9 @@ pub async fn refresh_token_round_trips_per_scope(store: Arc<dyn Store>) {
     assert!(store.load_refresh_token(&b).await.unwrap().is_none());
 }
 
-/// A reachable store answers `ping`.
+/// A reachable, writable store answers `ping`, again and again.
 pub async fn ping_answers(store: Arc<dyn Store>) {
+    store.ping().await.unwrap();
     store.ping().await.unwrap();
 }
 

@@ -36,7 +36,7 @@ pub struct ServeArgs {
     /// Seconds a webhook request may take before it is answered 503 [default: 30].
     #[arg(long)]
     pub request_timeout_secs: Option<u64>,
-    /// Webhook requests handled at once; more wait for a slot [default: 256].
+    /// Verified webhook requests being stored at once; more wait for a slot [default: 256].
     #[arg(long)]
     pub concurrency_limit: Option<usize>,
     /// Processing attempts per event before it is dead-lettered [default: 8].
@@ -109,9 +109,26 @@ pub fn server_config(args: &ServeArgs, file: &ConfigFile) -> anyhow::Result<Serv
             .or(section.concurrency_limit)
             .unwrap_or(defaults.concurrency_limit),
         workers: args.workers.or(section.workers).unwrap_or(defaults.workers),
+        max_connections: section.max_connections.unwrap_or(defaults.max_connections),
+        header_read_timeout: section
+            .header_read_timeout_secs
+            .map_or(defaults.header_read_timeout, Duration::from_secs),
+        body_bytes_in_flight: section
+            .body_bytes_in_flight
+            .unwrap_or(defaults.body_bytes_in_flight),
+        body_retention: section
+            .body_retention_days
+            .map_or(defaults.body_retention, days),
+        dedupe_window: section
+            .dedupe_window_days
+            .map_or(defaults.dedupe_window, days),
         retry,
         ..defaults
     })
+}
+
+fn days(n: u64) -> Duration {
+    Duration::from_secs(n.saturating_mul(24 * 3600))
 }
 
 /// Builds every `[connectors.NAME]` of the config (or only those in `only`).

@@ -440,9 +440,10 @@ async fn concurrent_deliveries_to_sqlite_are_stored_once_each() {
             // Every delivery id is sent twice.
             let delivery = format!("s-{}", i / 2);
             tokio::spawn(async move {
+                let body = format!(r#"{{"id":"{delivery}"}}"#);
                 send(
                     &router,
-                    github_post("/webhooks/group-sqlite", &delivery, br#"{"id":"1"}"#),
+                    github_post("/webhooks/group-sqlite", &delivery, body.as_bytes()),
                 )
                 .await
             })
@@ -463,4 +464,87 @@ async fn concurrent_deliveries_to_sqlite_are_stored_once_each() {
         inbox_count(opened.store.as_ref(), gwi_core::store::InboxStatus::Pending).await,
         100
     );
+}
+
+/// A captured signed delivery replayed under fresh delivery ids (GitHub signs no id) is
+/// answered as a duplicate and stored once, on every store engine; the same body sent to
+/// another tenant is that tenant's own delivery.
+#[tokio::test]
+async fn a_replayed_body_under_fresh_delivery_ids_is_stored_once() {
+    for engine in [Engine::Memory, Engine::Sqlite] {
+        let opened = engine.open().await;
+        let connector = TestConnector::github("replays", Behaviour::Map);
+        let tenants = vec![
+            connector.configured(),
+            connector.configured_as("globex", GITHUB_SECRET),
+        ];
+        let router = server(tenants, opened.store.clone(), fast_config()).router();
+        let body = br#"{"id":"issue-1","action":"opened"}"#;
+        let first = send(&router, github_post("/webhooks/replays", "original", body)).await;
+        assert_eq!(first.status, StatusCode::ACCEPTED, "{engine:?}");
+        for n in 0..5 {
+            let replay = send(
+                &router,
+                github_post("/webhooks/replays", &format!("fresh-{n}"), body),
+            )
+            .await;
+            assert_eq!(replay.status, StatusCode::OK, "{engine:?} replay {n}");
+            assert_eq!(replay.json(), json!({"duplicate": true}));
+        }
+        let other = send(
+            &router,
+            github_post("/webhooks/replays/globex", "fresh-x", body),
+        )
+        .await;
+        assert_eq!(other.status, StatusCode::ACCEPTED, "{engine:?}");
+        let stored = opened.store.inbox_counts().await.unwrap();
+        let total: u64 = stored.iter().map(|(_, n)| n).sum();
+        assert_eq!(total, 2, "{engine:?}: {stored:?}");
+    }
+}
+
+/// The running service prunes settled deliveries: a processed one loses its body after the
+/// retention, while one still pending keeps it.
+#[tokio::test]
+async fn the_service_prunes_bodies_of_settled_deliveries_only() {
+    let store = Arc::new(TestStore::new());
+    let processed = TestConnector::github("pruned", Behaviour::Map);
+    let failing = TestConnector::github("kept", Behaviour::FailAlways);
+    let mut config = ServerConfig {
+        body_retention: Duration::ZERO,
+        prune_interval: Duration::from_millis(50),
+        ..fast_config()
+    };
+    // Retried for the whole test: it stays pending.
+    config.retry.max_attempts = u32::MAX;
+    let running = spawn(server(
+        vec![processed.configured(), failing.configured()],
+        store.clone(),
+        config,
+    ))
+    .await;
+    let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    for (path, delivery) in [("/webhooks/pruned", "p-1"), ("/webhooks/kept", "k-1")] {
+        let body = format!(r#"{{"id":"{delivery}"}}"#).into_bytes();
+        let mut request = client.post(running.url(path)).body(body.clone());
+        for (name, value) in github_headers(delivery, &body) {
+            request = request.header(name, value);
+        }
+        assert_eq!(request.send().await.unwrap().status(), StatusCode::ACCEPTED);
+    }
+    eventually("the processed delivery's body is pruned", || async {
+        store
+            .entries()
+            .iter()
+            .any(|e| e.webhook.dedupe_key == "p-1" && e.webhook.body.is_empty())
+    })
+    .await;
+    let kept = store
+        .entries()
+        .into_iter()
+        .find(|e| e.webhook.dedupe_key == "k-1")
+        .unwrap();
+    assert_eq!(kept.status, gwi_core::store::InboxStatus::Pending);
+    assert_eq!(&kept.webhook.body[..], br#"{"id":"k-1"}"#);
+    running.stop().await;
 }

@@ -115,9 +115,14 @@ async fn metrics_count_requests_refusals_processing_and_inbox_depth() {
         Some(1.0),
         "{text}"
     );
-    // The depth gauge is process-wide; this store's one done event was read at scrape time.
+    // The depth gauges are process-wide and read at scrape time; done entries are not among
+    // them (counting those would read the whole inbox on every scrape).
     assert!(
-        metric(text, "gwi_webhook_inbox_depth", &[("status", "done")]).is_some(),
+        metric(text, "gwi_webhook_inbox_depth", &[("status", "pending")]).is_some(),
+        "{text}"
+    );
+    assert!(
+        metric(text, "gwi_webhook_inbox_depth", &[("status", "done")]).is_none(),
         "{text}"
     );
 }

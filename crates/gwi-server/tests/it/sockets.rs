@@ -217,3 +217,173 @@ async fn graceful_shutdown_appends_deliveries_still_queued_before_returning() {
     stored.sort();
     assert_eq!(stored, ["held", "queued"]);
 }
+
+/// Opens a connection and sends `bytes`, leaving it open.
+async fn send_raw(addr: std::net::SocketAddr, bytes: &[u8]) -> tokio::net::TcpStream {
+    use tokio::io::AsyncWriteExt;
+    let mut tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    tcp.write_all(bytes).await.unwrap();
+    tcp
+}
+
+/// Whether the server closes `tcp` (reads EOF or a reset) within `within`, reading whatever
+/// it answers first.
+async fn closed_within(tcp: &mut tokio::net::TcpStream, within: std::time::Duration) -> bool {
+    use tokio::io::AsyncReadExt;
+    let mut buffer = [0u8; 1024];
+    tokio::time::timeout(within, async {
+        loop {
+            match tcp.read(&mut buffer).await {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {}
+            }
+        }
+    })
+    .await
+    .is_ok()
+}
+
+/// The head of a signed delivery to `path` that declares `length` body bytes and sends none.
+fn head_declaring(path: &str, length: usize) -> Vec<u8> {
+    let mut head = format!(
+        "POST {path} HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\ncontent-length: {length}\r\n"
+    );
+    for (name, value) in github_headers("slow", b"{}") {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str("\r\n");
+    head.into_bytes()
+}
+
+#[tokio::test]
+async fn a_half_sent_head_and_an_idle_connection_are_closed_after_the_header_timeout() {
+    let connector = TestConnector::github("sock-slowloris", Behaviour::Map);
+    let config = ServerConfig {
+        header_read_timeout: std::time::Duration::from_millis(300),
+        ..fast_config()
+    };
+    let store = Arc::new(TestStore::new());
+    let running = spawn(server(vec![connector.configured()], store, config)).await;
+    let mut half = send_raw(
+        running.addr,
+        b"POST /webhooks/sock-slowloris HTTP/1.1\r\nhost: x\r\n",
+    )
+    .await;
+    let mut idle = send_raw(running.addr, b"").await;
+    let wait = std::time::Duration::from_secs(5);
+    assert!(
+        closed_within(&mut half, wait).await,
+        "a half-sent head stays open"
+    );
+    assert!(
+        closed_within(&mut idle, wait).await,
+        "an idle connection stays open"
+    );
+    running.stop().await;
+}
+
+#[tokio::test]
+async fn clients_trickling_bodies_hold_no_storing_slot() {
+    let store = Arc::new(TestStore::new());
+    let connector = TestConnector::github("sock-trickle", Behaviour::Map);
+    let config = ServerConfig {
+        concurrency_limit: 1,
+        request_timeout: std::time::Duration::from_secs(3),
+        ..fast_config()
+    };
+    let running = spawn(server(vec![connector.configured()], store.clone(), config)).await;
+    // Two clients send a head, then a few bytes of a body they never finish.
+    let mut slow = Vec::new();
+    for _ in 0..2 {
+        let mut bytes = head_declaring("/webhooks/sock-trickle", 1000);
+        bytes.extend_from_slice(b"{\"id\":");
+        slow.push(send_raw(running.addr, &bytes).await);
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let body = br#"{"id":"on-time"}"#.to_vec();
+    let answer = deliver(
+        &client(),
+        &running.url("/webhooks/sock-trickle"),
+        &github_headers("on-time", &body),
+        body,
+    )
+    .await;
+    assert_eq!(answer.status(), StatusCode::ACCEPTED);
+    assert_eq!(store.entries().len(), 1);
+    drop(slow);
+    running.stop().await;
+}
+
+#[tokio::test]
+async fn body_bytes_in_flight_are_capped_and_returned() {
+    let store = Arc::new(TestStore::new());
+    let connector = TestConnector::github("sock-bytes", Behaviour::Map);
+    let config = ServerConfig {
+        body_limit: 4096,
+        body_bytes_in_flight: 4096,
+        ..fast_config()
+    };
+    let running = spawn(server(vec![connector.configured()], store.clone(), config)).await;
+    let url = running.url("/webhooks/sock-bytes");
+    let body = br#"{"id":"waits-its-turn"}"#.to_vec();
+    // A client declaring 4,090 bytes holds them while it sends nothing more.
+    let hog = send_raw(running.addr, &head_declaring("/webhooks/sock-bytes", 4090)).await;
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let refused = deliver(
+        &client(),
+        &url,
+        &github_headers("turn-1", &body),
+        body.clone(),
+    )
+    .await;
+    assert_eq!(refused.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(refused.headers().contains_key("retry-after"));
+    assert_eq!(json_of(refused).await["error"], "busy");
+    // Once that client goes, its bytes are free again.
+    drop(hog);
+    eventually("the budget is returned", || {
+        let client = client();
+        let (url, body) = (url.clone(), body.clone());
+        async move {
+            deliver(&client, &url, &github_headers("turn-2", &body), body)
+                .await
+                .status()
+                == StatusCode::ACCEPTED
+        }
+    })
+    .await;
+    assert_eq!(store.entries().len(), 1);
+    running.stop().await;
+}
+
+#[tokio::test]
+async fn connections_past_the_cap_wait_until_one_closes() {
+    let store = Arc::new(TestStore::new());
+    let connector = TestConnector::github("sock-conns", Behaviour::Map);
+    let config = ServerConfig {
+        max_connections: 2,
+        ..fast_config()
+    };
+    let running = spawn(server(vec![connector.configured()], store.clone(), config)).await;
+    let first = send_raw(running.addr, b"").await;
+    let second = send_raw(running.addr, b"").await;
+    let body = br#"{"id":"third"}"#.to_vec();
+    let third = tokio::spawn({
+        let url = running.url("/webhooks/sock-conns");
+        let headers = github_headers("third", &body);
+        async move { deliver(&client(), &url, &headers, body).await.status() }
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert!(
+        !third.is_finished(),
+        "a third connection was served past the cap of two"
+    );
+    drop(first);
+    let status = tokio::time::timeout(std::time::Duration::from_secs(5), third)
+        .await
+        .expect("the third connection is served once one closes")
+        .unwrap();
+    assert_eq!(status, StatusCode::ACCEPTED);
+    drop(second);
+    running.stop().await;
+}

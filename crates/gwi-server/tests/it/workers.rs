@@ -296,7 +296,7 @@ async fn events_already_pending_at_start_are_processed() {
                 dedupe_key: format!("left-{n}"),
                 event_type: "issues".to_owned(),
                 headers: vec![],
-                body: format!(r#"{{"id":"left-{n}"}}"#).into_bytes(),
+                body: format!(r#"{{"id":"left-{n}"}}"#).into_bytes().into(),
                 received_at: Utc::now(),
             })
             .await

@@ -20,7 +20,7 @@ fn webhook(key: &str) -> InboundWebhook {
         dedupe_key: key.into(),
         event_type: "pull_request".into(),
         headers: vec![("x-github-event".into(), "pull_request".into())],
-        body: format!("{{\"delivery\":\"{key}\"}}").into_bytes(),
+        body: format!("{{\"delivery\":\"{key}\"}}").into_bytes().into(),
         received_at: Utc.timestamp_opt(1_700_000_000, 0).unwrap(),
     }
 }
@@ -147,7 +147,8 @@ async fn an_append_cancelled_at_any_point_stores_all_or_none_of_it_and_the_write
                     "{{\"round\":{round},\"i\":{i},\"pad\":\"{}\"}}",
                     "x".repeat(4000)
                 )
-                .into_bytes();
+                .into_bytes()
+                .into();
                 w
             })
             .collect();

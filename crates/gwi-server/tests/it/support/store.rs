@@ -13,8 +13,8 @@ use futures::StreamExt;
 use futures::stream::BoxStream;
 use gwi_core::record::ConnectorRecord;
 use gwi_core::store::{
-    INBOX_LEASE, InboundWebhook, InboxAppend, InboxCompletion, InboxEntry, InboxStatus,
-    RecordQuery, Scope, Store, StoreError, StreamState, UpsertOutcome,
+    INBOX_LEASE, InboundWebhook, InboxAppend, InboxBacklog, InboxCompletion, InboxEntry,
+    InboxPruned, InboxStatus, RecordQuery, Scope, Store, StoreError, StreamState, UpsertOutcome,
 };
 use gwi_core::stream::Checkpoint;
 use secrecy::SecretString;
@@ -37,7 +37,7 @@ struct Slot {
     dedupe_key: String,
     event_type: String,
     headers: Vec<(String, String)>,
-    body: Vec<u8>,
+    body: bytes::Bytes,
     received_at: DateTime<Utc>,
     status: String,
     attempts: u32,
@@ -314,6 +314,37 @@ impl Store for TestStore {
             })
             .filter(|(_, n)| *n > 0)
             .collect())
+    }
+
+    async fn inbox_backlog(&self) -> Result<InboxBacklog, StoreError> {
+        let entries = self.entries();
+        let count = |status| entries.iter().filter(|e| e.status == status).count() as u64;
+        Ok(InboxBacklog {
+            pending: count(InboxStatus::Pending),
+            dead: count(InboxStatus::Dead),
+        })
+    }
+
+    async fn inbox_prune(
+        &self,
+        bodies_before: DateTime<Utc>,
+        entries_before: DateTime<Utc>,
+    ) -> Result<InboxPruned, StoreError> {
+        let mut state = self.state.lock().unwrap();
+        let mut pruned = InboxPruned::default();
+        state.inbox.retain_mut(|slot| {
+            let settled = slot.status != "pending";
+            if settled && slot.received_at < entries_before {
+                pruned.entries += 1;
+                return false;
+            }
+            if settled && slot.received_at < bodies_before && !slot.body.is_empty() {
+                slot.body = bytes::Bytes::new();
+                pruned.bodies += 1;
+            }
+            true
+        });
+        Ok(pruned)
     }
 
     async fn save_refresh_token(
