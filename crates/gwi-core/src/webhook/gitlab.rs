@@ -103,13 +103,16 @@ impl SignatureScheme for GitLabScheme {
         Ok(())
     }
 
-    /// `Idempotency-Key` (stable across GitLab's retries), then `X-Gitlab-Event-UUID`, then
-    /// `webhook-id`, else the body hash.
+    /// With a signing token, the signed `webhook-id` (stable across GitLab's retries, and no
+    /// replayer can change it); otherwise `Idempotency-Key` (also stable across retries), then
+    /// `X-Gitlab-Event-UUID`, then `webhook-id`; else the body hash.
     fn dedupe_key(&self, headers: &HeaderMap, body: &[u8]) -> String {
-        or_body_hash(
-            first_header(headers, &[IDEMPOTENCY_KEY, EVENT_UUID, standard::ID]),
-            body,
-        )
+        let order: &[&str] = if self.signing.is_some() {
+            &[standard::ID, IDEMPOTENCY_KEY, EVENT_UUID]
+        } else {
+            &[IDEMPOTENCY_KEY, EVENT_UUID, standard::ID]
+        };
+        or_body_hash(first_header(headers, order), body)
     }
 
     /// `X-Gitlab-Event`, e.g. `Push Hook`, `Merge Request Hook`.
@@ -279,5 +282,13 @@ mod tests {
         assert_eq!(s.dedupe_key(&headers(&[("webhook-id", "w1")]), BODY), "w1");
         assert_eq!(s.dedupe_key(&HeaderMap::new(), BODY), body_hash(BODY));
         assert_eq!(s.event_type(&delivery(None, None, BODY), BODY), "Push Hook");
+    }
+
+    #[test]
+    fn with_a_signing_token_the_signed_webhook_id_is_the_key() {
+        let s = scheme(&[TOKEN_VALUE, SIGNING]);
+        let both = headers(&[("Idempotency-Key", KEY), ("webhook-id", "msg_signed")]);
+        assert_eq!(s.dedupe_key(&both, BODY), "msg_signed");
+        assert_eq!(s.dedupe_key(&headers(&[("Idempotency-Key", KEY)]), BODY), KEY);
     }
 }
