@@ -24,6 +24,9 @@ pub struct ConfigFile {
     /// `[connectors.NAME]` tables.
     #[serde(default)]
     pub connectors: BTreeMap<String, toml::Table>,
+    /// The directory of the file it was read from: relative `file:` secrets are found there.
+    #[serde(skip)]
+    pub base_dir: Option<PathBuf>,
 }
 
 /// `[store]`: where records and state live.
@@ -67,7 +70,10 @@ impl ConfigFile {
     pub fn load(path: &Path) -> anyhow::Result<Self> {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read config file {}", path.display()))?;
-        Self::parse(&text).with_context(|| format!("in config file {}", path.display()))
+        let mut file =
+            Self::parse(&text).with_context(|| format!("in config file {}", path.display()))?;
+        file.base_dir = path.parent().map(Path::to_owned);
+        Ok(file)
     }
 
     /// Parses config text.
@@ -105,7 +111,9 @@ impl ConfigFile {
             Some(table) => {
                 let mut table = table.clone();
                 table.remove(TENANTS);
-                Ok(serde_json::to_value(table)?)
+                let mut config = serde_json::to_value(table)?;
+                self.anchor(&mut config);
+                Ok(config)
             }
             None if self.connectors.is_empty() => bail!(
                 "no [connectors.{name}] table: pass --config FILE (or set GWI_CONFIG) naming a gwi.toml that configures {name}"
@@ -153,7 +161,9 @@ impl ConfigFile {
         let mut config = self.connector_config(name)?;
         if let serde_json::Value::Object(config) = &mut config {
             for (key, value) in overrides {
-                config.insert(key.clone(), serde_json::to_value(value)?);
+                let mut value = serde_json::to_value(value)?;
+                self.anchor(&mut value);
+                config.insert(key.clone(), value);
             }
             config.insert(
                 "tenant_id".into(),
@@ -164,12 +174,73 @@ impl ConfigFile {
     }
 }
 
+impl ConfigFile {
+    fn anchor(&self, value: &mut serde_json::Value) {
+        if let Some(dir) = &self.base_dir {
+            anchor_secret_files(value, dir);
+        }
+    }
+}
+
+/// Makes every relative `file:PATH` in `value` relative to `dir`, the directory of the config
+/// that holds it, so a config means the same whichever directory gwi runs from (Meltano and
+/// Airbyte run taps from directories of their own).
+pub fn anchor_secret_files(value: &mut serde_json::Value, dir: &Path) {
+    match value {
+        serde_json::Value::String(text) => {
+            if let Some(path) = text.strip_prefix("file:")
+                && Path::new(path).is_relative()
+            {
+                *text = format!("file:{}", dir.join(path).display());
+            }
+        }
+        serde_json::Value::Array(items) => {
+            for item in items {
+                anchor_secret_files(item, dir);
+            }
+        }
+        serde_json::Value::Object(map) => {
+            for item in map.values_mut() {
+                anchor_secret_files(item, dir);
+            }
+        }
+        _ => {}
+    }
+}
+
 /// The key of a connector's tenant tables.
 const TENANTS: &str = "tenants";
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn relative_secret_files_are_found_beside_the_config() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("gwi.toml");
+        std::fs::write(
+            &path,
+            r#"
+[connectors.github]
+webhook_secret = "file:secrets/hook"
+auth = { type = "bearer", token = "file:/etc/gwi/token" }
+[connectors.github.tenants.globex]
+webhook_secret = "file:globex.secret"
+"#,
+        )
+        .unwrap();
+        let file = ConfigFile::load(&path).unwrap();
+        let config = file.connector_config("github").unwrap();
+        let beside = |name: &str| format!("file:{}", dir.path().join(name).display());
+        assert_eq!(config["webhook_secret"], beside("secrets/hook"));
+        assert_eq!(
+            config["auth"]["token"], "file:/etc/gwi/token",
+            "absolute stays"
+        );
+        let tenant = file.tenant_config("github", "globex").unwrap();
+        assert_eq!(tenant["webhook_secret"], beside("globex.secret"));
+    }
 
     const EXAMPLE: &str = r#"
 [store]

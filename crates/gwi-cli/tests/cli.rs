@@ -7,6 +7,9 @@ use std::process::{Command, Output};
 
 use gwi_sandbox::{Sandbox, SandboxConfig, SandboxHandle};
 
+#[path = "cli/security.rs"]
+mod security;
+
 fn gwi(dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_gwi"))
         .args(args)

@@ -122,8 +122,7 @@ pub struct InboundWebhook {
 impl InboundWebhook {
     /// SHA-256 of the body: how every store recognises a replayed body under a fresh delivery id.
     pub fn body_hash(&self) -> [u8; 32] {
-        use sha2::Digest;
-        sha2::Sha256::digest(&self.body).into()
+        crate::webhook::body_digest(&self.body)
     }
 }
 

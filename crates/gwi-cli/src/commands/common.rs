@@ -152,7 +152,7 @@ pub fn build_from_json_file(name: &str, path: &Path) -> anyhow::Result<Configure
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read config {}", path.display()))
         .map_err(bad_usage)?;
-    let table: serde_json::Value = serde_json::from_str(&text)
+    let mut table: serde_json::Value = serde_json::from_str(&text)
         .with_context(|| {
             format!(
                 "config {} is not JSON (it holds the keys of a [connectors.{name}] table as a JSON object)",
@@ -160,6 +160,9 @@ pub fn build_from_json_file(name: &str, path: &Path) -> anyhow::Result<Configure
             )
         })
         .map_err(bad_usage)?;
+    if let Some(dir) = path.parent() {
+        crate::config_file::anchor_secret_files(&mut table, dir);
+    }
     registry.build(name, table).map_err(bad_usage)
 }
 

@@ -9,6 +9,7 @@ use futures::future::BoxFuture;
 use url::Url;
 
 use crate::error::ConnectorError;
+use crate::http::headers::retry_after_value;
 use crate::http::{HttpClient, HttpError, HttpRequest, HttpResponse, provider_message, redact_url};
 
 /// Longest provider message kept in an error.
@@ -196,21 +197,11 @@ fn status_error(response: &HttpResponse) -> TokenHttpError {
     TokenHttpError::Status {
         url: redact_url(&response.url, &[]),
         status: response.status.as_u16(),
-        retry_after: response.header("retry-after").and_then(parse_retry_after),
+        retry_after: response
+            .header("retry-after")
+            .and_then(|value| retry_after_value(value, std::time::SystemTime::now())),
         message: provider_message(&response.body),
     }
-}
-
-fn parse_retry_after(value: &str) -> Option<Duration> {
-    let value = value.trim();
-    if let Ok(secs) = value.parse::<u64>() {
-        return Some(Duration::from_secs(secs));
-    }
-    let at = httpdate::parse_http_date(value).ok()?;
-    Some(
-        at.duration_since(std::time::SystemTime::now())
-            .unwrap_or_default(),
-    )
 }
 
 /// An OAuth error code (`invalid_grant`, ...) turned into an error that says what the user must do.

@@ -45,7 +45,12 @@ const EPOCH_MILLIS_THRESHOLD: u64 = 100_000_000_000;
 
 /// `Retry-After` as a wait from `now`: delta seconds or an HTTP-date (a past date means no wait).
 pub fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
-    let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
+    retry_after_value(headers.get(RETRY_AFTER)?.to_str().ok()?, now)
+}
+
+/// One `Retry-After` value as a wait from `now` (see [`retry_after`]).
+pub fn retry_after_value(value: &str, now: SystemTime) -> Option<Duration> {
+    let value = value.trim();
     if let Ok(secs) = value.parse::<u64>() {
         return Some(Duration::from_secs(secs));
     }
@@ -201,6 +206,77 @@ mod tests {
     }
     use super::*;
     use http::HeaderValue;
+    use proptest::prelude::*;
+
+    /// Every reader of rate-limit headers, on one header map: what a response from the network
+    /// goes through.
+    fn read_all(h: &HeaderMap, now: SystemTime) {
+        let _ = (
+            retry_after(h, now),
+            remaining(h),
+            limit(h),
+            reset_in(h, now),
+        );
+        let _ = (
+            cost_window(h, now),
+            provider_wait(h, now),
+            is_rate_limited(h),
+        );
+    }
+
+    const NAMES: [&str; 10] = [
+        "retry-after",
+        "x-ratelimit-remaining",
+        "x-ratelimit-limit",
+        "x-ratelimit-reset",
+        "ratelimit-reset",
+        "ratelimit-remaining",
+        "x-ratelimit-requests-reset",
+        "x-ratelimit-complexity-remaining",
+        "x-ratelimit-complexity-reset",
+        "x-ratelimit-complexity-limit",
+    ];
+
+    proptest! {
+        #[test]
+        fn any_header_values_are_read_without_panicking(
+            values in prop::collection::vec(
+                prop_oneof![
+                    "[ -~]{0,40}",
+                    any::<u64>().prop_map(|n| n.to_string()),
+                    any::<f64>().prop_map(|n| n.to_string()),
+                    "-?[0-9]{1,30}(\\.[0-9]{0,20})?",
+                    "[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2})?Z?",
+                ],
+                NAMES.len(),
+            ),
+            now in 0u64..4_000_000_000,
+        ) {
+            let mut h = HeaderMap::new();
+            for (name, value) in NAMES.iter().zip(&values) {
+                if let Ok(value) = HeaderValue::from_str(value) {
+                    h.insert(*name, value);
+                }
+            }
+            read_all(&h, UNIX_EPOCH + Duration::from_secs(now));
+        }
+
+        #[test]
+        fn delta_seconds_are_the_wait_and_epochs_are_read_against_now(
+            delta in 0u64..EPOCH_THRESHOLD,
+            ahead in 0u64..1_000_000,
+            now in EPOCH_THRESHOLD..4_000_000_000u64,
+        ) {
+            let at = |n: u64| UNIX_EPOCH + Duration::from_secs(n);
+            let h = headers(&[("retry-after", &delta.to_string())]);
+            prop_assert_eq!(retry_after(&h, at(now)), Some(Duration::from_secs(delta)));
+            let h = headers(&[("x-ratelimit-reset", &(now + ahead).to_string())]);
+            prop_assert_eq!(reset_in(&h, at(now)), Some(Duration::from_secs(ahead)));
+            let millis = ((now + ahead) * 1000).to_string();
+            let h = headers(&[("x-ratelimit-requests-reset", &millis)]);
+            prop_assert_eq!(reset_in(&h, at(now)), Some(Duration::from_secs(ahead)));
+        }
+    }
 
     fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
         let mut map = HeaderMap::new();

@@ -15,7 +15,13 @@ pub const UNKNOWN_EVENT: &str = "unknown";
 /// Two deliveries with identical bytes are then one event, which is what a provider's retry
 /// of the same payload is.
 pub fn body_hash(body: &[u8]) -> String {
-    hex::encode(Sha256::digest(body))
+    hex::encode(body_digest(body))
+}
+
+/// SHA-256 of `body`: the bytes behind [`body_hash`], which stores index to recognise a body
+/// they have seen.
+pub fn body_digest(body: &[u8]) -> [u8; 32] {
+    Sha256::digest(body).into()
 }
 
 /// `value` if it can serve as a key or label: trimmed, non-empty, at most [`MAX_ID_LEN`] bytes,

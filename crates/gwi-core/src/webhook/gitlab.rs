@@ -289,6 +289,9 @@ mod tests {
         let s = scheme(&[TOKEN_VALUE, SIGNING]);
         let both = headers(&[("Idempotency-Key", KEY), ("webhook-id", "msg_signed")]);
         assert_eq!(s.dedupe_key(&both, BODY), "msg_signed");
-        assert_eq!(s.dedupe_key(&headers(&[("Idempotency-Key", KEY)]), BODY), KEY);
+        assert_eq!(
+            s.dedupe_key(&headers(&[("Idempotency-Key", KEY)]), BODY),
+            KEY
+        );
     }
 }

@@ -33,7 +33,7 @@ use http::HeaderMap;
 use crate::error::ConnectorError;
 
 pub use config::{SchemeKind, WebhookSettings};
-pub use dedupe::{MAX_ID_LEN, UNKNOWN_EVENT, body_hash};
+pub use dedupe::{MAX_ID_LEN, UNKNOWN_EVENT, body_digest, body_hash};
 pub use error::{VerifyError, WebhookConfigError};
 pub use github::GitHubScheme;
 pub use gitlab::{GITLAB_TOLERANCE, GitLabScheme};
@@ -250,6 +250,79 @@ mod tests {
     fn a_good_body_decodes() {
         let issue: Issue = event(br#"{"id": 7, "title": "t"}"#).decode().unwrap();
         assert_eq!(issue.id, 7);
+    }
+
+    /// Every scheme, with a plain and (where it takes one) a `whsec_` secret.
+    fn every_scheme() -> Vec<Box<dyn SignatureScheme>> {
+        let plain = [crate::config::Secret::literal(
+            "a-webhook-secret-of-some-length",
+        )];
+        let signing = [
+            crate::config::Secret::literal("a-webhook-secret-of-some-length"),
+            crate::config::Secret::literal("whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD"),
+        ];
+        vec![
+            Box::new(GitHubScheme::new(&plain).unwrap()),
+            Box::new(GitLabScheme::new(&signing).unwrap()),
+            Box::new(JiraScheme::new(&plain).unwrap()),
+            Box::new(LinearScheme::new(&plain).unwrap()),
+            Box::new(SlackScheme::new(&plain).unwrap()),
+            Box::new(StandardWebhooksScheme::new(&signing[1..]).unwrap()),
+        ]
+    }
+
+    /// The headers any scheme reads.
+    const HEADERS: [&str; 15] = [
+        "x-hub-signature-256",
+        "x-hub-signature",
+        "x-github-event",
+        "x-github-delivery",
+        "x-gitlab-token",
+        "x-gitlab-event",
+        "idempotency-key",
+        "webhook-id",
+        "webhook-timestamp",
+        "webhook-signature",
+        "x-atlassian-webhook-identifier",
+        "linear-signature",
+        "linear-delivery",
+        "x-slack-signature",
+        "x-slack-request-timestamp",
+    ];
+
+    proptest::proptest! {
+        /// Whatever a stranger sends, every scheme answers (no panic) and accepts nothing.
+        #[test]
+        fn no_scheme_panics_on_or_accepts_forged_headers(
+            values in proptest::collection::vec(
+                proptest::prop_oneof![
+                    "[ -~]{0,120}",
+                    "(sha256|sha1|v0|v1)[=,][0-9a-fA-F+/=]{0,80}",
+                    "v1,[A-Za-z0-9+/=]{0,60}( v1,[A-Za-z0-9+/=]{0,60}){0,20}",
+                    "[0-9]{0,12}",
+                ],
+                HEADERS.len(),
+            ),
+            body in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..512),
+            now in 0u64..4_000_000_000,
+        ) {
+            let mut headers = HeaderMap::new();
+            for (name, value) in HEADERS.iter().zip(&values) {
+                if let Ok(value) = http::HeaderValue::from_str(value) {
+                    headers.insert(*name, value);
+                }
+            }
+            let now = std::time::UNIX_EPOCH + std::time::Duration::from_secs(now);
+            for scheme in every_scheme() {
+                proptest::prop_assert!(
+                    scheme.verify(&headers, &body, now).is_err(),
+                    "{} accepted a forged delivery",
+                    scheme.name()
+                );
+                let _ = (scheme.dedupe_key(&headers, &body), scheme.event_type(&headers, &body));
+                let _ = scheme.handshake(&headers, &body);
+            }
+        }
     }
 }
 
