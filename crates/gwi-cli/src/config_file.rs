@@ -59,6 +59,8 @@ pub struct ServerSection {
     pub body_retention_days: Option<u64>,
     /// Days a settled delivery's key and body hash are kept to answer replays as duplicates.
     pub dedupe_window_days: Option<u64>,
+    /// Serve `/webhooks/NAME/TENANT` (default true); false for a single-tenant deployment.
+    pub tenant_routes: Option<bool>,
     /// Background workers draining the inbox.
     pub workers: Option<usize>,
     /// Processing attempts per webhook event before it is dead-lettered.

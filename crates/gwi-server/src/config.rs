@@ -55,6 +55,9 @@ pub struct ServerConfig {
     pub dedupe_window: Duration,
     /// How often the inbox is pruned by those two.
     pub prune_interval: Duration,
+    /// Whether `/webhooks/{connector}/{tenant}` is served; a single-tenant deployment turns it
+    /// off, leaving `/webhooks/{connector}` (and installation routing) only.
+    pub tenant_routes: bool,
 }
 
 impl Default for ServerConfig {
@@ -76,6 +79,7 @@ impl Default for ServerConfig {
             body_retention: Duration::from_secs(7 * DAY),
             dedupe_window: Duration::from_secs(30 * DAY),
             prune_interval: Duration::from_secs(3600),
+            tenant_routes: true,
         }
     }
 }

@@ -9,6 +9,18 @@ pub enum ServerError {
         "two connectors are configured as {0:?} (name/tenant); each tenant of a connector needs its own tenant id"
     )]
     DuplicateConnector(String),
+    /// Two tenants of a connector act as one installation, so its deliveries have no one owner.
+    #[error(
+        "tenants {tenants:?} of connector {connector} are both configured with installation {installation}; each installation belongs to one tenant"
+    )]
+    DuplicateInstallation {
+        /// The connector.
+        connector: String,
+        /// The installation both name.
+        installation: String,
+        /// The two tenants.
+        tenants: [String; 2],
+    },
     /// A setting cannot work (e.g. a zero body limit).
     #[error("invalid server setting {field}: {problem}")]
     InvalidConfig {

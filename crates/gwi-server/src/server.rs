@@ -61,6 +61,8 @@ pub(crate) struct Routes {
     by_tenant: HashMap<(String, String), Route>,
     /// Each connector's default tenant, the one `/webhooks/{connector}` serves.
     defaults: HashMap<String, String>,
+    /// (connector, installation) -> the tenant whose credentials act as that installation.
+    installations: HashMap<(String, String), String>,
 }
 
 impl Routes {
@@ -73,6 +75,19 @@ impl Routes {
         };
         self.by_tenant
             .get(&(connector.to_owned(), tenant.to_owned()))
+    }
+
+    /// Whether some tenant of `connector` is configured with an installation.
+    pub(crate) fn maps_installations(&self, connector: &str) -> bool {
+        self.installations.keys().any(|(name, _)| name == connector)
+    }
+
+    /// The route of the tenant configured with `installation` of `connector`.
+    pub(crate) fn by_installation(&self, connector: &str, installation: &str) -> Option<&Route> {
+        let tenant = self
+            .installations
+            .get(&(connector.to_owned(), installation.to_owned()))?;
+        self.get(connector, Some(tenant))
     }
 
     fn iter(&self) -> impl Iterator<Item = (&(String, String), &Route)> {
@@ -128,9 +143,20 @@ impl Server {
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| ServerError::NoRuntime)?;
         let mut by_tenant = HashMap::new();
         let mut defaults = HashMap::new();
+        let mut installations = HashMap::new();
         for connector in connectors {
             let name = connector.name().to_owned();
             let tenant = connector.common.tenant_id.clone();
+            if let Some(installation) = connector.common.auth.installation()
+                && let Some(other) =
+                    installations.insert((name.clone(), installation.clone()), tenant.clone())
+            {
+                return Err(ServerError::DuplicateInstallation {
+                    connector: name,
+                    installation,
+                    tenants: [other, tenant],
+                });
+            }
             defaults
                 .entry(name.clone())
                 .or_insert_with(|| tenant.clone());
@@ -151,6 +177,7 @@ impl Server {
         let routes = Routes {
             by_tenant,
             defaults,
+            installations,
         };
         let wake = Arc::new(Notify::new());
         let appender = Appender::start(&runtime, store.clone(), wake.clone());
@@ -194,15 +221,17 @@ impl Server {
     /// Workers are not started: call [`start_workers`](Self::start_workers) to process events.
     pub fn router(&self) -> Router {
         let config = &self.shared.config;
-        let webhooks = Router::new()
-            .route(
-                "/webhooks/{connector}",
-                post(webhook::receive_default_tenant),
-            )
-            .route(
+        let mut webhooks = Router::new().route(
+            "/webhooks/{connector}",
+            post(webhook::receive_default_tenant),
+        );
+        if config.tenant_routes {
+            webhooks = webhooks.route(
                 "/webhooks/{connector}/{tenant}",
                 post(webhook::receive_for_tenant),
-            )
+            );
+        }
+        let webhooks = webhooks
             // A request waiting for a storing slot or its body is still under this timeout, so
             // an overloaded server answers 503, not a hung socket.
             .layer(TimeoutLayer::with_status_code(

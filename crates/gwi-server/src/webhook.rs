@@ -14,7 +14,7 @@ use bytes::{Bytes, BytesMut};
 use chrono::Utc;
 use futures::StreamExt;
 use gwi_core::store::{InboundWebhook, InboxAppend};
-use gwi_core::webhook::headers_to_keep;
+use gwi_core::webhook::{VerifyError, headers_to_keep};
 use http::{HeaderMap, HeaderValue, StatusCode, header};
 use serde_json::json;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -95,29 +95,44 @@ async fn receive(
         }
     };
 
-    if let Err(refused) = scheme.verify(&headers, &body, SystemTime::now()) {
-        metrics::verification_failure(&connector, refused.reason());
-        // Counted by reason in /metrics; at debug, a flood of forged requests floods no log.
-        tracing::debug!(
-            connector = %connector,
-            reason = refused.reason(),
-            "webhook refused: {refused}"
-        );
-        return tally.answer(
-            (
-                StatusCode::UNAUTHORIZED,
-                Json(json!({
-                    "error": "unauthorized",
-                    "reason": refused.reason(),
-                    "message": refused.to_string(),
-                })),
-            )
-                .into_response(),
-        );
+    let now = SystemTime::now();
+    if let Err(refused) = scheme.verify(&headers, &body, now) {
+        return tally.answer(unauthorized(&connector, &refused));
     }
 
-    // The route decided the tenant: its configured id, which its secret verified.
-    let tenant = route.connector.common.tenant_id.clone();
+    // The route decided the tenant: its configured id, which its secret verified. A GitHub
+    // App's deliveries name their installation in the signed body instead: where tenants are
+    // configured with installations, that decides, checked again with that tenant's secret.
+    let mut tenant = route.connector.common.tenant_id.clone();
+    if shared.routes.maps_installations(&connector)
+        && let Some(installation) = scheme.installation(&headers, &body)
+    {
+        let Some(owner) = shared.routes.by_installation(&connector, &installation) else {
+            return tally.answer(error(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                "no configured tenant acts as the installation this delivery names",
+            ));
+        };
+        if owner.connector.common.tenant_id != tenant {
+            let verified = owner
+                .connector
+                .webhook
+                .as_ref()
+                .map(|owner_scheme| owner_scheme.verify(&headers, &body, now));
+            match verified {
+                Some(Ok(())) => tenant.clone_from(&owner.connector.common.tenant_id),
+                Some(Err(refused)) => return tally.answer(unauthorized(&connector, &refused)),
+                None => {
+                    return tally.answer(error(
+                        StatusCode::NOT_FOUND,
+                        "not_found",
+                        "the tenant of the installation this delivery names takes no webhooks",
+                    ));
+                }
+            }
+        }
+    }
 
     if let Some(handshake) = scheme.handshake(&headers, &body) {
         let mut response = (StatusCode::OK, handshake.body).into_response();
@@ -203,6 +218,26 @@ impl Drop for Tally {
             metrics::request(&self.connector, "aborted");
         }
     }
+}
+
+/// 401 naming the reason (never the secret or what came close), counted by reason.
+fn unauthorized(connector: &str, refused: &VerifyError) -> Response {
+    metrics::verification_failure(connector, refused.reason());
+    // Counted by reason in /metrics; at debug, a flood of forged requests floods no log.
+    tracing::debug!(
+        connector = %connector,
+        reason = refused.reason(),
+        "webhook refused: {refused}"
+    );
+    (
+        StatusCode::UNAUTHORIZED,
+        Json(json!({
+            "error": "unauthorized",
+            "reason": refused.reason(),
+            "message": refused.to_string(),
+        })),
+    )
+        .into_response()
 }
 
 fn error(status: StatusCode, code: &str, message: &str) -> Response {

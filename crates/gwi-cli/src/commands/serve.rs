@@ -122,6 +122,7 @@ pub fn server_config(args: &ServeArgs, file: &ConfigFile) -> anyhow::Result<Serv
         dedupe_window: section
             .dedupe_window_days
             .map_or(defaults.dedupe_window, days),
+        tenant_routes: section.tenant_routes.unwrap_or(defaults.tenant_routes),
         retry,
         ..defaults
     })

@@ -253,6 +253,17 @@ pub enum AuthConfig {
 }
 
 impl AuthConfig {
+    /// The provider installation these credentials act as (a GitHub App's `installation_id`):
+    /// deliveries naming it belong to this config's tenant.
+    pub fn installation(&self) -> Option<String> {
+        match self {
+            Self::GithubApp {
+                installation_id, ..
+            } => Some(installation_id.to_string()),
+            _ => None,
+        }
+    }
+
     /// Builds the strategy this config describes; config problems are reported by field path.
     pub fn build(&self, build: AuthBuild<'_>) -> Result<Arc<dyn AuthStrategy>, ConnectorError> {
         let connector = build.connector;

@@ -54,6 +54,21 @@ impl SignatureScheme for GitHubScheme {
     fn event_type(&self, headers: &HeaderMap, _body: &[u8]) -> String {
         or_unknown(first_header(headers, &[EVENT]))
     }
+
+    /// `installation.id` of a GitHub App's delivery (always JSON); repository and organisation
+    /// webhooks carry none.
+    fn installation(&self, _headers: &HeaderMap, body: &[u8]) -> Option<String> {
+        #[derive(serde::Deserialize)]
+        struct Delivery {
+            installation: Option<Installation>,
+        }
+        #[derive(serde::Deserialize)]
+        struct Installation {
+            id: u64,
+        }
+        let delivery: Delivery = serde_json::from_slice(body).ok()?;
+        delivery.installation.map(|i| i.id.to_string())
+    }
 }
 
 /// Checks a WebSub-style `sha256=<hex>` header over the body (GitHub, Jira).
@@ -92,6 +107,17 @@ mod tests {
     const DOC_BODY: &[u8] = b"Hello, World!";
     const DOC_SIGNATURE: &str =
         "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17";
+
+    #[test]
+    fn an_app_delivery_names_its_installation_and_others_none() {
+        let s = scheme(&["x"]);
+        let h = HeaderMap::new();
+        let app = br#"{"action":"opened","installation":{"id":4242,"node_id":"MDIz"}}"#;
+        assert_eq!(s.installation(&h, app).as_deref(), Some("4242"));
+        assert_eq!(s.installation(&h, br#"{"action":"opened"}"#), None);
+        assert_eq!(s.installation(&h, b"payload=%7B%7D"), None);
+        assert_eq!(s.installation(&h, br#"{"installation":{"id":"x"}}"#), None);
+    }
 
     fn scheme(secrets: &[&str]) -> GitHubScheme {
         let secrets: Vec<Secret> = secrets.iter().map(|s| Secret::literal(*s)).collect();

@@ -68,6 +68,14 @@ pub trait SignatureScheme: Send + Sync + fmt::Debug {
     /// [`UNKNOWN_EVENT`].
     fn event_type(&self, headers: &HeaderMap, body: &[u8]) -> String;
 
+    /// The installation a verified body says it is for (a GitHub App's `installation.id`), so
+    /// the server can route it to the tenant configured with that installation; `None` when the
+    /// provider names none.
+    fn installation(&self, headers: &HeaderMap, body: &[u8]) -> Option<String> {
+        let _ = (headers, body);
+        None
+    }
+
     /// A reply the provider expects instead of processing, for a delivery that has already
     /// passed [`verify`](Self::verify) (Slack's `url_verification` challenge). When `Some`, the
     /// server answers `200` with it and stores nothing.

@@ -548,3 +548,149 @@ async fn the_service_prunes_bodies_of_settled_deliveries_only() {
     assert_eq!(&kept.webhook.body[..], br#"{"id":"k-1"}"#);
     running.stop().await;
 }
+
+/// `connector` configured for `tenant` as GitHub App installation `installation`, its deliveries
+/// verified with `secret`.
+fn app_tenant(
+    connector: &Arc<TestConnector>,
+    tenant: &str,
+    installation: u64,
+    secret: &str,
+    pem: &str,
+) -> gwi_core::registry::ConfiguredConnector {
+    let mut configured = connector.configured_as(tenant, secret);
+    let mut common = (*configured.common).clone();
+    common.auth = gwi_core::auth::AuthConfig::GithubApp {
+        app_id: gwi_core::auth::GithubAppId::new("1"),
+        installation_id: installation,
+        private_key: Secret::literal(pem),
+        base_url: None,
+    };
+    configured.common = Arc::new(common);
+    configured
+}
+
+fn test_pem() -> String {
+    use rsa::pkcs1::EncodeRsaPrivateKey;
+    let key = rsa::RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 1024).unwrap();
+    key.to_pkcs1_pem(rsa::pkcs8::LineEnding::LF)
+        .unwrap()
+        .to_string()
+}
+
+/// A GitHub App's delivery goes to the tenant configured with the installation its signed body
+/// names, whatever path verified it, and must verify with that tenant's secret too; an unknown
+/// installation is 404, and a delivery without one goes by its path.
+#[tokio::test]
+async fn an_app_delivery_is_stored_under_the_tenant_of_its_installation() {
+    let store = Arc::new(TestStore::new());
+    let connector = TestConnector::github("app", Behaviour::Map);
+    let pem = test_pem();
+    let tenants = vec![
+        connector.configured(),
+        app_tenant(&connector, "initech", 11, GITHUB_SECRET, &pem),
+        app_tenant(&connector, "globex", 22, "globex-own-secret", &pem),
+    ];
+    let router = server(tenants, store.clone(), fast_config()).router();
+    let post_as = |secret: &str, delivery: &str, body: &[u8], path: &str| {
+        let mut headers = sign::github(&Secret::literal(secret), body);
+        headers.push(("x-github-event", "issues".to_owned()));
+        headers.push(("x-github-delivery", delivery.to_owned()));
+        post(path, &headers, body.to_vec())
+    };
+    let acme_body = br#"{"id":"a-1","installation":{"id":11}}"#;
+    let answer = send(
+        &router,
+        post_as(GITHUB_SECRET, "a-1", acme_body, "/webhooks/app"),
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::ACCEPTED, "{}", answer.text);
+    // A tenant with a secret of its own takes its deliveries at its own path.
+    let globex_body = br#"{"id":"g-1","installation":{"id":22}}"#;
+    let answer = send(
+        &router,
+        post_as(
+            "globex-own-secret",
+            "g-1",
+            globex_body,
+            "/webhooks/app/globex",
+        ),
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::ACCEPTED, "{}", answer.text);
+    // Acme's secret passes its path's check but cannot sign for globex's installation.
+    let forged = br#"{"id":"g-2","installation":{"id":22}}"#;
+    let answer = send(
+        &router,
+        post_as(GITHUB_SECRET, "g-2", forged, "/webhooks/app"),
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::UNAUTHORIZED, "{}", answer.text);
+    let unknown = br#"{"id":"u-1","installation":{"id":99}}"#;
+    let answer = send(
+        &router,
+        post_as(GITHUB_SECRET, "u-1", unknown, "/webhooks/app"),
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::NOT_FOUND, "{}", answer.text);
+    let plain = br#"{"id":"p-1"}"#;
+    let answer = send(
+        &router,
+        post_as(GITHUB_SECRET, "p-1", plain, "/webhooks/app"),
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::ACCEPTED, "{}", answer.text);
+
+    let mut stored: Vec<(String, String)> = store
+        .entries()
+        .into_iter()
+        .map(|e| (e.webhook.dedupe_key, e.webhook.tenant))
+        .collect();
+    stored.sort();
+    assert_eq!(
+        stored,
+        [
+            ("a-1".to_owned(), "initech".to_owned()),
+            ("g-1".to_owned(), "globex".to_owned()),
+            ("p-1".to_owned(), "acme".to_owned()),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn one_installation_for_two_tenants_is_refused_at_start() {
+    let connector = TestConnector::github("app-twice", Behaviour::Map);
+    let pem = test_pem();
+    let tenants = vec![
+        app_tenant(&connector, "acme", 11, GITHUB_SECRET, &pem),
+        app_tenant(&connector, "globex", 11, GITHUB_SECRET, &pem),
+    ];
+    let refused = gwi_server::Server::new(tenants, Arc::new(TestStore::new()), fast_config());
+    assert!(
+        matches!(
+            refused,
+            Err(gwi_server::ServerError::DuplicateInstallation { .. })
+        ),
+        "{refused:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_single_tenant_deployment_serves_no_tenant_routes() {
+    let store = Arc::new(TestStore::new());
+    let connector = TestConnector::github("single", Behaviour::Map);
+    let config = ServerConfig {
+        tenant_routes: false,
+        ..fast_config()
+    };
+    let router = server(vec![connector.configured()], store.clone(), config).router();
+    let body = br#"{"id":"s-1"}"#;
+    let tenant_path = send(
+        &router,
+        github_post("/webhooks/single/default", "s-1", body),
+    )
+    .await;
+    assert_eq!(tenant_path.status, StatusCode::NOT_FOUND);
+    let own_path = send(&router, github_post("/webhooks/single", "s-1", body)).await;
+    assert_eq!(own_path.status, StatusCode::ACCEPTED);
+}
