@@ -11,7 +11,7 @@
 //! | `pull_request` | newest first, sort `updated` descending, stop at the cursor | newest `updated_at`, once the walk ends |
 //! | `review`       | pull requests as above, then each one's reviews        | newest pull request `updated_at` |
 //! | `commit`       | newest first from `since`                              | newest committer date |
-//! | `workflow_run` | newest first from `created>=`                          | newest `created_at`, held back to the oldest unfinished run |
+//! | `workflow_run` | newest first from `created>=`, in `created` windows past GitHub's 1,000 | newest `created_at`, held back to the oldest unfinished run |
 //!
 //! GitHub's `since` and `created>=` are inclusive, so the record at the cursor comes again on the
 //! next run; upserts are idempotent, so that costs one record, never a loss. No cursor moves
@@ -29,7 +29,8 @@ use gwi_core::error::ConnectorError;
 use gwi_core::http::{ApiClient, HttpRequest};
 use gwi_core::incremental::{
     Listed, Listing, Mark, NewestFirst, Paging, PairCursor, PairNames, Step, Steps, StoredCursor,
-    ascending, listing, newest_first, read_cursor, sync_items, time_value,
+    Window, ascending, listing, newest_first, newest_first_in_windows, read_cursor, sync_items,
+    time_value,
 };
 use gwi_core::pagination::{LinkHeader, Page, PaginateOptions, paginate_json};
 use gwi_core::record::ConnectorRecord;
@@ -348,27 +349,45 @@ fn commits(
 ///
 /// Runs change after they are created (queued, in progress, completed) but are filtered by
 /// `created`, so the end cursor is held back to the oldest run not yet completed: the next run
-/// fetches it again and sees its outcome.
+/// fetches it again and sees its outcome. GitHub lists at most 1,000 runs for a `created`
+/// filter (its `total_count` still counts all), so more since the cursor are read in windows
+/// of `created`, newest first, until one is listed whole.
 fn workflow_runs(
     run: StreamRun<'_>,
     since: Option<DateTime<Utc>>,
 ) -> BoxStream<'_, Result<SyncItem, ConnectorError>> {
-    let created = since.map(|t| format!(">={}", format_time(t)));
-    let params: Vec<(&str, &str)> = created.iter().map(|c| ("created", c.as_str())).collect();
-    let pages = run.pages::<WorkflowRunsPage>(run.list(&["actions", "runs"], &params), WALK_TO_END);
-    let pages: Listing<'_, WorkflowRun> = Box::pin(pages.map_ok(|(page, body)| {
-        Listed::from_page(&page, body.workflow_runs).with_total(body.total_count)
-    }));
+    let lister = run.clone();
+    let query = move |window: Window| -> Listing<'_, WorkflowRun> {
+        let created = created_filter(window);
+        let params: Vec<(&str, &str)> = created.iter().map(|c| ("created", c.as_str())).collect();
+        let pages = lister
+            .pages::<WorkflowRunsPage>(lister.list(&["actions", "runs"], &params), WALK_TO_END);
+        Box::pin(pages.map_ok(|(page, body)| {
+            Listed::from_page(&page, body.workflow_runs).with_total(body.total_count)
+        }))
+    };
     let walk = NewestFirst {
         time: |r: &WorkflowRun| r.created_at,
         hold_back: Some(|r: &WorkflowRun| {
             (r.status.as_deref() != Some("completed")).then_some(r.created_at)
         }),
     };
-    let steps = newest_first(since, walk, move |_| pages);
+    let steps = newest_first_in_windows(since, walk, query);
     run.items(steps, |item, repo| {
         records::workflow_run(item, repo).map(Some)
     })
+}
+
+/// GitHub's `created` qualifier for `window` (both ends inclusive), if it has an end.
+fn created_filter(window: Window) -> Option<String> {
+    match (window.since, window.until) {
+        (None, None) => None,
+        (Some(since), None) => Some(format!(">={}", format_time(since))),
+        (None, Some(until)) => Some(format!("<={}", format_time(until))),
+        (Some(since), Some(until)) => {
+            Some(format!("{}..{}", format_time(since), format_time(until)))
+        }
+    }
 }
 
 #[cfg(test)]

@@ -528,6 +528,67 @@ async fn workflow_runs_report_the_total_and_hold_the_cursor_at_unfinished_runs()
     );
 }
 
+/// GitHub lists at most 1,000 runs for a `created` filter but counts them all: a listing cut
+/// short is followed by one for the window from the cursor to the oldest run it read, so none
+/// is lost (here the cap is three).
+#[tokio::test]
+async fn workflow_runs_past_the_listing_cap_are_read_in_created_windows() {
+    let server = MockServer::start().await;
+    let runs = format!("{REPO}/actions/runs");
+    Mock::given(method("GET"))
+        .and(path(&runs))
+        .and(query_param("created", ">=2024-01-01T00:00:00Z"))
+        .respond_with(json_page(json!({
+            "total_count": 5,
+            "workflow_runs": [
+                run(5, "2024-01-06T00:00:00Z", "completed"),
+                run(4, "2024-01-05T00:00:00Z", "completed"),
+                run(3, "2024-01-04T00:00:00Z", "completed"),
+            ]
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(&runs))
+        .and(query_param(
+            "created",
+            "2024-01-01T00:00:00Z..2024-01-04T00:00:00Z",
+        ))
+        .respond_with(json_page(json!({
+            "total_count": 3,
+            "workflow_runs": [
+                run(3, "2024-01-04T00:00:00Z", "completed"),
+                run(2, "2024-01-03T00:00:00Z", "completed"),
+                run(1, "2024-01-02T00:00:00Z", "completed"),
+            ]
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    let github = github(&server.uri());
+    let ctx = context(&github);
+    let options =
+        options_with_state(&[("acme/widgets/workflow_run", json!("2024-01-01T00:00:00Z"))]);
+    let items = drain_ok(github.as_ref(), &ctx, &stream("workflow_run"), &options).await;
+    assert_eq!(
+        shape(&items),
+        [
+            "t:5",
+            "r:workflow-run-5",
+            "r:workflow-run-4",
+            "r:workflow-run-3",
+            "c:\"2024-01-01T00:00:00Z\"",
+            "r:workflow-run-3",
+            "r:workflow-run-2",
+            "r:workflow-run-1",
+            "c:\"2024-01-01T00:00:00Z\"",
+            "c:\"2024-01-06T00:00:00Z\""
+        ]
+    );
+}
+
 #[tokio::test]
 async fn a_rejected_token_fails_the_sync_with_an_authentication_error() {
     let server = MockServer::start().await;

@@ -50,39 +50,115 @@ where
     T: Send + 'a,
     Q: FnOnce(Option<DateTime<Utc>>) -> Listing<'a, T> + Send + 'a,
 {
+    let mut query = Some(query);
+    // One query, read whole: this listing has no cap that would call for another window.
+    walk_windows(since, walk, move |window: Window| {
+        if window.until.is_some() {
+            return None;
+        }
+        query.take().map(|query| query(window.since))
+    })
+}
+
+/// The span one query of a windowed walk lists: items from `since` (when set) up to and
+/// including `until` (when set).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    /// The oldest time wanted: the walk's cursor.
+    pub since: Option<DateTime<Utc>>,
+    /// The newest time wanted: `None` for the first query, then the oldest time already read.
+    pub until: Option<DateTime<Utc>>,
+}
+
+/// [`newest_first`] over a provider that lists at most so many items per query but counts
+/// them all (GitHub lists 1,000 workflow runs for a `created` filter and reports the true
+/// `total_count`).
+///
+/// When a query ends short of its own total before reaching `since`, the rest is older than
+/// what it read, so the walk queries again for the window from `since` to the oldest time it
+/// read, inclusive (items sharing that time are read again, never skipped), until a query ends
+/// complete. If more items than one query lists share a single time, no narrower window
+/// exists: the walk logs a warning naming the time and ends there.
+pub fn newest_first_in_windows<'a, T, Q>(
+    since: Option<DateTime<Utc>>,
+    walk: NewestFirst<T>,
+    mut query: Q,
+) -> Steps<'a, T>
+where
+    T: Send + 'a,
+    Q: FnMut(Window) -> Listing<'a, T> + Send + 'a,
+{
+    walk_windows(since, walk, move |window| Some(query(window)))
+}
+
+/// The walk behind both: `query` gives each window's listing, `None` when there is no other.
+fn walk_windows<'a, T, Q>(
+    since: Option<DateTime<Utc>>,
+    walk: NewestFirst<T>,
+    mut query: Q,
+) -> Steps<'a, T>
+where
+    T: Send + 'a,
+    Q: FnMut(Window) -> Option<Listing<'a, T>> + Send + 'a,
+{
     Box::pin(async_stream::try_stream! {
         let mut newest = since;
         let mut held: Option<DateTime<Utc>> = None;
         let mut server: Option<DateTime<Utc>> = None;
         let mut first = true;
-        let mut pages = query(since);
-        while let Some(page) = pages.next().await {
-            let page = page?;
-            if first {
-                first = false;
-                if let Some(total) = page.total {
-                    yield Step::Total(total);
-                }
-            }
-            server = server.max(page.server_time);
+        let mut until = None;
+        while let Some(mut pages) = query(Window { since, until }) {
+            let mut total = None;
+            let mut read: u64 = 0;
+            let mut oldest = None;
             let mut reached_cursor = false;
-            for item in page.items {
-                let time = (walk.time)(&item);
-                if since.is_some_and(|since| time < since) {
-                    reached_cursor = true;
+            let mut first_page = true;
+            while let Some(page) = pages.next().await {
+                let page = page?;
+                if first_page {
+                    first_page = false;
+                    total = page.total;
+                    if first {
+                        first = false;
+                        if let Some(total) = page.total {
+                            yield Step::Total(total);
+                        }
+                    }
+                }
+                server = server.max(page.server_time);
+                for item in page.items {
+                    let time = (walk.time)(&item);
+                    if since.is_some_and(|since| time < since) {
+                        reached_cursor = true;
+                        break;
+                    }
+                    read += 1;
+                    oldest = Some(time);
+                    newest = newest.max(Some(time));
+                    if let Some(hold) = walk.hold_back.and_then(|hold_back| hold_back(&item)) {
+                        held = Some(held.map_or(hold, |h| h.min(hold)));
+                    }
+                    yield Step::Item(item);
+                }
+                if reached_cursor {
+                    // Older pages hold nothing new; dropping the listing stops fetching.
                     break;
                 }
-                newest = newest.max(Some(time));
-                if let Some(hold) = walk.hold_back.and_then(|hold_back| hold_back(&item)) {
-                    held = Some(held.map_or(hold, |h| h.min(hold)));
+                yield Step::Checkpoint(since);
+            }
+            // Ended short of its own total without reaching the cursor: cut by a cap.
+            let cut = !reached_cursor && total.is_some_and(|total| read < total);
+            match oldest {
+                Some(oldest) if cut && until != Some(oldest) => until = Some(oldest),
+                Some(oldest) if cut => {
+                    tracing::warn!(
+                        time = %oldest,
+                        "more items share one time than the provider lists per query; those past its cap cannot be read"
+                    );
+                    break;
                 }
-                yield Step::Item(item);
+                _ => break,
             }
-            if reached_cursor {
-                // Older pages hold nothing new; dropping the listing stops fetching.
-                break;
-            }
-            yield Step::Checkpoint(since);
         }
         let end = match (clamp(newest, server), held) {
             (Some(end), Some(held)) => Some(end.min(held)),
@@ -164,5 +240,72 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(steps.last(), Some(&Step::Checkpoint(None)));
+    }
+
+    /// A listing of `items` (newest first) within `window`, cut at `cap` items, counting all.
+    fn capped<'a>(
+        items: &[(u32, i64, bool)],
+        window: Window,
+        cap: usize,
+    ) -> Listing<'a, (u32, i64, bool)> {
+        let within: Vec<_> = items
+            .iter()
+            .copied()
+            .filter(|i| window.since.is_none_or(|s| at(i.1) >= s))
+            .filter(|i| window.until.is_none_or(|u| at(i.1) <= u))
+            .collect();
+        let total = within.len() as u64;
+        let shown: Vec<_> = within.into_iter().take(cap).collect();
+        Box::pin(futures::stream::iter([Ok(Listed {
+            items: shown,
+            server_time: Some(at(1_000)),
+            has_next: false,
+            total: Some(total),
+        })]))
+    }
+
+    #[tokio::test]
+    async fn a_capped_listing_is_read_in_windows_down_to_the_cursor() {
+        // Eight items after the cursor, three per query: nothing is lost, the oldest time of
+        // each window is read again, and the end cursor is the newest.
+        let items: Vec<_> = (1..=9)
+            .rev()
+            .map(|n| (n as u32, i64::from(n) + 10, true))
+            .collect();
+        let mut windows = Vec::new();
+        let steps: Vec<_> = newest_first_in_windows(Some(at(12)), walk(), |window| {
+            windows.push(window);
+            capped(&items, window, 3)
+        })
+        .try_collect()
+        .await
+        .unwrap();
+        let read: std::collections::BTreeSet<u32> = steps
+            .iter()
+            .filter_map(|s| match s {
+                Step::Item(item) => Some(item.0),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(read, (2..=9).collect(), "every item from the cursor on");
+        assert_eq!(steps.first(), Some(&Step::Total(8)));
+        assert_eq!(steps.last(), Some(&Step::Checkpoint(Some(at(19)))));
+        let untils: Vec<_> = windows.iter().map(|w| w.until).collect();
+        assert_eq!(untils, [None, Some(at(17)), Some(at(15)), Some(at(13))]);
+    }
+
+    #[tokio::test]
+    async fn more_items_at_one_time_than_the_cap_end_the_walk_instead_of_looping() {
+        let items: Vec<_> = (1..=5).map(|n| (n, 20, true)).collect();
+        let mut queries = 0;
+        let steps: Vec<_> = newest_first_in_windows(Some(at(10)), walk(), |window| {
+            queries += 1;
+            capped(&items, window, 2)
+        })
+        .try_collect()
+        .await
+        .unwrap();
+        assert_eq!(queries, 2);
+        assert_eq!(steps.last(), Some(&Step::Checkpoint(Some(at(20)))));
     }
 }

@@ -204,7 +204,8 @@ impl GitHub {
         view
     }
 
-    /// One list page and the listing's length: from the cache, or selected and rendered now.
+    /// One list page and how many rows the listing pages through (GitHub's cap on filtered
+    /// workflow runs applied): from the cache, or selected and rendered now.
     fn list_page(
         &self,
         roots: (String, String),
@@ -219,11 +220,12 @@ impl GitHub {
             return hit;
         }
         let rows = key.3.select(endpoint, &data, scope);
-        let slice = rows.get(params.range(rows.len())).unwrap_or(&[]);
+        let listed = key.3.listed(endpoint, rows.len());
+        let slice = rows[..listed].get(params.range(listed)).unwrap_or(&[]);
         let view = self.view(&data, (&key.0.0, &key.0.1)).spliced();
         let page = (
             routes::render_page(&view, endpoint, slice, rows.len()),
-            rows.len(),
+            listed,
         );
         self.pages.insert(data.generation, key, page.clone());
         page

@@ -60,6 +60,22 @@ pub struct ListQuery {
     created: Bounds,
 }
 
+impl ListQuery {
+    /// How many of `total` matching rows GitHub lists: at most [`SEARCH_CAP`] workflow runs
+    /// when a `created` filter is given (its `total_count` still counts all).
+    pub fn listed(&self, endpoint: Endpoint, total: usize) -> usize {
+        let filtered = self.created != (None, None);
+        if endpoint == Endpoint::Runs && filtered {
+            total.min(SEARCH_CAP)
+        } else {
+            total
+        }
+    }
+}
+
+/// Most workflow runs GitHub lists for one query with a `created` filter.
+pub const SEARCH_CAP: usize = 1000;
+
 /// A parameter GitHub would refuse with 422.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InvalidParam(&'static str);
@@ -599,6 +615,15 @@ mod tests {
             ListQuery::parse(Endpoint::Issues, &parse_query(Some("since=nope"))),
             Err(InvalidParam("since"))
         );
+    }
+
+    #[test]
+    fn filtered_workflow_runs_are_listed_up_to_the_cap_and_counted_whole() {
+        let query = |q: &str| ListQuery::parse(Endpoint::Runs, &parse_query(Some(q))).unwrap();
+        let filtered = query("created=>=1970-01-02");
+        assert_eq!(filtered.listed(Endpoint::Runs, 1500), SEARCH_CAP);
+        assert_eq!(filtered.listed(Endpoint::Runs, 20), 20);
+        assert_eq!(query("per_page=100").listed(Endpoint::Runs, 1500), 1500);
     }
 
     #[test]
