@@ -35,6 +35,9 @@ pub struct ConfigFile {
 pub struct StoreSection {
     /// `sqlite://PATH` or `postgres://USER@HOST/DB`.
     pub url: Option<String>,
+    /// Key that refresh tokens are encrypted with at rest: `env:NAME` or `file:PATH` holding 32
+    /// random bytes, base64-encoded.
+    pub token_key: Option<String>,
 }
 
 /// `[server]`: the webhook service.
@@ -104,6 +107,21 @@ impl ConfigFile {
             .map(str::to_owned)
             .or_else(|| self.store.url.clone())
             .unwrap_or_else(|| DEFAULT_STORE_URL.to_owned())
+    }
+
+    /// The key of `[store] token_key`, if one is configured.
+    pub fn token_key(&self) -> anyhow::Result<Option<gwi_core::store::TokenKey>> {
+        let Some(reference) = &self.store.token_key else {
+            return Ok(None);
+        };
+        let mut reference = serde_json::Value::String(reference.clone());
+        self.anchor(&mut reference);
+        let reference = reference.as_str().unwrap_or_default();
+        let secret = gwi_core::config::Secret::resolve(reference)
+            .map_err(|problem| anyhow::anyhow!("[store] token_key: {problem}"))?;
+        gwi_core::store::TokenKey::from_secret(&secret)
+            .map(Some)
+            .map_err(|problem| anyhow::anyhow!("[store] token_key {problem}"))
     }
 
     /// The `[connectors.NAME]` table as JSON (its `tenants` left out), for the connector's own
@@ -216,6 +234,35 @@ const TENANTS: &str = "tenants";
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_token_key_is_read_beside_the_config_and_a_bad_one_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("gwi.toml");
+        std::fs::write(
+            dir.path().join("token.key"),
+            "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n",
+        )
+        .unwrap();
+        std::fs::write(&path, "[store]\ntoken_key = \"file:token.key\"\n").unwrap();
+        assert!(
+            ConfigFile::load(&path)
+                .unwrap()
+                .token_key()
+                .unwrap()
+                .is_some()
+        );
+        std::fs::write(dir.path().join("token.key"), "c2hvcnQ=").unwrap();
+        let error = ConfigFile::load(&path).unwrap().token_key().unwrap_err();
+        assert!(error.to_string().contains("[store] token_key"), "{error}");
+        assert!(
+            ConfigFile::parse("")
+                .unwrap()
+                .token_key()
+                .unwrap()
+                .is_none()
+        );
+    }
 
     #[test]
     fn relative_secret_files_are_found_beside_the_config() {

@@ -216,6 +216,9 @@ pub trait Store: Send + Sync {
     /// One atomic statement: two concurrent callers never both get `true`.
     async fn claim_idempotency_key(&self, key: &str, ttl: Duration) -> Result<bool, StoreError>;
 
+    /// Gives up a claim of `key` before its ttl runs out, so the next claimant need not wait.
+    async fn release_idempotency_key(&self, key: &str) -> Result<(), StoreError>;
+
     /// Durably appends deliveries in one transaction, each unless its dedupe key or its body
     /// (the same bytes) is already in the inbox for its tenant and connector; one result per
     /// delivery, in order.
@@ -345,7 +348,85 @@ pub struct StoreTokenSink {
     scope: Scope,
     /// Fingerprint of the configured refresh token, if the config has one.
     configured: Option<String>,
+    /// Encrypts what is saved, when the user configured a key.
+    key: Option<TokenKey>,
 }
+
+/// The key refresh tokens are encrypted with at rest (ChaCha20-Poly1305): 32 random bytes,
+/// given base64-encoded through a secret reference (`[store] token_key = "env:GWI_TOKEN_KEY"`).
+#[derive(Clone)]
+pub struct TokenKey(std::sync::Arc<secrecy::SecretSlice<u8>>);
+
+impl TokenKey {
+    /// The key `secret` holds; what is wrong with it otherwise (never its value).
+    pub fn from_secret(secret: &crate::config::Secret) -> Result<Self, String> {
+        use base64::Engine as _;
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(secret.expose().expose_secret().trim())
+            .map_err(|_| "is not base64 (make one with `openssl rand -base64 32`)".to_owned())?;
+        if bytes.len() != 32 {
+            return Err(format!(
+                "holds {} bytes; it must be 32 random bytes, base64-encoded (`openssl rand -base64 32`)",
+                bytes.len()
+            ));
+        }
+        Ok(Self(std::sync::Arc::new(bytes.into())))
+    }
+
+    /// The cipher; `None` only for a key of the wrong length, which `from_secret` refuses.
+    fn cipher(&self) -> Option<chacha20poly1305::ChaCha20Poly1305> {
+        use chacha20poly1305::KeyInit as _;
+        chacha20poly1305::ChaCha20Poly1305::new_from_slice(self.0.expose_secret()).ok()
+    }
+
+    /// `text` sealed with a fresh random nonce: `gwi-enc1:` and base64 of nonce and ciphertext.
+    fn seal(&self, text: &str) -> Result<String, StoreError> {
+        use base64::Engine as _;
+        use chacha20poly1305::aead::{Aead as _, AeadCore as _, OsRng};
+        let nonce = chacha20poly1305::ChaCha20Poly1305::generate_nonce(&mut OsRng);
+        let sealed = self
+            .cipher()
+            .and_then(|cipher| cipher.encrypt(&nonce, text.as_bytes()).ok())
+            .ok_or_else(|| StoreError::Query("cannot encrypt the refresh token".to_owned()))?;
+        let mut out = nonce.to_vec();
+        out.extend_from_slice(&sealed);
+        Ok(format!(
+            "{SEALED_PREFIX}{}",
+            base64::engine::general_purpose::STANDARD.encode(out)
+        ))
+    }
+
+    /// The text [`seal`](Self::seal) sealed; `None` if it was sealed with another key or altered.
+    fn open(&self, sealed: &str) -> Option<String> {
+        use base64::Engine as _;
+        use chacha20poly1305::aead::Aead as _;
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(sealed)
+            .ok()?;
+        let (nonce, ciphertext) = bytes.split_at_checked(NONCE_LEN)?;
+        let nonce: [u8; NONCE_LEN] = nonce.try_into().ok()?;
+        let text = self.cipher()?.decrypt(&nonce.into(), ciphertext).ok()?;
+        String::from_utf8(text).ok()
+    }
+}
+
+impl PartialEq for TokenKey {
+    fn eq(&self, other: &Self) -> bool {
+        use subtle::ConstantTimeEq as _;
+        self.0.expose_secret().ct_eq(other.0.expose_secret()).into()
+    }
+}
+
+impl std::fmt::Debug for TokenKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TokenKey([redacted])")
+    }
+}
+
+/// How a stored token sealed with a [`TokenKey`] begins.
+const SEALED_PREFIX: &str = "gwi-enc1:";
+/// ChaCha20-Poly1305's nonce length.
+const NONCE_LEN: usize = 12;
 
 /// How a stored token names the configured token its chain began with.
 const CHAIN_PREFIX: &str = "gwi1:";
@@ -365,7 +446,15 @@ impl StoreTokenSink {
             store,
             scope,
             configured: None,
+            key: None,
         }
+    }
+
+    /// The same sink, sealing what it saves with `key` (and opening what was sealed); without
+    /// one, tokens are stored as they are.
+    pub fn sealed_with(mut self, key: Option<TokenKey>) -> Self {
+        self.key = key;
+        self
     }
 
     /// The same sink, for a config holding `refresh_token`: stored tokens of a chain that began
@@ -373,6 +462,14 @@ impl StoreTokenSink {
     pub fn configured(mut self, refresh_token: Option<&crate::config::Secret>) -> Self {
         self.configured = refresh_token.map(|t| fingerprint(t.expose()));
         self
+    }
+
+    /// The claim key of the scope's refresh lock.
+    fn lock_key(&self) -> String {
+        format!(
+            "refresh-lock/{}/{}",
+            self.scope.tenant, self.scope.connector
+        )
     }
 
     /// The sink of `connector`: its tenant and name, and its configured refresh token.
@@ -406,6 +503,17 @@ impl crate::auth::RefreshTokenSink for StoreTokenSink {
             }
             None => token.clone(),
         };
+        let stored = match &self.key {
+            Some(key) => {
+                SecretString::from(key.seal(stored.expose_secret()).map_err(|source| {
+                    crate::error::ConnectorError::Storage {
+                        connector: self.scope.connector.clone(),
+                        source,
+                    }
+                })?)
+            }
+            None => stored,
+        };
         self.store
             .save_refresh_token(&self.scope, &stored)
             .await
@@ -427,6 +535,26 @@ impl crate::auth::RefreshTokenSink for StoreTokenSink {
         let Some(stored) = stored else {
             return Ok(None);
         };
+        let stored = match stored.expose_secret().strip_prefix(SEALED_PREFIX) {
+            Some(sealed) => {
+                let refused = |problem: &str| crate::error::ConnectorError::Storage {
+                    connector: self.scope.connector.clone(),
+                    source: StoreError::Corrupt(format!(
+                        "the stored refresh token of tenant {} is encrypted and {problem}",
+                        self.scope.tenant
+                    )),
+                };
+                let key = self
+                    .key
+                    .as_ref()
+                    .ok_or_else(|| refused("no [store] token_key is configured to read it"))?;
+                SecretString::from(key.open(sealed).ok_or_else(|| {
+                    refused("[store] token_key does not open it (was it saved with another key?)")
+                })?)
+            }
+            // Saved before a key was configured: read as it is, sealed at the next save.
+            None => stored,
+        };
         let text = stored.expose_secret();
         // A token saved before chains were named is used as it is.
         let Some((origin, token)) = text
@@ -445,4 +573,49 @@ impl crate::auth::RefreshTokenSink for StoreTokenSink {
         }
         Ok(Some(SecretString::from(token.to_owned())))
     }
+
+    /// A lease on the scope's refresh through the store: processes sharing it take turns, and
+    /// one that dies holding it holds it no longer than [`REFRESH_LEASE`].
+    async fn lock(&self) -> Result<(), crate::error::ConnectorError> {
+        let key = self.lock_key();
+        let started = std::time::Instant::now();
+        let mut wait = Duration::from_millis(20);
+        loop {
+            let claimed = self
+                .store
+                .claim_idempotency_key(&key, REFRESH_LEASE)
+                .await
+                .map_err(|source| crate::error::ConnectorError::Storage {
+                    connector: self.scope.connector.clone(),
+                    source,
+                })?;
+            if claimed {
+                return Ok(());
+            }
+            // The lease runs out on its own, so this only ends early on a store that never
+            // frees a claim.
+            if started.elapsed() > 2 * REFRESH_LEASE {
+                return Err(crate::error::ConnectorError::Storage {
+                    connector: self.scope.connector.clone(),
+                    source: StoreError::Query(format!(
+                        "the refresh lock of tenant {} stayed taken for {} s",
+                        self.scope.tenant,
+                        (2 * REFRESH_LEASE).as_secs()
+                    )),
+                });
+            }
+            tokio::time::sleep(wait).await;
+            wait = (wait * 2).min(Duration::from_secs(1));
+        }
+    }
+
+    async fn unlock(&self) {
+        if let Err(e) = self.store.release_idempotency_key(&self.lock_key()).await {
+            // The lease ends on its own; the next refresh waits for it at most.
+            tracing::warn!(connector = %self.scope.connector, "could not release the refresh lock: {e}");
+        }
+    }
 }
+
+/// Longest one process holds a scope's refresh lock: a token exchange takes seconds at most.
+pub const REFRESH_LEASE: Duration = Duration::from_secs(60);

@@ -55,6 +55,8 @@ pub struct ServerConfig {
     pub dedupe_window: Duration,
     /// How often the inbox is pruned by those two.
     pub prune_interval: Duration,
+    /// Key that rotated OAuth2 refresh tokens are sealed with in the store, if configured.
+    pub token_key: Option<gwi_core::store::TokenKey>,
     /// Whether `/webhooks/{connector}/{tenant}` is served; a single-tenant deployment turns it
     /// off, leaving `/webhooks/{connector}` (and installation routing) only.
     pub tenant_routes: bool,
@@ -79,6 +81,7 @@ impl Default for ServerConfig {
             body_retention: Duration::from_secs(7 * DAY),
             dedupe_window: Duration::from_secs(30 * DAY),
             prune_interval: Duration::from_secs(3600),
+            token_key: None,
             tenant_routes: true,
         }
     }

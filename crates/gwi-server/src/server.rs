@@ -37,16 +37,22 @@ pub(crate) struct Route {
 }
 
 impl Route {
-    /// The route of `connector`, whose rotated OAuth2 refresh tokens go to `store`.
-    fn new(connector: ConfiguredConnector, store: &Arc<dyn Store>) -> Result<Self, ServerError> {
+    /// The route of `connector`, whose rotated OAuth2 refresh tokens go to `store`, sealed
+    /// with `key` when there is one.
+    fn new(
+        connector: ConfiguredConnector,
+        store: &Arc<dyn Store>,
+        key: Option<&gwi_core::store::TokenKey>,
+    ) -> Result<Self, ServerError> {
         let name = connector.name().to_owned();
         let timeout = Duration::from_secs(connector.common.http.timeout_secs);
         let transport = ReqwestClient::new(timeout).map_err(|e| ServerError::Http {
             connector: name.clone(),
             message: e.to_string(),
         })?;
-        let sink: Arc<dyn RefreshTokenSink> =
-            Arc::new(StoreTokenSink::for_connector(store.clone(), &connector));
+        let sink: Arc<dyn RefreshTokenSink> = Arc::new(
+            StoreTokenSink::for_connector(store.clone(), &connector).sealed_with(key.cloned()),
+        );
         let ctx = ConnectorContext::with_token_sink(&connector, Arc::new(transport), Some(sink))
             .map_err(|e| ServerError::Http {
                 connector: name,
@@ -163,7 +169,7 @@ impl Server {
             if by_tenant
                 .insert(
                     (name.clone(), tenant.clone()),
-                    Route::new(connector, &store)?,
+                    Route::new(connector, &store, config.token_key.as_ref())?,
                 )
                 .is_some()
             {

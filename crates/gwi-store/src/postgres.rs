@@ -339,6 +339,15 @@ impl Store for PostgresStore {
         Ok(done.rows_affected() == 1)
     }
 
+    async fn release_idempotency_key(&self, key: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM idempotency_keys WHERE key = $1")
+            .bind(key)
+            .execute(&self.pool)
+            .await
+            .map_err(from_sqlx)?;
+        Ok(())
+    }
+
     async fn inbox_append_batch(
         &self,
         webhooks: &[InboundWebhook],

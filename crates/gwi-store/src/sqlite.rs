@@ -847,6 +847,16 @@ impl Store for SqliteStore {
         Ok(done.rows_affected() == 1)
     }
 
+    async fn release_idempotency_key(&self, key: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM idempotency_keys WHERE key = ?1")
+            .bind(key)
+            .execute(&self.writer)
+            .await
+            .map_err(from_sqlx)?;
+        self.committed();
+        Ok(())
+    }
+
     async fn inbox_append_batch(
         &self,
         webhooks: &[InboundWebhook],
@@ -1263,6 +1273,60 @@ impl Store for SqliteStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn refresh_tokens_are_sealed_with_the_configured_key_and_refused_without_it() {
+        use gwi_core::auth::RefreshTokenSink;
+        use gwi_core::config::Secret;
+        use gwi_core::store::{StoreTokenSink, TokenKey};
+        use secrecy::{ExposeSecret, SecretString};
+        let store: std::sync::Arc<dyn Store> =
+            std::sync::Arc::new(SqliteStore::connect("sqlite::memory:").await.unwrap());
+        let scope = Scope::new("t", "jira");
+        let key = |b: u8| TokenKey::from_secret(&Secret::literal(base64_of(&[b; 32]))).unwrap();
+        let sink = |key: Option<TokenKey>| {
+            StoreTokenSink::new(store.clone(), scope.clone()).sealed_with(key)
+        };
+        let text = |t: Option<SecretString>| t.map(|t| t.expose_secret().to_owned());
+
+        // Stored before a key was configured: read as it is, sealed at the next save.
+        store
+            .save_refresh_token(&scope, &SecretString::from("plain-rt"))
+            .await
+            .unwrap();
+        assert_eq!(
+            text(sink(Some(key(1))).load().await.unwrap()).as_deref(),
+            Some("plain-rt")
+        );
+        sink(Some(key(1)))
+            .save(&SecretString::from("rotated-rt"))
+            .await
+            .unwrap();
+        let raw = text(store.load_refresh_token(&scope).await.unwrap()).unwrap();
+        assert!(
+            raw.starts_with("gwi-enc1:") && !raw.contains("rotated-rt"),
+            "{raw}"
+        );
+        assert_eq!(
+            text(sink(Some(key(1))).load().await.unwrap()).as_deref(),
+            Some("rotated-rt")
+        );
+
+        for (other, says) in [(Some(key(2)), "another key"), (None, "token_key")] {
+            let error = sink(other).load().await.unwrap_err().to_string();
+            assert!(
+                error.contains(says) && !error.contains("rotated-rt"),
+                "{error}"
+            );
+        }
+        assert!(TokenKey::from_secret(&Secret::literal("short")).is_err());
+        assert!(TokenKey::from_secret(&Secret::literal(base64_of(&[7; 16]))).is_err());
+    }
+
+    fn base64_of(bytes: &[u8]) -> String {
+        use base64::Engine as _;
+        base64::engine::general_purpose::STANDARD.encode(bytes)
+    }
 
     #[tokio::test]
     async fn a_new_refresh_token_in_the_config_wins_over_the_stored_chain() {

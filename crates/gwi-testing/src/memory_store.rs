@@ -203,6 +203,11 @@ impl Store for MemoryStore {
         }
     }
 
+    async fn release_idempotency_key(&self, key: &str) -> Result<(), StoreError> {
+        self.lock().claims.remove(key);
+        Ok(())
+    }
+
     async fn inbox_append_batch(
         &self,
         webhooks: &[InboundWebhook],

@@ -77,6 +77,7 @@ macro_rules! store_conformance_tests {
             idempotency_key_is_claimed_once,
             concurrent_claims_of_one_key_have_one_winner,
             expired_idempotency_key_can_be_claimed_again,
+            released_idempotency_key_can_be_claimed_at_once,
             inbox_append_dedupes_per_tenant_and_connector,
             inbox_batch_append_stores_every_delivery_whole,
             inbox_batch_append_stores_a_repeated_key_once,
@@ -731,6 +732,19 @@ pub async fn expired_idempotency_key_can_be_claimed_again(store: Arc<dyn Store>)
             .await
             .unwrap()
     );
+}
+
+/// A released claim can be taken again at once; releasing a key nobody holds is no error.
+pub async fn released_idempotency_key_can_be_claimed_at_once(store: Arc<dyn Store>) {
+    let hour = Duration::from_secs(3600);
+    assert!(store.claim_idempotency_key("lock", hour).await.unwrap());
+    assert!(!store.claim_idempotency_key("lock", hour).await.unwrap());
+    store.release_idempotency_key("lock").await.unwrap();
+    assert!(store.claim_idempotency_key("lock", hour).await.unwrap());
+    store
+        .release_idempotency_key("never-claimed")
+        .await
+        .unwrap();
 }
 
 fn webhook(connector: &str, key: &str) -> InboundWebhook {

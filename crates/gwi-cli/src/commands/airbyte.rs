@@ -138,7 +138,7 @@ async fn check(name: &str, config: &Path) -> anyhow::Result<ExitCode> {
     let status = match build_from_json_file(name, config) {
         Err(e) => json!({"status": "FAILED", "message": format!("{e:#}")}),
         Ok(connector) => {
-            let ctx = context_for(&connector, None)?;
+            let ctx = context_for(&connector, None, None)?;
             match connector.authenticate(&ctx).await {
                 Ok(_) => json!({"status": "SUCCEEDED"}),
                 Err(e) => json!({"status": "FAILED", "message": e.to_string()}),
@@ -220,7 +220,7 @@ async fn read(
         w.log(&format!("gwi {} reading {name}", env!("CARGO_PKG_VERSION")))?;
         w.begin()
     })?;
-    let ctx = context_for(&connector, None)?;
+    let ctx = context_for(&connector, None, None)?;
     let result = drive(
         name,
         &connector,

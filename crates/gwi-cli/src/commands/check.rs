@@ -26,7 +26,7 @@ pub struct CheckArgs {
 pub async fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
     let config = args.config.load()?;
     let connector = build_connector(&config, &args.connector)?;
-    let ctx = context_for(&connector, None)?;
+    let ctx = context_for(&connector, None, None)?;
     let auth = connector.authenticate(&ctx).await;
     let health = connector.health_check(&ctx).await;
     let healthy = health.healthy && auth.is_ok();

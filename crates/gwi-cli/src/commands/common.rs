@@ -101,15 +101,16 @@ pub fn build_for_tenant(
 }
 
 /// The per-run context for `connector`, over the real HTTP transport; rotated OAuth2 refresh
-/// tokens are saved in `store` when there is one.
+/// tokens are saved in `store` when there is one, sealed with `key` when one is configured.
 pub fn context_for(
     connector: &ConfiguredConnector,
     store: Option<&Arc<dyn Store>>,
+    key: Option<&gwi_core::store::TokenKey>,
 ) -> anyhow::Result<ConnectorContext> {
     let timeout = Duration::from_secs(connector.common.http.timeout_secs);
     let transport = Arc::new(ReqwestClient::new(timeout).context("cannot set up HTTP")?);
     let sink = store.map(|store| {
-        Arc::new(StoreTokenSink::for_connector(store.clone(), connector))
+        Arc::new(StoreTokenSink::for_connector(store.clone(), connector).sealed_with(key.cloned()))
             as Arc<dyn RefreshTokenSink>
     });
     Ok(ConnectorContext::with_token_sink(

@@ -82,7 +82,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         let connector = connector.clone();
         let store = store.clone();
         async move {
-            let ctx = context_for(&connector, Some(&store))?;
+            let ctx = context_for(&connector, Some(&store), None)?;
             let engine = SyncEngine::new(connector.connector.clone(), ctx, store);
             let result = engine.run(options).await?;
             anyhow::Ok((label, result, engine.context().progress.snapshot()))

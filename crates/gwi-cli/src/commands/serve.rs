@@ -123,6 +123,7 @@ pub fn server_config(args: &ServeArgs, file: &ConfigFile) -> anyhow::Result<Serv
             .dedupe_window_days
             .map_or(defaults.dedupe_window, days),
         tenant_routes: section.tenant_routes.unwrap_or(defaults.tenant_routes),
+        token_key: file.token_key()?,
         retry,
         ..defaults
     })

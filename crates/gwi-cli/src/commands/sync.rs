@@ -135,7 +135,8 @@ pub async fn run(args: SyncArgs) -> anyhow::Result<ExitCode> {
             (sink.clone(), Some(sink), None)
         }
     };
-    let ctx = context_for(&connector, store.as_ref())?;
+    let key = config.token_key().map_err(bad_usage)?;
+    let ctx = context_for(&connector, store.as_ref(), key.as_ref())?;
 
     let options = SyncOptions {
         resources: args.resources,

@@ -95,7 +95,7 @@ pub async fn run(args: TapArgs) -> anyhow::Result<ExitCode> {
     };
     let sink = Arc::new(ProtocolSink::new(Protocol::Singer, state, selected));
     sink.with_writer(|w| w.begin())?;
-    let ctx = context_for(&connector, None)?;
+    let ctx = context_for(&connector, None, None)?;
     let result = drive(
         &args.connector,
         &connector,

@@ -523,3 +523,83 @@ async fn oauth_refresh_tokens_rotate_and_a_refused_one_says_to_reauthorise() {
         "{text}"
     );
 }
+
+/// Two processes sharing one store refresh a rotating token in turns: the second waits for the
+/// first's lease, reads the token the first rotated to, and sends that one, so the provider
+/// (which accepts each refresh token once) refuses neither.
+#[tokio::test]
+async fn processes_sharing_a_store_refresh_a_rotating_token_in_turns() {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use gwi_core::auth::RefreshTokenSink;
+    use gwi_core::context::ConnectorContext;
+    use gwi_core::http::ReqwestClient;
+    use gwi_core::store::{Store, StoreTokenSink};
+    use secrecy::ExposeSecret;
+
+    let server = MockServer::start().await;
+    for (n, next) in [(1, 2), (2, 3)] {
+        Mock::given(method("POST"))
+            .and(path("/oauth/token"))
+            .and(wiremock::matchers::body_string_contains(format!(
+                "refresh_token=jira-refresh-{n}"
+            )))
+            .respond_with(
+                ok(
+                    json!({"access_token": format!("jira-access-{next}"), "token_type": "Bearer",
+                          "expires_in": 3600, "refresh_token": format!("jira-refresh-{next}")}),
+                )
+                // Long enough that, unlocked, both processes would send the same token.
+                .set_delay(Duration::from_millis(300)),
+            )
+            .up_to_n_times(1)
+            .expect(1)
+            .mount(&server)
+            .await;
+    }
+    Mock::given(method("POST"))
+        .and(path("/oauth/token"))
+        .respond_with(ResponseTemplate::new(403).set_body_json(
+            json!({"error": "invalid_grant", "error_description": "Unknown or invalid refresh token."}),
+        ))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/ex/jira/cloud-1/rest/api/3/myself"))
+        .respond_with(ok(
+            json!({"accountId": "a1", "emailAddress": "me@acme.test", "timeZone": "UTC"}),
+        ))
+        .mount(&server)
+        .await;
+    let config = config(
+        &format!("{}/ex/jira/cloud-1", server.uri()),
+        json!({"auth": {"type": "oauth2", "token_url": format!("{}/oauth/token", server.uri()),
+                        "client_id": "jira-app", "client_secret": "jira-app-secret",
+                        "refresh_token": "jira-refresh-1"}}),
+    );
+    let store: Arc<dyn Store> = Arc::new(gwi_testing::MemoryStore::new());
+    let process = || {
+        let connector = jira(config.clone());
+        let sink = Arc::new(StoreTokenSink::for_connector(store.clone(), &connector));
+        let transport = ReqwestClient::new(Duration::from_secs(10)).unwrap();
+        let ctx =
+            ConnectorContext::with_token_sink(&connector, Arc::new(transport), Some(sink)).unwrap();
+        (connector, ctx)
+    };
+    let (first, first_ctx) = process();
+    let (second, second_ctx) = process();
+    let (a, b) = tokio::join!(
+        first.connector.authenticate(&first_ctx),
+        second.connector.authenticate(&second_ctx),
+    );
+    a.unwrap();
+    b.unwrap();
+    let connector = jira(config.clone());
+    let latest = StoreTokenSink::for_connector(store.clone(), &connector)
+        .load()
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(latest.expose_secret(), "jira-refresh-3");
+}

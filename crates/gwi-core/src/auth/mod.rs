@@ -97,6 +97,17 @@ pub trait RefreshTokenSink: Send + Sync + std::fmt::Debug {
     async fn load(&self) -> Result<Option<SecretString>, ConnectorError> {
         Ok(None)
     }
+
+    /// Keeps every other process sharing the store from refreshing this token until
+    /// [`unlock`](Self::unlock): a provider that rotates refresh tokens accepts each once, so
+    /// two processes refreshing with one token would leave one refused and its chain broken.
+    /// The default holds nothing (a sink private to one process).
+    async fn lock(&self) -> Result<(), ConnectorError> {
+        Ok(())
+    }
+
+    /// Lets the next process refresh.
+    async fn unlock(&self) {}
 }
 
 /// What building an auth strategy needs besides its config.

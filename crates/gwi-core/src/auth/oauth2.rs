@@ -17,7 +17,9 @@ use url::Url;
 
 use crate::auth::Clock;
 use crate::auth::token_cache::{CachedToken, IssuedToken, TokenSource};
-use crate::auth::token_http::{TokenEndpoint, TokenHttpError, oauth_error, unexpected_response};
+use crate::auth::token_http::{
+    OAuth2Http, TokenEndpoint, TokenHttpError, oauth_error, unexpected_response,
+};
 use crate::auth::{AuthBuild, RefreshTokenSink};
 use crate::config::Secret;
 use crate::error::{ConnectorError, FieldError};
@@ -76,8 +78,9 @@ type TokenClient =
 /// The refresh token in use; it changes when the provider rotates it.
 struct RefreshState {
     token: Option<SecretString>,
-    /// Whether the sink was asked for a newer token than the config's.
-    loaded: bool,
+    /// A rotated token the sink failed to save: newer than the stored one, which must not
+    /// replace it.
+    unsaved: bool,
 }
 
 /// Sends `Authorization: Bearer <access token>`, obtaining and refreshing the access token at an
@@ -143,13 +146,53 @@ impl OAuth2Auth {
                 sink: build.token_sink,
                 refresh: Mutex::new(RefreshState {
                     token: settings.refresh_token.map(|s| s.expose().clone()),
-                    loaded: false,
+                    unsaved: false,
                 }),
             },
             connector,
             build.clock,
             settings.refresh_skew,
         ))
+    }
+
+    /// Exchanges the latest refresh token (the stored one, which another process may have
+    /// rotated since this one last looked) and keeps what the provider rotates it to.
+    async fn refresh_latest(
+        &self,
+        state: &mut RefreshState,
+        http: &OAuth2Http<'_>,
+    ) -> Result<::oauth2::basic::BasicTokenResponse, ConnectorError> {
+        if !state.unsaved
+            && let Some(sink) = &self.sink
+            && let Some(saved) = sink.load().await?
+        {
+            state.token = Some(saved);
+        }
+        let current = state.token.clone().ok_or_else(|| {
+            ConnectorError::config(
+                self.connector.clone(),
+                vec![FieldError::new("auth.refresh_token", "missing")],
+            )
+        })?;
+        let refresh_token = RefreshToken::new(current.expose_secret().to_owned());
+        let response = self
+            .client
+            .exchange_refresh_token(&refresh_token)
+            .add_scopes(self.scopes.iter().cloned())
+            .request_async(http)
+            .await
+            .map_err(|e| self.request_error(e))?;
+        if let Some(rotated) = response.refresh_token()
+            && rotated.secret() != current.expose_secret()
+        {
+            let rotated = SecretString::from(rotated.secret().clone());
+            // Kept even if saving fails: the provider may already have revoked the old one.
+            state.token = Some(rotated.clone());
+            state.unsaved = true;
+            self.keep_rotated(&rotated).await?;
+            state.unsaved = false;
+        }
+        Ok(response)
     }
 
     async fn keep_rotated(&self, rotated: &SecretString) -> Result<(), ConnectorError> {
@@ -268,39 +311,17 @@ impl TokenSource for OAuth2Auth {
                 .map_err(|e| self.request_error(e))?,
             OAuth2Grant::RefreshToken => {
                 // Held across the exchange: refreshes are already serialised by the cache, and the
-                // token must not change between being sent and being replaced.
+                // token must not change between being sent and being replaced. The sink's lock
+                // does the same across processes.
                 let mut state = self.refresh.lock().await;
-                if !state.loaded {
-                    if let Some(sink) = &self.sink
-                        && let Some(saved) = sink.load().await?
-                    {
-                        state.token = Some(saved);
-                    }
-                    state.loaded = true;
+                if let Some(sink) = &self.sink {
+                    sink.lock().await?;
                 }
-                let current = state.token.clone().ok_or_else(|| {
-                    ConnectorError::config(
-                        self.connector.clone(),
-                        vec![FieldError::new("auth.refresh_token", "missing")],
-                    )
-                })?;
-                let refresh_token = RefreshToken::new(current.expose_secret().to_owned());
-                let response = self
-                    .client
-                    .exchange_refresh_token(&refresh_token)
-                    .add_scopes(self.scopes.iter().cloned())
-                    .request_async(&http)
-                    .await
-                    .map_err(|e| self.request_error(e))?;
-                if let Some(rotated) = response.refresh_token()
-                    && rotated.secret() != current.expose_secret()
-                {
-                    let rotated = SecretString::from(rotated.secret().clone());
-                    // Kept even if saving fails: the provider may already have revoked the old one.
-                    state.token = Some(rotated.clone());
-                    self.keep_rotated(&rotated).await?;
+                let refreshed = self.refresh_latest(&mut state, &http).await;
+                if let Some(sink) = &self.sink {
+                    sink.unlock().await;
                 }
-                response
+                refreshed?
             }
         };
         let now = clock.now();

@@ -218,6 +218,7 @@ impl RefreshTokenSink for RecordingSink {
             .lock()
             .unwrap()
             .push(token.expose_secret().to_owned());
+        *self.stored.lock().unwrap() = Some(token.expose_secret().to_owned());
         Ok(())
     }
 

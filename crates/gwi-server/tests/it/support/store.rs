@@ -190,6 +190,10 @@ impl Store for TestStore {
         Ok(true)
     }
 
+    async fn release_idempotency_key(&self, _key: &str) -> Result<(), StoreError> {
+        Ok(())
+    }
+
     async fn inbox_append_batch(
         &self,
         webhooks: &[InboundWebhook],
