@@ -4,6 +4,7 @@ use chrono::Utc;
 use gwi_core::record::ConnectorRecord;
 use gwi_core::registry::ConfiguredConnector;
 use gwi_core::stream::{StreamDescriptor, SyncOptions};
+use proptest::prelude::Strategy as _;
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -592,4 +593,43 @@ async fn without_a_webhook_secret_the_connector_takes_no_webhooks() {
         json!({}),
     ));
     assert!(github.webhook.is_none());
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(100))]
+
+    /// A delivery body from anywhere (a recorded one with any value swapped for another kind,
+    /// or cut short) maps to records or to an error, never to a panic, and fast: the API it
+    /// might read is a closed local port.
+    #[test]
+    fn any_altered_delivery_maps_or_fails_without_panicking(
+        fixture_index in proptest::prelude::any::<proptest::sample::Index>(),
+        place in 0usize..400,
+        replacement in proptest::prop_oneof![
+            proptest::prelude::Just(Value::Null),
+            proptest::prelude::any::<i64>().prop_map(Value::from),
+            proptest::prelude::any::<bool>().prop_map(Value::from),
+            ".{0,12}".prop_map(Value::from),
+            proptest::prelude::Just(json!([])),
+            proptest::prelude::Just(json!({})),
+        ],
+        cut in proptest::option::of(0usize..4000),
+    ) {
+        let fixtures = all_fixtures();
+        let (event, name) = &fixtures[fixture_index.index(fixtures.len())];
+        let mut body = fixture(event, name);
+        let mut place = place;
+        replace_nth(&mut body, &mut place, &replacement);
+        let mut bytes = serde_json::to_vec(&body).unwrap();
+        if let Some(cut) = cut {
+            bytes.truncate(cut.min(bytes.len()));
+        }
+        let github = github_with(github_config(
+            "http://127.0.0.1:9",
+            &FIXTURE_REPOS,
+            json!({"http": {"max_attempts": 1}}),
+        ));
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let _ = rt.block_on(github.process_webhook(&crate::support::context(&github), &webhook(event, bytes)));
+    }
 }

@@ -8,7 +8,7 @@ use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::gitlab_support::*;
-use crate::support::{context, drain_ok, records, with};
+use crate::support::{context, drain_ok, records, replace_nth, with};
 
 /// The records each recorded payload gives, for a config syncing its project.
 const EXPECTED: &[(&str, &[&str])] = &[
@@ -268,23 +268,6 @@ async fn unknown_events_give_nothing_and_malformed_bodies_a_typed_error() {
             .unwrap_err();
         assert_eq!(error.kind(), "validation");
     }
-}
-
-/// Replaces the value at the `pick`-th place of `value` (depth first) with `with`.
-fn replace_nth(value: &mut Value, pick: &mut usize, with: &Value) -> bool {
-    if *pick == 0 {
-        *value = with.clone();
-        return true;
-    }
-    *pick -= 1;
-    let children: Vec<&mut Value> = match value {
-        Value::Object(map) => map.values_mut().collect(),
-        Value::Array(items) => items.iter_mut().collect(),
-        _ => Vec::new(),
-    };
-    children
-        .into_iter()
-        .any(|child| replace_nth(child, pick, with))
 }
 
 proptest::proptest! {

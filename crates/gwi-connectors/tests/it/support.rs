@@ -219,3 +219,20 @@ pub fn context_saving(
     let transport = ReqwestClient::new(Duration::from_secs(10)).unwrap();
     ConnectorContext::with_token_sink(connector, Arc::new(transport), Some(saved)).unwrap()
 }
+
+/// Replaces the value at the `pick`-th place of `value` (depth first) with `with`.
+pub fn replace_nth(value: &mut Value, pick: &mut usize, with: &Value) -> bool {
+    if *pick == 0 {
+        *value = with.clone();
+        return true;
+    }
+    *pick -= 1;
+    let children: Vec<&mut Value> = match value {
+        Value::Object(map) => map.values_mut().collect(),
+        Value::Array(items) => items.iter_mut().collect(),
+        _ => Vec::new(),
+    };
+    children
+        .into_iter()
+        .any(|child| replace_nth(child, pick, with))
+}
