@@ -929,7 +929,8 @@ def webhook_section(w: dict) -> str:
     out.append("")
     out.append(
         f"{WEBHOOK_CONNECTIONS} keep-alive connections, {WEBHOOK_SECS} s per load, ~{body / 1024:.0f} KiB "
-        "GitHub-signed `pull_request` bodies. Latency runs from the moment a delivery is released "
+        "GitHub-signed `pull_request` bodies, each one distinct (a sequence number, signed as it is "
+        "sent), as real deliveries are: gwi answers a repeated body as a duplicate. Latency runs from the moment a delivery is released "
         "by the open-loop scheduler, so queueing behind a slow server counts. The *null receiver* "
         "(the upstream's `POST /__bench/sink`: read the body, answer 202) shows what the load "
         "generator itself reaches on these cores; the generator and the receiver share them."

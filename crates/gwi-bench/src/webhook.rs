@@ -58,19 +58,27 @@ pub struct SignedBody {
     pub signature: String,
 }
 
-/// `count` distinct signed `pull_request` bodies (PR numbers 1..=count), rendered before the
-/// load starts so the generator spends its CPU on sending, not on JSON and HMAC.
-pub fn signed_pool(count: usize, ctx: &RepoContext, secret: &[u8]) -> Vec<SignedBody> {
+/// `count` distinct `pull_request` bodies (PR numbers 1..=count), rendered before the load
+/// starts so the generator spends its CPU on sending, not on JSON.
+pub fn body_pool(count: usize, ctx: &RepoContext) -> Vec<Bytes> {
     (1..=count.max(1) as u64)
-        .map(|n| {
-            let body = pull_request_event(n, ctx);
-            let signature = github_signature(secret, &body);
-            SignedBody {
-                body: Bytes::from(body),
-                signature,
-            }
-        })
+        .map(|n| Bytes::from(pull_request_event(n, ctx)))
         .collect()
+}
+
+/// Delivery `seq` of run `run`: `template` with both as its first field, and its signature.
+/// Every delivery differs, across runs too, as GitHub's do, so a receiver that recognises a
+/// replayed body (gwi does) stores each one.
+pub fn unique_delivery(template: &[u8], run: &str, seq: u64, secret: &[u8]) -> SignedBody {
+    let rest = template.strip_prefix(b"{").unwrap_or(template);
+    let mut body = Vec::with_capacity(template.len() + 64);
+    body.extend_from_slice(format!("{{\"gwi_bench_delivery\":\"{run}-{seq}\",").as_bytes());
+    body.extend_from_slice(rest);
+    let signature = github_signature(secret, &body);
+    SignedBody {
+        body: Bytes::from(body),
+        signature,
+    }
 }
 
 #[cfg(test)]
@@ -107,13 +115,21 @@ mod tests {
     }
 
     #[test]
-    fn pool_signatures_verify_against_their_bodies() {
+    fn each_delivery_is_distinct_valid_json_and_signed() {
         let ctx = RepoContext::new("acme", "widgets", "https://api.github.com");
-        let pool = signed_pool(3, &ctx, b"s3cret");
+        let pool = body_pool(3, &ctx);
         assert_eq!(pool.len(), 3);
-        for item in &pool {
+        assert_ne!(pool[0], pool[1]);
+        let (a, b) = (
+            unique_delivery(&pool[0], "r1", 1, b"s3cret"),
+            unique_delivery(&pool[0], "r1", 2, b"s3cret"),
+        );
+        assert_ne!(a.body, b.body);
+        assert_ne!(a.body, unique_delivery(&pool[0], "r2", 1, b"s3cret").body);
+        for item in [a, b] {
             assert_eq!(item.signature, github_signature(b"s3cret", &item.body));
+            let v: serde_json::Value = serde_json::from_slice(&item.body).unwrap_or_default();
+            assert_eq!(v["pull_request"]["number"], 1);
         }
-        assert_ne!(pool[0].body, pool[1].body);
     }
 }

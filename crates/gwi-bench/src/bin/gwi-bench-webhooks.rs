@@ -13,7 +13,7 @@ use bytes::Bytes;
 use clap::Parser;
 use gwi_bench::github::RepoContext;
 use gwi_bench::latency::LatencySummary;
-use gwi_bench::webhook::{SignedBody, signed_pool};
+use gwi_bench::webhook::{SignedBody, body_pool, unique_delivery};
 use http::{HeaderValue, Method, Request, Uri, header};
 use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1;
@@ -46,7 +46,8 @@ struct Args {
     /// Keep-alive connections (each carries one request at a time).
     #[arg(long, default_value_t = 64)]
     connections: usize,
-    /// Distinct pre-signed bodies cycled through (PR numbers 1..=N).
+    /// Distinct pre-rendered bodies cycled through (PR numbers 1..=N); each delivery adds its
+    /// own sequence number and is signed as it is sent, so no two bodies are alike.
     #[arg(long, default_value_t = 512)]
     bodies: usize,
     /// Repository named in the payloads, as `owner/name`.
@@ -134,12 +135,10 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         .split_once('/')
         .ok_or("--repo must be owner/name")?;
     let ctx = RepoContext::new(owner, name, "https://api.github.com");
-    let pool = Arc::new(signed_pool(
-        args.bodies,
-        &ctx,
-        args.secret.expose_secret().as_bytes(),
-    ));
-    let body_bytes_mean = pool.iter().map(|b| b.body.len()).sum::<usize>() / pool.len().max(1);
+    let pool = Arc::new(body_pool(args.bodies, &ctx));
+    let secret: Arc<[u8]> = Arc::from(args.secret.expose_secret().as_bytes());
+    let run_id: Arc<str> = Arc::from(uuid::Uuid::new_v4().simple().to_string());
+    let body_bytes_mean = pool.iter().map(Bytes::len).sum::<usize>() / pool.len().max(1);
     let duration = Duration::from_secs_f64(args.duration.max(0.1));
     let timeout = Duration::from_millis(args.timeout_ms);
     let connections = args.connections.max(1);
@@ -177,10 +176,12 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     for w in 0..connections {
         let target = target.clone();
         let pool = pool.clone();
+        let secret = secret.clone();
+        let run_id = run_id.clone();
         let rx = rx.clone();
         let max = args.max;
         workers.push(tokio::spawn(async move {
-            let mut worker = Worker::new(target, pool, timeout);
+            let mut worker = Worker::new(target, pool, secret, run_id, timeout);
             let mut k = w as u64;
             loop {
                 let released = if max {
@@ -319,17 +320,28 @@ fn print_report(r: &Report) {
 /// One keep-alive connection and the samples it recorded.
 struct Worker {
     target: Arc<Target>,
-    pool: Arc<Vec<SignedBody>>,
+    pool: Arc<Vec<Bytes>>,
+    secret: Arc<[u8]>,
+    /// This run's id, in every body, so two runs never send one body.
+    run_id: Arc<str>,
     timeout: Duration,
     conn: Option<http1::SendRequest<Full<Bytes>>>,
     samples: Vec<Sample>,
 }
 
 impl Worker {
-    fn new(target: Arc<Target>, pool: Arc<Vec<SignedBody>>, timeout: Duration) -> Self {
+    fn new(
+        target: Arc<Target>,
+        pool: Arc<Vec<Bytes>>,
+        secret: Arc<[u8]>,
+        run_id: Arc<str>,
+        timeout: Duration,
+    ) -> Self {
         Self {
             target,
             pool,
+            secret,
+            run_id,
             timeout,
             conn: None,
             samples: Vec::new(),
@@ -350,9 +362,10 @@ impl Worker {
 
     /// Sends delivery `k`, released at `released`, and records how it went.
     async fn deliver(&mut self, k: u64, released: Instant) {
-        let item = &self.pool[(k % self.pool.len() as u64) as usize];
+        let template = &self.pool[(k % self.pool.len() as u64) as usize];
+        let item = unique_delivery(template, &self.run_id, k, &self.secret);
         let delivery = uuid::Uuid::new_v4();
-        let status = match self.send(item.clone(), delivery).await {
+        let status = match self.send(item, delivery).await {
             Some(status) => status,
             None => {
                 // Drop the connection: the next delivery reconnects.
