@@ -68,6 +68,11 @@ pub struct ServerSection {
     pub workers: Option<usize>,
     /// Processing attempts per webhook event before it is dead-lettered.
     pub max_attempts: Option<u32>,
+    /// This process's name in the store's leases (default: host name and port); each process
+    /// sharing a store needs its own, kept across restarts.
+    pub instance: Option<String>,
+    /// Seconds a lease lasts unless renewed: how long the work of a process that died waits.
+    pub lease_secs: Option<u64>,
 }
 
 impl ConfigFile {

@@ -50,8 +50,11 @@ enum Command {
     /// List, count or export stored records.
     #[command(subcommand)]
     Records(commands::records::RecordsCommand),
-    /// Receive webhooks: verify, deduplicate, store durably, process in the background.
+    /// Run the service: receive webhooks (verify, deduplicate, store durably, process in the
+    /// background) and run the scheduled syncs; many processes may share one store.
     Serve(commands::serve::ServeArgs),
+    /// Show the scheduled syncs (last and next run, records, errors, lag) and the webhook backlog.
+    Status(commands::status::StatusArgs),
     /// Check that a connector is ready for production: the behaviour suite against the local
     /// sandbox, or read-only checks against the API a config points at.
     Verify(commands::verify::VerifyArgs),
@@ -75,6 +78,7 @@ async fn main() -> std::process::ExitCode {
         Command::Records(cmd) => commands::records::run(cmd).await,
         Command::Check(args) => commands::check::run(args).await,
         Command::Serve(args) => commands::serve::run(args).await,
+        Command::Status(args) => commands::status::run(args).await,
         Command::Sandbox(args) => commands::sandbox::run(*args).await,
         Command::Verify(args) => commands::verify::run(args).await,
     };

@@ -9,6 +9,8 @@ use gwi_sandbox::{Sandbox, SandboxConfig, SandboxHandle};
 
 #[path = "cli/security.rs"]
 mod security;
+#[path = "cli/service.rs"]
+mod service;
 
 fn gwi(dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_gwi"))

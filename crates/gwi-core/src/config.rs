@@ -248,6 +248,10 @@ pub struct CommonConfig {
     /// `tolerance_secs`. Only for connectors that take webhooks.
     #[serde(default)]
     pub webhook: Option<WebhookSettings>,
+    /// When `gwi serve` runs this sync (`every 15m`, or a cron expression in UTC); none runs
+    /// it only when asked (`gwi sync`).
+    #[serde(default)]
+    pub schedule: Option<crate::schedule::Schedule>,
 }
 
 impl CommonConfig {
@@ -261,6 +265,7 @@ impl CommonConfig {
             http: HttpSettings::default(),
             webhook_secret: None,
             webhook: None,
+            schedule: None,
         }
     }
 

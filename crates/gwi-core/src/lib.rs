@@ -19,6 +19,7 @@ pub mod pagination;
 pub mod progress;
 pub mod record;
 pub mod registry;
+pub mod schedule;
 pub mod schema;
 pub mod store;
 pub mod stream;

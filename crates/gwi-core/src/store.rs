@@ -16,8 +16,53 @@ use serde::Serialize;
 use crate::record::ConnectorRecord;
 use crate::stream::Checkpoint;
 
-/// How long a fetched inbox entry stays hidden from other fetches unless marked done or failed.
-pub const INBOX_LEASE: Duration = Duration::from_secs(300);
+/// How long a lease (a fetched inbox entry, a running sync) lasts unless its holder renews it:
+/// how long work held by a process that died waits before another takes it over.
+pub const LEASE_TTL: Duration = Duration::from_secs(30);
+
+/// Who holds leases, and for how long each lasts unless renewed.
+///
+/// The holder is a `gwi serve` process's instance name: stable across its restarts, so a process
+/// that starts again hands back at once what its previous life held (see
+/// [`Store::release_leases`]), and distinct between processes sharing a store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lease {
+    /// The instance name of the holder.
+    pub holder: String,
+    /// How long a lease lasts from its last renewal.
+    pub ttl: Duration,
+}
+
+impl Lease {
+    /// Leases for `holder` lasting [`LEASE_TTL`].
+    pub fn new(holder: impl Into<String>) -> Self {
+        Self {
+            holder: holder.into(),
+            ttl: LEASE_TTL,
+        }
+    }
+}
+
+/// One scheduled sync's latest run, as `gwi serve` records it and `gwi status` reads it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SyncRun {
+    /// Whose sync it is.
+    pub tenant: String,
+    /// Connector name.
+    pub connector: String,
+    /// Instance name of the process that ran (or runs) it.
+    pub holder: String,
+    /// When it began.
+    pub started_at: DateTime<Utc>,
+    /// When it ended; `None` while it runs, or if its process stopped or died during it.
+    pub finished_at: Option<DateTime<Utc>>,
+    /// Records committed.
+    pub records: u64,
+    /// Why it failed, if it did.
+    pub error: Option<String>,
+    /// When the schedule runs it next, as its last runner computed it.
+    pub next_run_at: Option<DateTime<Utc>>,
+}
 
 /// A failure of the storage engine.
 #[derive(Debug, thiserror::Error)]
@@ -241,12 +286,17 @@ pub trait Store: Send + Sync {
             .ok_or_else(|| StoreError::Query("the inbox append returned no result".to_owned()))
     }
 
-    /// Up to `limit` pending entries whose retry time has come, oldest first.
+    /// Up to `limit` pending entries whose retry time has come, oldest first, leased to `lease`.
     ///
-    /// Fetched entries are leased for [`INBOX_LEASE`]: other fetches skip them until they are
-    /// marked done or failed, or the lease runs out (the worker died), so competing workers never
-    /// process one delivery at the same time.
-    async fn inbox_fetch_pending(&self, limit: u32) -> Result<Vec<InboxEntry>, StoreError>;
+    /// Other fetches skip a leased entry until it is marked done or failed, handed back
+    /// ([`release_leases`](Self::release_leases)), or its lease runs out unrenewed (the holder
+    /// died; see [`renew_leases`](Self::renew_leases)), so competing workers never process one
+    /// delivery at the same time.
+    async fn inbox_fetch_pending(
+        &self,
+        limit: u32,
+        lease: &Lease,
+    ) -> Result<Vec<InboxEntry>, StoreError>;
 
     /// Stores the records of processed entries and marks the entries done, all in one
     /// transaction: one commit for many events is what lets workers keep up with ingest.
@@ -324,6 +374,31 @@ pub trait Store: Send + Sync {
 
     /// Counts records matching `query` (its `limit` is ignored).
     async fn count_records(&self, query: &RecordQuery) -> Result<u64, StoreError>;
+
+    /// Takes the named lease (a scheduled sync, say) for `lease.holder`: `true` if it was free,
+    /// had run out, or was already the holder's (then renewed). One atomic statement: two
+    /// processes never both hold one name.
+    async fn acquire_lease(&self, name: &str, lease: &Lease) -> Result<bool, StoreError>;
+
+    /// The holder's heartbeat: extends every named lease and leased pending inbox entry it still
+    /// holds by `lease.ttl`, and returns the names it still holds (a name missing was taken over
+    /// after running out, so its work must stop).
+    async fn renew_leases(&self, lease: &Lease) -> Result<Vec<String>, StoreError>;
+
+    /// Hands back one named lease, if `holder` holds it.
+    async fn release_lease(&self, name: &str, holder: &str) -> Result<(), StoreError>;
+
+    /// Hands back everything `holder` holds (named leases, leased inbox entries, due at once):
+    /// at shutdown, and at startup for what a previous life of the same instance left. Returns
+    /// how many leases were handed back.
+    async fn release_leases(&self, holder: &str) -> Result<u64, StoreError>;
+
+    /// Saves the latest run of a scheduled sync, replacing the one before for its tenant and
+    /// connector.
+    async fn save_sync_run(&self, run: &SyncRun) -> Result<(), StoreError>;
+
+    /// The latest run of every scheduled sync, by tenant and connector.
+    async fn sync_runs(&self) -> Result<Vec<SyncRun>, StoreError>;
 
     /// Checks that the store answers and takes a durable write (for `/readyz`: a store that
     /// can be read but not written would answer every delivery 503).

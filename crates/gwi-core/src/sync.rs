@@ -384,9 +384,15 @@ impl SyncEngine {
         // Child token: a failing stream stops its siblings without cancelling the caller's token.
         let stop = self.cancel.child_token();
         let seen = options.reconcile.then(Seen::default);
-        let mut runs = futures::stream::iter(streams.iter())
+        // The futures are made up front (they do nothing until polled): a closure in the
+        // stream's type would make this future not provably `Send` for `tokio::spawn` (the
+        // scheduler of `gwi serve` spawns syncs).
+        let pending: Vec<_> = streams
+            .iter()
             .map(|stream| self.run_stream(&scope, stream, options, &budget, &stop, seen.as_ref()))
-            .buffer_unordered(self.settings.concurrency.max(1));
+            .collect();
+        let mut runs =
+            futures::stream::iter(pending).buffer_unordered(self.settings.concurrency.max(1));
 
         let mut result = SyncResult::default();
         let mut failure: Option<ConnectorError> = None;

@@ -60,6 +60,28 @@ pub struct ServerConfig {
     /// Whether `/webhooks/{connector}/{tenant}` is served; a single-tenant deployment turns it
     /// off, leaving `/webhooks/{connector}` (and installation routing) only.
     pub tenant_routes: bool,
+    /// This process's name in the leases it takes in the store: distinct for each process
+    /// sharing a store, and the same across restarts of one, so a restart hands back at once
+    /// what the process held when it stopped. Default: [`default_instance`].
+    pub instance: String,
+    /// How long a lease (a fetched webhook event, a running scheduled sync) lasts unless this
+    /// process renews it: how long the work of a process that died waits for another.
+    pub lease_ttl: Duration,
+    /// How often the scheduler looks for due syncs when none is due sooner (it also learns
+    /// here of syncs another process left unfinished).
+    pub schedule_tick: Duration,
+}
+
+/// The default instance name for a process listening on `listen`: the host's name and the
+/// port, distinct for processes on one host and across hosts.
+pub fn default_instance(listen: SocketAddr) -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "gwi".to_owned());
+    format!("{host}:{}", listen.port())
 }
 
 impl Default for ServerConfig {
@@ -83,6 +105,9 @@ impl Default for ServerConfig {
             prune_interval: Duration::from_secs(3600),
             token_key: None,
             tenant_routes: true,
+            instance: default_instance(SocketAddr::from((Ipv4Addr::LOCALHOST, 8080))),
+            lease_ttl: gwi_core::store::LEASE_TTL,
+            schedule_tick: Duration::from_secs(5),
         }
     }
 }

@@ -12,6 +12,8 @@
 //!   dead-lettered with their reason.
 //! - `GET /healthz`, `GET /readyz` (store writable) and `GET /metrics` (Prometheus text).
 //! - Settled deliveries are pruned in the background (bodies, then whole entries).
+//! - Connectors with a `schedule` are synced in the background, each by one process at a time
+//!   however many share the store (leases renewed by a heartbeat; see `scheduler`).
 //!
 //! [`Server::router`] gives the axum router for in-process tests; [`Server::serve`] runs it on a
 //! listener with the workers and shuts both down gracefully.
@@ -20,15 +22,19 @@ mod appender;
 mod config;
 mod error;
 mod group_commit;
+mod leases;
 mod listen;
 pub mod metrics;
 mod ops;
 mod retention;
+mod scheduler;
 mod server;
 mod webhook;
 mod worker;
 
-pub use config::{DEFAULT_BODY_BYTES_IN_FLIGHT, DEFAULT_BODY_LIMIT, RetryPolicy, ServerConfig};
+pub use config::{
+    DEFAULT_BODY_BYTES_IN_FLIGHT, DEFAULT_BODY_LIMIT, RetryPolicy, ServerConfig, default_instance,
+};
 pub use error::ServerError;
 pub use server::Server;
 pub use worker::Workers;

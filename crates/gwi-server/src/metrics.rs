@@ -26,6 +26,24 @@ pub const PROCESSING_SECONDS: &str = "gwi_webhook_processing_seconds";
 /// Events processed, by `connector` and `outcome` (`done`, `retry`, `dead`).
 pub const PROCESSED: &str = "gwi_webhook_processed_total";
 
+/// Scheduled sync runs ended by this process, by `connector`, `tenant` and `outcome`
+/// (`done`, `failed`, `stopped`).
+pub const SYNC_RUNS: &str = "gwi_sync_runs_total";
+/// Start of each scheduled sync's latest run (Unix seconds), by `connector` and `tenant`, as
+/// the store holds it (whichever process ran it).
+pub const SYNC_LAST_RUN: &str = "gwi_sync_last_run_timestamp_seconds";
+/// Duration of each scheduled sync's latest finished run.
+pub const SYNC_LAST_DURATION: &str = "gwi_sync_last_run_duration_seconds";
+/// Records committed by each scheduled sync's latest run.
+pub const SYNC_LAST_RECORDS: &str = "gwi_sync_last_run_records";
+/// 1 when each scheduled sync's latest finished run failed, else 0.
+pub const SYNC_LAST_FAILED: &str = "gwi_sync_last_run_failed";
+/// When each scheduled sync runs next (Unix seconds).
+pub const SYNC_NEXT_RUN: &str = "gwi_sync_next_run_timestamp_seconds";
+/// Seconds since each stream of a scheduled sync last committed a checkpoint, by `connector`,
+/// `tenant` and `stream`.
+pub const SYNC_STREAM_LAG: &str = "gwi_sync_stream_lag_seconds";
+
 /// The `connector` label of requests for a name no connector has.
 pub const UNKNOWN_CONNECTOR: &str = "_unknown";
 
@@ -101,6 +119,53 @@ pub(crate) fn inbox_depth(backlog: InboxBacklog) {
     // Gauges are f64; inbox sizes stay far below 2^53.
     metrics::gauge!(INBOX_DEPTH, "status" => "pending").set(backlog.pending as f64);
     metrics::gauge!(INBOX_DEPTH, "status" => "dead").set(backlog.dead as f64);
+}
+
+/// Counts one scheduled run this process ended.
+pub(crate) fn sync_run(scope: &gwi_core::store::Scope, run: &gwi_core::store::SyncRun) {
+    let outcome = match (&run.finished_at, &run.error) {
+        (None, _) => "stopped",
+        (Some(_), Some(_)) => "failed",
+        (Some(_), None) => "done",
+    };
+    metrics::counter!(SYNC_RUNS, "connector" => scope.connector.clone(), "tenant" => scope.tenant.clone(), "outcome" => outcome)
+        .increment(1);
+}
+
+/// Sets the scheduled syncs' gauges from their latest runs, as the store holds them.
+#[allow(clippy::cast_precision_loss)] // Unix seconds and record counts stay far below 2^53.
+pub(crate) fn sync_status(runs: &[gwi_core::store::SyncRun]) {
+    for run in runs {
+        let labels = [
+            ("connector", run.connector.clone()),
+            ("tenant", run.tenant.clone()),
+        ];
+        metrics::gauge!(SYNC_LAST_RUN, &labels).set(run.started_at.timestamp_micros() as f64 / 1e6);
+        metrics::gauge!(SYNC_LAST_RECORDS, &labels).set(run.records as f64);
+        if let Some(finished) = run.finished_at {
+            let seconds = (finished - run.started_at).num_microseconds().unwrap_or(0) as f64 / 1e6;
+            metrics::gauge!(SYNC_LAST_DURATION, &labels).set(seconds);
+            metrics::gauge!(SYNC_LAST_FAILED, &labels)
+                .set(f64::from(u8::from(run.error.is_some())));
+        }
+        if let Some(next) = run.next_run_at {
+            metrics::gauge!(SYNC_NEXT_RUN, &labels).set(next.timestamp_micros() as f64 / 1e6);
+        }
+    }
+}
+
+/// Sets the lag of each stream of one scheduled sync from its stored states.
+#[allow(clippy::cast_precision_loss)]
+pub(crate) fn stream_lag(
+    scope: &gwi_core::store::Scope,
+    states: &[gwi_core::store::StreamState],
+    now: chrono::DateTime<chrono::Utc>,
+) {
+    for state in states {
+        let lag = (now - state.updated_at).num_milliseconds().max(0) as f64 / 1e3;
+        metrics::gauge!(SYNC_STREAM_LAG, "connector" => scope.connector.clone(), "tenant" => scope.tenant.clone(), "stream" => state.stream.clone())
+            .set(lag);
+    }
 }
 
 /// Counts one pruning pass.

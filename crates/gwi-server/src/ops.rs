@@ -9,6 +9,8 @@ use axum::response::{IntoResponse, Response};
 use http::{HeaderValue, StatusCode, header};
 use serde_json::json;
 
+use gwi_core::store::Scope;
+
 use crate::metrics;
 use crate::server::Shared;
 
@@ -52,6 +54,7 @@ pub(crate) async fn metrics(State(shared): State<Arc<Shared>>) -> Response {
         Ok(Err(failure)) => tracing::warn!("metrics: cannot read the inbox backlog: {failure}"),
         Err(_) => tracing::warn!("metrics: the inbox backlog timed out"),
     }
+    sync_metrics(&shared).await;
     let text = match &shared.metrics {
         Some(handle) => {
             handle.run_upkeep();
@@ -65,4 +68,27 @@ pub(crate) async fn metrics(State(shared): State<Arc<Shared>>) -> Response {
         HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
     );
     response
+}
+
+/// The scheduled syncs' gauges, from the store (runs of every process sharing it).
+async fn sync_metrics(shared: &Shared) {
+    let scheduled: Vec<Scope> = shared.routes.scheduled().collect();
+    if scheduled.is_empty() {
+        return;
+    }
+    let read = async {
+        let runs = shared.store.sync_runs().await?;
+        metrics::sync_status(&runs);
+        let now = chrono::Utc::now();
+        for scope in &scheduled {
+            let states = shared.store.load_state(scope).await?;
+            metrics::stream_lag(scope, &states, now);
+        }
+        Ok::<(), gwi_core::store::StoreError>(())
+    };
+    match tokio::time::timeout(STORE_PROBE_TIMEOUT, read).await {
+        Ok(Ok(())) => {}
+        Ok(Err(failure)) => tracing::warn!("metrics: cannot read the sync status: {failure}"),
+        Err(_) => tracing::warn!("metrics: the sync status timed out"),
+    }
 }

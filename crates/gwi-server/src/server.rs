@@ -13,7 +13,7 @@ use gwi_core::auth::RefreshTokenSink;
 use gwi_core::context::ConnectorContext;
 use gwi_core::http::ReqwestClient;
 use gwi_core::registry::ConfiguredConnector;
-use gwi_core::store::{INBOX_LEASE, Store, StoreTokenSink};
+use gwi_core::store::{Lease, Scope, Store, StoreTokenSink};
 use gwi_core::webhook::SENSITIVE_HEADERS;
 use http::{HeaderValue, StatusCode, header};
 use metrics_exporter_prometheus::PrometheusHandle;
@@ -27,7 +27,7 @@ use crate::appender::Appender;
 use crate::config::ServerConfig;
 use crate::error::ServerError;
 use crate::worker::Workers;
-use crate::{listen, metrics, ops, retention, webhook};
+use crate::{leases, listen, metrics, ops, retention, scheduler, webhook};
 
 /// One configured connector: its settings and webhook scheme, and the context through which
 /// its webhook mapping may read the provider (with its credentials, pacing and retries).
@@ -96,8 +96,16 @@ impl Routes {
         self.get(connector, Some(tenant))
     }
 
-    fn iter(&self) -> impl Iterator<Item = (&(String, String), &Route)> {
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&(String, String), &Route)> {
         self.by_tenant.iter()
+    }
+
+    /// The (tenant, connector) of every route with a sync schedule.
+    pub(crate) fn scheduled(&self) -> impl Iterator<Item = Scope> + '_ {
+        self.by_tenant
+            .iter()
+            .filter(|(_, route)| route.connector.common.schedule.is_some())
+            .map(|((connector, tenant), _)| Scope::new(tenant.clone(), connector.clone()))
     }
 }
 
@@ -115,6 +123,10 @@ pub(crate) struct Shared {
     pub(crate) storing: Semaphore,
     /// Permits for body bytes being read or stored (`body_bytes_in_flight`), one per byte.
     pub(crate) body_bytes: Arc<Semaphore>,
+    /// This process's leases in the store: its instance name and their length.
+    pub(crate) lease: Lease,
+    /// The scheduled syncs running here, by lease name, with what cancels each.
+    pub(crate) running: std::sync::Mutex<HashMap<String, tokio_util::sync::CancellationToken>>,
 }
 
 /// The webhook service for a set of connectors over one store.
@@ -188,6 +200,10 @@ impl Server {
         let wake = Arc::new(Notify::new());
         let appender = Appender::start(&runtime, store.clone(), wake.clone());
         let storing = Semaphore::new(config.concurrency_limit);
+        let lease = Lease {
+            holder: config.instance.clone(),
+            ttl: config.lease_ttl,
+        };
         let body_bytes = Arc::new(Semaphore::new(config.body_bytes_in_flight));
         Ok(Self {
             shared: Arc::new(Shared {
@@ -199,6 +215,8 @@ impl Server {
                 metrics: handle,
                 storing,
                 body_bytes,
+                lease,
+                running: std::sync::Mutex::new(HashMap::new()),
             }),
         })
     }
@@ -267,20 +285,44 @@ impl Server {
         Workers::start(self.shared.clone())
     }
 
-    /// Serves on `listener` with the workers until `shutdown` completes, then stops accepting,
-    /// finishes in-flight requests, appends deliveries still queued (those whose request timed
-    /// out), lets workers finish their current event, and returns.
+    /// Serves on `listener` with the workers and the scheduled syncs until `shutdown`
+    /// completes, then stops accepting, finishes in-flight requests, appends deliveries still
+    /// queued (those whose request timed out), stops the syncs in progress after their complete
+    /// batches, lets workers finish their current event, hands back every lease this instance
+    /// still holds (so other processes take the rest over at once), and returns.
+    ///
+    /// It first hands back what a previous life of this instance left leased.
     pub async fn serve<F>(self, listener: TcpListener, shutdown: F) -> Result<(), ServerError>
     where
         F: Future<Output = ()> + Send + 'static,
     {
-        let workers = self.start_workers();
-        let pruner = retention::Pruner::start(self.shared.clone());
         let shared = self.shared.clone();
+        let holder = &shared.lease.holder;
+        match shared.store.release_leases(holder).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(
+                instance = %holder, leases = n,
+                "handed back what this instance held before it stopped"
+            ),
+            Err(e) => {
+                tracing::warn!(instance = %holder, "cannot hand back earlier leases (they run out by themselves): {e}");
+            }
+        }
+        let heartbeat = leases::Heartbeat::start(shared.clone());
+        let workers = self.start_workers();
+        let pruner = retention::Pruner::start(shared.clone());
+        let scheduler = scheduler::Scheduler::start(shared.clone());
         listen::serve(listener, self.router(), &shared.config, shutdown).await;
         shared.appender.drain().await;
+        if let Some(scheduler) = scheduler {
+            scheduler.stop().await;
+        }
         workers.shutdown().await;
         pruner.stop().await;
+        heartbeat.stop().await;
+        if let Err(e) = shared.store.release_leases(holder).await {
+            tracing::warn!(instance = %holder, "cannot hand back leases at shutdown (they run out by themselves): {e}");
+        }
         Ok(())
     }
 }
@@ -320,12 +362,17 @@ fn validate(config: &ServerConfig) -> Result<(), ServerError> {
     if config.processing_timeout.is_zero() {
         return invalid("processing_timeout", "must be longer than zero");
     }
-    if config.processing_timeout >= INBOX_LEASE {
-        // Past the lease, the store hands the event to another worker while this one still runs.
+    if config.instance.trim().is_empty() {
         return invalid(
-            "processing_timeout",
-            "must be shorter than the store's inbox lease (5 minutes)",
+            "instance",
+            "must name this process (each process sharing a store its own)",
         );
+    }
+    if config.lease_ttl < Duration::from_secs(1) {
+        return invalid("lease_ttl", "must be at least a second");
+    }
+    if config.schedule_tick.is_zero() {
+        return invalid("schedule_tick", "must be longer than zero");
     }
     if config.prune_interval.is_zero() {
         return invalid("prune_interval", "must be longer than zero");
@@ -405,10 +452,17 @@ mod tests {
         );
         assert_eq!(
             field(ServerConfig {
-                processing_timeout: INBOX_LEASE + Duration::from_secs(1),
+                instance: " ".into(),
                 ..base()
             }),
-            "processing_timeout"
+            "instance"
+        );
+        assert_eq!(
+            field(ServerConfig {
+                lease_ttl: Duration::from_millis(10),
+                ..base()
+            }),
+            "lease_ttl"
         );
         let mut retry = base().retry;
         retry.max_attempts = 0;

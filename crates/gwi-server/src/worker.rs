@@ -142,7 +142,7 @@ async fn dispatch(shared: Arc<Shared>, cancel: CancellationToken) {
         if free > 0 && !deferred && (tasks.is_empty() || free * 2 >= workers) {
             last_fetch = Some(tokio::time::Instant::now());
             let limit = u32::try_from(free).unwrap_or(u32::MAX);
-            match shared.store.inbox_fetch_pending(limit).await {
+            match shared.store.inbox_fetch_pending(limit, &shared.lease).await {
                 Ok(entries) => {
                     fetch_failures = 0;
                     for entry in entries {

@@ -16,8 +16,8 @@ use futures::TryStreamExt;
 use futures::stream::BoxStream;
 use gwi_core::record::ConnectorRecord;
 use gwi_core::store::{
-    INBOX_LEASE, InboundWebhook, InboxAppend, InboxBacklog, InboxCompletion, InboxEntry,
-    InboxPruned, InboxStatus, RecordQuery, Scope, Store, StoreError, StreamState, UpsertOutcome,
+    InboundWebhook, InboxAppend, InboxBacklog, InboxCompletion, InboxEntry, InboxPruned,
+    InboxStatus, Lease, RecordQuery, Scope, Store, StoreError, StreamState, SyncRun, UpsertOutcome,
 };
 use gwi_core::stream::Checkpoint;
 use secrecy::{ExposeSecret, SecretString};
@@ -399,7 +399,11 @@ impl Store for PostgresStore {
         Ok(outcomes(webhooks, stored))
     }
 
-    async fn inbox_fetch_pending(&self, limit: u32) -> Result<Vec<InboxEntry>, StoreError> {
+    async fn inbox_fetch_pending(
+        &self,
+        limit: u32,
+        lease: &Lease,
+    ) -> Result<Vec<InboxEntry>, StoreError> {
         // SKIP LOCKED: workers fetching at the same time take disjoint entries; the lease then
         // hides them from later fetches until marked (or until the worker is presumed dead).
         let rows = sqlx::query(
@@ -407,7 +411,8 @@ impl Store for PostgresStore {
                SELECT id FROM inbox \
                WHERE status = 'pending' AND next_attempt_at <= clock_timestamp() \
                ORDER BY next_attempt_at, id LIMIT $1 FOR UPDATE SKIP LOCKED) \
-             UPDATE inbox SET next_attempt_at = clock_timestamp() + make_interval(secs => $2) \
+             UPDATE inbox SET next_attempt_at = clock_timestamp() + make_interval(secs => $2), \
+               leased_by = $3 \
              FROM picked WHERE inbox.id = picked.id \
              RETURNING inbox.id, inbox.tenant, inbox.connector, inbox.dedupe_key, \
                inbox.event_type, inbox.headers, inbox.body, inbox.body_codec, inbox.received_at, \
@@ -415,7 +420,8 @@ impl Store for PostgresStore {
                inbox.attempts, inbox.last_error",
         )
         .bind(i64::from(limit))
-        .bind(seconds(INBOX_LEASE))
+        .bind(seconds(lease.ttl))
+        .bind(lease.holder.as_str())
         .fetch_all(&self.pool)
         .await
         .map_err(from_sqlx)?;
@@ -471,7 +477,7 @@ impl Store for PostgresStore {
         let done = sqlx::query(
             "UPDATE inbox SET attempts = attempts + 1, last_error = $2, \
              status = CASE WHEN $3::timestamptz IS NULL THEN 'dead' ELSE 'pending' END, \
-             next_attempt_at = COALESCE($3, next_attempt_at) \
+             next_attempt_at = COALESCE($3, next_attempt_at), leased_by = NULL \
              WHERE id = $1 AND status = 'pending'",
         )
         .bind(id)
@@ -634,6 +640,148 @@ impl Store for PostgresStore {
             .await
             .map_err(from_sqlx)?;
         Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    async fn acquire_lease(&self, name: &str, lease: &Lease) -> Result<bool, StoreError> {
+        // One statement: concurrent takers of one name serialize on its primary key; a live
+        // lease of another holder is left alone. Times come from the database clock, which
+        // every process shares.
+        let done = sqlx::query(
+            "INSERT INTO leases (name, holder, expires_at) \
+             VALUES ($1, $2, clock_timestamp() + make_interval(secs => $3)) \
+             ON CONFLICT (name) DO UPDATE SET holder = EXCLUDED.holder, \
+               expires_at = EXCLUDED.expires_at \
+             WHERE leases.holder = EXCLUDED.holder OR leases.expires_at <= clock_timestamp()",
+        )
+        .bind(name)
+        .bind(lease.holder.as_str())
+        .bind(seconds(lease.ttl))
+        .execute(&self.pool)
+        .await
+        .map_err(from_sqlx)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn renew_leases(&self, lease: &Lease) -> Result<Vec<String>, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(from_sqlx)?;
+        sqlx::query(
+            "UPDATE inbox SET next_attempt_at = clock_timestamp() + make_interval(secs => $2) \
+             WHERE leased_by = $1 AND status = 'pending'",
+        )
+        .bind(lease.holder.as_str())
+        .bind(seconds(lease.ttl))
+        .execute(&mut *tx)
+        .await
+        .map_err(from_sqlx)?;
+        let held: Vec<(String,)> = sqlx::query_as(
+            "UPDATE leases SET expires_at = clock_timestamp() + make_interval(secs => $2) \
+             WHERE holder = $1 RETURNING name",
+        )
+        .bind(lease.holder.as_str())
+        .bind(seconds(lease.ttl))
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(from_sqlx)?;
+        tx.commit().await.map_err(from_sqlx)?;
+        Ok(held.into_iter().map(|(name,)| name).collect())
+    }
+
+    async fn release_lease(&self, name: &str, holder: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM leases WHERE name = $1 AND holder = $2")
+            .bind(name)
+            .bind(holder)
+            .execute(&self.pool)
+            .await
+            .map_err(from_sqlx)?;
+        Ok(())
+    }
+
+    async fn release_leases(&self, holder: &str) -> Result<u64, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(from_sqlx)?;
+        let entries = sqlx::query(
+            "UPDATE inbox SET next_attempt_at = clock_timestamp(), leased_by = NULL \
+             WHERE leased_by = $1 AND status = 'pending'",
+        )
+        .bind(holder)
+        .execute(&mut *tx)
+        .await
+        .map_err(from_sqlx)?;
+        let names = sqlx::query("DELETE FROM leases WHERE holder = $1")
+            .bind(holder)
+            .execute(&mut *tx)
+            .await
+            .map_err(from_sqlx)?;
+        tx.commit().await.map_err(from_sqlx)?;
+        Ok(entries.rows_affected() + names.rows_affected())
+    }
+
+    async fn save_sync_run(&self, run: &SyncRun) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO sync_runs (tenant, connector, holder, started_at, finished_at, \
+               records, error, next_run_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+             ON CONFLICT (tenant, connector) DO UPDATE SET holder = EXCLUDED.holder, \
+               started_at = EXCLUDED.started_at, finished_at = EXCLUDED.finished_at, \
+               records = EXCLUDED.records, error = EXCLUDED.error, \
+               next_run_at = EXCLUDED.next_run_at",
+        )
+        .bind(run.tenant.as_str())
+        .bind(run.connector.as_str())
+        .bind(run.holder.as_str())
+        .bind(run.started_at)
+        .bind(run.finished_at)
+        .bind(i64::try_from(run.records).unwrap_or(i64::MAX))
+        .bind(run.error.as_deref())
+        .bind(run.next_run_at)
+        .execute(&self.pool)
+        .await
+        .map_err(from_sqlx)?;
+        Ok(())
+    }
+
+    async fn sync_runs(&self) -> Result<Vec<SyncRun>, StoreError> {
+        type Row = (
+            String,
+            String,
+            String,
+            DateTime<Utc>,
+            Option<DateTime<Utc>>,
+            i64,
+            Option<String>,
+            Option<DateTime<Utc>>,
+        );
+        let rows: Vec<Row> = sqlx::query_as(
+            "SELECT tenant, connector, holder, started_at, finished_at, records, error, \
+               next_run_at FROM sync_runs ORDER BY tenant, connector",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(from_sqlx)?;
+        Ok(rows
+            .into_iter()
+            .map(
+                |(
+                    tenant,
+                    connector,
+                    holder,
+                    started_at,
+                    finished_at,
+                    records,
+                    error,
+                    next_run_at,
+                )| {
+                    SyncRun {
+                        tenant,
+                        connector,
+                        holder,
+                        started_at,
+                        finished_at,
+                        records: u64::try_from(records).unwrap_or(0),
+                        error,
+                        next_run_at,
+                    }
+                },
+            )
+            .collect())
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

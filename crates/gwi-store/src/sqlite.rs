@@ -27,8 +27,8 @@ use futures::TryStreamExt;
 use futures::stream::BoxStream;
 use gwi_core::record::{ConnectorRecord, JsonText};
 use gwi_core::store::{
-    INBOX_LEASE, InboundWebhook, InboxAppend, InboxBacklog, InboxCompletion, InboxEntry,
-    InboxPruned, InboxStatus, RecordQuery, Scope, Store, StoreError, StreamState, UpsertOutcome,
+    InboundWebhook, InboxAppend, InboxBacklog, InboxCompletion, InboxEntry, InboxPruned,
+    InboxStatus, Lease, RecordQuery, Scope, Store, StoreError, StreamState, SyncRun, UpsertOutcome,
 };
 use gwi_core::stream::Checkpoint;
 use gwi_core::time::format_micros;
@@ -936,20 +936,25 @@ impl Store for SqliteStore {
         Ok(outcomes(webhooks, stored))
     }
 
-    async fn inbox_fetch_pending(&self, limit: u32) -> Result<Vec<InboxEntry>, StoreError> {
+    async fn inbox_fetch_pending(
+        &self,
+        limit: u32,
+        lease: &Lease,
+    ) -> Result<Vec<InboxEntry>, StoreError> {
         let now = Utc::now();
         // Leasing is one UPDATE on the single writer, so two fetches never get one entry.
         // Ordered like the `inbox_pending` index, so a backlog is not sorted on every fetch.
         let rows = sqlx::query(
-            "UPDATE inbox SET next_attempt_at = ?1 WHERE id IN ( \
+            "UPDATE inbox SET next_attempt_at = ?1, leased_by = ?4 WHERE id IN ( \
                SELECT id FROM inbox WHERE status = 'pending' AND next_attempt_at <= ?2 \
                ORDER BY next_attempt_at, id LIMIT ?3) \
              RETURNING id, tenant, connector, dedupe_key, event_type, headers, \
                received_at, status, attempts, last_error",
         )
-        .bind(micros_after(now, INBOX_LEASE)?)
+        .bind(micros_after(now, lease.ttl)?)
         .bind(now.timestamp_micros())
         .bind(i64::from(limit))
+        .bind(lease.holder.as_str())
         .fetch_all(&self.writer)
         .await
         .map_err(from_sqlx)?;
@@ -1052,7 +1057,7 @@ impl Store for SqliteStore {
         let done = sqlx::query(
             "UPDATE inbox SET attempts = attempts + 1, last_error = ?2, \
              status = CASE WHEN ?3 IS NULL THEN 'dead' ELSE 'pending' END, \
-             next_attempt_at = COALESCE(?3, next_attempt_at) \
+             next_attempt_at = COALESCE(?3, next_attempt_at), leased_by = NULL \
              WHERE id = ?1 AND status = 'pending'",
         )
         .bind(id)
@@ -1243,6 +1248,143 @@ impl Store for SqliteStore {
         Ok(u64::try_from(n).unwrap_or(0))
     }
 
+    async fn acquire_lease(&self, name: &str, lease: &Lease) -> Result<bool, StoreError> {
+        let now = Utc::now();
+        // One statement on the single writer: a live lease of another holder is left alone.
+        let done = sqlx::query(
+            "INSERT INTO leases (name, holder, expires_at) VALUES (?1, ?2, ?3) \
+             ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, \
+               expires_at = excluded.expires_at \
+             WHERE leases.holder = excluded.holder OR leases.expires_at <= ?4",
+        )
+        .bind(name)
+        .bind(lease.holder.as_str())
+        .bind(micros_after(now, lease.ttl)?)
+        .bind(now.timestamp_micros())
+        .execute(&self.writer)
+        .await
+        .map_err(from_sqlx)?;
+        self.committed();
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn renew_leases(&self, lease: &Lease) -> Result<Vec<String>, StoreError> {
+        let until = micros_after(Utc::now(), lease.ttl)?;
+        let mut tx = self.writer.begin().await.map_err(from_sqlx)?;
+        sqlx::query(
+            "UPDATE inbox SET next_attempt_at = ?2 WHERE leased_by = ?1 AND status = 'pending'",
+        )
+        .bind(lease.holder.as_str())
+        .bind(until)
+        .execute(&mut *tx)
+        .await
+        .map_err(from_sqlx)?;
+        let held: Vec<(String,)> =
+            sqlx::query_as("UPDATE leases SET expires_at = ?2 WHERE holder = ?1 RETURNING name")
+                .bind(lease.holder.as_str())
+                .bind(until)
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(from_sqlx)?;
+        tx.commit().await.map_err(from_sqlx)?;
+        self.committed();
+        Ok(held.into_iter().map(|(name,)| name).collect())
+    }
+
+    async fn release_lease(&self, name: &str, holder: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM leases WHERE name = ?1 AND holder = ?2")
+            .bind(name)
+            .bind(holder)
+            .execute(&self.writer)
+            .await
+            .map_err(from_sqlx)?;
+        self.committed();
+        Ok(())
+    }
+
+    async fn release_leases(&self, holder: &str) -> Result<u64, StoreError> {
+        let mut tx = self.writer.begin().await.map_err(from_sqlx)?;
+        let entries = sqlx::query(
+            "UPDATE inbox SET next_attempt_at = ?2, leased_by = NULL \
+             WHERE leased_by = ?1 AND status = 'pending'",
+        )
+        .bind(holder)
+        .bind(Utc::now().timestamp_micros())
+        .execute(&mut *tx)
+        .await
+        .map_err(from_sqlx)?;
+        let names = sqlx::query("DELETE FROM leases WHERE holder = ?1")
+            .bind(holder)
+            .execute(&mut *tx)
+            .await
+            .map_err(from_sqlx)?;
+        tx.commit().await.map_err(from_sqlx)?;
+        self.committed();
+        Ok(entries.rows_affected() + names.rows_affected())
+    }
+
+    async fn save_sync_run(&self, run: &SyncRun) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO sync_runs (tenant, connector, holder, started_at, finished_at, \
+               records, error, next_run_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) \
+             ON CONFLICT (tenant, connector) DO UPDATE SET holder = excluded.holder, \
+               started_at = excluded.started_at, finished_at = excluded.finished_at, \
+               records = excluded.records, error = excluded.error, \
+               next_run_at = excluded.next_run_at",
+        )
+        .bind(run.tenant.as_str())
+        .bind(run.connector.as_str())
+        .bind(run.holder.as_str())
+        .bind(run.started_at.timestamp_micros())
+        .bind(run.finished_at.map(|t| t.timestamp_micros()))
+        .bind(i64::try_from(run.records).unwrap_or(i64::MAX))
+        .bind(run.error.as_deref())
+        .bind(run.next_run_at.map(|t| t.timestamp_micros()))
+        .execute(&self.writer)
+        .await
+        .map_err(from_sqlx)?;
+        self.committed();
+        Ok(())
+    }
+
+    async fn sync_runs(&self) -> Result<Vec<SyncRun>, StoreError> {
+        type Row = (
+            String,
+            String,
+            String,
+            i64,
+            Option<i64>,
+            i64,
+            Option<String>,
+            Option<i64>,
+        );
+        let rows: Vec<Row> = sqlx::query_as(
+            "SELECT tenant, connector, holder, started_at, finished_at, records, error, \
+               next_run_at FROM sync_runs ORDER BY tenant, connector",
+        )
+        .fetch_all(&self.reader)
+        .await
+        .map_err(from_sqlx)?;
+        rows.into_iter()
+            .map(
+                |(tenant, connector, holder, started, finished, records, error, next)| {
+                    Ok(SyncRun {
+                        tenant,
+                        connector,
+                        holder,
+                        started_at: from_micros("started_at", started)?,
+                        finished_at: finished
+                            .map(|t| from_micros("finished_at", t))
+                            .transpose()?,
+                        records: u64::try_from(records).unwrap_or(0),
+                        error,
+                        next_run_at: next.map(|t| from_micros("next_run_at", t)).transpose()?,
+                    })
+                },
+            )
+            .collect()
+    }
+
     async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO store_probe (id, written_at) VALUES (1, ?1) \
@@ -1412,7 +1554,10 @@ mod tests {
             .execute(&store.writer)
             .await
             .unwrap();
-        let fetched = store.inbox_fetch_pending(10).await.unwrap();
+        let fetched = store
+            .inbox_fetch_pending(10, &gwi_core::store::Lease::new("test"))
+            .await
+            .unwrap();
         let keys: Vec<&str> = fetched
             .iter()
             .map(|e| e.webhook.dedupe_key.as_str())

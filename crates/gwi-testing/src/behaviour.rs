@@ -169,19 +169,8 @@ impl Bench {
     }
 
     /// The sandbox's expected set, in the same shape.
-    fn expected(&self) -> BTreeSet<(String, String, String, bool)> {
-        self.sandbox
-            .expected(self.name())
-            .into_iter()
-            .map(|e| {
-                let time = if e.deleted {
-                    String::new()
-                } else {
-                    e.updated_at.to_string()
-                };
-                (e.record_type.to_owned(), e.id, time, e.deleted)
-            })
-            .collect()
+    fn expected(&self) -> BTreeSet<RecordKey> {
+        expected_keys(&self.sandbox, self.name())
     }
 
     /// Whether each of `records` is a row its stream's declared schema accepts (as a Singer
@@ -225,7 +214,7 @@ impl Bench {
         let records = self.stored_records().await?;
         self.rows_match_their_streams(&records)
             .map_err(|e| format!("{when}: {e}"))?;
-        let stored: BTreeSet<_> = records.iter().map(key).collect();
+        let stored: BTreeSet<_> = records.iter().map(record_key).collect();
         let expected = self.expected();
         ensure!(!expected.is_empty(), "the sandbox expects no records");
         let missing: Vec<_> = expected.difference(&stored).take(5).collect();
@@ -329,9 +318,13 @@ fn transport() -> Result<Arc<dyn gwi_core::http::HttpClient>, String> {
         .map_err(|e| format!("no HTTP client: {e}"))
 }
 
-/// A record as the suite compares it. A tombstone's time is when the connector learned of the
-/// deletion, which the sandbox cannot know, so tombstones compare without it.
-fn key(record: &ConnectorRecord) -> (String, String, String, bool) {
+/// A record as the suite compares it: (record type, id, `updated_at` to the second, deleted).
+pub type RecordKey = (String, String, String, bool);
+
+/// A stored record as the suite compares it with the sandbox's expected set. A tombstone's time
+/// is when the connector learned of the deletion, which the sandbox cannot know, so tombstones
+/// compare without it.
+pub fn record_key(record: &ConnectorRecord) -> RecordKey {
     let deleted = record.is_tombstone();
     let time = if deleted {
         String::new()
@@ -341,6 +334,22 @@ fn key(record: &ConnectorRecord) -> (String, String, String, bool) {
             .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
     };
     (record.record_type.clone(), record.id.clone(), time, deleted)
+}
+
+/// What the sandbox expects a complete sync of `provider` to hold, as [`record_key`]s.
+pub fn expected_keys(sandbox: &SandboxHandle, provider: &str) -> BTreeSet<RecordKey> {
+    sandbox
+        .expected(provider)
+        .into_iter()
+        .map(|e| {
+            let time = if e.deleted {
+                String::new()
+            } else {
+                e.updated_at.to_string()
+            };
+            (e.record_type.to_owned(), e.id, time, e.deleted)
+        })
+        .collect()
 }
 
 /// A full sync stores exactly the expected set.

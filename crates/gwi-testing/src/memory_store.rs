@@ -10,8 +10,8 @@ use futures::StreamExt;
 use futures::stream::BoxStream;
 use gwi_core::record::ConnectorRecord;
 use gwi_core::store::{
-    INBOX_LEASE, InboundWebhook, InboxAppend, InboxBacklog, InboxCompletion, InboxEntry,
-    InboxPruned, InboxStatus, RecordQuery, Scope, Store, StoreError, StreamState, UpsertOutcome,
+    InboundWebhook, InboxAppend, InboxBacklog, InboxCompletion, InboxEntry, InboxPruned,
+    InboxStatus, Lease, RecordQuery, Scope, Store, StoreError, StreamState, SyncRun, UpsertOutcome,
 };
 use gwi_core::stream::Checkpoint;
 use secrecy::{ExposeSecret, SecretString};
@@ -38,11 +38,16 @@ struct Inner {
     inbox: BTreeMap<i64, Slot>,
     next_inbox_id: i64,
     tokens: HashMap<(String, String), String>,
+    /// Named leases: name -> (holder, expiry).
+    leases: BTreeMap<String, (String, DateTime<Utc>)>,
+    runs: BTreeMap<(String, String), SyncRun>,
 }
 
 struct Slot {
     entry: InboxEntry,
     next_attempt_at: DateTime<Utc>,
+    /// The holder of its lease, while one is out.
+    leased_by: Option<String>,
     /// Kept when the body is pruned: replays are recognised while the entry lives.
     body_hash: [u8; 32],
 }
@@ -242,6 +247,7 @@ impl Store for MemoryStore {
                         last_error: None,
                     },
                     next_attempt_at: now,
+                    leased_by: None,
                     body_hash,
                 },
             );
@@ -250,9 +256,13 @@ impl Store for MemoryStore {
         Ok(appended)
     }
 
-    async fn inbox_fetch_pending(&self, limit: u32) -> Result<Vec<InboxEntry>, StoreError> {
+    async fn inbox_fetch_pending(
+        &self,
+        limit: u32,
+        lease: &Lease,
+    ) -> Result<Vec<InboxEntry>, StoreError> {
         let now = micros(Utc::now());
-        let lease_end = expiry(now, INBOX_LEASE)?;
+        let lease_end = expiry(now, lease.ttl)?;
         let mut inner = self.lock();
         let mut fetched = Vec::new();
         for slot in inner.inbox.values_mut() {
@@ -261,6 +271,7 @@ impl Store for MemoryStore {
             }
             if slot.entry.status == InboxStatus::Pending && slot.next_attempt_at <= now {
                 slot.next_attempt_at = lease_end;
+                slot.leased_by = Some(lease.holder.clone());
                 fetched.push(slot.entry.clone());
             }
         }
@@ -311,6 +322,7 @@ impl Store for MemoryStore {
         }
         slot.entry.attempts += 1;
         slot.entry.last_error = Some(error.to_owned());
+        slot.leased_by = None;
         match retry_at {
             Some(at) => {
                 slot.entry.status = InboxStatus::Pending;
@@ -426,6 +438,82 @@ impl Store for MemoryStore {
             .iter()
             .filter(|(k, r)| matches(query, k, r))
             .count() as u64)
+    }
+
+    async fn acquire_lease(&self, name: &str, lease: &Lease) -> Result<bool, StoreError> {
+        let now = micros(Utc::now());
+        let until = expiry(now, lease.ttl)?;
+        let mut inner = self.lock();
+        match inner.leases.get(name) {
+            Some((holder, expires)) if *holder != lease.holder && *expires > now => Ok(false),
+            _ => {
+                inner
+                    .leases
+                    .insert(name.to_owned(), (lease.holder.clone(), until));
+                Ok(true)
+            }
+        }
+    }
+
+    async fn renew_leases(&self, lease: &Lease) -> Result<Vec<String>, StoreError> {
+        let until = expiry(micros(Utc::now()), lease.ttl)?;
+        let mut inner = self.lock();
+        for slot in inner.inbox.values_mut() {
+            if slot.entry.status == InboxStatus::Pending
+                && slot.leased_by.as_deref() == Some(lease.holder.as_str())
+            {
+                slot.next_attempt_at = until;
+            }
+        }
+        let mut held = Vec::new();
+        for (name, (holder, expires)) in &mut inner.leases {
+            if *holder == lease.holder {
+                *expires = until;
+                held.push(name.clone());
+            }
+        }
+        Ok(held)
+    }
+
+    async fn release_lease(&self, name: &str, holder: &str) -> Result<(), StoreError> {
+        let mut inner = self.lock();
+        if inner.leases.get(name).is_some_and(|(h, _)| h == holder) {
+            inner.leases.remove(name);
+        }
+        Ok(())
+    }
+
+    async fn release_leases(&self, holder: &str) -> Result<u64, StoreError> {
+        let now = micros(Utc::now());
+        let mut inner = self.lock();
+        let mut released = 0;
+        for slot in inner.inbox.values_mut() {
+            if slot.entry.status == InboxStatus::Pending
+                && slot.leased_by.as_deref() == Some(holder)
+            {
+                slot.leased_by = None;
+                slot.next_attempt_at = now;
+                released += 1;
+            }
+        }
+        let before = inner.leases.len();
+        inner.leases.retain(|_, (h, _)| h != holder);
+        Ok(released + (before - inner.leases.len()) as u64)
+    }
+
+    async fn save_sync_run(&self, run: &SyncRun) -> Result<(), StoreError> {
+        let mut run = run.clone();
+        run.started_at = micros(run.started_at);
+        run.finished_at = run.finished_at.map(micros);
+        run.next_run_at = run.next_run_at.map(micros);
+        self.lock()
+            .runs
+            .insert((run.tenant.clone(), run.connector.clone()), run);
+        Ok(())
+    }
+
+    async fn sync_runs(&self) -> Result<Vec<SyncRun>, StoreError> {
+        Ok(self.lock().runs.values().cloned().collect())
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

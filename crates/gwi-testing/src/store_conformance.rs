@@ -30,8 +30,8 @@ use futures::TryStreamExt;
 use futures::future::BoxFuture;
 use gwi_core::record::{ConnectorRecord, JsonText};
 use gwi_core::store::{
-    InboundWebhook, InboxAppend, InboxBacklog, InboxCompletion, InboxPruned, InboxStatus,
-    RecordQuery, Scope, Store, StoreError, StreamState,
+    InboundWebhook, InboxAppend, InboxBacklog, InboxCompletion, InboxPruned, InboxStatus, Lease,
+    RecordQuery, Scope, Store, StoreError, StreamState, SyncRun,
 };
 use gwi_core::stream::Checkpoint;
 use secrecy::{ExposeSecret, SecretString};
@@ -95,6 +95,12 @@ macro_rules! store_conformance_tests {
             inbox_a_replayed_body_under_a_fresh_key_is_a_duplicate,
             inbox_prune_drops_settled_bodies_then_settled_entries,
             refresh_token_round_trips_per_scope,
+            a_lease_has_one_holder_until_released_or_run_out,
+            concurrent_takers_of_a_lease_have_one_winner,
+            renewed_leases_stay_held_and_lapsed_ones_are_taken_over,
+            released_leases_are_free_at_once,
+            a_failed_entrys_retry_time_outlives_its_lease,
+            sync_runs_are_kept_per_scope,
             ping_answers,
         );
     };
@@ -747,6 +753,19 @@ pub async fn released_idempotency_key_can_be_claimed_at_once(store: Arc<dyn Stor
         .unwrap();
 }
 
+/// The lease of the worker most cases fetch as.
+fn worker() -> Lease {
+    Lease::new("worker-a")
+}
+
+/// A lease of `holder` lasting `millis`, for cases that watch leases run out.
+fn short_lease(holder: &str, millis: u64) -> Lease {
+    Lease {
+        holder: holder.into(),
+        ttl: Duration::from_millis(millis),
+    }
+}
+
 fn webhook(connector: &str, key: &str) -> InboundWebhook {
     InboundWebhook {
         tenant: "tenant-a".into(),
@@ -828,7 +847,7 @@ pub async fn inbox_batch_append_stores_every_delivery_whole(store: Arc<dyn Store
     assert_eq!(appended.len(), 3);
     let ids: Vec<i64> = appended.into_iter().map(stored_id).collect();
     assert_eq!(ids.iter().collect::<BTreeSet<_>>().len(), 3, "{ids:?}");
-    let mut fetched = store.inbox_fetch_pending(10).await.unwrap();
+    let mut fetched = store.inbox_fetch_pending(10, &worker()).await.unwrap();
     fetched.sort_by_key(|e| e.id);
     let mut expected: Vec<(i64, InboundWebhook)> = ids.into_iter().zip(batch).collect();
     expected.sort_by_key(|(id, _)| *id);
@@ -873,7 +892,7 @@ pub async fn inbox_bodies_round_trip_byte_for_byte(store: Arc<dyn Store>) {
         .into_iter()
         .map(stored_id)
         .collect();
-    let fetched = store.inbox_fetch_pending(10).await.unwrap();
+    let fetched = store.inbox_fetch_pending(10, &worker()).await.unwrap();
     assert_eq!(fetched.len(), bodies.len());
     for entry in fetched {
         let i = ids.iter().position(|id| *id == entry.id).unwrap();
@@ -909,7 +928,7 @@ pub async fn inbox_batch_append_stores_a_repeated_key_once(store: Arc<dyn Store>
     assert_eq!(appended[4], InboxAppend::Duplicate);
     assert_eq!(count_of(store.as_ref(), InboxStatus::Pending).await, 3);
     let first = stored_id(appended[0]);
-    let fetched = store.inbox_fetch_pending(10).await.unwrap();
+    let fetched = store.inbox_fetch_pending(10, &worker()).await.unwrap();
     let kept = fetched.iter().find(|e| e.id == first).unwrap();
     assert_eq!(kept.webhook, webhook("github", "r-1"));
 }
@@ -961,7 +980,7 @@ pub async fn inbox_large_batch_append_stores_each_key_once(store: Arc<dyn Store>
     assert!(!ids.contains(&earlier));
     assert_eq!(count_of(store.as_ref(), InboxStatus::Pending).await, 700);
     // Each id names the delivery it was answered for.
-    let fetched = store.inbox_fetch_pending(1000).await.unwrap();
+    let fetched = store.inbox_fetch_pending(1000, &worker()).await.unwrap();
     assert_eq!(fetched.len(), 700);
     for entry in fetched {
         if entry.id == earlier {
@@ -983,7 +1002,7 @@ pub async fn inbox_fetch_returns_pending_oldest_first_and_leases_them(store: Arc
             store.inbox_append(&webhook("github", key)).await.unwrap(),
         ));
     }
-    let first = store.inbox_fetch_pending(2).await.unwrap();
+    let first = store.inbox_fetch_pending(2, &worker()).await.unwrap();
     assert_eq!(
         first.iter().map(|e| e.id).collect::<Vec<_>>(),
         appended[..2]
@@ -993,9 +1012,15 @@ pub async fn inbox_fetch_returns_pending_oldest_first_and_leases_them(store: Arc
     assert_eq!(first[0].attempts, 0);
     assert_eq!(first[0].last_error, None);
     // The first two are leased to whoever fetched them.
-    let rest = store.inbox_fetch_pending(10).await.unwrap();
+    let rest = store.inbox_fetch_pending(10, &worker()).await.unwrap();
     assert_eq!(rest.iter().map(|e| e.id).collect::<Vec<_>>(), appended[2..]);
-    assert!(store.inbox_fetch_pending(10).await.unwrap().is_empty());
+    assert!(
+        store
+            .inbox_fetch_pending(10, &worker())
+            .await
+            .unwrap()
+            .is_empty()
+    );
     store.inbox_mark_done(appended[0]).await.unwrap();
     assert_eq!(count_of(store.as_ref(), InboxStatus::Done).await, 1);
     assert_eq!(count_of(store.as_ref(), InboxStatus::Pending).await, 2);
@@ -1019,7 +1044,7 @@ pub async fn concurrent_inbox_fetches_never_share_an_entry(store: Arc<dyn Store>
                 barrier.wait().await;
                 let mut mine = Vec::new();
                 loop {
-                    let batch = store.inbox_fetch_pending(3).await.unwrap();
+                    let batch = store.inbox_fetch_pending(3, &worker()).await.unwrap();
                     if batch.is_empty() {
                         return mine;
                     }
@@ -1055,7 +1080,14 @@ pub async fn inbox_failed_entries_retry_then_go_dead(store: Arc<dyn Store>) {
             .await
             .unwrap(),
     );
-    assert_eq!(store.inbox_fetch_pending(10).await.unwrap().len(), 2);
+    assert_eq!(
+        store
+            .inbox_fetch_pending(10, &worker())
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
 
     store
         .inbox_mark_failed(
@@ -1073,7 +1105,7 @@ pub async fn inbox_failed_entries_retry_then_go_dead(store: Arc<dyn Store>) {
         )
         .await
         .unwrap();
-    let retried = store.inbox_fetch_pending(10).await.unwrap();
+    let retried = store.inbox_fetch_pending(10, &worker()).await.unwrap();
     assert_eq!(retried.len(), 1, "only the entry whose retry time has come");
     assert_eq!(retried[0].id, soon);
     assert_eq!(retried[0].attempts, 1);
@@ -1086,7 +1118,13 @@ pub async fn inbox_failed_entries_retry_then_go_dead(store: Arc<dyn Store>) {
         .inbox_mark_failed(soon, "still failing", None)
         .await
         .unwrap();
-    assert!(store.inbox_fetch_pending(10).await.unwrap().is_empty());
+    assert!(
+        store
+            .inbox_fetch_pending(10, &worker())
+            .await
+            .unwrap()
+            .is_empty()
+    );
     assert_eq!(count_of(store.as_ref(), InboxStatus::Dead).await, 1);
     assert_eq!(count_of(store.as_ref(), InboxStatus::Pending).await, 1);
 }
@@ -1108,7 +1146,13 @@ pub async fn inbox_a_late_failure_does_not_undo_a_completion(store: Arc<dyn Stor
         .unwrap_or_else(|e| panic!("a late failure is not an error: {e}"));
     assert_eq!(count_of(store.as_ref(), InboxStatus::Done).await, 1);
     assert_eq!(count_of(store.as_ref(), InboxStatus::Pending).await, 0);
-    assert!(store.inbox_fetch_pending(10).await.unwrap().is_empty());
+    assert!(
+        store
+            .inbox_fetch_pending(10, &worker())
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 /// Marking an id that does not exist is `NotFound`.
@@ -1144,7 +1188,7 @@ pub async fn inbox_done_batch_marks_every_known_entry(store: Arc<dyn Store>) {
         .await
         .unwrap();
     assert_eq!(count_of(store.as_ref(), InboxStatus::Done).await, 2);
-    let fetched = store.inbox_fetch_pending(10).await.unwrap();
+    let fetched = store.inbox_fetch_pending(10, &worker()).await.unwrap();
     assert_eq!(
         fetched.iter().map(|e| e.id).collect::<Vec<_>>(),
         [entries[2]]
@@ -1334,7 +1378,7 @@ pub async fn inbox_prune_drops_settled_bodies_then_settled_entries(store: Arc<dy
             entries: 2
         }
     );
-    let pending = store.inbox_fetch_pending(10).await.unwrap();
+    let pending = store.inbox_fetch_pending(10, &worker()).await.unwrap();
     assert_eq!(pending.len(), 1);
     assert_eq!(pending[0].id, old_pending);
     assert_eq!(pending[0].webhook, received("old-pending", 2), "kept whole");
@@ -1383,4 +1427,158 @@ pub fn incompressible(len: usize) -> Vec<u8> {
             x.to_le_bytes()[0]
         })
         .collect()
+}
+
+/// A named lease is held by one holder at a time: renewed by its holder, refused to others,
+/// free again when released by its holder (not by another) or once it runs out.
+pub async fn a_lease_has_one_holder_until_released_or_run_out(store: Arc<dyn Store>) {
+    let a = Lease::new("process-a");
+    let b = Lease::new("process-b");
+    assert!(store.acquire_lease("sync:github", &a).await.unwrap());
+    assert!(!store.acquire_lease("sync:github", &b).await.unwrap());
+    assert!(
+        store.acquire_lease("sync:github", &a).await.unwrap(),
+        "renewal"
+    );
+    assert!(
+        store.acquire_lease("sync:gitlab", &b).await.unwrap(),
+        "another name"
+    );
+    store
+        .release_lease("sync:github", "process-b")
+        .await
+        .unwrap();
+    assert!(!store.acquire_lease("sync:github", &b).await.unwrap());
+    store
+        .release_lease("sync:github", "process-a")
+        .await
+        .unwrap();
+    assert!(store.acquire_lease("sync:github", &b).await.unwrap());
+
+    let brief = short_lease("process-c", 300);
+    assert!(store.acquire_lease("sync:jira", &brief).await.unwrap());
+    assert!(!store.acquire_lease("sync:jira", &a).await.unwrap());
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert!(
+        store.acquire_lease("sync:jira", &a).await.unwrap(),
+        "run out"
+    );
+}
+
+/// Processes racing for one free lease: exactly one gets it.
+pub async fn concurrent_takers_of_a_lease_have_one_winner(store: Arc<dyn Store>) {
+    let takers: Vec<_> = (0..8)
+        .map(|i| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                store
+                    .acquire_lease("sync:slack", &Lease::new(format!("process-{i}")))
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    let mut winners = 0;
+    for taker in takers {
+        winners += usize::from(taker.await.unwrap());
+    }
+    assert_eq!(winners, 1);
+}
+
+/// A heartbeat keeps a holder's named leases and fetched entries from running out and names
+/// what it still holds; without one they run out and others take them, and the late holder's
+/// next heartbeat no longer names the lease it lost.
+pub async fn renewed_leases_stay_held_and_lapsed_ones_are_taken_over(store: Arc<dyn Store>) {
+    let a = short_lease("process-a", 600);
+    let b = short_lease("process-b", 600);
+    let id = stored_id(store.inbox_append(&webhook("github", "d-1")).await.unwrap());
+    assert_eq!(store.inbox_fetch_pending(10, &a).await.unwrap()[0].id, id);
+    assert!(store.acquire_lease("sync:github", &a).await.unwrap());
+    for _ in 0..3 {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let held = store.renew_leases(&a).await.unwrap();
+        assert_eq!(held, ["sync:github"]);
+        assert!(store.inbox_fetch_pending(10, &b).await.unwrap().is_empty());
+        assert!(!store.acquire_lease("sync:github", &b).await.unwrap());
+    }
+    // Process a stops renewing: after its ttl, b takes both over.
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    assert_eq!(store.inbox_fetch_pending(10, &b).await.unwrap()[0].id, id);
+    assert!(store.acquire_lease("sync:github", &b).await.unwrap());
+    assert!(store.renew_leases(&a).await.unwrap().is_empty());
+    assert_eq!(store.renew_leases(&b).await.unwrap(), ["sync:github"]);
+}
+
+/// What a holder releases (at shutdown, or at its next start) is free at once: its fetched
+/// entries are due again and its named leases can be taken, by anyone; nobody else's are.
+pub async fn released_leases_are_free_at_once(store: Arc<dyn Store>) {
+    let a = Lease::new("process-a");
+    let b = Lease::new("process-b");
+    for key in ["d-1", "d-2", "d-3"] {
+        store.inbox_append(&webhook("github", key)).await.unwrap();
+    }
+    assert_eq!(store.inbox_fetch_pending(2, &a).await.unwrap().len(), 2);
+    assert_eq!(store.inbox_fetch_pending(1, &b).await.unwrap().len(), 1);
+    assert!(store.acquire_lease("sync:github", &a).await.unwrap());
+    assert!(store.acquire_lease("sync:gitlab", &b).await.unwrap());
+    assert_eq!(store.release_leases("process-a").await.unwrap(), 3);
+    let c = Lease::new("process-c");
+    assert_eq!(store.inbox_fetch_pending(10, &c).await.unwrap().len(), 2);
+    assert!(store.acquire_lease("sync:github", &c).await.unwrap());
+    assert!(!store.acquire_lease("sync:gitlab", &c).await.unwrap());
+    assert_eq!(store.release_leases("process-a").await.unwrap(), 0);
+}
+
+/// A failed attempt ends the entry's lease: the holder's heartbeat does not push its retry time
+/// back, and it is due at that time for any worker.
+pub async fn a_failed_entrys_retry_time_outlives_its_lease(store: Arc<dyn Store>) {
+    let a = Lease::new("process-a");
+    let id = stored_id(store.inbox_append(&webhook("github", "d-1")).await.unwrap());
+    store.inbox_fetch_pending(10, &a).await.unwrap();
+    let retry_at = Utc::now() + chrono::Duration::milliseconds(300);
+    store
+        .inbox_mark_failed(id, "upstream 503", Some(retry_at))
+        .await
+        .unwrap();
+    store.renew_leases(&a).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let due = store
+        .inbox_fetch_pending(10, &Lease::new("process-b"))
+        .await
+        .unwrap();
+    assert_eq!(due.iter().map(|e| e.id).collect::<Vec<_>>(), [id]);
+    assert_eq!(due[0].attempts, 1);
+}
+
+/// The latest run of each scheduled sync is kept per tenant and connector, a new one replacing
+/// the one before, times to the microsecond.
+pub async fn sync_runs_are_kept_per_scope(store: Arc<dyn Store>) {
+    assert!(store.sync_runs().await.unwrap().is_empty());
+    let running = SyncRun {
+        tenant: "acme".into(),
+        connector: "github".into(),
+        holder: "process-a".into(),
+        started_at: at(10) + chrono::Duration::microseconds(7),
+        finished_at: None,
+        records: 0,
+        error: None,
+        next_run_at: None,
+    };
+    let other = SyncRun {
+        tenant: "globex".into(),
+        connector: "github".into(),
+        ..running.clone()
+    };
+    store.save_sync_run(&running).await.unwrap();
+    store.save_sync_run(&other).await.unwrap();
+    let finished = SyncRun {
+        holder: "process-b".into(),
+        finished_at: Some(at(70)),
+        records: 1_234,
+        error: Some("GitHub answered 502".into()),
+        next_run_at: Some(at(910)),
+        ..running.clone()
+    };
+    store.save_sync_run(&finished).await.unwrap();
+    assert_eq!(store.sync_runs().await.unwrap(), [finished, other]);
 }

@@ -9,6 +9,7 @@ pub mod records;
 pub mod sandbox;
 pub mod serve;
 pub mod state;
+pub mod status;
 pub mod sync;
 pub mod tap;
 pub mod verify;

@@ -15,11 +15,29 @@ use crate::config_file::ConfigFile;
 /// Address used when neither `--listen` nor `[server] listen` names one.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 
-/// Receive webhooks: verify, deduplicate, store durably, then process in the background.
+/// Run the service: receive webhooks (verify, deduplicate, store durably, then process in the
+/// background) and run the scheduled syncs.
 #[derive(Debug, Args)]
-#[command(
-    after_help = "Examples:\n  gwi serve --config gwi.toml\n  gwi serve --listen 0.0.0.0:8080 --store sqlite:///var/lib/gwi/gwi.db\n\nEndpoints: POST /webhooks/{connector}[/{tenant}] (a tenant of [connectors.NAME.tenants.TENANT],\nverified with its own secret), GET /healthz, /readyz, /metrics.\nCtrl-C or SIGTERM stops accepting, finishes requests and events in flight, then exits."
-)]
+#[command(after_help = "Examples:
+  gwi serve --config gwi.toml
+  gwi serve --listen 0.0.0.0:8080 --store sqlite:///var/lib/gwi/gwi.db
+  GWI_STORE=postgres://gwi@db/gwi gwi serve --listen 0.0.0.0:8080 --instance web-1
+
+Endpoints: POST /webhooks/{connector}[/{tenant}] (a tenant of [connectors.NAME.tenants.TENANT],
+verified with its own secret), GET /healthz, /readyz, /metrics.
+
+Scheduled syncs: a connector (or tenant) table with `schedule = \"every 15m\"` (s, m, h, d) or a
+cron expression in UTC (`schedule = \"*/15 * * * *\"`) is synced in the background, webhooks and
+polling side by side. `gwi status` shows last and next runs.
+
+Several processes may share one PostgreSQL store (behind one load balancer): each scheduled sync
+and each webhook event is leased to one process at a time, renewed by its heartbeat. A process
+that dies loses its leases after --lease-secs and another takes its work over from the last
+commit; a restarted process (same --instance) hands back its old leases at once. Give each process
+its own --instance (default: host name and port).
+
+Ctrl-C or SIGTERM stops accepting, finishes requests and events in flight, stops running syncs
+after their complete batches, hands back every lease, then exits.")]
 pub struct ServeArgs {
     #[command(flatten)]
     pub config: ConfigArgs,
@@ -42,6 +60,14 @@ pub struct ServeArgs {
     /// Processing attempts per event before it is dead-lettered [default: 8].
     #[arg(long)]
     pub max_attempts: Option<u32>,
+    /// This process's name in the store's leases [default: `[server] instance`, else host name
+    /// and port]. Each process sharing a store needs its own; keep it across restarts.
+    #[arg(long, env = "GWI_INSTANCE", value_name = "NAME")]
+    pub instance: Option<String>,
+    /// Seconds a lease lasts unless renewed (how long a dead process's work waits for another)
+    /// [default: `[server] lease_secs`, else 30].
+    #[arg(long, value_name = "SECS")]
+    pub lease_secs: Option<u64>,
     /// Serve only this connector (repeat for several) [default: every configured one].
     #[arg(long = "connector", value_name = "NAME")]
     pub connectors: Vec<String>,
@@ -50,25 +76,35 @@ pub struct ServeArgs {
 /// Runs the service until Ctrl-C or SIGTERM, then shuts down gracefully.
 pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let file = args.config.load()?;
-    let config = server_config(&args, &file).map_err(bad_usage)?;
+    let mut config = server_config(&args, &file).map_err(bad_usage)?;
     let connectors = build_connectors(&file, &args.connectors)?;
+    let scheduled = connectors
+        .iter()
+        .filter(|c| c.common.schedule.is_some())
+        .count();
     let store_url = file.store_url(args.config.store.as_deref());
     let store = open_store(&store_url).await?;
 
-    let server = Server::new(connectors, store.clone(), config.clone()).map_err(bad_usage)?;
-    let webhooks = server.webhook_connectors();
-    if webhooks.is_empty() {
-        tracing::warn!(
-            "no configured connector takes webhooks (none has a webhook secret): every POST will be answered 404"
-        );
-    }
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     let local = listener.local_addr().unwrap_or(config.listen);
+    if args.instance.is_none() && file.server.instance.is_none() {
+        // The port bound, not the one asked for: `--listen 127.0.0.1:0` picks a free one.
+        config.instance = gwi_server::default_instance(local);
+    }
+    let server = Server::new(connectors, store.clone(), config.clone()).map_err(bad_usage)?;
+    let webhooks = server.webhook_connectors();
+    if webhooks.is_empty() && scheduled == 0 {
+        tracing::warn!(
+            "no configured connector takes webhooks (none has a webhook secret) or has a schedule: every POST will be answered 404 and nothing is synced"
+        );
+    }
     tracing::info!(
         listen = %local,
+        instance = %config.instance,
         workers = config.workers,
+        scheduled,
         webhooks = %webhooks.iter().map(|n| format!("/webhooks/{n}")).collect::<Vec<_>>().join(" "),
         "gwi serve ready"
     );
@@ -125,6 +161,15 @@ pub fn server_config(args: &ServeArgs, file: &ConfigFile) -> anyhow::Result<Serv
         tenant_routes: section.tenant_routes.unwrap_or(defaults.tenant_routes),
         token_key: file.token_key()?,
         retry,
+        instance: args
+            .instance
+            .clone()
+            .or_else(|| section.instance.clone())
+            .unwrap_or_else(|| gwi_server::default_instance(listen)),
+        lease_ttl: args
+            .lease_secs
+            .or(section.lease_secs)
+            .map_or(defaults.lease_ttl, Duration::from_secs),
         ..defaults
     })
 }
@@ -145,7 +190,7 @@ fn build_connectors(
     };
     if names.is_empty() {
         return Err(bad_usage(anyhow::anyhow!(
-            "no connectors configured: add a [connectors.NAME] table with its webhook secret to the config file (--config or GWI_CONFIG)"
+            "no connectors configured: add a [connectors.NAME] table with its webhook secret or schedule to the config file (--config or GWI_CONFIG)"
         )));
     }
     // The connector's own table first: `/webhooks/NAME` serves its tenant.
@@ -223,6 +268,7 @@ max_attempts = 3
         let config = server_config(&args(&[]), &ConfigFile::default()).unwrap();
         assert_eq!(config.listen.to_string(), DEFAULT_LISTEN);
         assert_eq!(config, ServerConfig::default());
+        assert!(config.instance.ends_with(":8080"), "{}", config.instance);
     }
 
     #[test]
@@ -230,6 +276,7 @@ max_attempts = 3
         let file = ConfigFile::parse(FILE).unwrap();
         let config = server_config(&args(&[]), &file).unwrap();
         assert_eq!(config.listen.to_string(), "0.0.0.0:9000");
+        assert!(config.instance.ends_with(":9000"), "{}", config.instance);
         assert_eq!(config.workers, 6);
         assert_eq!(config.body_limit, 1024);
         assert_eq!(config.retry.max_attempts, 3);

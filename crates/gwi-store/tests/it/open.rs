@@ -168,7 +168,10 @@ async fn sqlite_inbox_rows_stored_before_body_compression_stay_readable() {
     old.close().await;
 
     let store = gwi_store::SqliteStore::connect(&url).await.unwrap();
-    let fetched = store.inbox_fetch_pending(10).await.unwrap();
+    let fetched = store
+        .inbox_fetch_pending(10, &gwi_core::store::Lease::new("test"))
+        .await
+        .unwrap();
     assert_eq!(fetched.len(), 1);
     assert_eq!(fetched[0].webhook.dedupe_key, "old-1");
     assert_eq!(fetched[0].webhook.body, body);

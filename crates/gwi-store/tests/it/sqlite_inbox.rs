@@ -89,7 +89,10 @@ async fn a_batch_failing_after_its_rows_went_in_stores_none_of_it_and_the_writer
         appended.iter().all(|a| matches!(a, InboxAppend::Stored(_))),
         "{appended:?}"
     );
-    let fetched = store.inbox_fetch_pending(10).await.unwrap();
+    let fetched = store
+        .inbox_fetch_pending(10, &gwi_core::store::Lease::new("test"))
+        .await
+        .unwrap();
     let mut bodies: Vec<_> = fetched.iter().map(|e| e.webhook.body.clone()).collect();
     bodies.sort();
     assert_eq!(

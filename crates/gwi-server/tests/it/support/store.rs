@@ -13,8 +13,9 @@ use futures::StreamExt;
 use futures::stream::BoxStream;
 use gwi_core::record::ConnectorRecord;
 use gwi_core::store::{
-    INBOX_LEASE, InboundWebhook, InboxAppend, InboxBacklog, InboxCompletion, InboxEntry,
-    InboxPruned, InboxStatus, RecordQuery, Scope, Store, StoreError, StreamState, UpsertOutcome,
+    InboundWebhook, InboxAppend, InboxBacklog, InboxCompletion, InboxEntry, InboxPruned,
+    InboxStatus, LEASE_TTL, Lease, RecordQuery, Scope, Store, StoreError, StreamState, SyncRun,
+    UpsertOutcome,
 };
 use gwi_core::stream::Checkpoint;
 use secrecy::SecretString;
@@ -239,11 +240,16 @@ impl Store for TestStore {
         })
     }
 
-    /// Leases what it returns for [`INBOX_LEASE`], as the real engines do.
-    async fn inbox_fetch_pending(&self, limit: u32) -> Result<Vec<InboxEntry>, StoreError> {
+    /// Leases what it returns for [`LEASE_TTL`], as the real engines do (renewals and holders
+    /// are not modelled: the worker tests end well within a lease).
+    async fn inbox_fetch_pending(
+        &self,
+        limit: u32,
+        _lease: &Lease,
+    ) -> Result<Vec<InboxEntry>, StoreError> {
         let now = Utc::now();
         let lease = !self.no_lease.load(Ordering::SeqCst);
-        let lease_span = chrono::Duration::from_std(INBOX_LEASE).unwrap();
+        let lease_span = chrono::Duration::from_std(LEASE_TTL).unwrap();
         self.change(|state| {
             Ok(state
                 .inbox
@@ -382,6 +388,30 @@ impl Store for TestStore {
 
     async fn count_records(&self, query: &RecordQuery) -> Result<u64, StoreError> {
         Ok(self.query_records(query).await?.len() as u64)
+    }
+
+    async fn acquire_lease(&self, _name: &str, _lease: &Lease) -> Result<bool, StoreError> {
+        Ok(true)
+    }
+
+    async fn renew_leases(&self, _lease: &Lease) -> Result<Vec<String>, StoreError> {
+        Ok(Vec::new())
+    }
+
+    async fn release_lease(&self, _name: &str, _holder: &str) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    async fn release_leases(&self, _holder: &str) -> Result<u64, StoreError> {
+        Ok(0)
+    }
+
+    async fn save_sync_run(&self, _run: &SyncRun) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    async fn sync_runs(&self) -> Result<Vec<SyncRun>, StoreError> {
+        Ok(Vec::new())
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

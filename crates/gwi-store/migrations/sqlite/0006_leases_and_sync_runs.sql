@@ -1,0 +1,26 @@
+-- Several gwi serve processes share one store: each lease names its holder (an instance name),
+-- so a holder renews what it holds with one heartbeat and a restarted instance hands back at
+-- once what its previous life held.
+ALTER TABLE inbox ADD COLUMN leased_by TEXT;
+CREATE INDEX inbox_leased ON inbox (leased_by) WHERE status = 'pending' AND leased_by IS NOT NULL;
+
+-- Named leases: one scheduled sync runs in one process at a time.
+CREATE TABLE leases (
+    name       TEXT    PRIMARY KEY NOT NULL,
+    holder     TEXT    NOT NULL,
+    expires_at INTEGER NOT NULL
+);
+CREATE INDEX leases_by_holder ON leases (holder);
+
+-- The latest run of each scheduled sync, for the schedule and for gwi status.
+CREATE TABLE sync_runs (
+    tenant      TEXT    NOT NULL,
+    connector   TEXT    NOT NULL,
+    holder      TEXT    NOT NULL,
+    started_at  INTEGER NOT NULL,
+    finished_at INTEGER,
+    records     INTEGER NOT NULL,
+    error       TEXT,
+    next_run_at INTEGER,
+    PRIMARY KEY (tenant, connector)
+);
