@@ -7,7 +7,7 @@ only the standard library itself. Settings come from the environment:
     BENCH_SIZES        record counts to run, default "20000 200000"
     BENCH_RUNS         runs per measurement (median reported), default 3
     BENCH_SLOW_RUNS    runs of the Python peers at N >= 100000, default 1
-    BENCH_TOOLS        subset to run, default "floor,gwi,singer,tap,dlt-extract,dlt-duckdb,shapes,webhooks"
+    BENCH_TOOLS        subset to run, default "floor,gwi,singer,tap,dlt-extract,dlt-duckdb,shapes,webhooks,service"
     BENCH_SHAPE_RECORDS records per data shape in the shape matrix, default 200000
     BENCH_SHAPES       shape rows to run (names from SHAPES below), default all
     BENCH_WEBHOOK_RATE offered webhook load (deliveries/s), default 2000
@@ -47,6 +47,8 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import service  # bench/service.py: scheduled syncs across processes
+
 ROOT = Path(__file__).resolve().parent.parent
 BIN = ROOT / "target" / "release"
 GWI = BIN / "gwi"
@@ -77,7 +79,7 @@ SLOW_RUNS = max(1, env_int("BENCH_SLOW_RUNS", 1))
 TOOLS = {
     t.strip()
     for t in os.environ.get(
-        "BENCH_TOOLS", "floor,gwi,singer,tap,dlt-extract,dlt-duckdb,shapes,webhooks"
+        "BENCH_TOOLS", "floor,gwi,singer,tap,dlt-extract,dlt-duckdb,shapes,webhooks,service"
     ).split(",")
     if t.strip()
 }
@@ -1259,7 +1261,11 @@ def main() -> int:
         w = webhooks(scratch, commands) if "webhooks" in TOOLS else {}
         if w:
             print("\nWebhook ingest\n" + webhook_section(w), flush=True)
+        svc = service.measure(scratch) if "service" in TOOLS else {}
         report = render(results, checks, shapes, w, m, notes)
+        if svc:
+            print("\nScheduled syncs across processes\n" + service.section(svc), flush=True)
+            report += "\n## Scheduled syncs across processes\n\n" + service.section(svc)
         OUT.parent.mkdir(parents=True, exist_ok=True)
         OUT.write_text(report)
         raw = ROOT / "target" / "bench" / "results.json"
@@ -1290,6 +1296,7 @@ def main() -> int:
                         for r in shapes
                     ],
                     "webhooks": w,
+                    "service": svc,
                 },
                 indent=2,
             )
