@@ -73,6 +73,8 @@ pub struct ServerSection {
     pub instance: Option<String>,
     /// Seconds a lease lasts unless renewed: how long the work of a process that died waits.
     pub lease_secs: Option<u64>,
+    /// Scheduled syncs one process runs at once.
+    pub max_syncs: Option<usize>,
 }
 
 impl ConfigFile {

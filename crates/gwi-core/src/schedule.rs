@@ -111,7 +111,9 @@ fn parse_interval(text: &str) -> Result<Duration, String> {
 impl<'de> Deserialize<'de> for Schedule {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let text = String::deserialize(deserializer)?;
-        text.parse().map_err(serde::de::Error::custom)
+        // Named here: a field of the flattened common settings loses its path in serde's error.
+        text.parse()
+            .map_err(|e| serde::de::Error::custom(format!("schedule: {e}")))
     }
 }
 

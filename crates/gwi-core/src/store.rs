@@ -43,6 +43,48 @@ impl Lease {
     }
 }
 
+/// What [`Store::take_budget`] granted from a shared rate budget.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct BudgetGrant {
+    /// Requests granted now (up to the number asked for).
+    pub granted: u32,
+    /// With none granted: how long until the budget has refilled one request.
+    pub wait: Duration,
+    /// How long the budget stays paused (a provider's `Retry-After`); zero when it is not.
+    pub paused_for: Duration,
+}
+
+impl BudgetGrant {
+    /// A refill rate an engine can compute with: a rate that is not a positive number refills
+    /// nothing (the burst is all there is).
+    pub fn usable_rate(rate: f64) -> f64 {
+        if rate.is_finite() && rate > 0.0 {
+            rate
+        } else {
+            0.0
+        }
+    }
+
+    /// The grant of a bucket left holding `tokens` after granting `granted`, refilling at `rate`
+    /// per second (from [`usable_rate`](Self::usable_rate)), paused for `paused_for`.
+    pub fn from_bucket(granted: i64, tokens: f64, rate: f64, paused_for: Duration) -> Self {
+        let granted = u32::try_from(granted).unwrap_or(0);
+        let wait = if granted > 0 || !paused_for.is_zero() {
+            Duration::ZERO
+        } else if rate > 0.0 {
+            Duration::try_from_secs_f64(((1.0 - tokens) / rate).max(0.001)).unwrap_or(Duration::MAX)
+        } else {
+            // Nothing refills: ask again now and then rather than never.
+            Duration::from_secs(1)
+        };
+        Self {
+            granted,
+            wait,
+            paused_for,
+        }
+    }
+}
+
 /// One scheduled sync's latest run, as `gwi serve` records it and `gwi status` reads it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SyncRun {
@@ -392,6 +434,22 @@ pub trait Store: Send + Sync {
     /// at shutdown, and at startup for what a previous life of the same instance left. Returns
     /// how many leases were handed back.
     async fn release_leases(&self, holder: &str) -> Result<u64, StoreError>;
+
+    /// Takes up to `want` requests from the shared rate budget `key`: a bucket that holds at most
+    /// `burst` requests (full when first used) and refills at `rate` per second. Nothing is
+    /// granted while the budget is paused. Atomic: processes sharing the store never spend more
+    /// than the bucket holds, together.
+    async fn take_budget(
+        &self,
+        key: &str,
+        want: u32,
+        rate: f64,
+        burst: u32,
+    ) -> Result<BudgetGrant, StoreError>;
+
+    /// Pauses the shared rate budget `key` for `wait` from now, for every process (a pause is
+    /// only lengthened): a provider's `Retry-After` seen by one process holds all of them.
+    async fn pause_budget(&self, key: &str, wait: Duration) -> Result<(), StoreError>;
 
     /// Saves the latest run of a scheduled sync, replacing the one before for its tenant and
     /// connector.

@@ -70,6 +70,9 @@ pub struct ServerConfig {
     /// How often the scheduler looks for due syncs when none is due sooner (it also learns
     /// here of syncs another process left unfinished).
     pub schedule_tick: Duration,
+    /// Scheduled syncs this process runs at once; further due syncs wait for one to end, or
+    /// are taken by another process sharing the store.
+    pub max_syncs: usize,
 }
 
 /// The default instance name for a process listening on `listen`: the host's name and the
@@ -108,6 +111,7 @@ impl Default for ServerConfig {
             instance: default_instance(SocketAddr::from((Ipv4Addr::LOCALHOST, 8080))),
             lease_ttl: gwi_core::store::LEASE_TTL,
             schedule_tick: Duration::from_secs(5),
+            max_syncs: 4,
         }
     }
 }

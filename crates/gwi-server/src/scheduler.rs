@@ -7,7 +7,8 @@
 //! plus a jitter that spreads processes and syncs. A due sync runs only in the process that
 //! takes its lease (`sync:{connector}:{tenant}`) from the store; the lease is renewed by the
 //! process's heartbeat ([`crate::leases`]), and a run whose lease was lost (the process stalled
-//! past it and another took over) is cancelled. The latest run of each sync is kept in the
+//! past it and another took over) is cancelled. A process runs at most `max_syncs` at once, so
+//! processes sharing a store share the syncs too. The latest run of each sync is kept in the
 //! store, for the schedule of every process and for `gwi status`.
 
 use std::collections::{HashMap, HashSet};
@@ -140,6 +141,10 @@ async fn run(shared: Arc<Shared>, jobs: Vec<Job>, stop: CancellationToken) {
                     }
                 }
                 for job in start {
+                    // Beyond its share, a process leaves due syncs to the others.
+                    if busy.len() >= shared.config.max_syncs {
+                        break;
+                    }
                     if let Some(token) = claim(&shared, &job).await {
                         let name = job.lease.clone();
                         let handle = running.spawn(run_once(shared.clone(), job, token));
@@ -226,6 +231,13 @@ async fn release(shared: &Shared, lease: &str) {
 async fn run_once(shared: Arc<Shared>, job: Job, token: CancellationToken) {
     let Scope { tenant, connector } = &job.scope;
     let Some(route) = shared.routes.get(connector, Some(tenant)) else {
+        // Jobs come from the routes, so this does not happen; leave nothing held if it does.
+        shared
+            .running
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&job.lease);
+        release(&shared, &job.lease).await;
         return;
     };
     let started_at = Utc::now();

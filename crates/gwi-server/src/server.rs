@@ -58,6 +58,8 @@ impl Route {
                 connector: name,
                 message: e.to_string(),
             })?;
+        // Every process serving this tenant paces its requests from one budget in the store.
+        ctx.http.share_budgets(store, &connector.common.tenant_id);
         Ok(Self { connector, ctx })
     }
 }
@@ -370,6 +372,9 @@ fn validate(config: &ServerConfig) -> Result<(), ServerError> {
     }
     if config.lease_ttl < Duration::from_secs(1) {
         return invalid("lease_ttl", "must be at least a second");
+    }
+    if config.max_syncs == 0 {
+        return invalid("max_syncs", "must be at least 1");
     }
     if config.schedule_tick.is_zero() {
         return invalid("schedule_tick", "must be longer than zero");

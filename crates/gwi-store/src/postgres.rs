@@ -16,8 +16,9 @@ use futures::TryStreamExt;
 use futures::stream::BoxStream;
 use gwi_core::record::ConnectorRecord;
 use gwi_core::store::{
-    InboundWebhook, InboxAppend, InboxBacklog, InboxCompletion, InboxEntry, InboxPruned,
-    InboxStatus, Lease, RecordQuery, Scope, Store, StoreError, StreamState, SyncRun, UpsertOutcome,
+    BudgetGrant, InboundWebhook, InboxAppend, InboxBacklog, InboxCompletion, InboxEntry,
+    InboxPruned, InboxStatus, Lease, RecordQuery, Scope, Store, StoreError, StreamState, SyncRun,
+    UpsertOutcome,
 };
 use gwi_core::stream::Checkpoint;
 use secrecy::{ExposeSecret, SecretString};
@@ -713,6 +714,70 @@ impl Store for PostgresStore {
             .map_err(from_sqlx)?;
         tx.commit().await.map_err(from_sqlx)?;
         Ok(entries.rows_affected() + names.rows_affected())
+    }
+
+    async fn take_budget(
+        &self,
+        key: &str,
+        want: u32,
+        rate: f64,
+        burst: u32,
+    ) -> Result<BudgetGrant, StoreError> {
+        let rate = BudgetGrant::usable_rate(rate);
+        // What the bucket holds now, and what it grants (nothing while paused); every SET
+        // expression reads the row as it was, and the row lock serializes processes. `now()`
+        // is this statement's transaction start, one instant for every expression.
+        let available = "LEAST($4::float8, tokens + $3::float8 \
+            * GREATEST(0, EXTRACT(EPOCH FROM (now() - refilled_at))::float8))";
+        let grant = format!(
+            "CASE WHEN paused_until > now() THEN 0 \
+             ELSE LEAST($2::int, FLOOR({available})::int) END"
+        );
+        sqlx::query(
+            "INSERT INTO rate_budgets (key, tokens, refilled_at) VALUES ($1, $2, now()) \
+             ON CONFLICT (key) DO NOTHING",
+        )
+        .bind(key)
+        .bind(f64::from(burst))
+        .execute(&self.pool)
+        .await
+        .map_err(from_sqlx)?;
+        let (granted, tokens, paused_secs): (i32, f64, f64) = sqlx::query_as(&format!(
+            "UPDATE rate_budgets SET granted = {grant}, tokens = {available} - ({grant}), \
+               refilled_at = GREATEST(refilled_at, now()) \
+             WHERE key = $1 RETURNING granted, tokens, \
+               CASE WHEN paused_until > now() \
+                 THEN EXTRACT(EPOCH FROM (paused_until - now()))::float8 ELSE 0 END"
+        ))
+        .bind(key)
+        .bind(i32::try_from(want).unwrap_or(i32::MAX))
+        .bind(rate)
+        .bind(f64::from(burst))
+        .fetch_one(&self.pool)
+        .await
+        .map_err(from_sqlx)?;
+        let paused_for = Duration::try_from_secs_f64(paused_secs).unwrap_or_default();
+        Ok(BudgetGrant::from_bucket(
+            i64::from(granted),
+            tokens,
+            rate,
+            paused_for,
+        ))
+    }
+
+    async fn pause_budget(&self, key: &str, wait: Duration) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO rate_budgets (key, tokens, refilled_at, paused_until) \
+             VALUES ($1, 0, now(), clock_timestamp() + make_interval(secs => $2)) \
+             ON CONFLICT (key) DO UPDATE SET \
+               paused_until = GREATEST(rate_budgets.paused_until, EXCLUDED.paused_until)",
+        )
+        .bind(key)
+        .bind(seconds(wait))
+        .execute(&self.pool)
+        .await
+        .map_err(from_sqlx)?;
+        Ok(())
     }
 
     async fn save_sync_run(&self, run: &SyncRun) -> Result<(), StoreError> {

@@ -27,8 +27,9 @@ use futures::TryStreamExt;
 use futures::stream::BoxStream;
 use gwi_core::record::{ConnectorRecord, JsonText};
 use gwi_core::store::{
-    InboundWebhook, InboxAppend, InboxBacklog, InboxCompletion, InboxEntry, InboxPruned,
-    InboxStatus, Lease, RecordQuery, Scope, Store, StoreError, StreamState, SyncRun, UpsertOutcome,
+    BudgetGrant, InboundWebhook, InboxAppend, InboxBacklog, InboxCompletion, InboxEntry,
+    InboxPruned, InboxStatus, Lease, RecordQuery, Scope, Store, StoreError, StreamState, SyncRun,
+    UpsertOutcome,
 };
 use gwi_core::stream::Checkpoint;
 use gwi_core::time::format_micros;
@@ -1321,6 +1322,69 @@ impl Store for SqliteStore {
         tx.commit().await.map_err(from_sqlx)?;
         self.committed();
         Ok(entries.rows_affected() + names.rows_affected())
+    }
+
+    async fn take_budget(
+        &self,
+        key: &str,
+        want: u32,
+        rate: f64,
+        burst: u32,
+    ) -> Result<BudgetGrant, StoreError> {
+        let rate = BudgetGrant::usable_rate(rate);
+        let now = Utc::now().timestamp_micros();
+        // What the bucket holds now, and what it grants (nothing while paused); every SET
+        // expression reads the row as it was.
+        let available = "MIN(?4, tokens + ?3 * MAX(0, ?5 - refilled_at) / 1e6)";
+        let grant = format!(
+            "CASE WHEN paused_until > ?5 THEN 0 ELSE MIN(?2, CAST({available} AS INTEGER)) END"
+        );
+        let mut tx = self.writer.begin().await.map_err(from_sqlx)?;
+        sqlx::query(
+            "INSERT INTO rate_budgets (key, tokens, refilled_at) VALUES (?1, ?2, ?3) \
+             ON CONFLICT (key) DO NOTHING",
+        )
+        .bind(key)
+        .bind(f64::from(burst))
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(from_sqlx)?;
+        let (granted, tokens, paused_until): (i64, f64, i64) = sqlx::query_as(&format!(
+            "UPDATE rate_budgets SET granted = {grant}, tokens = {available} - ({grant}), \
+               refilled_at = MAX(refilled_at, ?5) \
+             WHERE key = ?1 RETURNING granted, tokens, paused_until"
+        ))
+        .bind(key)
+        .bind(i64::from(want))
+        .bind(rate)
+        .bind(f64::from(burst))
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(from_sqlx)?;
+        tx.commit().await.map_err(from_sqlx)?;
+        self.committed();
+        let paused_for = Duration::from_micros(u64::try_from(paused_until - now).unwrap_or(0));
+        Ok(BudgetGrant::from_bucket(granted, tokens, rate, paused_for))
+    }
+
+    async fn pause_budget(&self, key: &str, wait: Duration) -> Result<(), StoreError> {
+        let now = Utc::now();
+        sqlx::query(
+            "INSERT INTO rate_budgets (key, tokens, refilled_at, paused_until) \
+             VALUES (?1, 0, ?2, ?3) \
+             ON CONFLICT (key) DO UPDATE SET \
+               paused_until = MAX(rate_budgets.paused_until, excluded.paused_until)",
+        )
+        .bind(key)
+        .bind(now.timestamp_micros())
+        .bind(micros_after(now, wait)?)
+        .execute(&self.writer)
+        .await
+        .map_err(from_sqlx)?;
+        self.committed();
+        Ok(())
     }
 
     async fn save_sync_run(&self, run: &SyncRun) -> Result<(), StoreError> {

@@ -10,8 +10,9 @@ use futures::StreamExt;
 use futures::stream::BoxStream;
 use gwi_core::record::ConnectorRecord;
 use gwi_core::store::{
-    InboundWebhook, InboxAppend, InboxBacklog, InboxCompletion, InboxEntry, InboxPruned,
-    InboxStatus, Lease, RecordQuery, Scope, Store, StoreError, StreamState, SyncRun, UpsertOutcome,
+    BudgetGrant, InboundWebhook, InboxAppend, InboxBacklog, InboxCompletion, InboxEntry,
+    InboxPruned, InboxStatus, Lease, RecordQuery, Scope, Store, StoreError, StreamState, SyncRun,
+    UpsertOutcome,
 };
 use gwi_core::stream::Checkpoint;
 use secrecy::{ExposeSecret, SecretString};
@@ -41,6 +42,8 @@ struct Inner {
     /// Named leases: name -> (holder, expiry).
     leases: BTreeMap<String, (String, DateTime<Utc>)>,
     runs: BTreeMap<(String, String), SyncRun>,
+    /// Shared rate budgets: key -> (tokens, refilled at, paused until).
+    budgets: HashMap<String, (f64, DateTime<Utc>, DateTime<Utc>)>,
 }
 
 struct Slot {
@@ -499,6 +502,52 @@ impl Store for MemoryStore {
         let before = inner.leases.len();
         inner.leases.retain(|_, (h, _)| h != holder);
         Ok(released + (before - inner.leases.len()) as u64)
+    }
+
+    async fn take_budget(
+        &self,
+        key: &str,
+        want: u32,
+        rate: f64,
+        burst: u32,
+    ) -> Result<BudgetGrant, StoreError> {
+        let rate = BudgetGrant::usable_rate(rate);
+        let now = Utc::now();
+        let mut inner = self.lock();
+        let (tokens, refilled_at, paused_until) = inner.budgets.entry(key.to_owned()).or_insert((
+            f64::from(burst),
+            now,
+            DateTime::<Utc>::MIN_UTC,
+        ));
+        let elapsed = (now - *refilled_at).to_std().unwrap_or_default();
+        let available = (*tokens + rate * elapsed.as_secs_f64()).min(f64::from(burst));
+        let paused_for = (*paused_until - now).to_std().unwrap_or_default();
+        let granted = if paused_for.is_zero() {
+            (available.floor().max(0.0) as u32).min(want)
+        } else {
+            0
+        };
+        *tokens = available - f64::from(granted);
+        *refilled_at = now.max(*refilled_at);
+        Ok(BudgetGrant::from_bucket(
+            i64::from(granted),
+            *tokens,
+            rate,
+            paused_for,
+        ))
+    }
+
+    async fn pause_budget(&self, key: &str, wait: Duration) -> Result<(), StoreError> {
+        let now = Utc::now();
+        let until = expiry(now, wait)?;
+        let mut inner = self.lock();
+        let (_, _, paused_until) =
+            inner
+                .budgets
+                .entry(key.to_owned())
+                .or_insert((0.0, now, DateTime::<Utc>::MIN_UTC));
+        *paused_until = (*paused_until).max(until);
+        Ok(())
     }
 
     async fn save_sync_run(&self, run: &SyncRun) -> Result<(), StoreError> {

@@ -101,6 +101,9 @@ macro_rules! store_conformance_tests {
             released_leases_are_free_at_once,
             a_failed_entrys_retry_time_outlives_its_lease,
             sync_runs_are_kept_per_scope,
+            a_budget_grants_its_burst_then_its_rate,
+            concurrent_takers_never_overspend_a_budget,
+            a_paused_budget_grants_nothing_until_the_pause_ends,
             ping_answers,
         );
     };
@@ -1581,4 +1584,91 @@ pub async fn sync_runs_are_kept_per_scope(store: Arc<dyn Store>) {
     };
     store.save_sync_run(&finished).await.unwrap();
     assert_eq!(store.sync_runs().await.unwrap(), [finished, other]);
+}
+
+/// A fresh budget holds its burst; once spent it grants nothing and says how long until the
+/// next request, then refills at its rate, never past the burst. Budgets are apart by key.
+pub async fn a_budget_grants_its_burst_then_its_rate(store: Arc<dyn Store>) {
+    let first = store.take_budget("github:acme", 8, 10.0, 5).await.unwrap();
+    assert_eq!(first.granted, 5);
+    let empty = store.take_budget("github:acme", 8, 10.0, 5).await.unwrap();
+    assert_eq!(empty.granted, 0);
+    assert!(
+        empty.wait > Duration::ZERO && empty.wait <= Duration::from_millis(100),
+        "{empty:?}"
+    );
+    assert_eq!(empty.paused_for, Duration::ZERO);
+    let other = store
+        .take_budget("github:globex", 2, 10.0, 5)
+        .await
+        .unwrap();
+    assert_eq!(other.granted, 2, "another key has its own budget");
+    tokio::time::sleep(Duration::from_millis(350)).await;
+    let refilled = store.take_budget("github:acme", 8, 10.0, 5).await.unwrap();
+    assert!(
+        (3..=4).contains(&refilled.granted),
+        "about 3.5 requests refilled in 350 ms at 10/s: {refilled:?}"
+    );
+    tokio::time::sleep(Duration::from_millis(1_000)).await;
+    let capped = store.take_budget("github:acme", 8, 10.0, 5).await.unwrap();
+    assert_eq!(capped.granted, 5, "never more than the burst");
+}
+
+/// Takers racing for one budget get, together, no more than it holds: its burst plus its rate
+/// over the time they took.
+pub async fn concurrent_takers_never_overspend_a_budget(store: Arc<dyn Store>) {
+    let started = std::time::Instant::now();
+    let takers: Vec<_> = (0..6)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let mut got = 0u64;
+                let until = std::time::Instant::now() + Duration::from_millis(800);
+                while std::time::Instant::now() < until {
+                    let grant = store.take_budget("shared", 2, 20.0, 4).await.unwrap();
+                    got += u64::from(grant.granted);
+                    if grant.granted == 0 {
+                        tokio::time::sleep(grant.wait.min(Duration::from_millis(20))).await;
+                    }
+                }
+                got
+            })
+        })
+        .collect();
+    let mut total = 0;
+    for taker in takers {
+        total += taker.await.unwrap();
+    }
+    let allowed = 4.0 + 20.0 * started.elapsed().as_secs_f64();
+    assert!(
+        total as f64 <= allowed + 1.0,
+        "{total} taken, {allowed:.1} allowed"
+    );
+    assert!(
+        total >= 12,
+        "the budget should have granted most of it: {total}"
+    );
+}
+
+/// A pause (a provider's `Retry-After` seen by one process) holds the budget for everyone, is
+/// only ever lengthened, and ends on time.
+pub async fn a_paused_budget_grants_nothing_until_the_pause_ends(store: Arc<dyn Store>) {
+    store
+        .pause_budget("github:acme", Duration::from_millis(400))
+        .await
+        .unwrap();
+    store
+        .pause_budget("github:acme", Duration::from_millis(100))
+        .await
+        .unwrap();
+    let paused = store.take_budget("github:acme", 1, 10.0, 5).await.unwrap();
+    assert_eq!(paused.granted, 0);
+    assert!(
+        paused.paused_for > Duration::from_millis(200),
+        "the longer pause holds: {paused:?}"
+    );
+    tokio::time::sleep(Duration::from_millis(450)).await;
+    let resumed = store.take_budget("github:acme", 1, 10.0, 5).await.unwrap();
+    assert_eq!(resumed.granted, 1, "{resumed:?}");
+    assert_eq!(resumed.paused_for, Duration::ZERO);
 }

@@ -68,6 +68,10 @@ pub struct ServeArgs {
     /// [default: `[server] lease_secs`, else 30].
     #[arg(long, value_name = "SECS")]
     pub lease_secs: Option<u64>,
+    /// Scheduled syncs this process runs at once; more wait, or go to another process
+    /// [default: `[server] max_syncs`, else 4].
+    #[arg(long, value_name = "N")]
+    pub max_syncs: Option<usize>,
     /// Serve only this connector (repeat for several) [default: every configured one].
     #[arg(long = "connector", value_name = "NAME")]
     pub connectors: Vec<String>,
@@ -170,6 +174,10 @@ pub fn server_config(args: &ServeArgs, file: &ConfigFile) -> anyhow::Result<Serv
             .lease_secs
             .or(section.lease_secs)
             .map_or(defaults.lease_ttl, Duration::from_secs),
+        max_syncs: args
+            .max_syncs
+            .or(section.max_syncs)
+            .unwrap_or(defaults.max_syncs),
         ..defaults
     })
 }

@@ -1,6 +1,7 @@
 //! `gwi serve` as a service of several processes over one PostgreSQL: each scheduled sync runs
 //! in one process at a time, a process killed mid-run has its syncs taken over from their last
-//! commit, webhooks are taken meanwhile, and every tenant's store ends equal to the sandbox.
+//! commit, webhooks are taken meanwhile, every tenant's store ends equal to the sandbox, and the
+//! processes together stay within each tenant's rate budget.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader};
@@ -20,6 +21,9 @@ use sqlx::Executor;
 const SECRET: &str = "service-suite-webhook-secret";
 const TENANTS: [&str; 3] = ["default", "globex", "initech"];
 const LEASE_SECS: u64 = 3;
+/// Each tenant's budget (`http.requests_per_second`, `http.burst`), shared by every process.
+const RATE: f64 = 40.0;
+const BURST: u32 = 5;
 
 /// A `gwi serve` process, killed when dropped; its JSON log lines go to a file.
 struct Process {
@@ -185,7 +189,7 @@ async fn processes_sharing_postgres_run_each_sync_once_and_take_over_a_killed_on
     let table = sandbox.connector_config("github").unwrap();
     let dir = tempfile::tempdir().unwrap();
     let mut config = format!(
-        "[server]\nworkers = 2\n\n[connectors.github]\nbase_url = {}\nrepositories = {}\nauth = {{ type = \"bearer\", token = {} }}\nschedule = \"every 2s\"\nwebhook_secret = \"{SECRET}\"\n",
+        "[server]\nworkers = 2\nmax_syncs = 1\n\n[connectors.github]\nbase_url = {}\nrepositories = {}\nauth = {{ type = \"bearer\", token = {} }}\nschedule = \"every 2s\"\nwebhook_secret = \"{SECRET}\"\nhttp = {{ requests_per_second = {RATE}, burst = {BURST} }}\n",
         table["base_url"], table["repositories"], table["auth"]["token"],
     );
     for tenant in &TENANTS[1..] {
@@ -194,7 +198,8 @@ async fn processes_sharing_postgres_run_each_sync_once_and_take_over_a_killed_on
     std::fs::write(dir.path().join("gwi.toml"), config).unwrap();
 
     let store: Arc<dyn Store> = Arc::new(PostgresStore::connect(&store_url).await.unwrap());
-    let mut processes: Vec<Process> = ["p0", "p1", "p2"]
+    let began = Instant::now();
+    let mut processes: Vec<Process> = ["p0", "p1", "p2", "p3"]
         .iter()
         .map(|name| start(dir.path(), &store_url, name))
         .collect();
@@ -283,6 +288,13 @@ async fn processes_sharing_postgres_run_each_sync_once_and_take_over_a_killed_on
         },
     )
     .await;
+    // Together within the budgets: every tenant's requests come out of its own bucket.
+    let requests = sandbox.stats().requests.total;
+    let allowed = TENANTS.len() as f64 * (f64::from(BURST) + RATE * began.elapsed().as_secs_f64());
+    assert!(
+        requests as f64 <= allowed,
+        "{requests} requests, the budgets allow {allowed:.0}"
+    );
     let dead = store.inbox_counts().await.unwrap();
     assert!(
         dead.iter().all(|(s, n)| *s != InboxStatus::Dead || *n == 0),
@@ -316,15 +328,19 @@ async fn processes_sharing_postgres_run_each_sync_once_and_take_over_a_killed_on
         "p2 ran {taken_over} syncs after the kills"
     );
 
-    // SIGTERM hands the leases back: `gwi status` then shows nothing running in p2.
-    let survivor = processes.iter_mut().find(|p| p.instance == "p2").unwrap();
-    let terminated = Command::new("kill")
-        .args(["-TERM", &survivor.child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(terminated.success());
-    let exit = survivor.child.wait().unwrap();
-    assert!(exit.success(), "{exit:?}");
+    // SIGTERM hands the leases back: `gwi status` then shows nothing running.
+    for survivor in processes
+        .iter_mut()
+        .filter(|p| !kills.contains_key(&p.instance))
+    {
+        let terminated = Command::new("kill")
+            .args(["-TERM", &survivor.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(terminated.success());
+        let exit = survivor.child.wait().unwrap();
+        assert!(exit.success(), "{} exited {exit:?}", survivor.instance);
+    }
     let status = Command::new(env!("CARGO_BIN_EXE_gwi"))
         .args(["status", "--json", "--store", &store_url])
         .current_dir(dir.path())

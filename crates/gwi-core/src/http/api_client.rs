@@ -270,6 +270,24 @@ impl ApiClient {
         &self.inner.limiter
     }
 
+    /// Shares this client's rate budgets (its own and each bucket's) with every process that
+    /// shares `store` and names the same `owner` (the tenant whose credential it uses): see
+    /// [`RateLimiter::share_through`]. Returns how many budgets are shared.
+    pub fn share_budgets(&self, store: &Arc<dyn crate::store::Store>, owner: &str) -> usize {
+        let connector = &self.inner.connector;
+        let mut shared = usize::from(
+            self.inner
+                .limiter
+                .share_through(store.clone(), format!("{connector}:{owner}")),
+        );
+        for (name, bucket) in &self.inner.buckets {
+            shared += usize::from(
+                bucket.share_through(store.clone(), format!("{connector}/{name}:{owner}")),
+            );
+        }
+        shared
+    }
+
     /// The HTTP settings the client was built with.
     pub fn settings(&self) -> &HttpSettings {
         &self.inner.settings

@@ -10,13 +10,19 @@
 //! client built for the same connector and credential in this process (see [`RateLimiter::shared`]),
 //! so concurrent streams draw from one budget, as the provider counts them.
 //!
+//! Processes that share a store share one budget too, once a limiter is told to
+//! ([`RateLimiter::share_through`]): pacing then draws requests from a token bucket in the store
+//! (a few at a time, so a request rarely waits on the store), and a pause the provider demands
+//! is written there for every process to honour. If the store stops answering, the process paces
+//! alone until it answers again.
+//!
 //! Time is read from tokio's clock, so tests with paused time drive the limiter virtually.
 
 use std::collections::HashMap;
 use std::hash::BuildHasher;
 use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, LazyLock, Mutex, PoisonError, Weak};
+use std::sync::{Arc, LazyLock, Mutex, OnceLock, PoisonError, Weak};
 use std::time::{Duration, SystemTime};
 
 use governor::clock::Clock;
@@ -30,6 +36,14 @@ use serde::Serialize;
 use crate::config::HttpSettings;
 use crate::connector::RateLimits;
 use crate::http::headers;
+use crate::store::Store;
+
+/// Requests a process draws from a shared budget at a time: about this long at the budget's
+/// rate, or a 64th of its burst if more (at least one, at most the burst), so pacing costs a
+/// store round trip per few requests.
+const SHARED_DRAW: Duration = Duration::from_millis(250);
+/// A shared budget whose store failed is left alone this long before it is tried again.
+const SHARED_RETRY: Duration = Duration::from_secs(5);
 
 /// With no `X-RateLimit-Limit` to take a fraction of, this many remaining requests counts as low.
 const LOW_REMAINING_WITHOUT_LIMIT: u64 = 10;
@@ -193,6 +207,35 @@ pub struct RateLimiter {
     spread_until: AtomicU64,
     /// The next free send slot while spreading.
     next_slot: AtomicU64,
+    /// The pace it was built with, for a shared budget to use.
+    config: RateLimitConfig,
+    /// The budget in a store that other processes draw from too, once set.
+    shared: OnceLock<SharedBudget>,
+}
+
+/// A limiter's budget kept in a store, shared by every process using the same key.
+struct SharedBudget {
+    store: Arc<dyn Store>,
+    key: String,
+    rate: f64,
+    burst: u32,
+    /// How many requests to draw at a time.
+    draw: u32,
+    /// Requests drawn from the store and not yet sent; held while drawing more, so one task
+    /// of this process asks the store at a time.
+    drawn: tokio::sync::Mutex<u32>,
+    /// While the store fails: when to try it again (nanos since the limiter's base; 0 = fine).
+    failing_until: AtomicU64,
+}
+
+impl std::fmt::Debug for SharedBudget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SharedBudget")
+            .field("key", &self.key)
+            .field("rate", &self.rate)
+            .field("burst", &self.burst)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Default for RateLimiter {
@@ -214,7 +257,42 @@ impl RateLimiter {
             spread_interval: AtomicU64::new(0),
             spread_until: AtomicU64::new(0),
             next_slot: AtomicU64::new(0),
+            config: config.clone(),
+            shared: OnceLock::new(),
         }
+    }
+
+    /// Draws this limiter's pace from the budget `key` in `store`, which every process sharing
+    /// the store and key draws from too, and shares the provider's pauses through it. Only a
+    /// limiter with a rate has a budget to share (else only pauses would be, and they are not
+    /// worth a store read per request); the first call wins. Returns whether the budget is shared.
+    pub fn share_through(&self, store: Arc<dyn Store>, key: impl Into<String>) -> bool {
+        let Some(rate) = self
+            .config
+            .requests_per_second
+            .filter(|r| r.is_finite() && *r > 0.0)
+        else {
+            return false;
+        };
+        let burst = self.config.burst.max(1);
+        // A large burst (an hourly budget) is drawn in larger steps, so a fast sync does not
+        // wait on the store for every request of it.
+        let draw = (rate * SHARED_DRAW.as_secs_f64())
+            .max(f64::from(burst) / 64.0)
+            .ceil()
+            .clamp(1.0, f64::from(burst)) as u32;
+        let budget = SharedBudget {
+            store,
+            key: key.into(),
+            rate,
+            burst,
+            draw,
+            drawn: tokio::sync::Mutex::new(0),
+            failing_until: AtomicU64::new(0),
+        };
+        // A second call keeps the first budget: one limiter has one.
+        let _ = self.shared.set(budget);
+        true
     }
 
     /// The process-wide limiter for `key`, created from `config` if none is alive.
@@ -291,6 +369,11 @@ impl RateLimiter {
             }
         }
 
+        if let Some(shared) = self.shared.get()
+            && self.draw_shared(shared, max_wait, &mut waited).await?
+        {
+            return Ok(waited);
+        }
         if let Some(pacer) = &self.pacer {
             loop {
                 match pacer.check() {
@@ -306,11 +389,93 @@ impl RateLimiter {
         Ok(waited)
     }
 
-    /// Holds every caller until `wait` from now has passed (a pause is only ever lengthened).
+    /// Takes one request from the shared budget, waiting for it (or for a shared pause);
+    /// `Ok(false)` when the store cannot be used now, so the process paces alone.
+    async fn draw_shared(
+        &self,
+        shared: &SharedBudget,
+        max_wait: Duration,
+        waited: &mut Waited,
+    ) -> Result<bool, Duration> {
+        let mut drawn = shared.drawn.lock().await;
+        loop {
+            if *drawn > 0 {
+                *drawn -= 1;
+                return Ok(true);
+            }
+            let retry_at = shared.failing_until.load(Ordering::Acquire);
+            if retry_at != 0 && self.now_nanos() < retry_at {
+                return Ok(false);
+            }
+            let grant = match shared
+                .store
+                .take_budget(&shared.key, shared.draw, shared.rate, shared.burst)
+                .await
+            {
+                Ok(grant) => {
+                    shared.failing_until.store(0, Ordering::Release);
+                    grant
+                }
+                Err(e) => {
+                    if retry_at == 0 {
+                        tracing::warn!(
+                            budget = %shared.key,
+                            "cannot draw from the shared rate budget, pacing this process alone: {e}"
+                        );
+                    }
+                    let again = self.now_nanos().saturating_add(nanos(SHARED_RETRY));
+                    shared.failing_until.store(again.max(1), Ordering::Release);
+                    return Ok(false);
+                }
+            };
+            if grant.granted > 0 {
+                *drawn = grant.granted;
+                continue;
+            }
+            let (wait, paused) = if grant.paused_for.is_zero() {
+                (grant.wait, false)
+            } else {
+                (grant.paused_for, true)
+            };
+            if paused {
+                // Another process saw the provider's pause: hold this process's other budgets'
+                // requests too.
+                self.hold_for(wait);
+                if wait > max_wait {
+                    return Err(wait);
+                }
+            }
+            tokio::time::sleep(wait).await;
+            if paused {
+                waited.paused += wait;
+            } else {
+                waited.paced += wait;
+            }
+        }
+    }
+
+    /// Holds every caller until `wait` from now has passed (a pause is only ever lengthened),
+    /// in every process sharing this limiter's budget.
     pub fn pause_for(&self, wait: Duration) {
         if wait.is_zero() {
             return;
         }
+        self.hold_for(wait);
+        if let Some(shared) = self.shared.get()
+            && let Ok(runtime) = tokio::runtime::Handle::try_current()
+        {
+            let store = shared.store.clone();
+            let key = shared.key.clone();
+            runtime.spawn(async move {
+                if let Err(e) = store.pause_budget(&key, wait).await {
+                    tracing::warn!(budget = %key, "cannot share the provider's pause with other processes: {e}");
+                }
+            });
+        }
+    }
+
+    /// Holds this process's callers until `wait` from now has passed.
+    fn hold_for(&self, wait: Duration) {
         let until = self.now_nanos().saturating_add(nanos(wait));
         self.paused_until.fetch_max(until, Ordering::AcqRel);
     }

@@ -203,3 +203,68 @@ async fn a_configured_rate_replaces_the_buckets() {
         start.elapsed()
     );
 }
+
+/// Two processes' limiters (here: two limiters, one store) draw from one budget: together they
+/// send no more than it allows, and a pause one of them learns holds the other.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn limiters_sharing_a_store_share_one_budget_and_its_pauses() {
+    use gwi_core::http::{RateLimitConfig, RateLimiter};
+    use gwi_core::store::Store;
+
+    let store: Arc<dyn Store> = Arc::new(gwi_testing::MemoryStore::new());
+    let config = RateLimitConfig {
+        requests_per_second: Some(20.0),
+        burst: 2,
+        ..RateLimitConfig::default()
+    };
+    let processes: Vec<Arc<RateLimiter>> = (0..2)
+        .map(|_| {
+            let limiter = Arc::new(RateLimiter::new(&config));
+            assert!(limiter.share_through(store.clone(), "github:acme"));
+            limiter
+        })
+        .collect();
+    let started = std::time::Instant::now();
+    let runs: Vec<_> = processes
+        .iter()
+        .map(|limiter| {
+            let limiter = limiter.clone();
+            tokio::spawn(async move {
+                let mut sent = 0u32;
+                while started.elapsed() < Duration::from_millis(1_000) {
+                    limiter.acquire(Duration::from_secs(5)).await.unwrap();
+                    sent += 1;
+                }
+                sent
+            })
+        })
+        .collect();
+    let mut total = 0;
+    for run in runs {
+        total += run.await.unwrap();
+    }
+    let allowed = 2.0 + 20.0 * started.elapsed().as_secs_f64();
+    // Each limiter may hold one draw (5 requests at 20/s) it had no time to send.
+    assert!(
+        f64::from(total) <= allowed + 1.0,
+        "{total} sent, {allowed:.1} allowed"
+    );
+    assert!(total >= 15, "the budget should have been used: {total}");
+
+    // A provider's pause seen by one process holds the other.
+    processes[0].pause_for(Duration::from_millis(400));
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let before = std::time::Instant::now();
+    let mut waited = Duration::ZERO;
+    for _ in 0..6 {
+        let w = processes[1].acquire(Duration::from_secs(5)).await.unwrap();
+        waited += w.paused;
+    }
+    assert!(
+        before.elapsed() >= Duration::from_millis(300) && waited > Duration::ZERO,
+        "the other process did not pause: {:?}",
+        before.elapsed()
+    );
+    // A limiter with no rate has nothing to share.
+    assert!(!RateLimiter::new(&RateLimitConfig::default()).share_through(store, "x"));
+}

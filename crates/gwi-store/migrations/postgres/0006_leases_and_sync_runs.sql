@@ -24,3 +24,12 @@ CREATE TABLE sync_runs (
     next_run_at TIMESTAMPTZ,
     PRIMARY KEY (tenant, connector)
 );
+
+-- Shared rate budgets: a token bucket per connector credential, for every process at once.
+CREATE TABLE rate_budgets (
+    key          TEXT             PRIMARY KEY,
+    tokens       DOUBLE PRECISION NOT NULL,
+    refilled_at  TIMESTAMPTZ      NOT NULL,
+    granted      INTEGER          NOT NULL DEFAULT 0,
+    paused_until TIMESTAMPTZ      NOT NULL DEFAULT 'epoch'
+);

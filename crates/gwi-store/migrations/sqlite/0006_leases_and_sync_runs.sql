@@ -24,3 +24,12 @@ CREATE TABLE sync_runs (
     next_run_at INTEGER,
     PRIMARY KEY (tenant, connector)
 );
+
+-- Shared rate budgets: a token bucket per connector credential, for every process at once.
+CREATE TABLE rate_budgets (
+    key          TEXT    PRIMARY KEY NOT NULL,
+    tokens       REAL    NOT NULL,
+    refilled_at  INTEGER NOT NULL,
+    granted      INTEGER NOT NULL DEFAULT 0,
+    paused_until INTEGER NOT NULL DEFAULT 0
+);

@@ -13,9 +13,9 @@ use futures::StreamExt;
 use futures::stream::BoxStream;
 use gwi_core::record::ConnectorRecord;
 use gwi_core::store::{
-    InboundWebhook, InboxAppend, InboxBacklog, InboxCompletion, InboxEntry, InboxPruned,
-    InboxStatus, LEASE_TTL, Lease, RecordQuery, Scope, Store, StoreError, StreamState, SyncRun,
-    UpsertOutcome,
+    BudgetGrant, InboundWebhook, InboxAppend, InboxBacklog, InboxCompletion, InboxEntry,
+    InboxPruned, InboxStatus, LEASE_TTL, Lease, RecordQuery, Scope, Store, StoreError, StreamState,
+    SyncRun, UpsertOutcome,
 };
 use gwi_core::stream::Checkpoint;
 use secrecy::SecretString;
@@ -404,6 +404,24 @@ impl Store for TestStore {
 
     async fn release_leases(&self, _holder: &str) -> Result<u64, StoreError> {
         Ok(0)
+    }
+
+    /// Grants everything: the worker tests pace nothing.
+    async fn take_budget(
+        &self,
+        _key: &str,
+        want: u32,
+        _rate: f64,
+        _burst: u32,
+    ) -> Result<BudgetGrant, StoreError> {
+        Ok(BudgetGrant {
+            granted: want,
+            ..BudgetGrant::default()
+        })
+    }
+
+    async fn pause_budget(&self, _key: &str, _wait: Duration) -> Result<(), StoreError> {
+        Ok(())
     }
 
     async fn save_sync_run(&self, _run: &SyncRun) -> Result<(), StoreError> {
