@@ -17,8 +17,9 @@ use crate::record::ConnectorRecord;
 use crate::stream::Checkpoint;
 
 /// How long a lease (a fetched inbox entry, a running sync) lasts unless its holder renews it:
-/// how long work held by a process that died waits before another takes it over.
-pub const LEASE_TTL: Duration = Duration::from_secs(30);
+/// how long work held by a process that died waits before another takes it over (20 s, so a
+/// scheduled sync is taken over within 25 s with the scheduler's 5 s look).
+pub const LEASE_TTL: Duration = Duration::from_secs(20);
 
 /// Who holds leases, and for how long each lasts unless renewed.
 ///

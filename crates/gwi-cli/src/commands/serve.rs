@@ -65,7 +65,7 @@ pub struct ServeArgs {
     #[arg(long, env = "GWI_INSTANCE", value_name = "NAME")]
     pub instance: Option<String>,
     /// Seconds a lease lasts unless renewed (how long a dead process's work waits for another)
-    /// [default: `[server] lease_secs`, else 30].
+    /// [default: `[server] lease_secs`, else 20].
     #[arg(long, value_name = "SECS")]
     pub lease_secs: Option<u64>,
     /// Scheduled syncs this process runs at once; more wait, or go to another process

@@ -138,3 +138,53 @@ async fn an_event_acknowledged_before_sigkill_is_processed_after_restart() {
         "acknowledged then killed"
     );
 }
+
+/// Events a killed process had leased are handed back when it starts again under the same
+/// instance name, at once; a process with another name waits for the lease to run out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_instance_takes_back_at_once_what_it_held_when_killed() {
+    use gwi_core::store::{InboundWebhook, Lease};
+
+    for (restarted_as, at_once) in [("web-1", true), ("web-2", false)] {
+        let opened = Engine::Sqlite.open().await;
+        let store = opened.store.clone();
+        for n in 0..3 {
+            store
+                .inbox_append(&InboundWebhook {
+                    tenant: "acme".to_owned(),
+                    connector: CONNECTOR.to_owned(),
+                    dedupe_key: format!("held-{n}"),
+                    event_type: "issues".to_owned(),
+                    headers: vec![],
+                    body: format!(r#"{{"id":"held-{n}"}}"#).into_bytes().into(),
+                    received_at: chrono::Utc::now(),
+                })
+                .await
+                .unwrap();
+        }
+        // What web-1 leased before it was killed: nobody else may take it for a minute.
+        let held = store
+            .inbox_fetch_pending(10, &Lease {
+                holder: "web-1".to_owned(),
+                ttl: std::time::Duration::from_secs(60),
+            })
+            .await
+            .unwrap();
+        assert_eq!(held.len(), 3);
+
+        let connector = TestConnector::github(CONNECTOR, Behaviour::Map);
+        let config = ServerConfig {
+            instance: restarted_as.to_owned(),
+            ..fast_config()
+        };
+        let running = spawn(server(vec![connector.configured()], store.clone(), config)).await;
+        tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+        let done = inbox_count(store.as_ref(), InboxStatus::Done).await;
+        running.stop().await;
+        if at_once {
+            assert_eq!(done, 3, "{restarted_as} should have taken its own events back");
+        } else {
+            assert_eq!(done, 0, "{restarted_as} took events another instance holds");
+        }
+    }
+}
