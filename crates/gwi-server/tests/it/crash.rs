@@ -164,10 +164,13 @@ async fn a_restarted_instance_takes_back_at_once_what_it_held_when_killed() {
         }
         // What web-1 leased before it was killed: nobody else may take it for a minute.
         let held = store
-            .inbox_fetch_pending(10, &Lease {
-                holder: "web-1".to_owned(),
-                ttl: std::time::Duration::from_secs(60),
-            })
+            .inbox_fetch_pending(
+                10,
+                &Lease {
+                    holder: "web-1".to_owned(),
+                    ttl: std::time::Duration::from_secs(60),
+                },
+            )
             .await
             .unwrap();
         assert_eq!(held.len(), 3);
@@ -182,7 +185,10 @@ async fn a_restarted_instance_takes_back_at_once_what_it_held_when_killed() {
         let done = inbox_count(store.as_ref(), InboxStatus::Done).await;
         running.stop().await;
         if at_once {
-            assert_eq!(done, 3, "{restarted_as} should have taken its own events back");
+            assert_eq!(
+                done, 3,
+                "{restarted_as} should have taken its own events back"
+            );
         } else {
             assert_eq!(done, 0, "{restarted_as} took events another instance holds");
         }
