@@ -86,6 +86,12 @@ impl BudgetGrant {
     }
 }
 
+/// The name of the lease that makes one process at a time run the scheduled sync of
+/// `connector` for `tenant`.
+pub fn sync_lease_name(connector: &str, tenant: &str) -> String {
+    format!("sync:{connector}:{tenant}")
+}
+
 /// One scheduled sync's latest run, as `gwi serve` records it and `gwi status` reads it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SyncRun {
@@ -423,10 +429,15 @@ pub trait Store: Send + Sync {
     /// processes never both hold one name.
     async fn acquire_lease(&self, name: &str, lease: &Lease) -> Result<bool, StoreError>;
 
-    /// The holder's heartbeat: extends every named lease and leased pending inbox entry it still
-    /// holds by `lease.ttl`, and returns the names it still holds (a name missing was taken over
-    /// after running out, so its work must stop).
-    async fn renew_leases(&self, lease: &Lease) -> Result<Vec<String>, StoreError>;
+    /// The holder's heartbeat: extends by `lease.ttl` every named lease it still holds and its
+    /// leases on `entries` (the inbox entries it is processing, no others: an entry it let go of
+    /// without marking must run out), and returns the names it still holds (a name missing was
+    /// taken over after running out, so its work must stop).
+    async fn renew_leases(&self, lease: &Lease, entries: &[i64])
+    -> Result<Vec<String>, StoreError>;
+
+    /// The live named leases, as (name, holder): what runs where now, for `gwi status`.
+    async fn leases(&self) -> Result<Vec<(String, String)>, StoreError>;
 
     /// Hands back one named lease, if `holder` holds it.
     async fn release_lease(&self, name: &str, holder: &str) -> Result<(), StoreError>;

@@ -80,7 +80,7 @@ impl Scheduler {
                 Some(Job {
                     scope: Scope::new(tenant.clone(), connector.clone()),
                     schedule,
-                    lease: format!("sync:{connector}:{tenant}"),
+                    lease: gwi_core::store::sync_lease_name(connector, tenant),
                 })
             })
             .collect();
@@ -174,7 +174,17 @@ async fn run(shared: Arc<Shared>, jobs: Vec<Job>, stop: CancellationToken) {
     {
         token.cancel();
     }
-    while running.join_next().await.is_some() {}
+    // A hung store must not hold shutdown: what is left runs out with its lease.
+    let finishing = async { while running.join_next().await.is_some() {} };
+    if tokio::time::timeout(shared.config.shutdown_timeout, finishing)
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            "shutdown timeout: leaving scheduled syncs unrecorded; their leases run out"
+        );
+        running.abort_all();
+    }
 }
 
 /// Takes the job's lease if it is still due once held (another process may have run it

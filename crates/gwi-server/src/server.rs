@@ -129,6 +129,8 @@ pub(crate) struct Shared {
     pub(crate) lease: Lease,
     /// The scheduled syncs running here, by lease name, with what cancels each.
     pub(crate) running: std::sync::Mutex<HashMap<String, tokio_util::sync::CancellationToken>>,
+    /// The inbox entries being processed here, whose leases the heartbeat renews.
+    pub(crate) in_flight: std::sync::Mutex<std::collections::HashSet<i64>>,
 }
 
 /// The webhook service for a set of connectors over one store.
@@ -219,6 +221,7 @@ impl Server {
                 body_bytes,
                 lease,
                 running: std::sync::Mutex::new(HashMap::new()),
+                in_flight: std::sync::Mutex::new(std::collections::HashSet::new()),
             }),
         })
     }

@@ -147,6 +147,7 @@ async fn dispatch(shared: Arc<Shared>, cancel: CancellationToken) {
                     fetch_failures = 0;
                     for entry in entries {
                         if in_flight.insert(entry.id) {
+                            lock_in_flight(&shared).insert(entry.id);
                             let id = entry.id;
                             let handle =
                                 tasks.spawn(process(shared.clone(), entry, committer.clone()));
@@ -182,6 +183,7 @@ async fn dispatch(shared: Arc<Shared>, cancel: CancellationToken) {
                     };
                     if let Some(id) = task_ids.remove(&task) {
                         in_flight.remove(&id);
+                        lock_in_flight(&shared).remove(&id);
                     }
                     if let Some(retry_in) = retry_in {
                         let at = tokio::time::Instant::now() + retry_in + RETRY_SLACK;
@@ -242,6 +244,14 @@ async fn complete(
             alone
         }
     }
+}
+
+/// The ids the heartbeat renews: those this dispatcher is processing.
+fn lock_in_flight(shared: &Shared) -> std::sync::MutexGuard<'_, HashSet<i64>> {
+    shared
+        .in_flight
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 fn fetch_backoff(poll: Duration, failures: u32) -> Duration {

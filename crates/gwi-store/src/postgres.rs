@@ -663,14 +663,19 @@ impl Store for PostgresStore {
         Ok(done.rows_affected() == 1)
     }
 
-    async fn renew_leases(&self, lease: &Lease) -> Result<Vec<String>, StoreError> {
+    async fn renew_leases(
+        &self,
+        lease: &Lease,
+        entries: &[i64],
+    ) -> Result<Vec<String>, StoreError> {
         let mut tx = self.pool.begin().await.map_err(from_sqlx)?;
         sqlx::query(
             "UPDATE inbox SET next_attempt_at = clock_timestamp() + make_interval(secs => $2) \
-             WHERE leased_by = $1 AND status = 'pending'",
+             WHERE leased_by = $1 AND status = 'pending' AND id = ANY($3)",
         )
         .bind(lease.holder.as_str())
         .bind(seconds(lease.ttl))
+        .bind(entries)
         .execute(&mut *tx)
         .await
         .map_err(from_sqlx)?;
@@ -685,6 +690,15 @@ impl Store for PostgresStore {
         .map_err(from_sqlx)?;
         tx.commit().await.map_err(from_sqlx)?;
         Ok(held.into_iter().map(|(name,)| name).collect())
+    }
+
+    async fn leases(&self) -> Result<Vec<(String, String)>, StoreError> {
+        sqlx::query_as(
+            "SELECT name, holder FROM leases WHERE expires_at > clock_timestamp() ORDER BY name",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(from_sqlx)
     }
 
     async fn release_lease(&self, name: &str, holder: &str) -> Result<(), StoreError> {

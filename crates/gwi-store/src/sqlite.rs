@@ -1269,14 +1269,22 @@ impl Store for SqliteStore {
         Ok(done.rows_affected() == 1)
     }
 
-    async fn renew_leases(&self, lease: &Lease) -> Result<Vec<String>, StoreError> {
+    async fn renew_leases(
+        &self,
+        lease: &Lease,
+        entries: &[i64],
+    ) -> Result<Vec<String>, StoreError> {
         let until = micros_after(Utc::now(), lease.ttl)?;
+        let ids = serde_json::to_string(entries)
+            .map_err(|e| StoreError::Query(format!("cannot encode inbox ids: {e}")))?;
         let mut tx = self.writer.begin().await.map_err(from_sqlx)?;
         sqlx::query(
-            "UPDATE inbox SET next_attempt_at = ?2 WHERE leased_by = ?1 AND status = 'pending'",
+            "UPDATE inbox SET next_attempt_at = ?2 WHERE leased_by = ?1 AND status = 'pending' \
+             AND id IN (SELECT value FROM json_each(?3))",
         )
         .bind(lease.holder.as_str())
         .bind(until)
+        .bind(ids)
         .execute(&mut *tx)
         .await
         .map_err(from_sqlx)?;
@@ -1290,6 +1298,14 @@ impl Store for SqliteStore {
         tx.commit().await.map_err(from_sqlx)?;
         self.committed();
         Ok(held.into_iter().map(|(name,)| name).collect())
+    }
+
+    async fn leases(&self) -> Result<Vec<(String, String)>, StoreError> {
+        sqlx::query_as("SELECT name, holder FROM leases WHERE expires_at > ?1 ORDER BY name")
+            .bind(Utc::now().timestamp_micros())
+            .fetch_all(&self.reader)
+            .await
+            .map_err(from_sqlx)
     }
 
     async fn release_lease(&self, name: &str, holder: &str) -> Result<(), StoreError> {

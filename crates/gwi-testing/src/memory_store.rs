@@ -458,11 +458,16 @@ impl Store for MemoryStore {
         }
     }
 
-    async fn renew_leases(&self, lease: &Lease) -> Result<Vec<String>, StoreError> {
+    async fn renew_leases(
+        &self,
+        lease: &Lease,
+        entries: &[i64],
+    ) -> Result<Vec<String>, StoreError> {
         let until = expiry(micros(Utc::now()), lease.ttl)?;
         let mut inner = self.lock();
-        for slot in inner.inbox.values_mut() {
-            if slot.entry.status == InboxStatus::Pending
+        for id in entries {
+            if let Some(slot) = inner.inbox.get_mut(id)
+                && slot.entry.status == InboxStatus::Pending
                 && slot.leased_by.as_deref() == Some(lease.holder.as_str())
             {
                 slot.next_attempt_at = until;
@@ -476,6 +481,17 @@ impl Store for MemoryStore {
             }
         }
         Ok(held)
+    }
+
+    async fn leases(&self) -> Result<Vec<(String, String)>, StoreError> {
+        let now = Utc::now();
+        Ok(self
+            .lock()
+            .leases
+            .iter()
+            .filter(|(_, (_, expires))| *expires > now)
+            .map(|(name, (holder, _))| (name.clone(), holder.clone()))
+            .collect())
     }
 
     async fn release_lease(&self, name: &str, holder: &str) -> Result<(), StoreError> {

@@ -1488,28 +1488,44 @@ pub async fn concurrent_takers_of_a_lease_have_one_winner(store: Arc<dyn Store>)
     assert_eq!(winners, 1);
 }
 
-/// A heartbeat keeps a holder's named leases and fetched entries from running out and names
-/// what it still holds; without one they run out and others take them, and the late holder's
-/// next heartbeat no longer names the lease it lost.
+/// A heartbeat keeps a holder's named leases and the fetched entries it names from running out
+/// and names what it still holds; without one they run out and others take them, and the late
+/// holder's next heartbeat no longer names the lease it lost. An entry the heartbeat does not
+/// name (let go of without a mark) runs out as if its holder had died.
 pub async fn renewed_leases_stay_held_and_lapsed_ones_are_taken_over(store: Arc<dyn Store>) {
     let a = short_lease("process-a", 600);
     let b = short_lease("process-b", 600);
     let id = stored_id(store.inbox_append(&webhook("github", "d-1")).await.unwrap());
-    assert_eq!(store.inbox_fetch_pending(10, &a).await.unwrap()[0].id, id);
+    let dropped = stored_id(store.inbox_append(&webhook("github", "d-2")).await.unwrap());
+    assert_eq!(store.inbox_fetch_pending(10, &a).await.unwrap().len(), 2);
     assert!(store.acquire_lease("sync:github", &a).await.unwrap());
+    let mut freed = Vec::new();
     for _ in 0..3 {
         tokio::time::sleep(Duration::from_millis(300)).await;
-        let held = store.renew_leases(&a).await.unwrap();
+        let held = store.renew_leases(&a, &[id]).await.unwrap();
         assert_eq!(held, ["sync:github"]);
-        assert!(store.inbox_fetch_pending(10, &b).await.unwrap().is_empty());
+        freed.extend(store.inbox_fetch_pending(10, &b).await.unwrap());
         assert!(!store.acquire_lease("sync:github", &b).await.unwrap());
     }
+    assert_eq!(
+        freed.iter().map(|e| e.id).collect::<Vec<_>>(),
+        [dropped],
+        "only the entry the heartbeat left out runs out"
+    );
+    assert_eq!(
+        store.leases().await.unwrap(),
+        [("sync:github".to_owned(), "process-a".to_owned())]
+    );
     // Process a stops renewing: after its ttl, b takes both over.
     tokio::time::sleep(Duration::from_millis(700)).await;
+    assert!(
+        store.leases().await.unwrap().is_empty(),
+        "a lapsed lease is not live"
+    );
     assert_eq!(store.inbox_fetch_pending(10, &b).await.unwrap()[0].id, id);
     assert!(store.acquire_lease("sync:github", &b).await.unwrap());
-    assert!(store.renew_leases(&a).await.unwrap().is_empty());
-    assert_eq!(store.renew_leases(&b).await.unwrap(), ["sync:github"]);
+    assert!(store.renew_leases(&a, &[id]).await.unwrap().is_empty());
+    assert_eq!(store.renew_leases(&b, &[]).await.unwrap(), ["sync:github"]);
 }
 
 /// What a holder releases (at shutdown, or at its next start) is free at once: its fetched
@@ -1543,7 +1559,7 @@ pub async fn a_failed_entrys_retry_time_outlives_its_lease(store: Arc<dyn Store>
         .inbox_mark_failed(id, "upstream 503", Some(retry_at))
         .await
         .unwrap();
-    store.renew_leases(&a).await.unwrap();
+    store.renew_leases(&a, &[id]).await.unwrap();
     tokio::time::sleep(Duration::from_millis(400)).await;
     let due = store
         .inbox_fetch_pending(10, &Lease::new("process-b"))

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use chrono::{DateTime, Utc};
 use clap::Args;
-use gwi_core::store::{InboxBacklog, Scope, StreamState, SyncRun};
+use gwi_core::store::{InboxBacklog, Scope, StreamState, SyncRun, sync_lease_name};
 use serde::Serialize;
 
 use super::common::{ConfigArgs, open_store};
@@ -18,8 +18,8 @@ use super::common::{ConfigArgs, open_store};
   gwi status --json | jq '.syncs[] | select(.error != null)'
 
 A sync runs in one `gwi serve` process at a time (its holder); \"running\" means a process holds
-it now, \"stopped\" that its process stopped or died before the end (another process resumes it
-from its last checkpoint). A stream's lag is the time since it last committed a checkpoint.")]
+its lease now, \"stopped\" that its process stopped or died before the end (another process
+resumes it from its last checkpoint). A stream's lag is the time since it last committed a checkpoint.")]
 pub struct StatusArgs {
     #[command(flatten)]
     config: ConfigArgs,
@@ -62,6 +62,7 @@ pub async fn run(args: StatusArgs) -> anyhow::Result<ExitCode> {
     let store = open_store(&file.store_url(args.config.store.as_deref())).await?;
     let read = async {
         let runs = store.sync_runs().await?;
+        let leases = store.leases().await?;
         let backlog = store.inbox_backlog().await?;
         let mut states = Vec::with_capacity(runs.len());
         for run in &runs {
@@ -71,12 +72,13 @@ pub async fn run(args: StatusArgs) -> anyhow::Result<ExitCode> {
                     .await?,
             );
         }
-        Ok::<_, gwi_core::store::StoreError>((runs, states, backlog))
+        Ok::<_, gwi_core::store::StoreError>((runs, leases, states, backlog))
     };
     let read = read.await;
     store.close().await;
-    let (runs, states, backlog) = read?;
-    let status = status(runs, states, backlog, Utc::now());
+    let (runs, leases, states, backlog) = read?;
+    let held: Vec<String> = leases.into_iter().map(|(name, _)| name).collect();
+    let status = status(runs, &held, states, backlog, Utc::now());
     let mut out = std::io::stdout().lock();
     if args.json {
         writeln!(out, "{}", serde_json::to_string_pretty(&status)?)?;
@@ -86,8 +88,11 @@ pub async fn run(args: StatusArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// What to print: `held` names the live leases, which tell a run in progress from one whose
+/// process stopped or died.
 fn status(
     runs: Vec<SyncRun>,
+    held: &[String],
     states: Vec<Vec<StreamState>>,
     backlog: InboxBacklog,
     now: DateTime<Utc>,
@@ -96,11 +101,12 @@ fn status(
         .into_iter()
         .zip(states)
         .map(|(run, states)| {
+            let leased = held.contains(&sync_lease_name(&run.connector, &run.tenant));
             let status = match (&run.finished_at, &run.error) {
                 (Some(_), None) => "done",
                 (Some(_), Some(_)) => "failed",
-                (None, None) => "running",
-                (None, Some(_)) => "stopped",
+                (None, _) if leased => "running",
+                (None, _) => "stopped",
             };
             let duration_secs = run.finished_at.map(|end| seconds(end - run.started_at));
             let streams = states
@@ -208,9 +214,18 @@ mod tests {
                 run(Some(60), None),
                 run(Some(60), Some("GitHub answered 502")),
                 run(None, None),
-                run(None, Some("stopped before the end")),
+                SyncRun {
+                    tenant: "globex".into(),
+                    ..run(None, None)
+                },
+                SyncRun {
+                    tenant: "initech".into(),
+                    ..run(None, Some("stopped before the end"))
+                },
             ],
-            vec![vec![state], vec![], vec![], vec![]],
+            // globex's run has no live lease: its process died.
+            &[sync_lease_name("github", "default")],
+            vec![vec![state], vec![], vec![], vec![], vec![]],
             InboxBacklog {
                 pending: 3,
                 dead: 1,
@@ -218,7 +233,7 @@ mod tests {
             at(90),
         );
         let names: Vec<_> = status.syncs.iter().map(|s| s.status).collect();
-        assert_eq!(names, ["done", "failed", "running", "stopped"]);
+        assert_eq!(names, ["done", "failed", "running", "stopped", "stopped"]);
         assert_eq!(status.syncs[0].duration_secs, Some(60.0));
         assert_eq!(status.syncs[0].streams[0].lag_secs, 60.0);
         let mut text = Vec::new();

@@ -38,12 +38,14 @@ use crate::connector::RateLimits;
 use crate::http::headers;
 use crate::store::Store;
 
-/// Requests a process draws from a shared budget at a time: about this long at the budget's
-/// rate, or a 64th of its burst if more (at least one, at most the burst), so pacing costs a
-/// store round trip per few requests.
+/// How long requests drawn from a shared budget may wait to be sent, and the most a process
+/// draws at a time: this long at the budget's rate, or a 64th of its burst if more (at least
+/// one, at most the burst), so a busy process pays a store round trip per several requests.
 const SHARED_DRAW: Duration = Duration::from_millis(250);
 /// A shared budget whose store failed is left alone this long before it is tried again.
 const SHARED_RETRY: Duration = Duration::from_secs(5);
+/// Longest a draw from the shared budget may take; a store slower than this counts as failing.
+const SHARED_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// With no `X-RateLimit-Limit` to take a fraction of, this many remaining requests counts as low.
 const LOW_REMAINING_WITHOUT_LIMIT: u64 = 10;
@@ -219,13 +221,25 @@ struct SharedBudget {
     key: String,
     rate: f64,
     burst: u32,
-    /// How many requests to draw at a time.
+    /// The most requests to draw at a time.
     draw: u32,
-    /// Requests drawn from the store and not yet sent; held while drawing more, so one task
-    /// of this process asks the store at a time.
-    drawn: tokio::sync::Mutex<u32>,
+    /// What this process drew last; held while drawing more, so one task of this process asks
+    /// the store at a time.
+    drawn: tokio::sync::Mutex<Drawn>,
     /// While the store fails: when to try it again (nanos since the limiter's base; 0 = fine).
     failing_until: AtomicU64,
+}
+
+/// Requests drawn from a shared budget and not yet sent.
+///
+/// They last [`SHARED_DRAW`]: kept longer, they would be sent through a pause another process
+/// has since written, or on top of a refilled bucket. What expires unsent is lost to every
+/// process, so a draw is sized by what the last one used: it doubles (up to the most) when the
+/// last was used up in time and shrinks to what was used when it was not.
+struct Drawn {
+    left: u32,
+    at: tokio::time::Instant,
+    size: u32,
 }
 
 impl std::fmt::Debug for SharedBudget {
@@ -287,7 +301,11 @@ impl RateLimiter {
             rate,
             burst,
             draw,
-            drawn: tokio::sync::Mutex::new(0),
+            drawn: tokio::sync::Mutex::new(Drawn {
+                left: 0,
+                at: tokio::time::Instant::now(),
+                size: 0,
+            }),
             failing_until: AtomicU64::new(0),
         };
         // A second call keeps the first budget: one limiter has one.
@@ -399,28 +417,36 @@ impl RateLimiter {
     ) -> Result<bool, Duration> {
         let mut drawn = shared.drawn.lock().await;
         loop {
-            if *drawn > 0 {
-                *drawn -= 1;
+            if drawn.left > 0 && drawn.at.elapsed() < SHARED_DRAW {
+                drawn.left -= 1;
                 return Ok(true);
             }
+            let want = if drawn.left > 0 {
+                (drawn.size - drawn.left).max(1)
+            } else {
+                drawn.size.saturating_mul(2).clamp(1, shared.draw)
+            };
             let retry_at = shared.failing_until.load(Ordering::Acquire);
             if retry_at != 0 && self.now_nanos() < retry_at {
                 return Ok(false);
             }
-            let grant = match shared
+            let draw = shared
                 .store
-                .take_budget(&shared.key, shared.draw, shared.rate, shared.burst)
-                .await
-            {
-                Ok(grant) => {
+                .take_budget(&shared.key, want, shared.rate, shared.burst);
+            let grant = match tokio::time::timeout(SHARED_TIMEOUT, draw).await {
+                Ok(Ok(grant)) => {
                     shared.failing_until.store(0, Ordering::Release);
                     grant
                 }
-                Err(e) => {
+                failed => {
                     if retry_at == 0 {
+                        let why = match failed {
+                            Ok(Err(e)) => e.to_string(),
+                            _ => format!("no answer within {SHARED_TIMEOUT:?}"),
+                        };
                         tracing::warn!(
                             budget = %shared.key,
-                            "cannot draw from the shared rate budget, pacing this process alone: {e}"
+                            "cannot draw from the shared rate budget, pacing this process alone: {why}"
                         );
                     }
                     let again = self.now_nanos().saturating_add(nanos(SHARED_RETRY));
@@ -429,7 +455,11 @@ impl RateLimiter {
                 }
             };
             if grant.granted > 0 {
-                *drawn = grant.granted;
+                *drawn = Drawn {
+                    left: grant.granted,
+                    at: tokio::time::Instant::now(),
+                    size: grant.granted,
+                };
                 continue;
             }
             let (wait, paused) = if grant.paused_for.is_zero() {

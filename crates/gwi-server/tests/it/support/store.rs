@@ -394,7 +394,15 @@ impl Store for TestStore {
         Ok(true)
     }
 
-    async fn renew_leases(&self, _lease: &Lease) -> Result<Vec<String>, StoreError> {
+    async fn renew_leases(
+        &self,
+        _lease: &Lease,
+        _entries: &[i64],
+    ) -> Result<Vec<String>, StoreError> {
+        Ok(Vec::new())
+    }
+
+    async fn leases(&self) -> Result<Vec<(String, String)>, StoreError> {
         Ok(Vec::new())
     }
 
