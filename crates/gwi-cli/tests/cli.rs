@@ -42,6 +42,14 @@ auth = {{ type = "bearer", token = "env:GITHUB_TOKEN" }}
     .unwrap();
 }
 
+/// A local address nobody listens on now, for a `gwi serve` to bind.
+fn free_port() -> std::net::SocketAddr {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+}
+
 fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }

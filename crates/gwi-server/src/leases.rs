@@ -9,36 +9,19 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use crate::background::Background;
 use crate::server::Shared;
 
 /// Renewals per lease: one failed renewal (a slow store) does not lose a lease, and each waits
 /// at most one interval, so the next is on time.
 const BEATS_PER_LEASE: u32 = 3;
 
-/// The running heartbeat; [`stop`](Self::stop) ends it.
-pub(crate) struct Heartbeat {
-    stop: CancellationToken,
-    task: JoinHandle<()>,
-}
-
-impl Heartbeat {
-    /// Starts renewing `shared.lease`'s leases.
-    pub(crate) fn start(shared: Arc<Shared>) -> Self {
-        let stop = CancellationToken::new();
-        let task = tokio::spawn(run(shared, stop.clone()));
-        Self { stop, task }
-    }
-
-    /// Stops renewing (what is still held is handed back by the caller, or runs out).
-    pub(crate) async fn stop(self) {
-        self.stop.cancel();
-        if let Err(join) = self.task.await {
-            tracing::error!("the lease heartbeat failed: {join}");
-        }
-    }
+/// Starts renewing `shared.lease`'s leases; stopping it leaves what is still held to be handed
+/// back by the caller, or to run out.
+pub(crate) fn start(shared: Arc<Shared>) -> Background {
+    Background::spawn("lease heartbeat", |stop| run(shared, stop))
 }
 
 /// How often the heartbeat renews leases lasting `ttl`.

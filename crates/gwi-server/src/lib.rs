@@ -19,6 +19,7 @@
 //! listener with the workers and shuts both down gracefully.
 
 mod appender;
+mod background;
 mod config;
 mod error;
 mod group_commit;

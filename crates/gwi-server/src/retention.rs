@@ -6,33 +6,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
-use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use crate::background::Background;
 use crate::metrics;
 use crate::server::Shared;
 
-/// The background task that prunes the inbox every `prune_interval`, starting at once.
-pub(crate) struct Pruner {
-    stop: CancellationToken,
-    task: JoinHandle<()>,
-}
-
-impl Pruner {
-    /// Starts pruning `shared.store` by `shared.config`.
-    pub(crate) fn start(shared: Arc<Shared>) -> Self {
-        let stop = CancellationToken::new();
-        let task = tokio::spawn(run(shared, stop.clone()));
-        Self { stop, task }
-    }
-
-    /// Stops after the pass in progress, if any.
-    pub(crate) async fn stop(self) {
-        self.stop.cancel();
-        if let Err(join) = self.task.await {
-            tracing::error!("the inbox pruning task failed: {join}");
-        }
-    }
+/// Starts the background task that prunes the inbox every `prune_interval`, starting at once;
+/// stopping it waits for the pass in progress, if any.
+pub(crate) fn start(shared: Arc<Shared>) -> Background {
+    Background::spawn("inbox pruning task", |stop| run(shared, stop))
 }
 
 async fn run(shared: Arc<Shared>, stop: CancellationToken) {

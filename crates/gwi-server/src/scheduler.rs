@@ -24,6 +24,7 @@ use gwi_core::sync::SyncEngine;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
+use crate::background::Background;
 use crate::metrics;
 use crate::server::Shared;
 
@@ -63,49 +64,35 @@ impl Job {
     }
 }
 
-/// The running scheduler; [`stop`](Self::stop) ends it.
-pub(crate) struct Scheduler {
-    stop: CancellationToken,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Scheduler {
-    /// Starts scheduling the syncs of every route with a schedule; `None` when none has one.
-    pub(crate) fn start(shared: Arc<Shared>) -> Option<Self> {
-        let jobs: Vec<Job> = shared
-            .routes
-            .iter()
-            .filter_map(|((connector, tenant), route)| {
-                let schedule = route.connector.common.schedule.clone()?;
-                Some(Job {
-                    scope: Scope::new(tenant.clone(), connector.clone()),
-                    schedule,
-                    lease: gwi_core::store::sync_lease_name(connector, tenant),
-                })
+/// Starts scheduling the syncs of every route with a schedule; `None` when none has one.
+///
+/// Stopping it cancels the runs in progress (they commit their complete batches, are recorded
+/// as not finished and hand back their leases, so another process resumes them at once).
+pub(crate) fn start(shared: Arc<Shared>) -> Option<Background> {
+    let jobs: Vec<Job> = shared
+        .routes
+        .iter()
+        .filter_map(|((connector, tenant), route)| {
+            let schedule = route.connector.common.schedule.clone()?;
+            Some(Job {
+                scope: Scope::new(tenant.clone(), connector.clone()),
+                schedule,
+                lease: gwi_core::store::sync_lease_name(connector, tenant),
             })
-            .collect();
-        if jobs.is_empty() {
-            return None;
-        }
-        for job in &jobs {
-            tracing::info!(
-                connector = %job.scope.connector, tenant = %job.scope.tenant,
-                schedule = %job.schedule, "sync scheduled"
-            );
-        }
-        let stop = CancellationToken::new();
-        let task = tokio::spawn(run(shared, jobs, stop.clone()));
-        Some(Self { stop, task })
+        })
+        .collect();
+    if jobs.is_empty() {
+        return None;
     }
-
-    /// Cancels the runs in progress (they commit their complete batches, are recorded as not
-    /// finished and hand back their leases, so another process resumes them at once) and ends.
-    pub(crate) async fn stop(self) {
-        self.stop.cancel();
-        if let Err(join) = self.task.await {
-            tracing::error!("the sync scheduler failed: {join}");
-        }
+    for job in &jobs {
+        tracing::info!(
+            connector = %job.scope.connector, tenant = %job.scope.tenant,
+            schedule = %job.schedule, "sync scheduled"
+        );
     }
+    Some(Background::spawn("sync scheduler", |stop| {
+        run(shared, jobs, stop)
+    }))
 }
 
 async fn run(shared: Arc<Shared>, jobs: Vec<Job>, stop: CancellationToken) {

@@ -313,10 +313,10 @@ impl Server {
                 tracing::warn!(instance = %holder, "cannot hand back earlier leases (they run out by themselves): {e}");
             }
         }
-        let heartbeat = leases::Heartbeat::start(shared.clone());
+        let heartbeat = leases::start(shared.clone());
         let workers = self.start_workers();
-        let pruner = retention::Pruner::start(shared.clone());
-        let scheduler = scheduler::Scheduler::start(shared.clone());
+        let pruner = retention::start(shared.clone());
+        let scheduler = scheduler::start(shared.clone());
         listen::serve(listener, self.router(), &shared.config, shutdown).await;
         shared.appender.drain().await;
         if let Some(scheduler) = scheduler {

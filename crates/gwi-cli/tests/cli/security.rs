@@ -1,8 +1,9 @@
 //! Attacks on a real `gwi serve`, each asserted refused, and the store checked afterwards: only
 //! the two genuine deliveries are in it, and no secret appears in anything the server printed.
 
+use crate::free_port;
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};
@@ -32,13 +33,6 @@ impl Drop for Served {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-fn free_port() -> SocketAddr {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
 }
 
 fn serve_command(dir: &Path) -> Command {

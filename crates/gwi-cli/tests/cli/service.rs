@@ -3,9 +3,10 @@
 //! commit, webhooks are taken meanwhile, every tenant's store ends equal to the sandbox, and the
 //! processes together stay within each tenant's rate budget.
 
+use crate::free_port;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader};
-use std::net::{SocketAddr, TcpListener};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -38,13 +39,6 @@ impl Drop for Process {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-fn free_port() -> SocketAddr {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
 }
 
 fn start(dir: &Path, store_url: &str, instance: &str) -> Process {
