@@ -76,11 +76,12 @@ pub struct SyncOptions {
 
 impl SyncOptions {
     /// The cursor a stream should resume from: stored state unless `full_refresh`.
+    /// A cursor stored with facts beside it ([`facts_for`](Self::facts_for)) comes without them.
     pub fn cursor_for(&self, stream: &str) -> Option<&serde_json::Value> {
         if self.full_refresh {
             None
         } else {
-            self.state.get(stream)
+            self.state.get(stream).map(crate::incremental::own_cursor)
         }
     }
 

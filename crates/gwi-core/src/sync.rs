@@ -380,6 +380,11 @@ impl SyncEngine {
             .filter(|s| is_selected(s, &options))
             .collect();
         let options = &options;
+        // The run's streams share the answers to requests marked shared, and only this run's.
+        let run = ConnectorContext {
+            http: self.ctx.http.sharing_answers(),
+            ..self.ctx.clone()
+        };
         let budget = Budget::new(options.limit);
         // Child token: a failing stream stops its siblings without cancelling the caller's token.
         let stop = self.cancel.child_token();
@@ -389,7 +394,9 @@ impl SyncEngine {
         // scheduler of `gwi serve` spawns syncs).
         let pending: Vec<_> = streams
             .iter()
-            .map(|stream| self.run_stream(&scope, stream, options, &budget, &stop, seen.as_ref()))
+            .map(|stream| {
+                self.run_stream(&run, &scope, stream, options, &budget, &stop, seen.as_ref())
+            })
             .collect();
         let mut runs =
             futures::stream::iter(pending).buffer_unordered(self.settings.concurrency.max(1));
@@ -449,6 +456,7 @@ impl SyncEngine {
 
     async fn run_stream(
         &self,
+        ctx: &ConnectorContext,
         scope: &Scope,
         stream: &StreamDescriptor,
         options: &SyncOptions,
@@ -460,7 +468,10 @@ impl SyncEngine {
             stream: stream.name.clone(),
             records: 0,
             outcome: UpsertOutcome::default(),
-            cursor: options.cursor_for(&stream.name).cloned(),
+            // As stored (checkpoints below replace it the same way), facts and all.
+            cursor: (!options.full_refresh)
+                .then(|| options.state.get(&stream.name).cloned())
+                .flatten(),
             error: None,
         };
         if stop.is_cancelled() {
@@ -473,7 +484,7 @@ impl SyncEngine {
         self.emit(SyncEvent::StreamStarted {
             stream: stream.name.clone(),
         });
-        let mut items = self.connector.sync(&self.ctx, stream, options);
+        let mut items = self.connector.sync(ctx, stream, options);
         let mut batch = Batch::default();
         let mut deadline: Option<Instant> = None;
         // At most one commit of this stream is in flight while the next page is fetched and

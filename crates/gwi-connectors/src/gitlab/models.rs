@@ -13,7 +13,7 @@ use std::fmt;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use gwi_core::time;
 use serde::de::{Error, Visitor};
-use serde::{Deserialize, Deserializer};
+use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Number;
 use serde_json::value::RawValue;
 
@@ -65,8 +65,9 @@ fn hook_time_option<'de, D: Deserializer<'de>>(
         .transpose()
 }
 
-/// A project, as `GET /projects/:id` and `GET /groups/:id/projects` list it.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+/// A project, as `GET /projects/:id` and `GET /groups/:id/projects` list it (and as a stream
+/// stores it beside its cursor).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
 pub(crate) struct Project {
     pub id: u64,
     pub path_with_namespace: String,

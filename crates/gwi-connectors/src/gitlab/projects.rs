@@ -3,21 +3,62 @@
 //! At the start of a sync (`on_before_sync`) every configured group's projects are listed once,
 //! subgroups included; they become streams beside the configured projects, under their paths.
 //! A configured project is read (`GET /projects/:id`) the first time one of its streams needs
-//! it, once per sync, since its listings do not say its path or default branch; group projects
-//! come with both from the group listing and cost nothing more.
+//! it, since its listings do not say its path, default branch or which features are turned off;
+//! group projects come with all of it from the group listing and cost nothing more.
+//!
+//! Each stream keeps what it knew of its project beside its cursor (`Remembered`), and the
+//! first stream of a project to start with facts under [`FACTS_MAX_AGE`] old gives them to its
+//! siblings, so an unchanged run reads no project at all.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, PoisonError};
+
+use chrono::{DateTime, TimeDelta, Utc};
 
 use futures::StreamExt;
 use futures::lock::Mutex as AsyncMutex;
 use gwi_core::error::ConnectorError;
 use gwi_core::http::ApiClient;
+use gwi_core::incremental::Remembered;
 use gwi_core::pagination::{PaginateOptions, paginate_json};
 
 use super::config::GitlabConfig;
 use super::core::{GitlabApi, next_page};
 use super::models::Project;
+
+/// How long a stream trusts the project facts it stored: a default branch renamed or a feature
+/// turned on is seen within this time (a feature turned off at once, by the 403 it causes).
+pub(crate) const FACTS_MAX_AGE: TimeDelta = TimeDelta::hours(1);
+
+/// A project as a stream of this sync knows it.
+#[derive(Debug, Clone)]
+pub(crate) struct Known {
+    /// The project.
+    pub project: Arc<Project>,
+    /// When GitLab answered with it.
+    pub read_at: DateTime<Utc>,
+    /// Whether this sync read it with `GET /projects/:id` (not from a group listing, nor from
+    /// a stream's stored facts).
+    pub read_now: bool,
+}
+
+impl Known {
+    /// Whether a stream that started with `stored` must store these facts: they differ, or
+    /// they were read again (so their age starts over).
+    pub(crate) fn is_news_to(&self, stored: Option<&Remembered<Project>>) -> bool {
+        stored.is_none_or(|stored| {
+            stored.facts != *self.project || (self.read_now && stored.read_at != self.read_at)
+        })
+    }
+
+    /// The facts as a stream stores them.
+    pub(crate) fn remembered(&self) -> Remembered<serde_json::Value> {
+        Remembered {
+            facts: serde_json::to_value(&*self.project).unwrap_or_default(),
+            read_at: self.read_at,
+        }
+    }
+}
 
 /// The projects of one sync; shared by its streams, refreshed by the next sync.
 #[derive(Debug, Default)]
@@ -27,7 +68,7 @@ pub(crate) struct Directory {
     discovered: Mutex<Option<Vec<Project>>>,
     /// Projects known in this sync, by stream resource (as configured, or a group project's
     /// path). Held across the read of a missing one, so concurrent streams read it once.
-    known: AsyncMutex<HashMap<String, Arc<Project>>>,
+    known: AsyncMutex<HashMap<String, Known>>,
 }
 
 impl Directory {
@@ -73,11 +114,15 @@ impl Directory {
                 }
             }
         }
+        let read_at = Utc::now();
         for project in &found {
-            known.insert(
-                project.path_with_namespace.clone(),
-                Arc::new(project.clone()),
-            );
+            let project = Arc::new(project.clone());
+            let known_now = Known {
+                project: Arc::clone(&project),
+                read_at,
+                read_now: false,
+            };
+            known.insert(project.path_with_namespace.clone(), known_now);
         }
         *self
             .discovered
@@ -106,25 +151,60 @@ impl Directory {
             .collect()
     }
 
-    /// The project of the stream resource `resource`: known, or read now.
+    /// The project of the stream resource `resource`: known in this sync, else the facts a
+    /// stream `stored` (fresh enough), else read now.
     pub(crate) async fn project(
         &self,
         api: &GitlabApi,
         client: &ApiClient,
         resource: &str,
-    ) -> Result<Arc<Project>, ConnectorError> {
+        stored: Option<Remembered<Project>>,
+    ) -> Result<Known, ConnectorError> {
         let mut known = self.known.lock().await;
         if let Some(project) = known.get(resource) {
-            return Ok(Arc::clone(project));
+            return Ok(project.clone());
         }
-        let (_, project) = client
-            .execute_json::<Project>(&api.get(&["projects", resource]))
-            .await
-            .map_err(|e| not_found(e, &format!("project {resource}")))?;
-        let project = Arc::new(project);
-        known.insert(resource.to_owned(), Arc::clone(&project));
+        let project = match stored {
+            Some(Remembered { facts, read_at }) => Known {
+                project: Arc::new(facts),
+                read_at,
+                read_now: false,
+            },
+            None => read(api, client, resource).await?,
+        };
+        known.insert(resource.to_owned(), project.clone());
         Ok(project)
     }
+
+    /// Reads `resource` again, for every stream of this sync, replacing stored facts.
+    pub(crate) async fn reread(
+        &self,
+        api: &GitlabApi,
+        client: &ApiClient,
+        resource: &str,
+    ) -> Result<Known, ConnectorError> {
+        let mut known = self.known.lock().await;
+        let project = read(api, client, resource).await?;
+        known.insert(resource.to_owned(), project.clone());
+        Ok(project)
+    }
+}
+
+/// `GET /projects/:id` of `resource`.
+async fn read(
+    api: &GitlabApi,
+    client: &ApiClient,
+    resource: &str,
+) -> Result<Known, ConnectorError> {
+    let (_, project) = client
+        .execute_json::<Project>(&api.get(&["projects", resource]))
+        .await
+        .map_err(|e| not_found(e, &format!("project {resource}")))?;
+    Ok(Known {
+        project: Arc::new(project),
+        read_at: Utc::now(),
+        read_now: true,
+    })
 }
 
 /// A 404 reworded to name what was not found (`404 Project Not Found` says which kind only).

@@ -13,11 +13,12 @@
 //! on the next run (an upsert absorbs them) and nothing sharing that time is skipped. No cursor
 //! moves past the response's `Date`.
 //!
-//! Requests when nothing changed upstream: one per stream, plus the project read
-//! (`projects.rs`, once per configured project and sync), plus for `note` one more listing
-//! (merge requests and issues are two). `updated_after` is inclusive, so the items at the
-//! cursor's own time are listed again, but the cursor (a `Mark`) names them and they are
-//! skipped, with their notes and pipeline details.
+//! Requests when nothing changed upstream: one per stream, and none for `note` when the
+//! `merge_request` and `issue` streams run too (its parent listings are those streams' answers,
+//! shared within the run; alone it costs two). A project's settings are kept beside each
+//! stream's cursor for an hour (`projects.rs`), so no project is read. `updated_after` is
+//! inclusive, so the items at the cursor's own time are listed again, but the cursor (a `Mark`)
+//! names them and they are skipped, with their notes and pipeline details.
 //!
 //! Known limits: GitLab announces no deletion of these objects, by listing or by webhook, so
 //! deleted merge requests, issues and notes become tombstones only in a reconciling run
@@ -35,7 +36,7 @@ use gwi_core::error::ConnectorError;
 use gwi_core::http::{ApiClient, HttpRequest};
 use gwi_core::incremental::{
     Listing, Mark, NewestFirst, Paging, PairCursor, PairNames, Step, Steps, StoredCursor,
-    ascending, listing, newest_first, read_cursor, sync_items,
+    ascending, listing, newest_first, read_cursor, remember, sync_items,
 };
 use gwi_core::pagination::{Page, PaginateOptions, paginate_json};
 use gwi_core::record::ConnectorRecord;
@@ -46,7 +47,7 @@ use super::auth;
 use super::config::{GitlabConfig, ProjectRef, RecordType};
 use super::core::{GitlabApi, next_page, paged, query_time};
 use super::models::{Commit, Issue, MergeRequest, Note, Noteable, Pipeline, Project};
-use super::projects::Directory;
+use super::projects::{Directory, FACTS_MAX_AGE};
 use super::records::{self, InProject, Parent, SOURCE};
 
 /// Read-ahead for listings that are always read to their end.
@@ -108,29 +109,74 @@ pub(crate) fn sync<'a>(
             RecordType::Commit => read_cursor::<DateTime<Utc>>(SOURCE, stream, options)?,
             _ => None,
         };
-        let project = directory.project(api, client, &stream.resource).await?;
-        let offered = project.offers(record_type);
-        if !offered {
-            tracing::debug!(
-                connector = SOURCE,
-                stream = %stream.name,
-                "the project has this feature turned off: nothing to read"
-            );
-        }
-        let run = StreamRun { api, client, project, name: &stream.name };
-        let mut items = match record_type {
-            _ if !offered => Box::pin(futures::stream::empty()),
-            RecordType::MergeRequest => merge_requests(run, mark),
-            RecordType::Issue => issues(run, mark),
-            RecordType::Note => notes(run, note_start),
-            RecordType::Pipeline => pipelines(run, mark),
-            RecordType::Commit => commits(run, since),
-        };
+        let stored = options.facts_for::<Project>(&stream.name, FACTS_MAX_AGE, Utc::now());
+        let known = directory.project(api, client, &stream.resource, stored.clone()).await?;
+        let start = options.cursor_for(&stream.name).cloned();
+        let run = StreamRun { api, client, project: Arc::clone(&known.project), name: &stream.name };
+        let walk = walk(run, record_type, mark, note_start, since);
+        let fresh = known.is_news_to(stored.as_ref());
+        let mut items = remember(walk, &stream.name, start.clone(), known.remembered(), fresh);
+        let mut refused = None;
         while let Some(item) = items.next().await {
-            yield item?;
+            match item {
+                Err(error) if is_forbidden(&error) && !known.read_now => {
+                    refused = Some(error);
+                    break;
+                }
+                item => yield item?,
+            }
+        }
+        drop(items);
+        if let Some(error) = refused {
+            // The stored facts may predate the feature being turned off: look again.
+            let known = directory.reread(api, client, &stream.resource).await?;
+            if known.project.offers(record_type) {
+                Err(error)?;
+            }
+            let nothing = Box::pin(futures::stream::empty());
+            let mut items = remember(nothing, &stream.name, start, known.remembered(), true);
+            while let Some(item) = items.next().await {
+                yield item?;
+            }
         }
     };
     Box::pin(items.map(|item| item.map_err(auth::explain)))
+}
+
+/// The stream's walk from its cursor; nothing when the project has the feature turned off.
+fn walk<'a>(
+    run: StreamRun<'a>,
+    record_type: RecordType,
+    mark: Mark,
+    note_start: NoteCursor,
+    since: Option<DateTime<Utc>>,
+) -> BoxStream<'a, Result<SyncItem, ConnectorError>> {
+    if !run.project.offers(record_type) {
+        tracing::debug!(
+            connector = SOURCE,
+            stream = %run.name,
+            "the project has this feature turned off: nothing to read"
+        );
+        return Box::pin(futures::stream::empty());
+    }
+    match record_type {
+        RecordType::MergeRequest => merge_requests(run, mark),
+        RecordType::Issue => issues(run, mark),
+        RecordType::Note => notes(run, note_start),
+        RecordType::Pipeline => pipelines(run, mark),
+        RecordType::Commit => commits(run, since),
+    }
+}
+
+/// Whether GitLab refused a request with 403 (a feature turned off answers so).
+fn is_forbidden(error: &ConnectorError) -> bool {
+    matches!(
+        error,
+        ConnectorError::Authentication {
+            status: Some(403),
+            ..
+        } | ConnectorError::Api { status: 403, .. }
+    )
 }
 
 /// What one stream's functions need.
@@ -180,8 +226,14 @@ impl<'a> StreamRun<'a> {
         key: fn(&T) -> (DateTime<Utc>, u64),
     ) -> Steps<'a, T, Mark> {
         let run = self.clone();
+        // The note stream walks the merge request and issue listings too, from the same
+        // cursor on an unchanged upstream: one answer serves both streams.
+        let shared = NOTE_PARENTS.iter().any(|(parent, _)| *parent == path);
         ascending(since, Paging::Offset, key, move |since| {
             let mut first = run.list(path, params);
+            if shared {
+                first = first.share();
+            }
             if let Some(since) = since {
                 first = first.query(&[("updated_after", &query_time(since))]);
             }

@@ -13,7 +13,9 @@ use wiremock::matchers::{header, method, path, query_param, query_param_is_missi
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::gitlab_support::*;
-use crate::support::{context, cursors, drain, drain_ok, ids, options_with_state, shape, with};
+use crate::support::{
+    context, cursors, drain, drain_ok, ids, options_with_state, own_cursor, shape, with,
+};
 
 /// `acme/widgets` as `GET /projects/:id` answers it.
 fn widgets() -> Value {
@@ -414,7 +416,12 @@ async fn a_project_with_an_empty_repository_has_no_commits() {
         &SyncOptions::default(),
     )
     .await;
-    assert!(items.is_empty(), "{:?}", shape(&items));
+    // No commit, no cursor: only what was learned of the project is kept.
+    assert_eq!(shape(&items), ["c:null"]);
+    let SyncItem::Checkpoint(kept) = &items[0] else {
+        panic!("{:?}", shape(&items))
+    };
+    assert_eq!(kept.cursor["facts"]["default_branch"], Value::Null);
 }
 
 /// Every listing of a project answering nothing new.
@@ -492,7 +499,7 @@ async fn groups_are_listed_with_their_subgroups_at_sync_start_and_each_project_s
 }
 
 #[tokio::test]
-async fn an_unchanged_project_costs_one_request_per_stream_plus_the_project_and_a_notes_listing() {
+async fn an_unchanged_project_costs_one_request_per_stream() {
     let server = server_with_project().await;
     serve_unchanged(&server, BASE).await;
     serve(
@@ -503,16 +510,152 @@ async fn an_unchanged_project_costs_one_request_per_stream_plus_the_project_and_
     .await;
     let connector = gitlab(&server.uri());
     let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
-    let result = SyncEngine::new(connector.connector.clone(), context(&connector), store)
-        .run(SyncOptions::default())
+    let engine = SyncEngine::new(connector.connector.clone(), context(&connector), store);
+    let first = engine.run(SyncOptions::default()).await.unwrap();
+    assert_eq!(first.streams.len(), 5);
+    // `/user`, the project and four listings: the note stream's merge request and issue
+    // listings are the answers those streams got.
+    assert_eq!(server.received_requests().await.unwrap().len(), 1 + 1 + 4);
+    server.reset().await;
+    serve_unchanged(&server, BASE).await;
+    serve(
+        &server,
+        "/api/v4/user",
+        json!({"id": 1, "username": "root"}),
+    )
+    .await;
+    engine.run(SyncOptions::default()).await.unwrap();
+    // The project's settings come from the stored cursors now.
+    let paths: Vec<String> = server
+        .received_requests()
         .await
-        .unwrap();
-    assert_eq!(result.streams.len(), 5);
-    // `/user`, the project, five listings and the note stream's second parent listing.
-    assert_eq!(
-        server.received_requests().await.unwrap().len(),
-        1 + 1 + 5 + 1
+        .unwrap()
+        .iter()
+        .map(|r| r.url.path().to_owned())
+        .collect();
+    assert_eq!(paths.len(), 1 + 4, "{paths:?}");
+    assert!(
+        !paths.iter().any(|p| p.ends_with("acme%2Fwidgets")),
+        "{paths:?}"
     );
+}
+
+/// A `commit` stream's stored cursor with facts about acme/widgets read `read_at`.
+fn with_facts(cursor: Value, facts: Value, read_at: &str) -> SyncOptions {
+    options_with_state(&[(
+        "acme/widgets/commit",
+        json!({"cursor": cursor, "facts": facts, "facts_read_at": read_at}),
+    )])
+}
+
+#[tokio::test]
+async fn stored_project_facts_are_used_until_an_hour_old() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(format!("{BASE}/repository/commits")))
+        .and(query_param("ref_name", "trunk"))
+        .respond_with(json_page(json!([])))
+        .mount(&server)
+        .await;
+    let connector = gitlab(&server.uri());
+    let facts = with(&widgets(), json!({"default_branch": "trunk"}));
+    let recent = (chrono::Utc::now() - chrono::TimeDelta::minutes(59)).to_rfc3339();
+    let options = with_facts(json!("2024-03-01T00:00:00Z"), facts.clone(), &recent);
+    let items = drain_ok(
+        connector.connector.as_ref(),
+        &context(&connector),
+        &stream("commit"),
+        &options,
+    )
+    .await;
+    // One request, on the stored branch; the facts keep their age.
+    assert_eq!(server.received_requests().await.unwrap().len(), 1);
+    for item in &items {
+        let SyncItem::Checkpoint(kept) = item else {
+            panic!("{:?}", shape(&items))
+        };
+        assert_eq!(kept.cursor["facts"]["default_branch"], "trunk");
+        assert_eq!(
+            chrono::DateTime::parse_from_rfc3339(kept.cursor["facts_read_at"].as_str().unwrap())
+                .unwrap(),
+            chrono::DateTime::parse_from_rfc3339(&recent).unwrap()
+        );
+    }
+
+    // An hour later they are read again (the branch is `main` now) and stored anew.
+    serve(&server, "/api/v4/projects/acme%2Fwidgets", widgets()).await;
+    Mock::given(method("GET"))
+        .and(path(format!("{BASE}/repository/commits")))
+        .and(query_param("ref_name", "main"))
+        .respond_with(json_page(json!([])))
+        .mount(&server)
+        .await;
+    let stale = (chrono::Utc::now() - chrono::TimeDelta::minutes(61)).to_rfc3339();
+    let options = with_facts(json!("2024-03-01T00:00:00Z"), facts, &stale);
+    let connector = gitlab(&server.uri());
+    let items = drain_ok(
+        connector.connector.as_ref(),
+        &context(&connector),
+        &stream("commit"),
+        &options,
+    )
+    .await;
+    let SyncItem::Checkpoint(kept) = items.last().expect("a checkpoint") else {
+        panic!("{:?}", shape(&items))
+    };
+    assert_eq!(own_cursor(&kept.cursor), "2024-03-01T00:00:00Z");
+    assert_eq!(kept.cursor["facts"]["default_branch"], "main");
+}
+
+#[tokio::test]
+async fn a_feature_turned_off_since_the_facts_were_stored_ends_the_stream_quietly() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(format!("{BASE}/repository/commits")))
+        .respond_with(ResponseTemplate::new(403).set_body_json(json!({"message": "403 Forbidden"})))
+        .mount(&server)
+        .await;
+    serve(
+        &server,
+        "/api/v4/projects/acme%2Fwidgets",
+        with(&widgets(), json!({"repository_access_level": "disabled"})),
+    )
+    .await;
+    let connector = gitlab(&server.uri());
+    let now = chrono::Utc::now().to_rfc3339();
+    let options = with_facts(json!("2024-03-01T00:00:00Z"), widgets(), &now);
+    let items = drain_ok(
+        connector.connector.as_ref(),
+        &context(&connector),
+        &stream("commit"),
+        &options,
+    )
+    .await;
+    assert_eq!(shape(&items), ["c:\"2024-03-01T00:00:00Z\""]);
+    let SyncItem::Checkpoint(kept) = &items[0] else {
+        unreachable!()
+    };
+    assert_eq!(kept.cursor["facts"]["repository_access_level"], "disabled");
+
+    // A 403 the project's settings do not explain stays an error.
+    let connector = gitlab(&server.uri());
+    let options = with_facts(json!(null), widgets(), &now);
+    server.reset().await;
+    Mock::given(method("GET"))
+        .and(path(format!("{BASE}/repository/commits")))
+        .respond_with(ResponseTemplate::new(403).set_body_json(json!({"message": "403 Forbidden"})))
+        .mount(&server)
+        .await;
+    serve(&server, "/api/v4/projects/acme%2Fwidgets", widgets()).await;
+    let (_, error) = drain(
+        connector.connector.as_ref(),
+        &context(&connector),
+        &stream("commit"),
+        &options,
+    )
+    .await;
+    let error = error.expect("an error");
+    assert!(error.to_string().contains("403"), "{error}");
 }
 
 #[tokio::test]

@@ -115,10 +115,18 @@ pub fn cursors(items: &[SyncItem]) -> Vec<Value> {
     items
         .iter()
         .filter_map(|i| match i {
-            SyncItem::Checkpoint(Checkpoint { cursor, .. }) => Some(cursor.clone()),
+            SyncItem::Checkpoint(Checkpoint { cursor, .. }) => Some(own_cursor(cursor).clone()),
             _ => None,
         })
         .collect()
+}
+
+/// A stored cursor without the facts a stream may keep beside it (`gwi_core::incremental::remember`).
+pub fn own_cursor(stored: &Value) -> &Value {
+    match stored.get("facts") {
+        Some(_) => &stored["cursor"],
+        None => stored,
+    }
 }
 
 /// A shorthand for the items' shape: `r:<id>`, `c:<cursor>`, `t:<total>`.
@@ -127,7 +135,7 @@ pub fn shape(items: &[SyncItem]) -> Vec<String> {
         .iter()
         .map(|i| match i {
             SyncItem::Record(r) => format!("r:{}", r.id),
-            SyncItem::Checkpoint(c) => format!("c:{}", c.cursor),
+            SyncItem::Checkpoint(c) => format!("c:{}", own_cursor(&c.cursor)),
             SyncItem::TotalHint(n) => format!("t:{n}"),
         })
         .collect()

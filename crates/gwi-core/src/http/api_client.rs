@@ -12,6 +12,7 @@ use crate::auth::{AuthStrategy, NoAuth};
 use crate::config::HttpSettings;
 use crate::connector::RateLimits;
 use crate::error::ConnectorError;
+use crate::http::answers::Answers;
 use crate::http::metrics::HttpMetrics;
 use crate::http::rate_limit::{
     RateBucket, RateLimitConfig, RateLimitKey, RateLimiter, Waited, credential_fingerprint,
@@ -39,6 +40,8 @@ pub type RateLimitListener = Arc<dyn Fn(Duration) + Send + Sync>;
 #[derive(Clone)]
 pub struct ApiClient {
     inner: Arc<Inner>,
+    /// The answers of the sync run this client is for, when it shares them.
+    answers: Option<Arc<Answers>>,
 }
 
 struct Inner {
@@ -195,6 +198,7 @@ impl ApiClientBuilder {
                 classifier: self.classifier,
                 secret_params,
             }),
+            answers: None,
         }
     }
 }
@@ -334,8 +338,41 @@ impl ApiClient {
             .await
     }
 
-    /// The retry loop; `accept` looks at each 2xx answer and may turn it into a retry.
+    /// The same client for one sync run, whose streams share the answers to requests marked
+    /// [`HttpRequest::share`].
+    pub fn sharing_answers(&self) -> Self {
+        Self {
+            inner: Arc::clone(&self.inner),
+            answers: Some(Arc::default()),
+        }
+    }
+
+    /// A request marked shared gets the run's answer to its URL when there is one that `accept`
+    /// takes; otherwise it is sent (while other streams asking for it wait) and its answer kept.
     async fn execute_with<T>(
+        &self,
+        request: &HttpRequest,
+        accept: impl Fn(&HttpResponse) -> Result<T, Rejected>,
+    ) -> Result<(HttpResponse, T), ConnectorError> {
+        let answers = self.answers.as_deref();
+        let Some((answers, slot)) = answers.and_then(|a| Some((a, a.slot(request)?))) else {
+            return self.fetch_with(request, accept).await;
+        };
+        let mut answer = slot.lock().await;
+        if let Some(response) = answer.as_ref()
+            && let Ok(value) = accept(response)
+        {
+            tracing::trace!(connector = %self.inner.connector, url = %self.redact(&request.url), "answer shared within the run");
+            return Ok((response.clone(), value));
+        }
+        let (response, value) = self.fetch_with(request, &accept).await?;
+        *answer = Some(response.clone());
+        answers.stored(request, &response);
+        Ok((response, value))
+    }
+
+    /// The retry loop; `accept` looks at each 2xx answer and may turn it into a retry.
+    async fn fetch_with<T>(
         &self,
         request: &HttpRequest,
         accept: impl Fn(&HttpResponse) -> Result<T, Rejected>,

@@ -26,6 +26,9 @@ pub struct HttpRequest {
     pub timeout: Option<Duration>,
     /// The [`RateBucket`] the request counts against beside the connector's budget, if any.
     pub bucket: Option<&'static str>,
+    /// Whether another stream of the same sync run asking for this URL may be given this
+    /// answer instead of asking again (see [`HttpRequest::share`]).
+    pub shared: bool,
 }
 
 impl HttpRequest {
@@ -38,7 +41,16 @@ impl HttpRequest {
             body: None,
             timeout: None,
             bucket: None,
+            shared: false,
         }
+    }
+
+    /// The same request, its answer shared with every stream of the sync run that asks for the
+    /// same URL (a listing a sibling stream walks too). Only for GETs whose answer any stream
+    /// may use, since the others get it as it was when first fetched.
+    pub fn share(mut self) -> Self {
+        self.shared = true;
+        self
     }
 
     /// The same request, counted against the connector's [`RateBucket`] named `name` too.
@@ -216,6 +228,7 @@ mod tests {
     }
 }
 
+mod answers;
 mod api_client;
 mod api_root;
 mod classify;

@@ -613,3 +613,54 @@ async fn execute_json_does_not_retry_an_answer_that_is_not_json() {
 struct Item {
     id: u64,
 }
+
+#[tokio::test]
+async fn a_run_shares_answers_to_requests_marked_shared_and_only_those() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/items"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!([1]))
+                .set_delay(Duration::from_millis(50)),
+        )
+        .mount(&server)
+        .await;
+    let client = builder(reqwest()).build();
+    let url = server_url(&server, "/items");
+    let run = client.sharing_answers();
+    let shared = HttpRequest::get(url.clone()).share();
+    // Two streams asking at once: the second waits for the first's answer.
+    let (a, b) = tokio::join!(run.execute(&shared), run.execute(&shared));
+    assert_eq!(&a.unwrap().body[..], b"[1]");
+    assert_eq!(&b.unwrap().body[..], b"[1]");
+    run.execute(&shared).await.unwrap();
+    assert_eq!(server.received_requests().await.unwrap().len(), 1);
+    // Unmarked requests, and another run, ask again.
+    run.execute(&HttpRequest::get(url.clone())).await.unwrap();
+    client.sharing_answers().execute(&shared).await.unwrap();
+    client.execute(&shared).await.unwrap();
+    assert_eq!(server.received_requests().await.unwrap().len(), 4);
+}
+
+#[tokio::test]
+async fn a_failed_shared_request_is_not_kept() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/items"))
+        .respond_with(ResponseTemplate::new(404))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/items"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([2])))
+        .mount(&server)
+        .await;
+    let run = builder(reqwest()).build().sharing_answers();
+    let shared = HttpRequest::get(server_url(&server, "/items")).share();
+    assert!(run.execute(&shared).await.is_err());
+    assert_eq!(&run.execute(&shared).await.unwrap().body[..], b"[2]");
+    assert_eq!(&run.execute(&shared).await.unwrap().body[..], b"[2]");
+    assert_eq!(server.received_requests().await.unwrap().len(), 2);
+}
