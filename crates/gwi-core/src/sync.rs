@@ -394,9 +394,7 @@ impl SyncEngine {
         // scheduler of `gwi serve` spawns syncs).
         let pending: Vec<_> = streams
             .iter()
-            .map(|stream| {
-                self.run_stream(&run, &scope, stream, options, &budget, &stop, seen.as_ref())
-            })
+            .map(|stream| self.run_stream(&run, stream, options, &budget, &stop, seen.as_ref()))
             .collect();
         let mut runs =
             futures::stream::iter(pending).buffer_unordered(self.settings.concurrency.max(1));
@@ -457,13 +455,13 @@ impl SyncEngine {
     async fn run_stream(
         &self,
         ctx: &ConnectorContext,
-        scope: &Scope,
         stream: &StreamDescriptor,
         options: &SyncOptions,
         budget: &Budget,
         stop: &CancellationToken,
         seen: Option<&Seen>,
     ) -> StreamOutcome {
+        let scope = &Scope::new(ctx.tenant.clone(), ctx.connector.clone());
         let mut out = StreamOutcome {
             stream: stream.name.clone(),
             records: 0,

@@ -46,8 +46,10 @@ impl GitlabApi {
 /// How listings are paged: by the page number in `x-next-page`, which holds wherever gwi reaches
 /// the instance, where the `Link` header's URLs use the instance's configured external URL (often
 /// another host behind a proxy or in a container, which gwi refuses to send credentials to).
+/// Keyset pages name no page number: their `rel="next"` link's `cursor` is asked of the same
+/// address instead.
 pub(crate) fn next_page() -> NextPageHeader {
-    NextPageHeader::new("x-next-page", "page")
+    NextPageHeader::new("x-next-page", "page").or_link_param("cursor")
 }
 
 /// `request` as the first page of a listing at the maximum page size, with `params`.

@@ -4,7 +4,7 @@
 //! | stream          | strategy and request                                                    | cursor |
 //! |-----------------|-------------------------------------------------------------------------|--------|
 //! | `merge_request` | ascending, keyset re-query on `updated_after`, `order_by=updated_at&sort=asc`, `state=all` | newest `updated_at` read |
-//! | `issue`         | the same on `/issues`                                                   | newest `updated_at` read |
+//! | `issue`         | the same on `/issues`, by keyset (`pagination=keyset`, GitLab 18.3+; older instances answer by offset and get the re-query) | newest `updated_at` read |
 //! | `note`          | merge requests, then issues, as above; each one's notes newest first down to the cursor | `{merge_requests, issues}`: a parent time each |
 //! | `pipeline`      | ascending, `updated_after`, `order_by=updated_at&sort=asc`; a finished one's detail | newest `updated_at` read |
 //! | `commit`        | newest first, `ref_name=<default branch>&since=<cursor>`                | newest `committed_date`, once the walk ends |
@@ -24,8 +24,8 @@
 //! deleted merge requests, issues and notes become tombstones only in a reconciling run
 //! (`gwi sync gitlab --reconcile`, which reads everything and compares with the store). `since` filters commits by
 //! committed date, so a merged branch's older commits are missed by incremental runs (push
-//! hooks carry them). Pages are offset-paged (keyset pagination exists for issues only, from
-//! GitLab 18.3), with the strategy's known limit for a page sharing one time.
+//! hooks carry them). Merge requests and pipelines have no keyset pagination, so their offset
+//! walks keep the strategy's known limit for a page sharing one time; issues on 18.3+ do not.
 
 use std::sync::Arc;
 
@@ -35,7 +35,7 @@ use futures::{StreamExt, TryStreamExt};
 use gwi_core::error::ConnectorError;
 use gwi_core::http::{ApiClient, HttpRequest};
 use gwi_core::incremental::{
-    Listing, Mark, NewestFirst, Paging, PairCursor, PairNames, Step, Steps, StoredCursor,
+    Listed, Listing, Mark, NewestFirst, Paging, PairCursor, PairNames, Step, Steps, StoredCursor,
     ascending, listing, newest_first, read_cursor, remember, sync_items,
 };
 use gwi_core::pagination::{Page, PaginateOptions, paginate_json};
@@ -229,16 +229,32 @@ impl<'a> StreamRun<'a> {
         // The note stream walks the merge request and issue listings too, from the same
         // cursor on an unchanged upstream: one answer serves both streams.
         let shared = NOTE_PARENTS.iter().any(|(parent, _)| *parent == path);
+        // GitLab pages project issues by keyset from 18.3, ordered by `updated_at` and id, so
+        // the walk follows them as they are; merge requests and pipelines have no keyset.
+        let keyset = path == ["issues"];
         ascending(since, Paging::Offset, key, move |since| {
             let mut first = run.list(path, params);
             if shared {
                 first = first.share();
             }
+            if keyset {
+                first = first.query(&[("pagination", "keyset")]);
+            }
             if let Some(since) = since {
                 first = first.query(&[("updated_after", &query_time(since))]);
             }
-            // Each page is a new query, so pages read ahead would be wasted.
-            listing(run.pages::<Vec<T>>(first, 0))
+            // Each offset page is a new query, so pages read ahead would be wasted.
+            let pages = run.pages::<Vec<T>>(first, 0);
+            Box::pin(pages.map_ok(move |(page, items)| {
+                let listed = Listed::from_page(&page, items);
+                // A keyset answer has no page numbers; an instance before 18.3 ignores the
+                // request and answers by offset, which the walk must re-query around.
+                if keyset && page.response.header("x-page").is_none() {
+                    listed.paged_by(Paging::Cursor)
+                } else {
+                    listed
+                }
+            }))
         })
     }
 

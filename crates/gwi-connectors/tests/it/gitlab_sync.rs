@@ -231,29 +231,46 @@ async fn merge_requests_resume_from_the_cursor_oldest_change_first() {
     );
 }
 
+/// An offset-paged answer, as GitLab gives it: page numbers beside `Link`.
+fn offset_page(body: Value, page: u32, next: Option<u32>) -> ResponseTemplate {
+    json_page(body)
+        .insert_header("x-page", page.to_string().as_str())
+        .insert_header(
+            "x-next-page",
+            next.map(|n| n.to_string()).unwrap_or_default().as_str(),
+        )
+}
+
 #[tokio::test]
-async fn a_full_page_sharing_no_time_is_followed_by_a_requery_from_its_newest_time() {
+async fn an_offset_answer_to_a_keyset_request_is_requeried_from_its_newest_time() {
+    // GitLab before 18.3 ignores `pagination=keyset` on issues and pages by offset.
     let server = server_with_project().await;
     let listing = format!("{BASE}/issues");
     Mock::given(method("GET"))
         .and(path(&listing))
+        .and(query_param("pagination", "keyset"))
         .and(query_param_is_missing("updated_after"))
-        .respond_with(
-            json_page(json!([
+        .respond_with(offset_page(
+            json!([
                 issue(1, 1, "2024-03-01T00:00:00Z"),
                 issue(2, 2, "2024-03-02T00:00:00Z")
-            ]))
-            .insert_header("x-next-page", "2"),
-        )
+            ]),
+            1,
+            Some(2),
+        ))
         .mount(&server)
         .await;
     Mock::given(method("GET"))
         .and(path(&listing))
         .and(query_param("updated_after", "2024-03-02T00:00:00Z"))
-        .respond_with(json_page(json!([
-            issue(2, 2, "2024-03-02T00:00:00Z"),
-            issue(3, 3, "2024-03-03T00:00:00Z")
-        ])))
+        .respond_with(offset_page(
+            json!([
+                issue(2, 2, "2024-03-02T00:00:00Z"),
+                issue(3, 3, "2024-03-03T00:00:00Z")
+            ]),
+            1,
+            None,
+        ))
         .mount(&server)
         .await;
     let connector = gitlab(&server.uri());
@@ -262,6 +279,60 @@ async fn a_full_page_sharing_no_time_is_followed_by_a_requery_from_its_newest_ti
         &context(&connector),
         &stream("issue"),
         &SyncOptions::default(),
+    )
+    .await;
+    assert_eq!(
+        shape(&items),
+        [
+            "r:issue-1",
+            "r:issue-2",
+            "c:{\"ids\":[\"2\"],\"time\":\"2024-03-02T00:00:00Z\"}",
+            "r:issue-3",
+            "c:{\"ids\":[\"3\"],\"time\":\"2024-03-03T00:00:00Z\"}"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn keyset_pages_of_issues_are_followed_by_their_cursor_without_requerying() {
+    let server = server_with_project().await;
+    let listing = format!("{BASE}/issues");
+    // The next link names the instance's external host; its cursor is asked of gwi's own.
+    Mock::given(method("GET"))
+        .and(path(&listing))
+        .and(query_param("pagination", "keyset"))
+        .and(query_param("order_by", "updated_at"))
+        .and(query_param("sort", "asc"))
+        .and(query_param("updated_after", "2024-03-01T00:00:00Z"))
+        .and(query_param_is_missing("cursor"))
+        .respond_with(
+            json_page(json!([
+                issue(1, 1, "2024-03-01T00:00:00Z"),
+                issue(2, 2, "2024-03-02T00:00:00Z")
+            ]))
+            .insert_header(
+                "link",
+                r#"<https://gitlab.internal/api/v4/projects/101/issues?cursor=c2Vjb25k&pagination=keyset>; rel="next""#,
+            ),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(&listing))
+        .and(query_param("cursor", "c2Vjb25k"))
+        .and(query_param("updated_after", "2024-03-01T00:00:00Z"))
+        .respond_with(json_page(json!([issue(3, 3, "2024-03-03T00:00:00Z")])))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let connector = gitlab(&server.uri());
+    let options = options_with_state(&[("acme/widgets/issue", json!("2024-03-01T00:00:00Z"))]);
+    let items = drain_ok(
+        connector.connector.as_ref(),
+        &context(&connector),
+        &stream("issue"),
+        &options,
     )
     .await;
     assert_eq!(

@@ -122,6 +122,7 @@ where
         let mut pages = query(query_since);
         while let Some(page) = pages.next().await {
             let page = page?;
+            let paged_by = page.paging.unwrap_or(paging);
             for item in page.items {
                 let (time, id) = key(&item);
                 let time = Some(time);
@@ -136,7 +137,7 @@ where
             }
             cursor = cursor.max(clamp(boundary, page.server_time));
             yield Step::Checkpoint(mark(cursor, boundary, &at_boundary, page.server_time));
-            if paging == Paging::Offset && page.has_next && cursor > query_since {
+            if paged_by == Paging::Offset && page.has_next && cursor > query_since {
                 query_since = cursor;
                 pages = query(query_since);
             }
@@ -180,6 +181,7 @@ mod tests {
             server_time: Some(at(server)),
             has_next,
             total: None,
+            paging: None,
         }
     }
 

@@ -55,6 +55,10 @@ pub struct Listed<T> {
     pub has_next: bool,
     /// How many items the whole listing holds, when the provider says.
     pub total: Option<u64>,
+    /// How the provider paged this answer, when the connector can tell and it may differ from
+    /// what the walk was told (GitLab before 18.3 answers a keyset request by offset);
+    /// `None` keeps the walk's own [`Paging`].
+    pub paging: Option<Paging>,
 }
 
 impl<T> Listed<T> {
@@ -65,7 +69,14 @@ impl<T> Listed<T> {
             server_time: server_time(&page.response),
             has_next: page.has_next,
             total: None,
+            paging: None,
         }
+    }
+
+    /// The same page, paged as `paging` says whatever the walk was told.
+    pub fn paged_by(mut self, paging: Paging) -> Self {
+        self.paging = Some(paging);
+        self
     }
 
     /// The same page with the listing's total size.

@@ -188,6 +188,7 @@ mod tests {
                     server_time: Some(at(1_000)),
                     has_next: i < last,
                     total: Some(7),
+                    paging: None,
                 })
             },
         )))
@@ -261,6 +262,7 @@ mod tests {
             server_time: Some(at(1_000)),
             has_next: false,
             total: Some(total),
+            paging: None,
         })]))
     }
 

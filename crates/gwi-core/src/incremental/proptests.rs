@@ -211,7 +211,7 @@ fn query<'a>(
                 };
                 offset += items.len();
                 after = items.last().map(|item| (item.time, item.id));
-                yield Ok(Listed { items, server_time: Some(at(clock)), has_next, total: None });
+                yield Ok(Listed { items, server_time: Some(at(clock)), has_next, total: None, paging: None });
                 if !has_next {
                     break;
                 }

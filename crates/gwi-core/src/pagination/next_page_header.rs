@@ -1,8 +1,13 @@
-//! A next page number named by a response header (GitLab's `x-next-page`).
+//! A next page number named by a response header (GitLab's `x-next-page`), or a keyset cursor
+//! taken from the `rel="next"` link.
+
+use url::Url;
 
 use crate::error::ConnectorError;
 use crate::http::{HttpRequest, HttpResponse};
-use crate::pagination::{Paginator, is_empty_array, page_error, with_query_param, with_url};
+use crate::pagination::{
+    Paginator, is_empty_array, next_link, page_error, query_param, with_query_param, with_url,
+};
 
 /// Asks for the page number a response header names, on the same request, until the header is
 /// empty or missing.
@@ -19,6 +24,7 @@ use crate::pagination::{Paginator, is_empty_array, page_error, with_query_param,
 pub struct NextPageHeader {
     header: String,
     page_param: String,
+    link_param: Option<String>,
 }
 
 impl NextPageHeader {
@@ -27,7 +33,40 @@ impl NextPageHeader {
         Self {
             header: header.to_ascii_lowercase(),
             page_param: page_param.to_owned(),
+            link_param: None,
         }
+    }
+
+    /// Where the header is missing, follows the `param` query parameter of the `rel="next"`
+    /// link instead, set on this request (GitLab's keyset pages name their next page only as
+    /// `Link: <…&cursor=…>; rel="next"`, whose host may be one gwi must not send credentials
+    /// to).
+    pub fn or_link_param(mut self, param: &str) -> Self {
+        self.link_param = Some(param.to_owned());
+        self
+    }
+
+    /// The next request by the `rel="next"` link's `link_param`, if both are there.
+    fn by_link(
+        &self,
+        request: &HttpRequest,
+        response: &HttpResponse,
+    ) -> Result<Option<HttpRequest>, ConnectorError> {
+        let (Some(param), Some(target)) = (&self.link_param, next_link(&response.headers)) else {
+            return Ok(None);
+        };
+        if is_empty_array(&response.body) {
+            return Ok(None);
+        }
+        let next = request
+            .url
+            .join(target)
+            .map_err(|e| page_error("link", format!("the next link is not a URL: {e}")))?;
+        let value = query_param(&next, param)
+            .filter(|v| !v.is_empty())
+            .ok_or_else(|| page_error("link", format!("the next link has no {param}")))?;
+        let url: Url = with_query_param(&request.url, param, &value);
+        Ok(Some(with_url(request, url)))
     }
 }
 
@@ -38,7 +77,7 @@ impl Paginator for NextPageHeader {
         response: &HttpResponse,
     ) -> Result<Option<HttpRequest>, ConnectorError> {
         let Some(value) = response.headers.get(self.header.as_str()) else {
-            return Ok(None);
+            return self.by_link(request, response);
         };
         let text = value
             .to_str()
@@ -135,5 +174,71 @@ mod tests {
         let text = error.to_string();
         assert!(text.contains("x-next-page"), "{text}");
         assert!(text.contains("\"next\""), "{text}");
+    }
+
+    fn keyset_answer(link: &str, body: &str) -> HttpResponse {
+        let mut answer = response(None, body);
+        answer
+            .headers
+            .insert("link", HeaderValue::from_str(link).unwrap());
+        answer
+    }
+
+    #[test]
+    fn a_keyset_cursor_in_the_next_link_is_asked_of_the_same_host() {
+        let link = r#"<https://gitlab.example.com/api/v4/projects/1/issues?cursor=eyJpZCI6NX0%3D&per_page=100>; rel="next""#;
+        let mut paginator = NextPageHeader::new("x-next-page", "page").or_link_param("cursor");
+        let next = paginator
+            .next_request(&first(), &keyset_answer(link, "[1]"))
+            .unwrap()
+            .unwrap();
+        assert_eq!(next.url.host_str(), Some("127.0.0.1"));
+        assert_eq!(
+            query_param(&next.url, "cursor").as_deref(),
+            Some("eyJpZCI6NX0=")
+        );
+        // The page number wins where both are given; an empty page is the end.
+        let mut both = keyset_answer(link, "[1]");
+        both.headers
+            .insert("x-next-page", HeaderValue::from_static("2"));
+        let next = paginator.next_request(&first(), &both).unwrap().unwrap();
+        assert_eq!(query_param(&next.url, "page").as_deref(), Some("2"));
+        assert!(
+            paginator
+                .next_request(&first(), &keyset_answer(link, "[]"))
+                .unwrap()
+                .is_none()
+        );
+        // Without `or_link_param` the link is not followed.
+        let mut plain = NextPageHeader::new("x-next-page", "page");
+        let answer = keyset_answer(link, "[1]");
+        assert!(plain.next_request(&first(), &answer).unwrap().is_none());
+    }
+
+    #[test]
+    fn a_next_link_without_the_cursor_is_a_clear_error() {
+        let link = r#"<https://gitlab.example.com/api/v4/projects/1/issues?page=2>; rel="next""#;
+        let error = NextPageHeader::new("x-next-page", "page")
+            .or_link_param("cursor")
+            .next_request(&first(), &keyset_answer(link, "[1]"))
+            .unwrap_err();
+        assert!(error.to_string().contains("cursor"), "{error}");
+    }
+
+    proptest::proptest! {
+        /// Any `Link` text ends the walk, names a page on the same host, or is an error.
+        #[test]
+        fn any_link_text_gives_the_end_a_page_on_the_same_host_or_an_error(text in "[ -~]{0,60}") {
+            let Ok(value) = HeaderValue::from_str(&text) else { return Ok(()) };
+            let mut answer = response(None, "[1]");
+            answer.headers.insert("link", value);
+            let result = NextPageHeader::new("x-next-page", "page")
+                .or_link_param("cursor")
+                .next_request(&first(), &answer);
+            if let Ok(Some(next)) = result {
+                proptest::prop_assert_eq!(next.url.host_str(), Some("127.0.0.1"));
+                proptest::prop_assert!(query_param(&next.url, "cursor").is_some());
+            }
+        }
     }
 }

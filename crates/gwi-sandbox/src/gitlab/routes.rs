@@ -7,6 +7,7 @@ use axum::Router;
 use axum::extract::{OriginalUri, Path, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use base64::Engine as _;
 use http::{HeaderMap, HeaderValue, StatusCode, header};
 use serde_json::{Value, json};
 
@@ -415,18 +416,83 @@ async fn list(
         order: Some(ordering),
         ..Select::default()
     };
-    let values = table
-        .select(&select)
-        .into_iter()
-        .map(|r| render(&view, r))
-        .collect();
+    let rows = table.select(&select);
+    let origin = origin(&headers, "127.0.0.1");
+    // GitLab pages project issues by keyset when asked (18.3+); other listings ignore it.
+    if kind == "issues" && query_value(&pairs, "pagination") == Some("keyset") {
+        let Ok(rows) = after_cursor(rows, &pairs, ordering) else {
+            return bad_request(BadParam("400 Bad request - cursor is invalid".to_owned()));
+        };
+        let per_page = PageParams::from_query(&pairs, 20, 100).per_page;
+        let next = rows.get(per_page).map(|_| rows[per_page - 1]);
+        let values = rows.iter().take(per_page).map(|r| render(&view, r));
+        let mut r = ok(Value::Array(values.collect()), &rl);
+        if let Some(last) = next
+            && let Ok(link) =
+                HeaderValue::from_str(&keyset_link(&origin, &uri, &pairs, last, ordering.0))
+        {
+            r.headers_mut().insert(header::LINK, link);
+        }
+        return r;
+    }
+    let values = rows.into_iter().map(|r| render(&view, r)).collect();
     page(
         &uri,
-        &origin(&headers, "127.0.0.1"),
+        &origin,
         values,
         PageParams::from_query(&pairs, 20, 100),
         &rl,
     )
+}
+
+/// A row's keyset position in a listing ordered by `key`: that value, then the id.
+fn position(row: &Row, key: OrderKey) -> (i64, u64) {
+    let value = match key {
+        OrderKey::Id => i64::try_from(row.id).unwrap_or(i64::MAX),
+        OrderKey::Created => row.created,
+        OrderKey::Updated => row.updated,
+    };
+    (value, row.id)
+}
+
+/// The rows after the request's `cursor` (all of them without one), in the listing's order.
+fn after_cursor<'r>(
+    rows: Vec<&'r Row>,
+    pairs: &[(String, String)],
+    (key, direction): (OrderKey, Direction),
+) -> Result<Vec<&'r Row>, ()> {
+    let Some(cursor) = query_value(pairs, "cursor") else {
+        return Ok(rows);
+    };
+    let raw = base64::engine::general_purpose::URL_SAFE
+        .decode(cursor)
+        .map_err(drop)?;
+    let at: (i64, u64) = serde_json::from_slice(&raw).map_err(drop)?;
+    Ok(rows
+        .into_iter()
+        .filter(|r| match direction {
+            Direction::Asc => position(r, key) > at,
+            Direction::Desc => position(r, key) < at,
+        })
+        .collect())
+}
+
+/// The `Link` to the keyset page after `last`: the request's own query with its `cursor`.
+fn keyset_link(
+    origin: &str,
+    uri: &http::Uri,
+    pairs: &[(String, String)],
+    last: &Row,
+    key: OrderKey,
+) -> String {
+    let cursor = base64::engine::general_purpose::URL_SAFE
+        .encode(serde_json::to_vec(&position(last, key)).unwrap_or_default());
+    let mut query = url::form_urlencoded::Serializer::new(String::new());
+    for (k, v) in pairs.iter().filter(|(k, _)| k != "cursor" && k != "page") {
+        query.append_pair(k, v);
+    }
+    query.append_pair("cursor", &cursor);
+    format!("<{origin}{}?{}>; rel=\"next\"", uri.path(), query.finish())
 }
 
 async fn notes(

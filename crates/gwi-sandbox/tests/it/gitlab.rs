@@ -73,6 +73,49 @@ async fn pages_carry_link_and_x_headers_and_cover_every_item_once() {
 }
 
 #[tokio::test]
+async fn issues_page_by_keyset_when_asked_and_other_listings_ignore_it() {
+    let sandbox = start_default().await;
+    let c = client();
+    let query = "per_page=7&order_by=updated_at&sort=asc&state=all";
+    let offset = api(&sandbox, &format!("projects/acme%2Fwidgets/issues?{query}"));
+    let keyset = format!("{offset}&pagination=keyset");
+    let first = get(&c, &keyset).await;
+    assert!(first.headers().get("x-page").is_none(), "no page numbers");
+    assert!(first.headers().get("x-total").is_none());
+    let next = first.headers()["link"].to_str().unwrap().to_owned();
+    assert!(
+        next.contains("cursor=") && next.contains("rel=\"next\""),
+        "{next}"
+    );
+
+    let (by_offset, _) = walk(&c, &offset).await;
+    let (by_keyset, pages) = walk(&c, &keyset).await;
+    assert_eq!(by_keyset, by_offset, "the same items in the same order");
+    assert_eq!(pages, by_offset.len().div_ceil(7));
+    let keys: Vec<(String, u64)> = by_keyset
+        .iter()
+        .map(|i| {
+            (
+                i["updated_at"].as_str().unwrap().to_owned(),
+                i["id"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert!(
+        keys.windows(2).all(|w| w[0] < w[1]),
+        "ordered by time, then id"
+    );
+
+    let bad = get(&c, &format!("{keyset}&cursor=not-ours")).await;
+    assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+    let mrs = api(
+        &sandbox,
+        &format!("projects/acme%2Fwidgets/merge_requests?{query}&pagination=keyset"),
+    );
+    assert_eq!(get(&c, &mrs).await.headers()["x-page"], "1");
+}
+
+#[tokio::test]
 async fn updated_after_lists_exactly_what_changed_at_or_after_it() {
     let sandbox = start_default().await;
     let c = client();
