@@ -81,7 +81,9 @@ impl SyncOptions {
         if self.full_refresh {
             None
         } else {
-            self.state.get(stream).map(crate::incremental::own_cursor)
+            self.state
+                .get(stream)
+                .map(crate::incremental::stream_cursor)
         }
     }
 

@@ -4,6 +4,7 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Subcommand;
+use gwi_core::incremental::stream_cursor;
 use gwi_core::store::Scope;
 
 use super::common::{ConfigArgs, open_store, tenant_for};
@@ -68,13 +69,14 @@ pub async fn run(command: StateCommand) -> anyhow::Result<ExitCode> {
                     scope.connector, scope.tenant
                 )?;
             } else {
+                // Facts a stream keeps beside its cursor are in `--json` only.
                 writeln!(out, "{:<44} {:<28} committed", "stream", "cursor")?;
                 for state in states {
                     writeln!(
                         out,
                         "{:<44} {:<28} {}",
                         state.stream,
-                        state.cursor.to_string(),
+                        stream_cursor(&state.cursor).to_string(),
                         state.updated_at.to_rfc3339()
                     )?;
                 }

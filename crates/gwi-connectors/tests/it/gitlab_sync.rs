@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use gwi_core::health::CheckStatus;
+use gwi_core::incremental::stream_cursor;
 use gwi_core::store::Store;
 use gwi_core::stream::{StreamDescriptor, SyncItem, SyncOptions};
 use gwi_core::sync::SyncEngine;
@@ -13,9 +14,7 @@ use wiremock::matchers::{header, method, path, query_param, query_param_is_missi
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::gitlab_support::*;
-use crate::support::{
-    context, cursors, drain, drain_ok, ids, options_with_state, own_cursor, shape, with,
-};
+use crate::support::{context, cursors, drain, drain_ok, ids, options_with_state, shape, with};
 
 /// `acme/widgets` as `GET /projects/:id` answers it.
 fn widgets() -> Value {
@@ -674,7 +673,7 @@ async fn stored_project_facts_are_used_until_an_hour_old() {
     let SyncItem::Checkpoint(kept) = items.last().expect("a checkpoint") else {
         panic!("{:?}", shape(&items))
     };
-    assert_eq!(own_cursor(&kept.cursor), "2024-03-01T00:00:00Z");
+    assert_eq!(stream_cursor(&kept.cursor), "2024-03-01T00:00:00Z");
     assert_eq!(kept.cursor["facts"]["default_branch"], "main");
 }
 

@@ -11,6 +11,7 @@ use gwi_core::connector::Connector;
 use gwi_core::context::ConnectorContext;
 use gwi_core::error::ConnectorError;
 use gwi_core::http::ReqwestClient;
+use gwi_core::incremental::stream_cursor;
 use gwi_core::record::ConnectorRecord;
 use gwi_core::registry::ConfiguredConnector;
 use gwi_core::stream::{Checkpoint, StreamDescriptor, SyncItem, SyncOptions};
@@ -115,18 +116,10 @@ pub fn cursors(items: &[SyncItem]) -> Vec<Value> {
     items
         .iter()
         .filter_map(|i| match i {
-            SyncItem::Checkpoint(Checkpoint { cursor, .. }) => Some(own_cursor(cursor).clone()),
+            SyncItem::Checkpoint(Checkpoint { cursor, .. }) => Some(stream_cursor(cursor).clone()),
             _ => None,
         })
         .collect()
-}
-
-/// A stored cursor without the facts a stream may keep beside it (`gwi_core::incremental::remember`).
-pub fn own_cursor(stored: &Value) -> &Value {
-    match stored.get("facts") {
-        Some(_) => &stored["cursor"],
-        None => stored,
-    }
 }
 
 /// A shorthand for the items' shape: `r:<id>`, `c:<cursor>`, `t:<total>`.
@@ -135,7 +128,7 @@ pub fn shape(items: &[SyncItem]) -> Vec<String> {
         .iter()
         .map(|i| match i {
             SyncItem::Record(r) => format!("r:{}", r.id),
-            SyncItem::Checkpoint(c) => format!("c:{}", own_cursor(&c.cursor)),
+            SyncItem::Checkpoint(c) => format!("c:{}", stream_cursor(&c.cursor)),
             SyncItem::TotalHint(n) => format!("t:{n}"),
         })
         .collect()

@@ -34,8 +34,8 @@ pub struct Remembered<F> {
     pub read_at: DateTime<Utc>,
 }
 
-/// The stream's own cursor inside a stored value of either form.
-pub(crate) fn own_cursor(stored: &Value) -> &Value {
+/// The stream's own cursor inside a stored value, without the facts kept beside it.
+pub fn stream_cursor(stored: &Value) -> &Value {
     match parts(stored) {
         Some((cursor, _, _)) => cursor,
         None => stored,

@@ -39,8 +39,7 @@ use crate::stream::{Checkpoint, SyncItem};
 pub use ascending::{Mark, Paging, ascending};
 pub use change_feed::{Feed, FeedPage, change_feed};
 pub use cursor::{Cursor, PairCursor, PairNames, read_cursor, time_value};
-pub(crate) use facts::own_cursor;
-pub use facts::{Remembered, remember};
+pub use facts::{Remembered, remember, stream_cursor};
 pub use newest_first::{HoldBack, NewestFirst, Window, newest_first, newest_first_in_windows};
 
 /// One page of a listing as a strategy sees it: its items and what the response said about time
