@@ -10,6 +10,9 @@ only the standard library itself. Settings come from the environment:
     BENCH_TOOLS        subset to run, default "floor,gwi,singer,tap,dlt-extract,dlt-duckdb,shapes,webhooks,service"
     BENCH_SHAPE_RECORDS records per data shape in the shape matrix, default 200000
     BENCH_SHAPES       shape rows to run (names from SHAPES below), default all
+    BENCH_PG_SHAPES    shapes also synced into PostgreSQL, default "baseline,by-id"
+    BENCH_PG_ADMIN_URL a PostgreSQL database to create the benchmark's from, default
+                       postgres://postgres@127.0.0.1:5432/postgres (needs `psql`)
     BENCH_WEBHOOK_RATE offered webhook load (deliveries/s), default 2000
     BENCH_WEBHOOK_SECS seconds per webhook run, default 10
     BENCH_WEBHOOK_CONNECTIONS  load-generator connections, default 64
@@ -115,6 +118,10 @@ SHAPE_NAMES = [
 for _name in SHAPE_NAMES:
     if _name not in SHAPES:
         sys.exit(f"BENCH_SHAPES: unknown shape {_name!r} (known: {', '.join(SHAPES)})")
+PG_SHAPES = [
+    x.strip() for x in os.environ.get("BENCH_PG_SHAPES", "baseline,by-id").split(",") if x.strip()
+]
+PG_ADMIN_URL = os.environ.get("BENCH_PG_ADMIN_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 
 
 def log(msg: str) -> None:
@@ -598,6 +605,75 @@ def dlt(up: Upstream, scratch: Path, mode: str, runs: int) -> Row:
     return repeat(Row(label, up.records), runs, once)
 
 
+def psql(url: str, sql: str) -> str | None:
+    """One statement through `psql`; None (logged) when it fails or psql is missing."""
+    try:
+        done = subprocess.run(
+            ["psql", "-X", "-q", "-t", "-A", "-v", "ON_ERROR_STOP=1", url, "-c", sql],
+            capture_output=True, text=True, timeout=120, check=False,
+        )  # fmt: skip
+    except (OSError, subprocess.TimeoutExpired) as e:
+        log(f"  psql: {e}")
+        return None
+    if done.returncode != 0:
+        log(f"  psql: {done.stderr.strip()}")
+        return None
+    return done.stdout.strip()
+
+
+def postgres_db_url(name: str) -> str:
+    """The admin URL with its database replaced by `name`."""
+    base, _, _ = PG_ADMIN_URL.rpartition("/")
+    return f"{base}/{name}"
+
+
+def gwi_sync_postgres(up: Upstream, scratch: Path, shape: str) -> Row:
+    """gwi into a fresh PostgreSQL database per run."""
+    row = Row("gwi (postgres)", up.records)
+    if psql(PG_ADMIN_URL, "SELECT 1") is None:
+        row.skipped = f"PostgreSQL not reachable at {PG_ADMIN_URL} (BENCH_PG_ADMIN_URL)"
+        return row
+
+    def once(i: int) -> Run:
+        name = f"gwi_bench_{os.getpid()}_{shape.replace('-', '_')}_{i}"
+        psql(PG_ADMIN_URL, f"DROP DATABASE IF EXISTS {name}")
+        psql(PG_ADMIN_URL, f"CREATE DATABASE {name}")
+        url = postgres_db_url(name)
+        config = scratch / "gwi.toml"
+        write_gwi_toml(config, up.base_url, url)
+        try:
+            run, _ = timed(gwi_sync_argv(config, url, "store"), up, scratch, env=gwi_env())
+            counted = psql(url, "SELECT count(*) FROM records")
+            run.records_seen = int(counted) if counted and counted.isdigit() else None
+        finally:
+            psql(PG_ADMIN_URL, f"DROP DATABASE IF EXISTS {name}")
+        return run
+
+    return repeat(row, RUNS, once)
+
+
+def postgres_section(rows: list[dict]) -> str:
+    measured = [(r, r["postgres"]) for r in rows if r.get("postgres")]
+    if not measured:
+        return "Not run (`BENCH_PG_SHAPES` named no shape of this run).\n"
+    skipped = [pg.skipped for _, pg in measured if pg.skipped]
+    if skipped:
+        return f"Not run: {skipped[0]}.\n"
+    head = (
+        "| shape | gwi (postgres) records/s | median wall | peak RSS | CPU: gwi / upstream "
+        "| gwi (sqlite) records/s | all records |\n|---|---:|---:|---:|---:|---:|---|\n"
+    )
+    lines = []
+    for r, pg in measured:
+        sq = r.get("sqlite")
+        busy = f"{pg.busy:.0%} / {pg.upstream_busy:.0%}" if pg.busy is not None and pg.upstream_busy is not None else "–"
+        lines.append(
+            f"| {r['shape']} | {fmt_rate(pg.rate)} | {pg.wall:.2f} s | {fmt_mib(pg.rss_kib)} "
+            f"| {busy} | {fmt_rate(sq.rate if sq else None)} | {pg.verified} |"
+        )
+    return head + "\n".join(lines) + "\n"
+
+
 # ---------------------------------------------------------------------------------------------
 # Webhook ingest
 # ---------------------------------------------------------------------------------------------
@@ -616,6 +692,8 @@ def shape_matrix(scratch: Path, commands: set[str], peers_ok: bool) -> list[dict
             if "sync" in commands:
                 row["sqlite"] = gwi_sync(up, scratch, "store")
                 row["ndjson"] = gwi_sync(up, scratch, "ndjson")
+                if name in PG_SHAPES:
+                    row["postgres"] = gwi_sync_postgres(up, scratch, name)
             if peers_ok:
                 row["singer"] = singer(up, scratch, SLOW_RUNS)
         finally:
@@ -1145,6 +1223,13 @@ def render(
         parts.append(shape_section(shapes))
         parts.append("\nTargets (issue 26), every shape:\n")
         parts.append(shape_targets(shapes))
+        parts.append(f"\n### Into PostgreSQL (N = {SHAPE_RECORDS:,})\n")
+        parts.append(
+            "The same sync into a fresh database of the local PostgreSQL per run (`BENCH_PG_SHAPES`, "
+            f"`BENCH_PG_ADMIN_URL`), median of {RUNS} runs; *CPU* is gwi's own, PostgreSQL's "
+            "backends are not counted in it. Target (issue 26): ≥ 100k records/s.\n"
+        )
+        parts.append(postgres_section(shapes))
     parts.append("## Webhook ingest (`gwi serve`, SQLite)\n")
     parts.append(webhook_section(w))
     parts.append("\n## Targets (issue 8)\n")

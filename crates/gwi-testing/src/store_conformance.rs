@@ -68,6 +68,7 @@ macro_rules! store_conformance_tests {
             records_round_trip_unchanged,
             records_with_nul_characters_are_stored_not_refused,
             large_batches_are_stored_whole,
+            a_failed_large_batch_stores_nothing,
             query_filters_orders_and_limits,
             count_ignores_limit,
             written_before_selects_by_when_a_record_was_last_written,
@@ -453,6 +454,36 @@ pub async fn large_batches_are_stored_whole(store: Arc<dyn Store>) {
         .await
         .unwrap();
     assert_eq!(newest[0].id, "r04999");
+}
+
+/// A large batch fails whole, however the engine splits its work: a record refused at the
+/// end of the key order leaves none of the others and no checkpoint.
+pub async fn a_failed_large_batch_stores_nothing(store: Arc<dyn Store>) {
+    store
+        .commit_batch(&scope(), &[], Some(&checkpoint("s", json!(1))))
+        .await
+        .unwrap();
+    // These ids sort before the poison one, which therefore comes last.
+    let mut batch: Vec<ConnectorRecord> = (0..3_000)
+        .map(|i| record(&format!("a{i:05}"), "issue", i))
+        .collect();
+    batch.push(record(POISON_RECORD_ID, "issue", 1));
+    let failed = store
+        .commit_batch(&scope(), &batch, Some(&checkpoint("s", json!(2))))
+        .await;
+    assert!(failed.is_err(), "the poison record must fail the batch");
+    assert_eq!(store.count_records(&all("tenant-a")).await.unwrap(), 0);
+    assert_eq!(
+        states(store.load_state(&scope()).await.unwrap()),
+        vec![("s".to_owned(), json!(1))]
+    );
+    batch.pop();
+    let outcome = store
+        .commit_batch(&scope(), &batch, Some(&checkpoint("s", json!(2))))
+        .await
+        .unwrap();
+    assert_eq!(outcome.written, 3_000);
+    assert_eq!(store.count_records(&all("tenant-a")).await.unwrap(), 3_000);
 }
 
 async fn seed_for_queries(store: &dyn Store) {

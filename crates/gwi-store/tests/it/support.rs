@@ -71,6 +71,9 @@ pub async fn postgres_harness(case: Case) {
     let path = schema.clone();
     let pool = PgPoolOptions::new()
         .max_connections(8)
+        // Idle connections, as `PostgresStore::connect_with` keeps, so large batches are
+        // split over several (`PostgresOptions::commit_connections`).
+        .min_connections(4)
         .acquire_timeout(Duration::from_secs(5))
         .after_connect(move |conn, _| {
             let sql = format!("SET search_path TO {path}");
