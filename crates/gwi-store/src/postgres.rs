@@ -60,8 +60,8 @@ impl Default for PostgresOptions {
             max_connections: 10,
             acquire_timeout: Duration::from_secs(10),
             // Parsing JSON into `jsonb` is most of a batch's cost and runs in the backend, one
-            // core per connection, while gwi reads the next batch (measured in
-            // docs/benchmarks.md: 35k records/s with one, 48k with four on two cores).
+            // core per connection, while gwi reads the next batch (bench/measurements.md: 34k
+            // records/s with one, 45k with four, on two cores).
             commit_connections: 4,
         }
     }
