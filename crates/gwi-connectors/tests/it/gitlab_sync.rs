@@ -272,24 +272,8 @@ async fn an_offset_answer_to_a_keyset_request_is_requeried_from_its_newest_time(
         ))
         .mount(&server)
         .await;
-    let connector = gitlab(&server.uri());
-    let items = drain_ok(
-        connector.connector.as_ref(),
-        &context(&connector),
-        &stream("issue"),
-        &SyncOptions::default(),
-    )
-    .await;
-    assert_eq!(
-        shape(&items),
-        [
-            "r:issue-1",
-            "r:issue-2",
-            "c:{\"ids\":[\"2\"],\"time\":\"2024-03-02T00:00:00Z\"}",
-            "r:issue-3",
-            "c:{\"ids\":[\"3\"],\"time\":\"2024-03-03T00:00:00Z\"}"
-        ]
-    );
+    let items = issue_stream(&server, &SyncOptions::default()).await;
+    assert_eq!(shape(&items), THREE_ISSUES_IN_TWO_PAGES);
 }
 
 #[tokio::test]
@@ -325,25 +309,30 @@ async fn keyset_pages_of_issues_are_followed_by_their_cursor_without_requerying(
         .expect(1)
         .mount(&server)
         .await;
-    let connector = gitlab(&server.uri());
     let options = options_with_state(&[("acme/widgets/issue", json!("2024-03-01T00:00:00Z"))]);
-    let items = drain_ok(
+    let items = issue_stream(&server, &options).await;
+    assert_eq!(shape(&items), THREE_ISSUES_IN_TWO_PAGES);
+}
+
+/// Issues 1 to 3 over two pages, each page checkpointed at its newest time.
+const THREE_ISSUES_IN_TWO_PAGES: [&str; 5] = [
+    "r:issue-1",
+    "r:issue-2",
+    "c:{\"ids\":[\"2\"],\"time\":\"2024-03-02T00:00:00Z\"}",
+    "r:issue-3",
+    "c:{\"ids\":[\"3\"],\"time\":\"2024-03-03T00:00:00Z\"}",
+];
+
+/// The `issue` stream of acme/widgets, read from `server`.
+async fn issue_stream(server: &MockServer, options: &SyncOptions) -> Vec<SyncItem> {
+    let connector = gitlab(&server.uri());
+    drain_ok(
         connector.connector.as_ref(),
         &context(&connector),
         &stream("issue"),
-        &options,
+        options,
     )
-    .await;
-    assert_eq!(
-        shape(&items),
-        [
-            "r:issue-1",
-            "r:issue-2",
-            "c:{\"ids\":[\"2\"],\"time\":\"2024-03-02T00:00:00Z\"}",
-            "r:issue-3",
-            "c:{\"ids\":[\"3\"],\"time\":\"2024-03-03T00:00:00Z\"}"
-        ]
-    );
+    .await
 }
 
 #[tokio::test]
