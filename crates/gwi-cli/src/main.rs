@@ -65,6 +65,11 @@ enum Command {
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
+    // `gwi verify` starts gwi again as the sync it kills (its "interrupted sync" check).
+    let registry = gwi_connectors::registry();
+    if let Some(code) = gwi_testing::behaviour::run_dying_run_if_asked(&registry).await {
+        return std::process::ExitCode::from(u8::try_from(code).unwrap_or(1));
+    }
     let cli = Cli::parse_from(multicall(std::env::args_os().collect()));
     // `gwi verify` prints a report; the sandboxes and syncs it runs would only add noise.
     logging::init(cli.verbose, matches!(cli.command, Command::Verify(_)));

@@ -286,11 +286,16 @@ pub struct InboxEntry {
 /// Where gwi keeps what it synced, and what it needs to resume and dedupe.
 ///
 /// Every method is atomic on its own. `commit_batch` is the heart of gwi's exactly-once effect:
-/// records and the checkpoint covering them are written in one transaction. Every engine keeps
-/// timestamps to the microsecond (PostgreSQL's precision), so engines agree on "newest".
+/// the checkpoint covering records is saved only with them or after them, never before, and an
+/// upsert written twice is written once. Every engine keeps timestamps to the microsecond
+/// (PostgreSQL's precision), so engines agree on "newest".
 #[async_trait]
 pub trait Store: Send + Sync {
-    /// Upserts `records` and, in the same transaction, saves `checkpoint` for the scope.
+    /// Upserts `records` and saves `checkpoint` for the scope, in one transaction or (an engine
+    /// that spreads a large batch over connections) the records' transactions first and the
+    /// checkpoint after them all. A failed commit never saves the checkpoint; it may leave some
+    /// of a large batch's records, which the next run, starting from the old checkpoint, writes
+    /// again.
     ///
     /// A record replaces the stored one only if its `updated_at` is as new or newer.
     async fn commit_batch(

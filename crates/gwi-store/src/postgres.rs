@@ -23,7 +23,7 @@ use gwi_core::store::{
 use gwi_core::stream::Checkpoint;
 use secrecy::{ExposeSecret, SecretString};
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions, PgRow};
-use sqlx::{Acquire, Connection, Postgres, QueryBuilder, Row};
+use sqlx::{Connection, Postgres, QueryBuilder, Row};
 
 use crate::batch::{newest_per_key, records_by_scope};
 use crate::codec;
@@ -229,6 +229,93 @@ const UPSERT: &str = "INSERT INTO records (tenant, connector, record_type, id, s
        metadata = EXCLUDED.metadata, synced_at = EXCLUDED.synced_at \
      WHERE EXCLUDED.updated_at >= records.updated_at";
 
+/// Saves `checkpoint` for `scope` on `conn` (in its transaction, if it is one).
+async fn save_checkpoint(
+    conn: &mut sqlx::PgConnection,
+    scope: &Scope,
+    checkpoint: &Checkpoint,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO sync_state (tenant, connector, stream, cursor, updated_at) \
+         VALUES ($1, $2, $3, $4, now()) \
+         ON CONFLICT (tenant, connector, stream) \
+         DO UPDATE SET cursor = EXCLUDED.cursor, updated_at = EXCLUDED.updated_at",
+    )
+    .bind(&scope.tenant)
+    .bind(&scope.connector)
+    .bind(&checkpoint.stream)
+    .bind(&checkpoint.cursor)
+    .execute(&mut *conn)
+    .await
+    .map_err(from_sqlx)?;
+    Ok(())
+}
+
+impl PostgresStore {
+    /// Upserts `rows` as up to `parts` disjoint key ranges over connections of their own at
+    /// once, each range its own transaction, committed as soon as it is written; then saves
+    /// the checkpoint. Parsing JSON into `jsonb` is most of a batch's cost and runs in the
+    /// backend, one core per connection.
+    ///
+    /// No transaction waits inside gwi for another while it holds row locks, so a lock cycle
+    /// with another writer (a webhook worker) is one PostgreSQL sees and breaks; each range is
+    /// locked in key order like every other write. The checkpoint comes after every range, so
+    /// a failure leaves at most records the next run writes again. Beyond the first, only
+    /// idle connections are taken: commits never wait on each other for one.
+    async fn commit_in_parts(
+        &self,
+        scope: &Scope,
+        mut rows: Vec<&ConnectorRecord>,
+        parts: usize,
+        checkpoint: Option<&Checkpoint>,
+    ) -> Result<u64, StoreError> {
+        let mut first = self.pool.acquire().await.map_err(from_sqlx)?;
+        let mut spare = Vec::with_capacity(parts - 1);
+        while spare.len() + 1 < parts {
+            let Some(mut connection) = self.pool.try_acquire() else {
+                break;
+            };
+            // `try_acquire` skips the pool's health check: a connection PostgreSQL dropped
+            // while it was idle would fail the batch.
+            match connection.ping().await {
+                Ok(()) => spare.push(connection),
+                Err(_) => {
+                    let _ = connection.close().await;
+                }
+            }
+        }
+        tracing::trace!(
+            rows = rows.len(),
+            parts = spare.len() + 1,
+            "upserting a batch"
+        );
+        let per_part = rows.len().div_ceil(spare.len() + 1);
+        let mut ranges = Vec::with_capacity(spare.len() + 1);
+        while rows.len() > per_part {
+            ranges.push(rows.split_off(rows.len() - per_part));
+        }
+        ranges.push(rows);
+        let connections = spare.iter_mut().map(|c| &mut **c).chain([&mut *first]);
+        // Every range runs to its end (a failed one does not cut the others off mid-commit),
+        // then the first failure is the batch's.
+        let written = futures::future::join_all(connections.zip(ranges).map(
+            |(connection, range)| async move {
+                let mut tx = Connection::begin(connection).await.map_err(from_sqlx)?;
+                let written = upsert(&mut tx, scope, range).await?;
+                tx.commit().await.map_err(from_sqlx)?;
+                Ok::<_, StoreError>(written)
+            },
+        ))
+        .await
+        .into_iter()
+        .collect::<Result<Vec<u64>, StoreError>>()?;
+        if let Some(checkpoint) = checkpoint {
+            save_checkpoint(&mut first, scope, checkpoint).await?;
+        }
+        Ok(written.into_iter().sum())
+    }
+}
+
 /// Upserts `rows` (one per key) for `scope` in `tx`; returns how many rows were written.
 async fn upsert(
     tx: &mut sqlx::PgConnection,
@@ -279,66 +366,22 @@ impl Store for PostgresStore {
         records: &[ConnectorRecord],
         checkpoint: Option<&Checkpoint>,
     ) -> Result<UpsertOutcome, StoreError> {
-        let mut rows = newest_per_key(records);
-        // A large batch is split into parts upserted over connections of their own, at once.
-        // They commit before the transaction that holds the rest and the checkpoint: a crash
-        // between leaves records the next run writes again, never a cursor ahead of its
-        // records. The parts are disjoint key ranges, each locked in key order. Only idle
-        // connections are taken, so commits never wait on each other for one.
-        let wanted = self
+        let rows = newest_per_key(records);
+        let parts = self
             .commit_connections
             .min(rows.len() / PART_MIN_ROWS)
             .max(1);
-        let mut spare = Vec::with_capacity(wanted - 1);
-        while spare.len() + 1 < wanted {
-            match self.pool.try_acquire() {
-                Some(connection) => spare.push(connection),
-                None => break,
+        let written = if parts == 1 {
+            let mut tx = self.pool.begin().await.map_err(from_sqlx)?;
+            let written = upsert(&mut tx, scope, rows).await?;
+            if let Some(checkpoint) = checkpoint {
+                save_checkpoint(&mut tx, scope, checkpoint).await?;
             }
-        }
-        tracing::trace!(
-            rows = rows.len(),
-            parts = spare.len() + 1,
-            "upserting a batch"
-        );
-        let per_part = rows.len().div_ceil(spare.len() + 1);
-        let mut others = Vec::with_capacity(spare.len());
-        while rows.len() > per_part {
-            others.push(rows.split_off(rows.len() - per_part));
-        }
-        let mut tx = self.pool.begin().await.map_err(from_sqlx)?;
-        let own = upsert(&mut tx, scope, rows);
-        let others = futures::future::try_join_all(others.into_iter().zip(spare.iter_mut()).map(
-            |(part, connection)| async move {
-                let mut other = connection.begin().await.map_err(from_sqlx)?;
-                let written = upsert(&mut other, scope, part).await?;
-                Ok::<_, StoreError>((other, written))
-            },
-        ));
-        let (mut written, others) = futures::future::try_join(own, others).await?;
-        let commits = others.into_iter().map(|(other, n)| {
-            written += n;
-            other.commit()
-        });
-        futures::future::try_join_all(commits)
-            .await
-            .map_err(from_sqlx)?;
-        if let Some(checkpoint) = checkpoint {
-            sqlx::query(
-                "INSERT INTO sync_state (tenant, connector, stream, cursor, updated_at) \
-                 VALUES ($1, $2, $3, $4, now()) \
-                 ON CONFLICT (tenant, connector, stream) \
-                 DO UPDATE SET cursor = EXCLUDED.cursor, updated_at = EXCLUDED.updated_at",
-            )
-            .bind(&scope.tenant)
-            .bind(&scope.connector)
-            .bind(&checkpoint.stream)
-            .bind(&checkpoint.cursor)
-            .execute(&mut *tx)
-            .await
-            .map_err(from_sqlx)?;
-        }
-        tx.commit().await.map_err(from_sqlx)?;
+            tx.commit().await.map_err(from_sqlx)?;
+            written
+        } else {
+            self.commit_in_parts(scope, rows, parts, checkpoint).await?
+        };
         Ok(UpsertOutcome {
             written,
             unchanged: (records.len() as u64).saturating_sub(written),

@@ -14,7 +14,6 @@
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
@@ -51,16 +50,80 @@ pub struct Subject {
     pub registry: Registry,
     /// Its name, which is also its sandbox provider's name.
     pub connector: String,
+    /// The arguments that make this executable, started again with [`DYING_RUN_ENV`] set, reach
+    /// [`run_dying_run_if_asked`] (a test binary's filter for the one test; none for `gwi`).
+    pub relaunch: Vec<String>,
 }
 
 impl Subject {
-    /// Connector `connector` from `registry`.
+    /// Connector `connector` from `registry`, in an executable that checks [`DYING_RUN_ENV`]
+    /// as it starts.
     pub fn new(registry: Registry, connector: impl Into<String>) -> Self {
         Self {
             registry,
             connector: connector.into(),
+            relaunch: Vec::new(),
         }
     }
+
+    /// The same subject in an executable that reaches [`run_dying_run_if_asked`] when started
+    /// with `args`.
+    pub fn relaunched_with(mut self, args: Vec<String>) -> Self {
+        self.relaunch = args;
+        self
+    }
+}
+
+/// Records per commit in the suite's syncs: small, so a sandbox's data takes many commits.
+const BATCH_SIZE: usize = 50;
+
+/// Set (to a JSON [`DyingRun`]) in the process that [`an_interrupted_sync_resumes_to_the_same_set`]
+/// starts and kills.
+pub const DYING_RUN_ENV: &str = "GWI_BEHAVIOUR_DYING_RUN";
+
+/// What the dying run prints after each commit, for the suite to count.
+const COMMITTED: &str = "gwi-behaviour: committed";
+
+/// The sync a killed process runs: a connector and its config against the parent's sandbox,
+/// into a SQLite file the parent opens afterwards.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct DyingRun {
+    connector: String,
+    config: Value,
+    store: String,
+}
+
+/// In a process started by [`an_interrupted_sync_resumes_to_the_same_set`] (that is, with
+/// [`DYING_RUN_ENV`] set), runs the sync it asks for, printing a line after each commit until
+/// the suite kills it, and gives the exit code; `None` in any other process.
+pub async fn run_dying_run_if_asked(registry: &Registry) -> Option<i32> {
+    let spec = std::env::var(DYING_RUN_ENV).ok()?;
+    Some(match dying_run(registry, &spec).await {
+        Ok(()) => 0,
+        Err(reason) => {
+            eprintln!("the dying run failed before it was killed: {reason}");
+            1
+        }
+    })
+}
+
+async fn dying_run(registry: &Registry, spec: &str) -> Result<(), String> {
+    let run: DyingRun = serde_json::from_str(spec).map_err(|e| format!("{DYING_RUN_ENV}: {e}"))?;
+    let connector = registry
+        .build(&run.connector, run.config)
+        .map_err(|e| format!("the config is refused: {e}"))?;
+    let store = gwi_store::open(&run.store)
+        .await
+        .map_err(|e| format!("the store does not open: {e}"))?;
+    let sink = Arc::new(Announces(StoreSink::new(store)));
+    let ctx =
+        ConnectorContext::new(&connector, transport()?).map_err(|e| format!("no context: {e}"))?;
+    SyncEngine::with_sink(connector.connector.clone(), ctx, sink)
+        .batch_size(BATCH_SIZE)
+        .run(SyncOptions::default())
+        .await
+        .map(drop)
+        .map_err(|e| format!("the sync failed: {e}"))
 }
 
 /// One sandbox and one store for a case.
@@ -136,7 +199,7 @@ impl Bench {
             .map_err(|e| format!("no context: {e}"))?;
         let engine: Arc<dyn Connector> = connector.connector.clone();
         Ok(SyncEngine::with_sink(engine, ctx, sink)
-            .batch_size(50)
+            .batch_size(BATCH_SIZE)
             .run(options)
             .await)
     }
@@ -472,26 +535,94 @@ pub async fn an_incremental_sync_picks_up_changes(subject: &Subject) -> Verdict 
     ))
 }
 
-/// A run that dies after `k` commits (for several `k`), then a run to the end, stores exactly
-/// what a clean run does.
+/// A process SIGKILLed after `k` commits (for several `k`), then a run to the end in another,
+/// stores exactly what a clean run does. The dying run is this executable started again (see
+/// [`Subject::relaunch`]), syncing into a SQLite file against this process's sandbox.
 pub async fn an_interrupted_sync_resumes_to_the_same_set(subject: &Subject) -> Verdict {
     let deaths = [1, 3, 8];
+    let mut reached = Vec::new();
     for k in deaths {
-        let bench = Bench::start(subject).await?;
-        let dying = Arc::new(DiesAfter {
-            inner: StoreSink::new(bench.store.clone()),
-            commits_left: AtomicUsize::new(k),
-        });
-        ensure!(
-            bench.sync(dying).await?.is_err(),
-            "a run that died after {k} commits reported success"
-        );
-        bench.sync_ok().await?;
-        bench
-            .store_equals_expected(&format!("after dying at commit {k} and resuming"))
-            .await?;
+        let mut bench = Bench::start(subject).await?;
+        let path = std::env::temp_dir().join(format!(
+            "gwi-behaviour-{}-{}-{k}.db",
+            subject.connector,
+            std::process::id()
+        ));
+        remove_database(&path);
+        let url = format!("sqlite://{}", path.display());
+        let run = DyingRun {
+            connector: subject.connector.clone(),
+            config: bench.config(json!({})),
+            store: url.clone(),
+        };
+        let outcome = kill_after_commits(subject, &run, k).await;
+        let resumed = async {
+            let seen = outcome?;
+            bench.store = gwi_store::open(&url)
+                .await
+                .map_err(|e| format!("the killed run's store does not open: {e}"))?;
+            bench.sync_ok().await?;
+            bench
+                .store_equals_expected(&format!(
+                    "after a SIGKILL after commit {seen} and a resumed run"
+                ))
+                .await?;
+            Ok::<_, String>(seen)
+        }
+        .await;
+        bench.store.close().await;
+        remove_database(&path);
+        reached.push(resumed?);
     }
-    Ok(format!("resumed after commit {deaths:?}"))
+    Ok(format!("resumed after SIGKILL at commit {reached:?}"))
+}
+
+/// Starts the dying `run` and SIGKILLs it once it has printed `k` commits; gives `k`.
+async fn kill_after_commits(subject: &Subject, run: &DyingRun, k: usize) -> Result<usize, String> {
+    use tokio::io::AsyncBufReadExt;
+    let exe = std::env::current_exe().map_err(|e| format!("no executable to start: {e}"))?;
+    let spec = serde_json::to_string(run).map_err(|e| e.to_string())?;
+    let mut child = tokio::process::Command::new(exe)
+        .args(&subject.relaunch)
+        .env(DYING_RUN_ENV, spec)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| format!("the dying run does not start: {e}"))?;
+    let stdout = child.stdout.take().ok_or("the dying run has no stdout")?;
+    let mut lines = tokio::io::BufReader::new(stdout).lines();
+    let mut commits = 0;
+    let counted = tokio::time::timeout(Duration::from_secs(120), async {
+        while let Some(line) = lines.next_line().await.map_err(|e| e.to_string())? {
+            if line.trim() == COMMITTED {
+                commits += 1;
+                if commits == k {
+                    return Ok(());
+                }
+            }
+        }
+        Err(format!(
+            "the run ended after {commits} commits, before the kill at commit {k}"
+        ))
+    })
+    .await;
+    // SIGKILL: no destructor, no flush, no closing of the store.
+    child
+        .start_kill()
+        .map_err(|e| format!("the dying run cannot be killed: {e}"))?;
+    child.wait().await.map_err(|e| e.to_string())?;
+    counted.map_err(|_| format!("no commit {k} within 120 s"))??;
+    Ok(k)
+}
+
+/// Removes a SQLite database and the files beside it.
+fn remove_database(path: &std::path::Path) {
+    for suffix in ["", "-wal", "-shm"] {
+        let mut file = path.as_os_str().to_owned();
+        file.push(suffix);
+        let _ = std::fs::remove_file(file);
+    }
 }
 
 /// The webhook the provider sends for each change (deletions included) maps to the very row
@@ -741,16 +872,13 @@ async fn first_page(
     Ok(format!("{records} valid records"))
 }
 
-/// A sink that fails every commit after its first `commits_left`, like a process killed there.
-struct DiesAfter {
-    inner: StoreSink,
-    commits_left: AtomicUsize,
-}
+/// A sink that says on stdout when each commit is done, for the suite to kill its process.
+struct Announces(StoreSink);
 
 #[async_trait]
-impl RecordSink for DiesAfter {
+impl RecordSink for Announces {
     async fn load_state(&self, scope: &Scope) -> Result<Vec<StreamState>, StoreError> {
-        self.inner.load_state(scope).await
+        self.0.load_state(scope).await
     }
 
     async fn commit(
@@ -760,13 +888,12 @@ impl RecordSink for DiesAfter {
         records: &[ConnectorRecord],
         checkpoint: Option<&Checkpoint>,
     ) -> Result<UpsertOutcome, StoreError> {
-        let left = self
-            .commits_left
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1));
-        match left {
-            Ok(_) => self.inner.commit(scope, stream, records, checkpoint).await,
-            Err(_) => Err(StoreError::Unavailable("the process died here".into())),
-        }
+        let outcome = self.0.commit(scope, stream, records, checkpoint).await?;
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        // A line the suite does not see is a kill later than asked, never a wrong result.
+        let _ = writeln!(out, "{COMMITTED}").and_then(|()| out.flush());
+        Ok(outcome)
     }
 }
 
@@ -799,7 +926,15 @@ macro_rules! connector_behaviour_tests {
         $(
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $case() {
-                let subject = subject();
+                // This test alone, by its name without the crate's: how the suite starts this
+                // binary again as the process it kills.
+                let path = concat!(module_path!(), "::", stringify!($case));
+                let name = path.split_once("::").map_or(path, |(_, name)| name);
+                let relaunch = ["--exact", name, "--nocapture"].map(String::from).to_vec();
+                let subject = subject().relaunched_with(relaunch);
+                if let Some(code) = $crate::behaviour::run_dying_run_if_asked(&subject.registry).await {
+                    std::process::exit(code);
+                }
                 if let Err(reason) = $crate::behaviour::$case(&subject).await {
                     panic!("{}: {reason}", subject.connector);
                 }

@@ -11,6 +11,7 @@
 //! siblings, so an unchanged run reads no project at all.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use chrono::{DateTime, TimeDelta, Utc};
@@ -69,6 +70,9 @@ pub(crate) struct Directory {
     /// Projects known in this sync, by stream resource (as configured, or a group project's
     /// path). Held across the read of a missing one, so concurrent streams read it once.
     known: AsyncMutex<HashMap<String, Known>>,
+    /// Whether the instance answered a keyset request with 405 (GitLab 12.7 to 13.x), so
+    /// listings are asked for by offset from then on.
+    pub(crate) keyset_refused: AtomicBool,
 }
 
 impl Directory {

@@ -28,6 +28,7 @@
 //! walks keep the strategy's known limit for a page sharing one time; issues on 18.3+ do not.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use chrono::{DateTime, Utc};
 use futures::stream::BoxStream;
@@ -110,34 +111,42 @@ pub(crate) fn sync<'a>(
             _ => None,
         };
         let stored = options.facts_for::<Project>(&stream.name, FACTS_MAX_AGE, Utc::now());
-        let known = directory.project(api, client, &stream.resource, stored.clone()).await?;
+        let mut known = directory.project(api, client, &stream.resource, stored.clone()).await?;
         let start = options.cursor_for(&stream.name).cloned();
-        let run = StreamRun { api, client, project: Arc::clone(&known.project), name: &stream.name };
-        let walk = walk(run, record_type, mark, note_start, since);
-        let fresh = known.is_news_to(stored.as_ref());
-        let mut items = remember(walk, &stream.name, start.clone(), known.remembered(), fresh);
-        let mut refused = None;
-        while let Some(item) = items.next().await {
-            match item {
-                Err(error) if is_forbidden(&error) && !known.read_now => {
-                    refused = Some(error);
-                    break;
+        let mut fresh = known.is_news_to(stored.as_ref());
+        // At most twice: with the facts as known, then, after a 403 they may explain, with the
+        // project as GitLab describes it now.
+        loop {
+            let run = StreamRun {
+                api,
+                client,
+                keyset: &directory.keyset_refused,
+                project: Arc::clone(&known.project),
+                name: &stream.name,
+            };
+            let walk = walk(run, record_type, mark.clone(), note_start.clone(), since);
+            let mut items = remember(walk, &stream.name, start.clone(), known.remembered(), fresh);
+            let mut refused = None;
+            while let Some(item) = items.next().await {
+                match item {
+                    Err(error) if is_forbidden(&error) && !known.read_now => {
+                        refused = Some(error);
+                        break;
+                    }
+                    item => yield item?,
                 }
-                item => yield item?,
             }
-        }
-        drop(items);
-        if let Some(error) = refused {
-            // The stored facts may predate the feature being turned off: look again.
-            let known = directory.reread(api, client, &stream.resource).await?;
-            if known.project.offers(record_type) {
+            drop(items);
+            let Some(error) = refused else { break };
+            // The stored facts may predate a feature being turned off (merge requests, say,
+            // while the note stream still reads issues): read the project and walk again from
+            // the stream's start with what it says now; the same facts leave the 403 standing.
+            let now = directory.reread(api, client, &stream.resource).await?;
+            if now.project == known.project {
                 Err(error)?;
             }
-            let nothing = Box::pin(futures::stream::empty());
-            let mut items = remember(nothing, &stream.name, start, known.remembered(), true);
-            while let Some(item) = items.next().await {
-                yield item?;
-            }
+            known = now;
+            fresh = true;
         }
     };
     Box::pin(items.map(|item| item.map_err(auth::explain)))
@@ -184,6 +193,8 @@ fn is_forbidden(error: &ConnectorError) -> bool {
 struct StreamRun<'a> {
     api: &'a GitlabApi,
     client: &'a ApiClient,
+    /// Set once the instance refused a keyset request (see [`Directory::keyset_refused`]).
+    keyset: &'a AtomicBool,
     project: Arc<Project>,
     name: &'a str,
 }
@@ -216,6 +227,30 @@ impl<'a> StreamRun<'a> {
         paginate_json(self.client, first, next_page(), options)
     }
 
+    /// The pages of `first` asked for by keyset, or by offset where the instance refuses that
+    /// with a 405 (GitLab 12.7 to 13.x answered so for listings without keyset support, where
+    /// later versions before 18.3 ignore the parameter); remembered for the rest of the sync.
+    fn keyset_or_offset<T: DeserializeOwned + Send + 'static>(
+        &self,
+        first: HttpRequest,
+    ) -> BoxStream<'a, Result<(Page, T), ConnectorError>> {
+        let run = self.clone();
+        Box::pin(async_stream::try_stream! {
+            let mut pages = run.pages::<T>(first.clone().query(&[("pagination", "keyset")]), 0);
+            match pages.next().await {
+                Some(Err(ConnectorError::Api { status: 405, .. })) => {
+                    run.keyset.store(true, Ordering::Relaxed);
+                    pages = run.pages::<T>(first, 0);
+                }
+                Some(page) => yield page?,
+                None => {}
+            }
+            while let Some(page) = pages.next().await {
+                yield page?;
+            }
+        })
+    }
+
     /// Items of `path` changed at or after `since`, oldest change first, as the `ascending`
     /// strategy with keyset re-queries (GitLab pages these listings by offset).
     fn ascending<T: DeserializeOwned + Send + 'static>(
@@ -237,14 +272,15 @@ impl<'a> StreamRun<'a> {
             if shared {
                 first = first.share();
             }
-            if keyset {
-                first = first.query(&[("pagination", "keyset")]);
-            }
             if let Some(since) = since {
                 first = first.query(&[("updated_after", &query_time(since))]);
             }
             // Each offset page is a new query, so pages read ahead would be wasted.
-            let pages = run.pages::<Vec<T>>(first, 0);
+            let pages = if keyset && !run.keyset.load(Ordering::Relaxed) {
+                run.keyset_or_offset::<Vec<T>>(first)
+            } else {
+                run.pages::<Vec<T>>(first, 0)
+            };
             Box::pin(pages.map_ok(move |(page, items)| {
                 let listed = Listed::from_page(&page, items);
                 // A keyset answer has no page numbers; an instance before 18.3 ignores the

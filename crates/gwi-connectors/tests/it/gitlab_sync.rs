@@ -336,6 +336,77 @@ async fn issue_stream(server: &MockServer, options: &SyncOptions) -> Vec<SyncIte
 }
 
 #[tokio::test]
+async fn an_instance_refusing_keyset_pages_with_405_is_read_by_offset() {
+    // GitLab 12.7 to 13.x answer a keyset request on a listing without keyset support so.
+    let server = server_with_project().await;
+    let listing = format!("{BASE}/issues");
+    Mock::given(method("GET"))
+        .and(path(&listing))
+        .and(query_param("pagination", "keyset"))
+        .respond_with(ResponseTemplate::new(405).set_body_json(
+            json!({"error": "Keyset pagination is not yet available for this type of request"}),
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(&listing))
+        .and(query_param_is_missing("pagination"))
+        .respond_with(offset_page(
+            json!([issue(1, 1, "2024-03-01T00:00:00Z")]),
+            1,
+            None,
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let items = issue_stream(&server, &SyncOptions::default()).await;
+    assert_eq!(ids(&items), ["issue-1"]);
+}
+
+#[tokio::test]
+async fn a_feature_turned_off_since_the_facts_were_stored_is_walked_around() {
+    // The note stream's facts say merge requests are on; they have been turned off since.
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(format!("{BASE}/merge_requests")))
+        .respond_with(ResponseTemplate::new(403).set_body_json(json!({"message": "403 Forbidden"})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    serve(&server, &format!("{BASE}/issues"), json!([])).await;
+    serve(
+        &server,
+        "/api/v4/projects/acme%2Fwidgets",
+        with(
+            &widgets(),
+            json!({"merge_requests_access_level": "disabled"}),
+        ),
+    )
+    .await;
+    let connector = gitlab(&server.uri());
+    let options = options_with_state(&[(
+        "acme/widgets/note",
+        json!({"cursor": "2024-03-01T00:00:00Z", "facts": widgets(),
+               "facts_read_at": chrono::Utc::now().to_rfc3339()}),
+    )]);
+    let items = drain_ok(
+        connector.connector.as_ref(),
+        &context(&connector),
+        &stream("note"),
+        &options,
+    )
+    .await;
+    let SyncItem::Checkpoint(kept) = items.last().expect("a checkpoint") else {
+        panic!("{:?}", shape(&items))
+    };
+    assert_eq!(
+        kept.cursor["facts"]["merge_requests_access_level"],
+        "disabled"
+    );
+}
+
+#[tokio::test]
 async fn notes_come_through_changed_parents_and_each_kind_keeps_its_cursor() {
     let server = server_with_project().await;
     Mock::given(method("GET"))
