@@ -1,6 +1,8 @@
 //! Connector configuration: typed structs parsed from TOML or JSON, every bad field reported by
 //! path, defaults applied, and secret references (`env:NAME`, `file:PATH`) resolved.
 
+mod check;
+
 use std::fmt;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -633,75 +635,10 @@ pub fn config_schema<T: JsonSchema>() -> schemars::Schema {
 }
 
 fn schema_errors(schema: &schemars::Schema, value: &serde_json::Value) -> Vec<FieldError> {
-    let validator = match jsonschema::validator_for(schema.as_value()) {
-        Ok(v) => v,
-        Err(e) => return vec![FieldError::new("", format!("internal schema error: {e}"))],
-    };
-    let mut errors: Vec<FieldError> = validator
-        .iter_errors(value)
-        .map(|e| describe_schema_error(&e))
-        .collect();
+    let mut errors = check::violations(schema.as_value(), value);
     errors.sort_by(|a, b| a.field.cmp(&b.field));
     errors.dedup();
     errors
-}
-
-fn describe_schema_error(error: &jsonschema::ValidationError<'_>) -> FieldError {
-    use jsonschema::error::ValidationErrorKind as K;
-    let base = pointer_to_path(&error.instance_path.to_string());
-    let join = |name: &str| {
-        if base.is_empty() {
-            name.to_owned()
-        } else {
-            format!("{base}.{name}")
-        }
-    };
-    match &error.kind {
-        K::Required { property } => {
-            FieldError::new(join(property.as_str().unwrap_or("?")), "missing")
-        }
-        K::AdditionalProperties { unexpected } => FieldError::new(
-            join(&unexpected.join(", ")),
-            "unknown field (check the spelling; `gwi connectors schema` lists the fields)",
-        ),
-        K::Pattern { pattern } => FieldError::new(
-            base,
-            format!(
-                "{} does not match the expected form {pattern}",
-                error.instance
-            ),
-        ),
-        K::OneOfNotValid | K::AnyOf | K::OneOfMultipleValid => {
-            FieldError::new(base, describe_variant_mismatch(&error.instance))
-        }
-        _ => FieldError::new(base, error.to_string()),
-    }
-}
-
-fn describe_variant_mismatch(instance: &serde_json::Value) -> String {
-    match instance.get("type").and_then(|t| t.as_str()) {
-        Some(kind) => format!(
-            "not a valid \"{kind}\" entry (an unknown type, a missing field or an unknown field)"
-        ),
-        None => "does not match any allowed form (is a `type` field missing?)".to_owned(),
-    }
-}
-
-/// `/resources/1/name` -> `resources[1].name`.
-fn pointer_to_path(pointer: &str) -> String {
-    let mut out = String::new();
-    for part in pointer.split('/').skip(1) {
-        let part = part.replace("~1", "/").replace("~0", "~");
-        if part.chars().all(|c| c.is_ascii_digit()) && !part.is_empty() {
-            out.push_str(&format!("[{part}]"));
-        } else {
-            if !out.is_empty() {
-                out.push('.');
-            }
-            out.push_str(&part);
-        }
-    }
-    out
 }
 
 fn display_path(path: &serde_path_to_error::Path) -> String {
@@ -992,11 +929,5 @@ mod tests {
         let debug = format!("{config:?}");
         assert!(debug.contains("[redacted]"), "{debug}");
         assert!(!debug.contains("hunter2-literal"), "{debug}");
-    }
-
-    #[test]
-    fn pointer_paths_read_like_config_paths() {
-        assert_eq!(pointer_to_path("/resources/1/name"), "resources[1].name");
-        assert_eq!(pointer_to_path(""), "");
     }
 }
