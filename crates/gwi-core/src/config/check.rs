@@ -164,7 +164,8 @@ impl<'s> Checker<'s> {
         if let Some(Value::Array(branches)) = schema.get("anyOf")
             && !branches.iter().any(|b| self.accepts(b, value, depth + 1))
         {
-            self.fail(path, variant_mismatch(value));
+            let message = self.mismatch(branches, value);
+            self.fail(path, message);
         }
         if let Some(Value::Array(branches)) = schema.get("oneOf")
             && branches
@@ -173,8 +174,50 @@ impl<'s> Checker<'s> {
                 .count()
                 != 1
         {
-            self.fail(path, variant_mismatch(value));
+            let message = self.mismatch(branches, value);
+            self.fail(path, message);
         }
+    }
+
+    /// What is said of a value that matches none (or several) of `branches`.
+    fn mismatch(&self, branches: &[Value], value: &Value) -> String {
+        if value.is_object() {
+            return match value.get("type").and_then(Value::as_str) {
+                Some(kind) => format!(
+                    "not a valid \"{kind}\" entry (an unknown type, a missing field or an unknown field)"
+                ),
+                None => "does not match any allowed form (is a `type` field missing?)".to_owned(),
+            };
+        }
+        // A Rust enum of names becomes one branch per name (`const`) or per group (`enum`).
+        let mut names = Vec::new();
+        for branch in branches {
+            let branch = self.resolve(branch);
+            match (branch.get("const"), branch.get("enum")) {
+                (Some(name), _) => names.push(name.to_string()),
+                (None, Some(Value::Array(group))) => {
+                    names.extend(group.iter().map(Value::to_string))
+                }
+                _ => return format!("{value} matches none of the allowed forms"),
+            }
+        }
+        format!("{value} is not one of {}", names.join(", "))
+    }
+
+    /// `schema`, or what its `$ref`s lead to.
+    fn resolve(&self, mut schema: &'s Value) -> &'s Value {
+        for _ in 0..MAX_DEPTH {
+            match schema
+                .get("$ref")
+                .and_then(Value::as_str)
+                .and_then(|r| r.strip_prefix('#'))
+                .and_then(|p| self.root.pointer(p))
+            {
+                Some(target) => schema = target,
+                None => break,
+            }
+        }
+        schema
     }
 
     fn check_number(
@@ -312,16 +355,6 @@ fn same(a: &Value, b: &Value) -> bool {
     }
 }
 
-/// What is said of a value that matches none (or several) of a tagged enum's forms.
-fn variant_mismatch(instance: &Value) -> String {
-    match instance.get("type").and_then(|t| t.as_str()) {
-        Some(kind) => format!(
-            "not a valid \"{kind}\" entry (an unknown type, a missing field or an unknown field)"
-        ),
-        None => "does not match any allowed form (is a `type` field missing?)".to_owned(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -392,7 +425,7 @@ mod tests {
                 "auth: not a valid \"basic\" entry (an unknown type, a missing field or an unknown field)",
                 "colour: unknown field (check the spelling; `gwi connectors schema` lists the fields)",
                 "count: 0 is less than the minimum of 1",
-                "either: does not match any allowed form (is a `type` field missing?)",
+                "either: -1 matches none of the allowed forms",
                 "extra.a: 1 is not of type \"boolean\"",
                 "mode: \"medium\" is not one of [\"fast\",\"slow\"]",
                 "name: \"Acme\" does not match the expected form ^[a-z]+/[a-z]+$",
@@ -404,6 +437,16 @@ mod tests {
             ]
         );
         assert_eq!(fields(json!({})), ["auth: missing", "name: missing"]);
+        let names = json!({"type": "array", "items": {"oneOf": [
+            {"const": "issue", "description": "Issues."},
+            {"$ref": "#/definitions/Later"},
+        ]}, "definitions": {"Later": {"type": "string", "enum": ["note", "commit"]}}});
+        let errors = violations(&names, &json!(["issue", "bogus"]));
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!(
+            (errors[0].field.as_str(), errors[0].message.as_str()),
+            ("[1]", r#""bogus" is not one of "issue", "note", "commit""#)
+        );
         assert_eq!(fields(json!([])), [": [] is not of type \"object\""]);
     }
 
