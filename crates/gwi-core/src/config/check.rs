@@ -192,7 +192,7 @@ impl<'s> Checker<'s> {
         // A Rust enum of names becomes one branch per name (`const`) or per group (`enum`).
         let mut names = Vec::new();
         for branch in branches {
-            let branch = self.resolve(branch);
+            let branch = super::resolve_ref(self.root, branch);
             match (branch.get("const"), branch.get("enum")) {
                 (Some(name), _) => names.push(name.to_string()),
                 (None, Some(Value::Array(group))) => {
@@ -202,22 +202,6 @@ impl<'s> Checker<'s> {
             }
         }
         format!("{value} is not one of {}", names.join(", "))
-    }
-
-    /// `schema`, or what its `$ref`s lead to.
-    fn resolve(&self, mut schema: &'s Value) -> &'s Value {
-        for _ in 0..MAX_DEPTH {
-            match schema
-                .get("$ref")
-                .and_then(Value::as_str)
-                .and_then(|r| r.strip_prefix('#'))
-                .and_then(|p| self.root.pointer(p))
-            {
-                Some(target) => schema = target,
-                None => break,
-            }
-        }
-        schema
     }
 
     fn check_number(
