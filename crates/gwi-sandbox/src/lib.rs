@@ -99,14 +99,10 @@
 //!                     "truncate": 0.0, "latency": "0s", "retry_after": "1s",
 //!                     "spec": "none,retry-after=1s" },
 //!   "mutations": 0,
-//!   "records": { "github": {
-//!     "repos": { "acme/widgets": { "pulls": 121, "pulls_open": 68, "issues": 148,
-//!                                  "issues_open": 89, "issues_and_pulls": 269,
-//!                                  "issues_and_pulls_open": 157, "issue_comments": 565,
-//!                                  "review_comments": 111, "reviews": 109, "commits": 301,
-//!                                  "workflow_runs": 201 },
-//!                "acme/gadgets": { "...": "..." } },
-//!     "total": { "...": "..." } } }
+//!   "records": { "github": { "acme/widgets": { "pull_request": 121, "issue": 148,
+//!                                              "comment": 676, "review": 109, "commit": 301,
+//!                                              "workflow_run": 201 },
+//!                            "acme/gadgets": { "...": 0 } } }
 //! }
 //! ```
 //!
@@ -147,7 +143,7 @@ pub use error::SandboxError;
 pub use faults::{FaultConfig, FaultKind};
 pub use github::{GitHubCounts, RepoCounts};
 pub use provider::{Change, ChangeAction, Delivery, Expected, MutationReport, Provider};
-pub use server::{PROVIDERS, Sandbox, SandboxHandle, SandboxStats};
+pub use server::{PROVIDERS, RecordCounts, Sandbox, SandboxHandle, SandboxStats};
 pub use webhook::{
     DeliveryResult, SendOptions, SendReport, WebhookProvider, github_signature, send_webhooks,
 };

@@ -19,8 +19,6 @@ pub trait Provider: Send + Sync + 'static {
     fn router(self: Arc<Self>, mount: &str) -> Router;
     /// How the provider words injected 429/403/5xx answers.
     fn fault_responder(&self) -> Arc<dyn FaultResponder>;
-    /// The records it serves right now, per scope and kind, for `/_sandbox/stats`.
-    fn counts_json(&self) -> serde_json::Value;
     /// The newest timestamp in its data (mutations are stamped after it).
     fn newest_timestamp(&self) -> Secs;
     /// Changes `count` records (updates, sometimes creations), all stamped `at`.
@@ -55,6 +53,17 @@ pub struct Delivery {
     pub headers: Vec<(String, String)>,
     /// The raw body.
     pub body: Vec<u8>,
+}
+
+impl Delivery {
+    /// A JSON `body` with `content-type: application/json` and the provider's own `headers`.
+    pub fn json(body: Vec<u8>, headers: impl IntoIterator<Item = (&'static str, String)>) -> Self {
+        let headers = std::iter::once(("content-type", "application/json".to_owned()))
+            .chain(headers)
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect();
+        Self { headers, body }
+    }
 }
 
 /// One record as a connector stores it: what tests compare a store with, instead of counts.

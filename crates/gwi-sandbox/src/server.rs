@@ -115,7 +115,7 @@ impl SandboxState {
             records: self
                 .providers()
                 .iter()
-                .map(|p| (p.name().to_owned(), p.counts_json()))
+                .map(|p| (p.name().to_owned(), record_counts(&p.expected())))
                 .collect(),
         }
     }
@@ -136,8 +136,24 @@ pub struct SandboxStats {
     pub fault_config: FaultConfig,
     /// Mutations applied so far.
     pub mutations: u64,
-    /// Expected record counts per provider (GitHub: see [`GitHubCounts`](crate::github::GitHubCounts)).
-    pub records: BTreeMap<String, serde_json::Value>,
+    /// Records a full sync should hold now (tombstones left out), per provider.
+    pub records: BTreeMap<String, RecordCounts>,
+}
+
+/// Record counts per scope and record type, in the connector's words.
+pub type RecordCounts = BTreeMap<String, BTreeMap<&'static str, usize>>;
+
+/// How many of `expected` are live, per scope and record type.
+fn record_counts(expected: &[Expected]) -> RecordCounts {
+    let mut counts = RecordCounts::new();
+    for e in expected.iter().filter(|e| !e.deleted) {
+        *counts
+            .entry(e.scope.clone())
+            .or_default()
+            .entry(e.record_type)
+            .or_default() += 1;
+    }
+    counts
 }
 
 /// Entry point: starts simulated provider APIs on a local port.

@@ -146,13 +146,19 @@ pub struct SendReport {
 
 /// `sha256=<hex HMAC-SHA256 of body with secret>`: GitHub's `X-Hub-Signature-256`.
 pub fn github_signature(secret: &[u8], body: &[u8]) -> String {
+    format!("sha256={}", hmac_sha256_hex(secret, &[body]))
+}
+
+/// Hex HMAC-SHA256 of `parts` in turn under `secret`: what every provider's signature is made of.
+pub fn hmac_sha256_hex(secret: &[u8], parts: &[&[u8]]) -> String {
     // HMAC accepts keys of any length, so this cannot fail.
-    let mut mac = match Hmac::<Sha256>::new_from_slice(secret) {
-        Ok(m) => m,
-        Err(_) => return String::new(),
+    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(secret) else {
+        return String::new();
     };
-    mac.update(body);
-    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+    for part in parts {
+        mac.update(part);
+    }
+    hex::encode(mac.finalize().into_bytes())
 }
 
 struct Planned {

@@ -1,6 +1,6 @@
 //! Pieces every simulated provider shares: seeded randomness, timestamps, the mutation clock,
 //! page-number pagination with `Link` headers, body-token (cursor) paging, token checks,
-//! rate-limit accounting, a generation-keyed response cache, tables of objects with their listing
+//! rate-limit accounting, a generation-keyed response cache, data shared under one lock, tables of objects with their listing
 //! and mutations, and templates that render provider JSON from recorded payloads.
 
 pub mod auth;
@@ -10,6 +10,7 @@ pub mod cursor;
 pub mod page;
 pub mod rate_limit;
 pub mod rng;
+pub mod shared;
 pub mod table;
 pub mod template;
 pub mod time;

@@ -16,11 +16,10 @@ mod routes;
 pub mod webhooks;
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard};
+use std::sync::Arc;
 
 use axum::Router;
 use bytes::Bytes;
-use serde::Serialize;
 
 pub(crate) use self::data::Data;
 pub use self::data::{DATA_END, DATA_START, OWNER, REPO_NAMES};
@@ -33,6 +32,7 @@ use crate::core::cache::GenerationCache;
 use crate::core::page::PageParams;
 use crate::core::rate_limit::RateLimitConfig;
 use crate::core::rng::SandboxRng;
+use crate::core::shared::Shared;
 use crate::core::table::Row;
 use crate::core::time::{Iso, Secs};
 use crate::error::SandboxError;
@@ -40,7 +40,7 @@ use crate::faults::FaultResponder;
 use crate::provider::{Change, Delivery, Expected, Provider};
 
 /// Records in one repository (or in all of them), as the list endpoints return them.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct RepoCounts {
     /// Pull requests (`/pulls?state=all`).
     pub pulls: usize,
@@ -83,7 +83,7 @@ impl RepoCounts {
 }
 
 /// Expected record counts per repository (`owner/name`) and in total.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct GitHubCounts {
     /// Per repository.
     pub repos: BTreeMap<String, RepoCounts>,
@@ -97,7 +97,7 @@ type PageKey = ((String, String), usize, Endpoint, ListQuery, PageParams);
 
 /// The simulated GitHub: data, auth, rate limit, templates and a cache of rendered pages.
 pub struct GitHub {
-    data: RwLock<Data>,
+    data: Shared<Data>,
     gate: Gate,
     templates: Templates,
     pages: GenerationCache<PageKey, (Bytes, usize)>,
@@ -125,16 +125,12 @@ impl GitHub {
         rate_limit: RateLimitConfig,
     ) -> Result<Self, SandboxError> {
         Ok(Self {
-            data: RwLock::new(Data::generate(seed, scale)),
+            data: Shared::new(Data::generate(seed, scale)),
             gate: Gate::new(tokens, rate_limit),
             templates: Templates::load()?,
             pages: GenerationCache::new(16_384),
             parts: GenerationCache::new(64),
         })
-    }
-
-    fn read(&self) -> RwLockReadGuard<'_, Data> {
-        self.data.read().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// The repositories served, as `owner/name`.
@@ -144,7 +140,7 @@ impl GitHub {
 
     /// Pull request numbers of `owner/name` (to walk `/pulls/{n}/reviews`).
     pub fn pull_numbers(&self, full_name: &str) -> Vec<u64> {
-        let data = self.read();
+        let data = self.data.read();
         let Some((owner, name)) = full_name.split_once('/') else {
             return Vec::new();
         };
@@ -160,7 +156,7 @@ impl GitHub {
 
     /// The records served right now, per repository and in total.
     pub fn counts(&self) -> GitHubCounts {
-        let data = self.read();
+        let data = self.data.read();
         let mut out = GitHubCounts::default();
         for scope in 0..REPO_NAMES.len() {
             let issues: Vec<&Row> = data.issues.live().filter(|r| r.scope == scope).collect();
@@ -214,7 +210,7 @@ impl GitHub {
         query: ListQuery,
         params: PageParams,
     ) -> (Bytes, usize) {
-        let data = self.read();
+        let data = self.data.read();
         let key = (roots, scope, endpoint, query, params);
         if let Some(hit) = self.pages.get(data.generation, &key) {
             return hit;
@@ -245,16 +241,12 @@ impl Provider for GitHub {
         Arc::new(routes::GitHubFaults)
     }
 
-    fn counts_json(&self) -> serde_json::Value {
-        serde_json::to_value(self.counts()).unwrap_or(serde_json::Value::Null)
-    }
-
     fn newest_timestamp(&self) -> Secs {
-        self.read().newest()
+        self.data.read().newest()
     }
 
     fn mutate(&self, count: usize, at: Secs, rng: &mut SandboxRng) -> Vec<Change> {
-        let mut data = self.data.write().unwrap_or_else(PoisonError::into_inner);
+        let mut data = self.data.write();
         let touched = data.mutate(count, at, rng);
         // Reported as GitHub shows them: pull requests by their `/pulls` id, commits by sha.
         let mut changes: Vec<Change> = touched
@@ -311,7 +303,7 @@ impl Provider for GitHub {
 
     fn webhook_for(&self, change: &Change, secret: &str, base_url: &str) -> Option<Delivery> {
         let root = base_url.trim_end_matches('/');
-        let data = self.read();
+        let data = self.data.read();
         let view = self.view(&data, (root, root));
         let (event, body) = webhooks::for_change(&view, &data, change)?;
         let repo_id = body["repository"]["id"].as_u64().unwrap_or(0);
@@ -325,7 +317,6 @@ impl Provider for GitHub {
             change.number.unwrap_or(0)
         );
         let headers = [
-            ("content-type", "application/json".to_owned()),
             ("x-github-event", event.to_owned()),
             ("x-github-delivery", delivery),
             (
@@ -335,17 +326,11 @@ impl Provider for GitHub {
             ("x-github-hook-installation-target-id", repo_id.to_string()),
             ("x-hub-signature-256", signature),
         ];
-        Some(Delivery {
-            headers: headers
-                .into_iter()
-                .map(|(k, v)| (k.to_owned(), v))
-                .collect(),
-            body,
-        })
+        Some(Delivery::json(body, headers))
     }
 
     fn expected(&self) -> Vec<Expected> {
-        let data = self.read();
+        let data = self.data.read();
         let mut out = Vec::new();
         let mut add = |row: &Row, record_type: &'static str, id: String, updated: Secs| {
             out.push(Expected {

@@ -381,7 +381,7 @@ impl Ctx {
             Ok(rl) => rl,
             Err(r) => return refused(r),
         };
-        let data = self.gh.read();
+        let data = self.gh.data.read();
         let Some(scope) = data.repo_index(owner, name) else {
             return not_found();
         };
@@ -418,7 +418,7 @@ async fn user(State(ctx): State<Ctx>, headers: HeaderMap) -> Response {
         Ok(rl) => rl,
         Err(r) => return refused(r),
     };
-    let data = ctx.gh.read();
+    let data = ctx.gh.data.read();
     let (api, html) = ctx.roots(&headers);
     let me = ctx.gh.view(&data, (&api, &html)).me();
     ok_json(Body::from(me.to_string()), &rl)
@@ -516,7 +516,7 @@ fn list(
     };
     let params = PageParams::from_query(&pairs, 30, 100);
     let scope = {
-        let data = ctx.gh.read();
+        let data = ctx.gh.data.read();
         let Some(scope) = data.repo_index(owner, name) else {
             return not_found();
         };

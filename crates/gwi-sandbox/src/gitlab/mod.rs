@@ -12,7 +12,7 @@ mod data;
 mod render;
 mod routes;
 
-use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard};
+use std::sync::Arc;
 
 use axum::Router;
 use serde_json::{Value, json};
@@ -22,6 +22,7 @@ use self::render::{Templates, View};
 use crate::core::auth::{Gate, TokenPolicy};
 use crate::core::rate_limit::RateLimitConfig;
 use crate::core::rng::{SandboxRng, hash_str};
+use crate::core::shared::Shared;
 use crate::core::time::{Iso, Secs};
 use crate::error::SandboxError;
 use crate::faults::FaultResponder;
@@ -29,7 +30,7 @@ use crate::provider::{Change, ChangeAction, Delivery, Expected, Provider};
 
 /// The simulated GitLab instance.
 pub struct GitLab {
-    data: RwLock<Data>,
+    data: Shared<Data>,
     gate: Gate,
     templates: Templates,
     seed: u64,
@@ -52,15 +53,11 @@ impl GitLab {
         rate_limit: RateLimitConfig,
     ) -> Result<Self, SandboxError> {
         Ok(Self {
-            data: RwLock::new(Data::generate(seed, scale)),
+            data: Shared::new(Data::generate(seed, scale)),
             gate: Gate::new(tokens, rate_limit),
             templates: Templates::load()?,
             seed,
         })
-    }
-
-    fn read(&self) -> RwLockReadGuard<'_, Data> {
-        self.data.read().unwrap_or_else(PoisonError::into_inner)
     }
 
     fn root(base_url: &str) -> String {
@@ -96,32 +93,12 @@ impl Provider for GitLab {
         Arc::new(routes::GitLabFaults)
     }
 
-    fn counts_json(&self) -> Value {
-        let data = self.read();
-        let mut projects = serde_json::Map::new();
-        for (scope, (_, path, _)) in PROJECTS.iter().enumerate() {
-            let count = |kind: &str| {
-                data.table(kind)
-                    .map_or(0, |t| t.live().filter(|r| r.scope == scope).count())
-            };
-            projects.insert(
-                (*path).to_owned(),
-                json!({
-                    "merge_requests": count("merge_request"), "issues": count("issue"),
-                    "notes": count("note"), "pipelines": count("pipeline"),
-                    "commits": count("commit"),
-                }),
-            );
-        }
-        json!({ "projects": projects })
-    }
-
     fn newest_timestamp(&self) -> Secs {
-        self.read().newest()
+        self.data.read().newest()
     }
 
     fn mutate(&self, count: usize, at: Secs, rng: &mut SandboxRng) -> Vec<Change> {
-        let mut data = self.data.write().unwrap_or_else(PoisonError::into_inner);
+        let mut data = self.data.write();
         let touched = data.mutate(count, at, rng);
         touched
             .into_iter()
@@ -130,7 +107,7 @@ impl Provider for GitLab {
     }
 
     fn expected(&self) -> Vec<Expected> {
-        let data = self.read();
+        let data = self.data.read();
         let mut out = Vec::new();
         for kind in ["merge_request", "issue", "note", "pipeline", "commit"] {
             let Some(table) = data.table(kind) else {
@@ -179,7 +156,7 @@ impl Provider for GitLab {
     /// Pipelines get none here: a `Pipeline Hook` carries no `updated_at`, so it cannot write
     /// the row a sync writes.
     fn webhook_for(&self, change: &Change, secret: &str, base_url: &str) -> Option<Delivery> {
-        let data = self.read();
+        let data = self.data.read();
         let root = Self::root(base_url);
         let view = View {
             root: &root,
@@ -220,7 +197,6 @@ impl Provider for GitLab {
         };
         let event_uuid = uuid(&mut rng);
         let headers = [
-            ("content-type", "application/json".to_owned()),
             ("user-agent", "GitLab/17.6.0".to_owned()),
             ("x-gitlab-event", event.to_owned()),
             ("x-gitlab-token", secret.to_owned()),
@@ -229,12 +205,6 @@ impl Provider for GitLab {
             ("x-gitlab-event-uuid", event_uuid.clone()),
             ("idempotency-key", event_uuid),
         ];
-        Some(Delivery {
-            headers: headers
-                .into_iter()
-                .map(|(k, v)| (k.to_owned(), v))
-                .collect(),
-            body,
-        })
+        Some(Delivery::json(body, headers))
     }
 }

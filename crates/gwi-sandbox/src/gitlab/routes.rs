@@ -153,7 +153,7 @@ async fn user(State(ctx): State<Ctx>, headers: HeaderMap) -> Response {
         Ok(rl) => rl,
         Err(r) => return refused(r),
     };
-    let data = ctx.gl.read();
+    let data = ctx.gl.data.read();
     let root = ctx.root(&headers);
     let view = View {
         root: &root,
@@ -181,7 +181,7 @@ async fn project(State(ctx): State<Ctx>, headers: HeaderMap, Path(id): Path<Stri
     let Some(scope) = project_scope(&id) else {
         return message(StatusCode::NOT_FOUND, "404 Project Not Found");
     };
-    let data = ctx.gl.read();
+    let data = ctx.gl.data.read();
     let root = ctx.root(&headers);
     let view = View {
         root: &root,
@@ -204,7 +204,7 @@ async fn pipeline(
     let Some(scope) = project_scope(&id) else {
         return message(StatusCode::NOT_FOUND, "404 Project Not Found");
     };
-    let data = ctx.gl.read();
+    let data = ctx.gl.data.read();
     let Some(row) = data
         .pipelines
         .get(pipeline)
@@ -273,7 +273,7 @@ async fn group_projects(
     let pairs = parse_query(uri.query());
     let nested = query_value(&pairs, "include_subgroups") == Some("true");
     let prefix = format!("{path}/");
-    let data = ctx.gl.read();
+    let data = ctx.gl.data.read();
     let root = ctx.root(&headers);
     let view = View {
         root: &root,
@@ -395,7 +395,7 @@ async fn list(
         state.as_deref().is_none_or(|s| r.str("state") == s)
             && status.as_deref().is_none_or(|s| r.str("status") == s)
     };
-    let data = ctx.gl.read();
+    let data = ctx.gl.data.read();
     let root = ctx.root(&headers);
     let view = View {
         root: &root,
@@ -508,7 +508,7 @@ async fn notes(
     let Some(scope) = project_scope(&id) else {
         return message(StatusCode::NOT_FOUND, "404 Project Not Found");
     };
-    let data = ctx.gl.read();
+    let data = ctx.gl.data.read();
     let (parents, noteable, missing) = match kind.as_str() {
         "merge_requests" => (
             &data.merge_requests,
@@ -586,7 +586,7 @@ async fn commits(
         Ok(r) => r,
         Err(e) => return bad_request(e),
     };
-    let data = ctx.gl.read();
+    let data = ctx.gl.data.read();
     let root = ctx.root(&headers);
     let view = View {
         root: &root,

@@ -15,7 +15,7 @@ mod routes;
 #[cfg(test)]
 mod tests;
 
-use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard};
+use std::sync::Arc;
 
 use axum::Router;
 use serde_json::{Value, json};
@@ -25,6 +25,7 @@ use self::render::{Templates, View};
 use crate::core::auth::{Gate, TokenPolicy};
 use crate::core::rate_limit::RateLimitConfig;
 use crate::core::rng::{SandboxRng, hash_str};
+use crate::core::shared::Shared;
 use crate::core::time::{Iso, Secs};
 use crate::error::SandboxError;
 use crate::faults::FaultResponder;
@@ -32,7 +33,7 @@ use crate::provider::{Change, ChangeAction, Delivery, Expected, Provider};
 
 /// The simulated Jira Cloud site.
 pub struct Jira {
-    data: RwLock<Data>,
+    data: Shared<Data>,
     gate: Gate,
     templates: Templates,
     limit: u64,
@@ -56,16 +57,12 @@ impl Jira {
         rate_limit: RateLimitConfig,
     ) -> Result<Self, SandboxError> {
         Ok(Self {
-            data: RwLock::new(Data::generate(seed, scale)),
+            data: Shared::new(Data::generate(seed, scale)),
             gate: Gate::new(tokens, rate_limit),
             templates: Templates::load()?,
             limit: rate_limit.limit,
             seed,
         })
-    }
-
-    fn read(&self) -> RwLockReadGuard<'_, Data> {
-        self.data.read().unwrap_or_else(PoisonError::into_inner)
     }
 
     fn root(base_url: &str) -> String {
@@ -95,29 +92,12 @@ impl Provider for Jira {
         Arc::new(routes::JiraFaults { limit: self.limit })
     }
 
-    fn counts_json(&self) -> Value {
-        let data = self.read();
-        let mut projects = serde_json::Map::new();
-        for (scope, (_, key, _, _)) in PROJECTS.iter().enumerate() {
-            let count = |kind: &str| {
-                data.table(kind)
-                    .map_or(0, |t| t.live().filter(|r| r.scope == scope).count())
-            };
-            projects.insert(
-                (*key).to_owned(),
-                json!({"issues": count("issue"), "comments": count("comment"),
-                       "changelogs": count("changelog")}),
-            );
-        }
-        json!({ "projects": projects })
-    }
-
     fn newest_timestamp(&self) -> Secs {
-        self.read().newest()
+        self.data.read().newest()
     }
 
     fn mutate(&self, count: usize, at: Secs, rng: &mut SandboxRng) -> Vec<Change> {
-        let mut data = self.data.write().unwrap_or_else(PoisonError::into_inner);
+        let mut data = self.data.write();
         let touched = data.mutate(count, at, rng);
         touched
             .into_iter()
@@ -138,7 +118,7 @@ impl Provider for Jira {
     }
 
     fn expected(&self) -> Vec<Expected> {
-        let data = self.read();
+        let data = self.data.read();
         let mut out = Vec::new();
         for (scope, (id, key, _, _)) in PROJECTS.iter().enumerate().take(SYNCED) {
             if let Some(last) = data.last_issue_update(scope) {
@@ -191,7 +171,7 @@ impl Provider for Jira {
     /// Issue and comment changes get Jira's webhook (REST v2 shapes, as Jira sends them);
     /// changelog histories none of their own (their issue's `jira:issue_updated` carries them).
     fn webhook_for(&self, change: &Change, secret: &str, base_url: &str) -> Option<Delivery> {
-        let data = self.read();
+        let data = self.data.read();
         let root = Self::root(base_url);
         let view = View {
             root: &root,
@@ -247,7 +227,6 @@ impl Provider for Jira {
         );
         let identifier = 1_000_000_000 + rng.below(9_000_000_000);
         let headers = [
-            ("content-type", "application/json".to_owned()),
             ("user-agent", "Atlassian Webhook HTTP Client".to_owned()),
             ("x-atlassian-webhook-identifier", identifier.to_string()),
             ("x-atlassian-webhook-retry", "0".to_owned()),
@@ -257,12 +236,6 @@ impl Provider for Jira {
                 crate::webhook::github_signature(secret.as_bytes(), &body),
             ),
         ];
-        Some(Delivery {
-            headers: headers
-                .into_iter()
-                .map(|(k, v)| (k.to_owned(), v))
-                .collect(),
-            body,
-        })
+        Some(Delivery::json(body, headers))
     }
 }

@@ -167,7 +167,7 @@ fn number(pairs: &[(String, String)], name: &str, default: usize, max: usize) ->
 
 macro_rules! view {
     ($ctx:expr, $headers:expr, $data:ident, $view:ident) => {
-        let $data = $ctx.jira.read();
+        let $data = $ctx.jira.data.read();
         let root = $ctx.root(&$headers);
         let $view = View {
             root: &root,

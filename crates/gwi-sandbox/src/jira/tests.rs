@@ -130,7 +130,7 @@ async fn projects_page_with_insight_on_request() {
         (Some("10000"), Some("ENG"))
     );
     assert!(eng["lead"]["accountId"].is_string());
-    let newest = j.read().last_issue_update(0).unwrap();
+    let newest = j.data.read().last_issue_update(0).unwrap();
     assert_eq!(
         eng["insight"]["lastIssueUpdateTime"],
         render::jira_time(newest)
@@ -147,7 +147,7 @@ async fn projects_page_with_insight_on_request() {
 async fn jql_filters_projects_and_pages_by_token_covering_every_issue_once() {
     let j = jira();
     let eng = search_all(&j, "project = ENG ORDER BY updated ASC, key ASC", "").await;
-    let live = j.read().issues.live().filter(|r| r.scope == 0).count();
+    let live = j.data.read().issues.live().filter(|r| r.scope == 0).count();
     assert_eq!(eng.len(), live);
     let unique: BTreeSet<String> = keys(&eng).into_iter().collect();
     assert_eq!(unique.len(), live, "every issue once");
@@ -157,7 +157,7 @@ async fn jql_filters_projects_and_pages_by_token_covering_every_issue_once() {
             .all(|i| i.get("fields").is_none() && i["id"].is_string() && i["self"].is_string())
     );
     let both = search_all(&j, "project in (ENG, ops)", "").await;
-    let ops = j.read().issues.live().filter(|r| r.scope == 1).count();
+    let ops = j.data.read().issues.live().filter(|r| r.scope == 1).count();
     assert_eq!(both.len(), live + ops);
 }
 
@@ -317,7 +317,7 @@ async fn an_issue_renders_every_field_and_unknown_ones_404() {
 async fn comments_and_changelogs_page_with_totals() {
     let j = jira();
     let (issue, comments, histories) = {
-        let d = j.read();
+        let d = j.data.read();
         let busy = d.issues.live().find(|i| {
             d.comments.live().filter(|c| c.parent == Some(i.id)).count() >= 2
                 && d.histories

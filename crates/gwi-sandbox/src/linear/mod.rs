@@ -19,13 +19,11 @@ mod graphql;
 mod render;
 mod routes;
 
-use std::sync::{Arc, Mutex, PoisonError, RwLock, RwLockReadGuard};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::Router;
-use hmac::{Hmac, Mac};
-use serde_json::{Map, Value, json};
-use sha2::Sha256;
+use serde_json::{Value, json};
 
 use self::data::{Data, Kind, TEAMS, uuid};
 use self::render::{Event, Templates};
@@ -34,6 +32,7 @@ use crate::core::auth::{Gate, TokenPolicy};
 use crate::core::rate_limit::RateLimitConfig;
 use crate::core::rng::SandboxRng;
 use crate::core::rng::{hash_str, mix};
+use crate::core::shared::Shared;
 use crate::core::time::{Iso, Secs, now_secs};
 use crate::error::SandboxError;
 use crate::faults::FaultResponder;
@@ -41,7 +40,7 @@ use crate::provider::{Change, ChangeAction, Delivery, Expected, Provider};
 
 /// The simulated Linear workspace.
 pub struct Linear {
-    data: RwLock<Data>,
+    data: Shared<Data>,
     gate: Gate,
     templates: Templates,
     seed: u64,
@@ -68,7 +67,7 @@ impl Linear {
         rate_limit: RateLimitConfig,
     ) -> Result<Self, SandboxError> {
         Ok(Self {
-            data: RwLock::new(Data::generate(seed, scale)),
+            data: Shared::new(Data::generate(seed, scale)),
             gate: Gate::new(tokens, rate_limit),
             templates: Templates::load()?,
             seed,
@@ -76,10 +75,6 @@ impl Linear {
             window: rate_limit.window.as_secs().max(1) as Secs,
             complexity: Mutex::new((now_secs(), 0)),
         })
-    }
-
-    fn read(&self) -> RwLockReadGuard<'_, Data> {
-        self.data.read().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Charges `cost` complexity points: the points left and the window's reset (Unix seconds).
@@ -118,11 +113,7 @@ fn scope(kind: Kind, row: &crate::core::table::Row) -> String {
 
 /// Hex HMAC-SHA256 of the raw body, Linear's `linear-signature`.
 pub fn signature(secret: &str, body: &[u8]) -> String {
-    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(secret.as_bytes()) else {
-        return String::new();
-    };
-    mac.update(body);
-    hex::encode(mac.finalize().into_bytes())
+    crate::webhook::hmac_sha256_hex(secret.as_bytes(), &[body])
 }
 
 impl Provider for Linear {
@@ -138,32 +129,12 @@ impl Provider for Linear {
         Arc::new(routes::LinearFaults(self.limit))
     }
 
-    fn counts_json(&self) -> Value {
-        let data = self.read();
-        let per_team = |kind: Kind| {
-            let mut m = Map::new();
-            for (i, t) in TEAMS.iter().enumerate() {
-                let n = data.table(kind).live().filter(|r| r.scope == i).count();
-                m.insert(t.0.to_owned(), json!(n));
-            }
-            Value::Object(m)
-        };
-        json!({
-            "teams": data.table(Kind::Team).live_count(),
-            "users": data.table(Kind::User).live_count(),
-            "projects": data.table(Kind::Project).live_count(),
-            "cycles": per_team(Kind::Cycle),
-            "issues": per_team(Kind::Issue),
-            "comments": per_team(Kind::Comment),
-        })
-    }
-
     fn newest_timestamp(&self) -> Secs {
-        self.read().newest()
+        self.data.read().newest()
     }
 
     fn mutate(&self, count: usize, at: Secs, rng: &mut SandboxRng) -> Vec<Change> {
-        let mut data = self.data.write().unwrap_or_else(PoisonError::into_inner);
+        let mut data = self.data.write();
         let touched = data.mutate(count, at, rng);
         touched
             .into_iter()
@@ -183,7 +154,7 @@ impl Provider for Linear {
     }
 
     fn expected(&self) -> Vec<Expected> {
-        let data = self.read();
+        let data = self.data.read();
         let kinds = [
             Kind::Team,
             Kind::User,
@@ -221,7 +192,7 @@ impl Provider for Linear {
     /// Every change of an issue, comment, project or cycle gets its delivery; an archive is an
     /// `update` with `archivedAt` set, a deletion a `remove` carrying the record as it was.
     fn webhook_for(&self, change: &Change, secret: &str, _base_url: &str) -> Option<Delivery> {
-        let data = self.read();
+        let data = self.data.read();
         let kind = kind_of(change.kind)?;
         let row = data.get(kind, change.id)?;
         let at = match change.action {
@@ -256,18 +227,11 @@ impl Provider for Linear {
         );
         let body = serde_json::to_vec(&body).ok()?;
         let headers = [
-            ("content-type", "application/json".to_owned()),
             ("linear-event", kind.type_name().to_owned()),
             ("linear-delivery", delivery),
             ("linear-signature", signature(secret, &body)),
         ];
-        Some(Delivery {
-            headers: headers
-                .into_iter()
-                .map(|(k, v)| (k.to_owned(), v))
-                .collect(),
-            body,
-        })
+        Some(Delivery::json(body, headers))
     }
 }
 

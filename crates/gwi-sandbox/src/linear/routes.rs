@@ -107,7 +107,7 @@ async fn graphql(State(linear): State<Arc<Linear>>, headers: HeaderMap, body: By
         );
     };
     let result = {
-        let data = linear.read();
+        let data = linear.data.read();
         execute(&data, linear.seed, &request)
     };
     match result {

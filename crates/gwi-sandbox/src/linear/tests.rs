@@ -191,7 +191,7 @@ async fn variables_and_nested_filters_select_by_team() {
 #[tokio::test]
 async fn paging_lists_every_node_once_within_first() {
     let l = linear();
-    let total = l.read().table(Kind::Issue).live_count();
+    let total = l.data.read().table(Kind::Issue).live_count();
     let ids = all_nodes(&l, "issues", ", includeArchived: true", "id", 17).await;
     let unique: BTreeSet<&str> = ids.iter().map(|n| n["id"].as_str().unwrap()).collect();
     assert_eq!((ids.len(), unique.len()), (total, total));
@@ -435,6 +435,7 @@ async fn mutations_show_in_listings_expected_and_webhooks_that_agree() {
     let mut checked = 0;
     for c in &changes {
         let row = l
+            .data
             .read()
             .get(kind_of(c.kind).unwrap(), c.id)
             .cloned()

@@ -13,18 +13,17 @@ mod data;
 mod render;
 mod routes;
 
-use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard};
+use std::sync::Arc;
 
 use axum::Router;
-use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
-use sha2::Sha256;
 
 use self::data::{CHANNELS, Data, TEAM_ID, change};
 use self::render::Templates;
 use crate::core::auth::{Gate, TokenPolicy};
 use crate::core::rate_limit::RateLimitConfig;
 use crate::core::rng::{SandboxRng, hash_str};
+use crate::core::shared::Shared;
 use crate::core::time::{Iso, Secs, now_secs};
 use crate::error::SandboxError;
 use crate::faults::FaultResponder;
@@ -32,7 +31,7 @@ use crate::provider::{Change, ChangeAction, Delivery, Expected, Provider};
 
 /// The simulated Slack workspace.
 pub struct Slack {
-    data: RwLock<Data>,
+    data: Shared<Data>,
     gate: Gate,
     templates: Arc<Templates>,
     seed: u64,
@@ -55,26 +54,19 @@ impl Slack {
         rate_limit: RateLimitConfig,
     ) -> Result<Self, SandboxError> {
         Ok(Self {
-            data: RwLock::new(Data::generate(seed, scale)),
+            data: Shared::new(Data::generate(seed, scale)),
             gate: Gate::new(tokens, rate_limit),
             templates: Arc::new(Templates::load()?),
             seed,
         })
     }
-
-    fn read(&self) -> RwLockReadGuard<'_, Data> {
-        self.data.read().unwrap_or_else(PoisonError::into_inner)
-    }
 }
 
 /// `v0=<hex hmac-sha256(secret, "v0:{timestamp}:{body}")>`, Slack's request signature.
 fn signature(secret: &str, timestamp: Secs, body: &[u8]) -> String {
-    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(secret.as_bytes()) else {
-        return String::new();
-    };
-    mac.update(format!("v0:{timestamp}:").as_bytes());
-    mac.update(body);
-    format!("v0={}", hex::encode(mac.finalize().into_bytes()))
+    let base = format!("v0:{timestamp}:");
+    let mac = crate::webhook::hmac_sha256_hex(secret.as_bytes(), &[base.as_bytes(), body]);
+    format!("v0={mac}")
 }
 
 impl Provider for Slack {
@@ -90,30 +82,12 @@ impl Provider for Slack {
         Arc::new(routes::SlackFaults(Arc::clone(&self.templates)))
     }
 
-    fn counts_json(&self) -> Value {
-        let data = self.read();
-        let mut channels = serde_json::Map::new();
-        for (scope, c) in CHANNELS.iter().enumerate().filter(|(_, c)| c.member) {
-            let count = |replies: bool| {
-                data.messages
-                    .live()
-                    .filter(|r| r.scope == scope && r.parent.is_some() == replies)
-                    .count()
-            };
-            channels.insert(
-                c.name.to_owned(),
-                json!({"messages": count(false), "replies": count(true)}),
-            );
-        }
-        json!({"channels": channels, "users": data.users.live_count()})
-    }
-
     fn newest_timestamp(&self) -> Secs {
-        self.read().newest()
+        self.data.read().newest()
     }
 
     fn mutate(&self, count: usize, at: Secs, rng: &mut SandboxRng) -> Vec<Change> {
-        let mut data = self.data.write().unwrap_or_else(PoisonError::into_inner);
+        let mut data = self.data.write();
         let touched = data.mutate(count, at, rng);
         touched
             .into_iter()
@@ -122,7 +96,7 @@ impl Provider for Slack {
     }
 
     fn expected(&self) -> Vec<Expected> {
-        let data = self.read();
+        let data = self.data.read();
         let mut out: Vec<Expected> = CHANNELS
             .iter()
             .map(|c| Expected {
@@ -167,7 +141,7 @@ impl Provider for Slack {
     /// Created, edited and deleted messages get their `message` event, user changes a
     /// `user_change`; a parent bumped by a reply (kind `thread`) gets none.
     fn webhook_for(&self, change: &Change, secret: &str, _base_url: &str) -> Option<Delivery> {
-        let data = self.read();
+        let data = self.data.read();
         let t = &self.templates;
         let (event, at, context) = match (change.kind, change.action) {
             ("user", _) => {
@@ -204,17 +178,10 @@ impl Provider for Slack {
         let body = serde_json::to_vec(&body).ok()?;
         let timestamp = now_secs();
         let headers = [
-            ("content-type", "application/json".to_owned()),
             ("x-slack-request-timestamp", timestamp.to_string()),
             ("x-slack-signature", signature(secret, timestamp, &body)),
         ];
-        Some(Delivery {
-            headers: headers
-                .into_iter()
-                .map(|(k, v)| (k.to_owned(), v))
-                .collect(),
-            body,
-        })
+        Some(Delivery::json(body, headers))
     }
 }
 

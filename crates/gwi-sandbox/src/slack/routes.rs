@@ -129,7 +129,7 @@ async fn call(
     }
     let limited = token.is_some_and(|t| t.contains("missing-scope"));
     let scopes = if limited { FEW_SCOPES } else { SCOPES };
-    let data = slack.read();
+    let data = slack.data.read();
     let api = Api {
         t,
         data: &data,
