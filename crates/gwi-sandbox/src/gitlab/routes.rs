@@ -4,15 +4,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::{OriginalUri, Path, State};
+use axum::extract::{FromRequestParts, OriginalUri, Path, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use base64::Engine as _;
+use http::request::Parts;
 use http::{HeaderMap, HeaderValue, StatusCode, header};
 use serde_json::{Value, json};
 
 use super::GitLab;
-use super::data::{GROUPS, PROJECTS};
+use super::data::{Data, GROUPS, PROJECTS};
 use super::render::View;
 use crate::core::auth::{Refusal, bearer_token};
 use crate::core::page::{
@@ -121,24 +122,81 @@ impl FaultResponder for GitLabFaults {
     }
 }
 
-impl Ctx {
-    fn admit(&self, headers: &HeaderMap) -> Result<RateLimitStatus, Refusal> {
-        let token = headers
-            .get("private-token")
-            .and_then(|v| v.to_str().ok())
-            .or_else(|| bearer_token(headers));
-        self.gl.gate.admit(token, true)
-    }
+/// A request GitLab let through: its rate-limit status, the instance root it addressed (for
+/// the URLs in bodies) and its query.
+struct Admitted {
+    rl: RateLimitStatus,
+    origin: String,
+    root: String,
+    pairs: Vec<(String, String)>,
+    /// The path and query as the client sent them, mount included.
+    uri: http::Uri,
+}
 
-    fn root(&self, headers: &HeaderMap) -> String {
-        format!("{}{}", origin(headers, "127.0.0.1"), self.mount)
+impl FromRequestParts<Ctx> for Admitted {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, ctx: &Ctx) -> Result<Self, Response> {
+        let token = (parts.headers.get("private-token"))
+            .and_then(|v| v.to_str().ok())
+            .or_else(|| bearer_token(&parts.headers));
+        let rl = ctx.gl.gate.admit(token, true).map_err(refused)?;
+        let origin = origin(&parts.headers, "127.0.0.1");
+        Ok(Self {
+            rl,
+            root: format!("{origin}{}", ctx.mount),
+            origin,
+            pairs: parse_query(parts.uri.query()),
+            uri: (parts.extensions.get::<OriginalUri>())
+                .map_or_else(|| parts.uri.clone(), |u| u.0.clone()),
+        })
     }
 }
 
-fn ok(body: Value, rl: &RateLimitStatus) -> Response {
-    let mut r = axum::Json(body).into_response();
-    rate_headers(r.headers_mut(), rl);
-    r
+impl Admitted {
+    /// A view rendering `data` for this request's instance root.
+    fn view<'a>(&'a self, ctx: &'a Ctx, data: &'a Data) -> View<'a> {
+        View {
+            root: &self.root,
+            t: &ctx.gl.templates,
+            data,
+        }
+    }
+
+    fn ok(&self, body: Value) -> Response {
+        let mut r = axum::Json(body).into_response();
+        rate_headers(r.headers_mut(), &self.rl);
+        r
+    }
+
+    /// The page the query asks for of `values`, with GitLab's `Link` and `x-*` headers.
+    fn page(&self, values: Vec<Value>) -> Response {
+        let params = PageParams::from_query(&self.pairs, 20, 100);
+        let total = values.len();
+        let range = params.range(total);
+        let items = values.into_iter().skip(range.start).take(range.len());
+        let mut r = self.ok(Value::Array(items.collect()));
+        let counted = total <= COUNT_LIMIT;
+        let last = params.last_page(total);
+        let link = link_header(
+            &self.origin,
+            self.uri.path(),
+            &self.pairs,
+            params.page,
+            last,
+            counted,
+        );
+        let h = r.headers_mut();
+        if let Some(link) = link.and_then(|l| HeaderValue::from_str(&l).ok()) {
+            h.insert(header::LINK, link);
+        }
+        for (name, value) in page_number_headers(&params, total, counted) {
+            if let Ok(v) = HeaderValue::from_str(&value) {
+                h.insert(name, v);
+            }
+        }
+        r
+    }
 }
 
 /// A project by numeric id or by its (already decoded) path.
@@ -148,59 +206,31 @@ fn project_scope(id: &str) -> Option<usize> {
         .position(|(pid, path, _)| pid.to_string() == id || *path == id)
 }
 
-async fn user(State(ctx): State<Ctx>, headers: HeaderMap) -> Response {
-    let rl = match ctx.admit(&headers) {
-        Ok(rl) => rl,
-        Err(r) => return refused(r),
-    };
+async fn user(State(ctx): State<Ctx>, req: Admitted) -> Response {
     let data = ctx.gl.data.read();
-    let root = ctx.root(&headers);
-    let view = View {
-        root: &root,
-        t: &ctx.gl.templates,
-        data: &data,
-    };
-    ok(view.user(1), &rl)
+    let view = req.view(&ctx, &data);
+    req.ok(view.user(1))
 }
 
-async fn version(State(ctx): State<Ctx>, headers: HeaderMap) -> Response {
-    match ctx.admit(&headers) {
-        Ok(rl) => ok(
-            json!({"version": "17.6.0", "revision": "gwi-sandbox", "enterprise": false}),
-            &rl,
-        ),
-        Err(r) => refused(r),
-    }
+async fn version(req: Admitted) -> Response {
+    req.ok(json!({"version": "17.6.0", "revision": "gwi-sandbox", "enterprise": false}))
 }
 
-async fn project(State(ctx): State<Ctx>, headers: HeaderMap, Path(id): Path<String>) -> Response {
-    let rl = match ctx.admit(&headers) {
-        Ok(rl) => rl,
-        Err(r) => return refused(r),
-    };
+async fn project(State(ctx): State<Ctx>, req: Admitted, Path(id): Path<String>) -> Response {
     let Some(scope) = project_scope(&id) else {
         return message(StatusCode::NOT_FOUND, "404 Project Not Found");
     };
     let data = ctx.gl.data.read();
-    let root = ctx.root(&headers);
-    let view = View {
-        root: &root,
-        t: &ctx.gl.templates,
-        data: &data,
-    };
-    ok(view.project(scope), &rl)
+    let view = req.view(&ctx, &data);
+    req.ok(view.project(scope))
 }
 
 /// One pipeline, with what listings leave out (`duration`, `started_at`, `user` ...).
 async fn pipeline(
     State(ctx): State<Ctx>,
-    headers: HeaderMap,
+    req: Admitted,
     Path((id, pipeline)): Path<(String, u64)>,
 ) -> Response {
-    let rl = match ctx.admit(&headers) {
-        Ok(rl) => rl,
-        Err(r) => return refused(r),
-    };
     let Some(scope) = project_scope(&id) else {
         return message(StatusCode::NOT_FOUND, "404 Project Not Found");
     };
@@ -212,87 +242,29 @@ async fn pipeline(
     else {
         return message(StatusCode::NOT_FOUND, "404 Not found");
     };
-    let root = ctx.root(&headers);
-    let view = View {
-        root: &root,
-        t: &ctx.gl.templates,
-        data: &data,
-    };
-    ok(view.pipeline(row), &rl)
+    let view = req.view(&ctx, &data);
+    req.ok(view.pipeline(row))
 }
 
-/// One page of `values` with GitLab's `Link` and `x-*` headers.
-fn page(
-    uri: &http::Uri,
-    root_origin: &str,
-    values: Vec<Value>,
-    params: PageParams,
-    rl: &RateLimitStatus,
-) -> Response {
-    let total = values.len();
-    let range = params.range(total);
-    let items: Vec<Value> = values
-        .into_iter()
-        .skip(range.start)
-        .take(range.len())
-        .collect();
-    let mut r = ok(Value::Array(items), rl);
-    let counted = total <= COUNT_LIMIT;
-    let pairs = parse_query(uri.query());
-    let last = params.last_page(total);
-    let h = r.headers_mut();
-    if let Some(link) = link_header(root_origin, uri.path(), &pairs, params.page, last, counted)
-        .and_then(|l| HeaderValue::from_str(&l).ok())
-    {
-        h.insert(header::LINK, link);
-    }
-    for (name, value) in page_number_headers(&params, total, counted) {
-        if let Ok(v) = HeaderValue::from_str(&value) {
-            h.insert(name, v);
-        }
-    }
-    r
-}
-
-async fn group_projects(
-    State(ctx): State<Ctx>,
-    headers: HeaderMap,
-    OriginalUri(uri): OriginalUri,
-    Path(id): Path<String>,
-) -> Response {
-    let rl = match ctx.admit(&headers) {
-        Ok(rl) => rl,
-        Err(r) => return refused(r),
-    };
+async fn group_projects(State(ctx): State<Ctx>, req: Admitted, Path(id): Path<String>) -> Response {
     let Some(&(group, path, _)) = GROUPS
         .iter()
         .find(|(gid, path, _)| gid.to_string() == id || *path == id)
     else {
         return message(StatusCode::NOT_FOUND, "404 Group Not Found");
     };
-    let pairs = parse_query(uri.query());
-    let nested = query_value(&pairs, "include_subgroups") == Some("true");
+    let pairs = &req.pairs;
+    let nested = query_value(pairs, "include_subgroups") == Some("true");
     let prefix = format!("{path}/");
     let data = ctx.gl.data.read();
-    let root = ctx.root(&headers);
-    let view = View {
-        root: &root,
-        t: &ctx.gl.templates,
-        data: &data,
-    };
+    let view = req.view(&ctx, &data);
     let values = PROJECTS
         .iter()
         .enumerate()
         .filter(|(_, (_, p, g))| *g == group || (nested && p.starts_with(&prefix)))
         .map(|(scope, _)| view.project(scope))
         .collect();
-    page(
-        &uri,
-        &origin(&headers, "127.0.0.1"),
-        values,
-        PageParams::from_query(&pairs, 20, 100),
-        &rl,
-    )
+    req.page(values)
 }
 
 /// A time parameter; `Err` names it when it does not parse.
@@ -353,18 +325,13 @@ fn order(
 /// Merge requests, issues and pipelines of a project.
 async fn list(
     State(ctx): State<Ctx>,
-    headers: HeaderMap,
-    OriginalUri(uri): OriginalUri,
+    req: Admitted,
     Path((id, kind)): Path<(String, String)>,
 ) -> Response {
-    let rl = match ctx.admit(&headers) {
-        Ok(rl) => rl,
-        Err(r) => return refused(r),
-    };
     let Some(scope) = project_scope(&id) else {
         return message(StatusCode::NOT_FOUND, "404 Project Not Found");
     };
-    let pairs = parse_query(uri.query());
+    let pairs = &req.pairs;
     let pipelines = kind == "pipelines";
     let keys: &[(&str, OrderKey)] = if pipelines {
         &[("id", OrderKey::Id), ("updated_at", OrderKey::Updated)]
@@ -379,29 +346,24 @@ async fn list(
     } else {
         OrderKey::Created
     };
-    let parsed = range(&pairs, "updated_after", "updated_before").and_then(|updated| {
-        let created = range(&pairs, "created_after", "created_before")?;
-        Ok((updated, created, order(&pairs, default_key, keys)?))
+    let parsed = range(pairs, "updated_after", "updated_before").and_then(|updated| {
+        let created = range(pairs, "created_after", "created_before")?;
+        Ok((updated, created, order(pairs, default_key, keys)?))
     });
     let (updated, created, ordering) = match parsed {
         Ok(p) => p,
         Err(e) => return bad_request(e),
     };
-    let state = query_value(&pairs, "state")
+    let state = query_value(pairs, "state")
         .filter(|s| *s != "all")
         .map(str::to_owned);
-    let status = query_value(&pairs, "status").map(str::to_owned);
+    let status = query_value(pairs, "status").map(str::to_owned);
     let keep = |r: &Row| {
         state.as_deref().is_none_or(|s| r.str("state") == s)
             && status.as_deref().is_none_or(|s| r.str("status") == s)
     };
     let data = ctx.gl.data.read();
-    let root = ctx.root(&headers);
-    let view = View {
-        root: &root,
-        t: &ctx.gl.templates,
-        data: &data,
-    };
+    let view = req.view(&ctx, &data);
     let (table, render): (&Table, for<'v> fn(&View<'v>, &Row) -> Value) = match kind.as_str() {
         "merge_requests" => (&data.merge_requests, |v, r| v.merge_request(r)),
         "issues" => (&data.issues, |v, r| v.issue(r)),
@@ -417,32 +379,24 @@ async fn list(
         ..Select::default()
     };
     let rows = table.select(&select);
-    let origin = origin(&headers, "127.0.0.1");
     // GitLab pages project issues by keyset when asked (18.3+); other listings ignore it.
-    if kind == "issues" && query_value(&pairs, "pagination") == Some("keyset") {
-        let Ok(rows) = after_cursor(rows, &pairs, ordering) else {
+    if kind == "issues" && query_value(pairs, "pagination") == Some("keyset") {
+        let Ok(rows) = after_cursor(rows, pairs, ordering) else {
             return bad_request(BadParam("400 Bad request - cursor is invalid".to_owned()));
         };
-        let per_page = PageParams::from_query(&pairs, 20, 100).per_page;
+        let per_page = PageParams::from_query(pairs, 20, 100).per_page;
         let next = rows.get(per_page).map(|_| rows[per_page - 1]);
         let values = rows.iter().take(per_page).map(|r| render(&view, r));
-        let mut r = ok(Value::Array(values.collect()), &rl);
+        let mut r = req.ok(Value::Array(values.collect()));
         if let Some(last) = next
-            && let Ok(link) =
-                HeaderValue::from_str(&keyset_link(&origin, &uri, &pairs, last, ordering.0))
+            && let Ok(link) = HeaderValue::from_str(&keyset_link(&req, last, ordering.0))
         {
             r.headers_mut().insert(header::LINK, link);
         }
         return r;
     }
     let values = rows.into_iter().map(|r| render(&view, r)).collect();
-    page(
-        &uri,
-        &origin,
-        values,
-        PageParams::from_query(&pairs, 20, 100),
-        &rl,
-    )
+    req.page(values)
 }
 
 /// A row's keyset position in a listing ordered by `key`: that value, then the id.
@@ -478,33 +432,23 @@ fn after_cursor<'r>(
 }
 
 /// The `Link` to the keyset page after `last`: the request's own query with its `cursor`.
-fn keyset_link(
-    origin: &str,
-    uri: &http::Uri,
-    pairs: &[(String, String)],
-    last: &Row,
-    key: OrderKey,
-) -> String {
+fn keyset_link(req: &Admitted, last: &Row, key: OrderKey) -> String {
     let cursor = base64::engine::general_purpose::URL_SAFE
         .encode(serde_json::to_vec(&position(last, key)).unwrap_or_default());
     let mut query = url::form_urlencoded::Serializer::new(String::new());
-    for (k, v) in pairs.iter().filter(|(k, _)| k != "cursor" && k != "page") {
+    for (k, v) in (req.pairs.iter()).filter(|(k, _)| k != "cursor" && k != "page") {
         query.append_pair(k, v);
     }
     query.append_pair("cursor", &cursor);
-    format!("<{origin}{}?{}>; rel=\"next\"", uri.path(), query.finish())
+    let (origin, path) = (&req.origin, req.uri.path());
+    format!("<{origin}{path}?{}>; rel=\"next\"", query.finish())
 }
 
 async fn notes(
     State(ctx): State<Ctx>,
-    headers: HeaderMap,
-    OriginalUri(uri): OriginalUri,
+    req: Admitted,
     Path((id, kind, iid)): Path<(String, String, u64)>,
 ) -> Response {
-    let rl = match ctx.admit(&headers) {
-        Ok(rl) => rl,
-        Err(r) => return refused(r),
-    };
     let Some(scope) = project_scope(&id) else {
         return message(StatusCode::NOT_FOUND, "404 Project Not Found");
     };
@@ -525,9 +469,9 @@ async fn notes(
     else {
         return message(StatusCode::NOT_FOUND, missing);
     };
-    let pairs = parse_query(uri.query());
+    let pairs = &req.pairs;
     let ordering = match order(
-        &pairs,
+        pairs,
         OrderKey::Created,
         &[
             ("created_at", OrderKey::Created),
@@ -544,55 +488,30 @@ async fn notes(
         order: Some(ordering),
         ..Select::default()
     };
-    let root = ctx.root(&headers);
-    let view = View {
-        root: &root,
-        t: &ctx.gl.templates,
-        data: &data,
-    };
+    let view = req.view(&ctx, &data);
     let values = data
         .notes
         .select(&select)
         .into_iter()
         .map(|r| view.note(r))
         .collect();
-    page(
-        &uri,
-        &origin(&headers, "127.0.0.1"),
-        values,
-        PageParams::from_query(&pairs, 20, 100),
-        &rl,
-    )
+    req.page(values)
 }
 
-async fn commits(
-    State(ctx): State<Ctx>,
-    headers: HeaderMap,
-    OriginalUri(uri): OriginalUri,
-    Path(id): Path<String>,
-) -> Response {
-    let rl = match ctx.admit(&headers) {
-        Ok(rl) => rl,
-        Err(r) => return refused(r),
-    };
+async fn commits(State(ctx): State<Ctx>, req: Admitted, Path(id): Path<String>) -> Response {
     let Some(scope) = project_scope(&id) else {
         return message(StatusCode::NOT_FOUND, "404 Project Not Found");
     };
-    let pairs = parse_query(uri.query());
-    if query_value(&pairs, "ref_name").is_some_and(|r| r != "main") {
-        return ok(json!([]), &rl);
+    let pairs = &req.pairs;
+    if query_value(pairs, "ref_name").is_some_and(|r| r != "main") {
+        return req.ok(json!([]));
     }
-    let committed = match range(&pairs, "since", "until") {
+    let committed = match range(pairs, "since", "until") {
         Ok(r) => r,
         Err(e) => return bad_request(e),
     };
     let data = ctx.gl.data.read();
-    let root = ctx.root(&headers);
-    let view = View {
-        root: &root,
-        t: &ctx.gl.templates,
-        data: &data,
-    };
+    let view = req.view(&ctx, &data);
     let select = Select {
         scope: Some(scope),
         created: committed,
@@ -605,11 +524,5 @@ async fn commits(
         .into_iter()
         .map(|r| view.commit(r))
         .collect();
-    page(
-        &uri,
-        &origin(&headers, "127.0.0.1"),
-        values,
-        PageParams::from_query(&pairs, 20, 100),
-        &rl,
-    )
+    req.page(values)
 }
