@@ -18,7 +18,8 @@
 //!   JSON, latency), drawn per request from the seed; see [`faults`].
 //! - **Tokens**: by default any token starting with `gwi-sandbox` (e.g. `gwi-sandbox-token`) is
 //!   accepted; [`SandboxConfig::tokens`] can list exact tokens instead.
-//! - **Webhooks**: [`send_webhooks`] sends signed deliveries built from the same data.
+//! - **Webhooks**: [`send_webhooks`] changes the same data and sends each provider's signed
+//!   delivery for every change; [`SandboxHandle::webhooks_for`] builds them for a running sandbox.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), gwi_sandbox::SandboxError> {
@@ -144,6 +145,4 @@ pub use faults::{FaultConfig, FaultKind};
 pub use github::{GitHubCounts, RepoCounts};
 pub use provider::{Change, ChangeAction, Delivery, Expected, MutationReport, Provider};
 pub use server::{PROVIDERS, RecordCounts, Sandbox, SandboxHandle, SandboxStats};
-pub use webhook::{
-    DeliveryResult, SendOptions, SendReport, WebhookProvider, github_signature, send_webhooks,
-};
+pub use webhook::{DeliveryResult, SendOptions, SendReport, github_signature, send_webhooks};

@@ -49,6 +49,10 @@ pub trait Provider: Send + Sync + 'static {
 /// A webhook delivery as the provider sends it: headers (signature included) and body.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Delivery {
+    /// The provider's name for the event (`pull_request`, `Merge Request Hook`, `message`).
+    pub event: &'static str,
+    /// The provider's id of this delivery, the one a redelivery repeats.
+    pub id: String,
     /// Header names and values.
     pub headers: Vec<(String, String)>,
     /// The raw body.
@@ -56,13 +60,23 @@ pub struct Delivery {
 }
 
 impl Delivery {
-    /// A JSON `body` with `content-type: application/json` and the provider's own `headers`.
-    pub fn json(body: Vec<u8>, headers: impl IntoIterator<Item = (&'static str, String)>) -> Self {
+    /// The delivery `id` of `event`: a JSON `body` with `content-type: application/json` and
+    /// the provider's own `headers`.
+    pub fn json(
+        (event, id): (&'static str, String),
+        body: Vec<u8>,
+        headers: impl IntoIterator<Item = (&'static str, String)>,
+    ) -> Self {
         let headers = std::iter::once(("content-type", "application/json".to_owned()))
             .chain(headers)
             .map(|(k, v)| (k.to_owned(), v))
             .collect();
-        Self { headers, body }
+        Self {
+            event,
+            id,
+            headers,
+            body,
+        }
     }
 }
 

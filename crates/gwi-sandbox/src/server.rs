@@ -14,7 +14,9 @@ use url::Url;
 
 use crate::config::SandboxConfig;
 use crate::control;
+use crate::core::auth::TokenPolicy;
 use crate::core::clock::MutationClock;
+use crate::core::rate_limit::RateLimitConfig;
 use crate::core::rng::{SandboxRng, hash_str};
 use crate::core::time::Iso;
 use crate::error::SandboxError;
@@ -29,6 +31,30 @@ use crate::stats::{Faults, RequestStats, Requests};
 
 /// The providers a sandbox can serve, by name.
 pub const PROVIDERS: &[&str] = &["github", "gitlab", "slack", "linear", "jira"];
+
+/// A fresh instance of the provider `name` at `seed` and `scale`, with the default tokens and
+/// rate limit.
+pub(crate) fn provider_named(
+    name: &str,
+    seed: u64,
+    scale: u32,
+) -> Result<Arc<dyn Provider>, SandboxError> {
+    let (tokens, limit) = (TokenPolicy::default(), RateLimitConfig::default());
+    let scale = scale.max(1);
+    Ok(match name {
+        "github" => Arc::new(GitHub::new(seed, scale, tokens, limit)?),
+        "gitlab" => Arc::new(GitLab::new(seed, scale, tokens, limit)?),
+        "slack" => Arc::new(Slack::new(seed, scale, tokens, limit)?),
+        "linear" => Arc::new(Linear::new(seed, scale, tokens, limit)?),
+        "jira" => Arc::new(Jira::new(seed, scale, tokens, limit)?),
+        other => {
+            return Err(SandboxError::UnknownProvider(
+                other.to_owned(),
+                PROVIDERS.join(", "),
+            ));
+        }
+    })
+}
 
 /// Everything behind one running sandbox.
 pub(crate) struct SandboxState {

@@ -1,8 +1,9 @@
-//! The signed webhook sender: realistic deliveries with the provider's headers and signature.
+//! The signed webhook sender: each delivery is the one the provider sends for a change the
+//! sender makes to the provider's data, with the provider's headers and signature.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
-use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures::StreamExt as _;
@@ -13,48 +14,22 @@ use sha2::Sha256;
 use url::Url;
 
 use crate::core::rng::SandboxRng;
+use crate::core::time::now_secs;
 use crate::error::SandboxError;
-use crate::github::webhooks::{GitHubEvent, build};
-use crate::github::{Data, Templates, View};
-
-/// Which provider's webhook format to send.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum WebhookProvider {
-    /// GitHub: `X-GitHub-Event`, `X-GitHub-Delivery`, `X-Hub-Signature-256`.
-    GitHub,
-}
-
-impl FromStr for WebhookProvider {
-    type Err = SandboxError;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "github" => Ok(Self::GitHub),
-            other => Err(SandboxError::InvalidOptions(format!(
-                "unknown webhook provider `{other}` (known: github)"
-            ))),
-        }
-    }
-}
-
-impl fmt::Display for WebhookProvider {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("github")
-    }
-}
+use crate::provider::{Delivery, Provider};
 
 /// What to send, where, and how badly.
 #[derive(Clone)]
 pub struct SendOptions {
-    /// Provider format.
-    pub provider: WebhookProvider,
+    /// Provider whose deliveries to send (one of [`PROVIDERS`](crate::PROVIDERS)).
+    pub provider: String,
     /// Receiver URL (e.g. `http://127.0.0.1:8080/webhooks/github`).
     pub to: Url,
     /// Shared secret the signatures are made with.
     pub secret: SecretString,
-    /// Event type (GitHub: `pull_request`, `issues`, `issue_comment`, `pull_request_review`,
-    /// `push`, `workflow_run`).
-    pub event: String,
+    /// Only deliveries of this event (the provider's name for it: GitHub `pull_request`,
+    /// GitLab `Merge Request Hook`, Slack `message`); every event the changes bring when `None`.
+    pub event: Option<String>,
     /// Distinct deliveries to send.
     pub count: usize,
     /// Share of deliveries sent a second time with the same delivery id and body (after all the
@@ -62,9 +37,9 @@ pub struct SendOptions {
     pub duplicate_rate: f64,
     /// Share of deliveries signed with the wrong key.
     pub bad_signature_rate: f64,
-    /// Seed for the payload data and the choices above (same seed, same deliveries).
+    /// Seed for the data, the changes and the choices above.
     pub seed: u64,
-    /// Data scale the payloads are drawn from (as the server's `--scale`).
+    /// Data scale the changes are made to (as the server's `--scale`).
     pub scale: u32,
     /// Requests in flight at once.
     pub concurrency: usize,
@@ -89,14 +64,14 @@ impl fmt::Debug for SendOptions {
 }
 
 impl SendOptions {
-    /// Options for `count` GitHub `event` deliveries to `to`, signed with `secret`; no duplicates,
-    /// no bad signatures, seed 1, concurrency 4, 10 s timeout.
-    pub fn github(to: Url, secret: impl Into<String>, event: &str, count: usize) -> Self {
+    /// Options for `count` deliveries of `provider` to `to`, signed with `secret`: every event,
+    /// no duplicates, no bad signatures, seed 1, concurrency 4, 10 s timeout.
+    pub fn new(provider: &str, to: Url, secret: impl Into<String>, count: usize) -> Self {
         Self {
-            provider: WebhookProvider::GitHub,
+            provider: provider.to_owned(),
             to,
             secret: SecretString::from(secret.into()),
-            event: event.to_owned(),
+            event: None,
             count,
             duplicate_rate: 0.0,
             bad_signature_rate: 0.0,
@@ -111,9 +86,9 @@ impl SendOptions {
 /// The outcome of one HTTP request the sender made.
 #[derive(Debug, Clone, Serialize)]
 pub struct DeliveryResult {
-    /// The `X-GitHub-Delivery` id (shared by an original and its duplicate).
+    /// The provider's delivery id (shared by an original and its duplicate).
     pub delivery_id: String,
-    /// Event type.
+    /// The provider's name for the event.
     pub event: String,
     /// This request re-sent an earlier delivery.
     pub duplicate: bool,
@@ -163,11 +138,7 @@ pub fn hmac_sha256_hex(secret: &[u8], parts: &[&[u8]]) -> String {
 
 struct Planned {
     index: usize,
-    delivery_id: String,
-    event: String,
-    body: bytes::Bytes,
-    signature: String,
-    target_id: u64,
+    delivery: Arc<Delivery>,
     duplicate: bool,
     bad_signature: bool,
 }
@@ -182,14 +153,20 @@ fn check_rate(name: &str, r: f64) -> Result<(), SandboxError> {
     }
 }
 
-/// Payloads drawn at most per delivery in search of a body not sent before.
-const DISTINCT_BODY_DRAWS: usize = 16;
+/// Records each round of changes touches.
+const CHANGES_PER_ROUND: usize = 8;
+/// Rounds of changes without one delivery of the wanted event before the sender gives up.
+const ROUNDS_WITHOUT_A_DELIVERY: usize = 200;
+/// Where the URLs inside payloads point: the sandbox's default address.
+const PAYLOAD_BASE_URL: &str = "http://127.0.0.1:8787/";
 
 /// Sends `options.count` signed deliveries (plus duplicates) and reports what came back.
 ///
-/// Payloads are built from the same data a sandbox with the same seed and scale serves. The plan
-/// (payloads, ids, which are duplicated or mis-signed) is fully determined by the seed; with
-/// `concurrency > 1` the arrival order is not.
+/// The sender changes the provider's data (a sandbox's, for the same seed and scale) a few
+/// records at a time, one second apart, and sends the delivery the provider sends for each
+/// change. The changes, and which deliveries are duplicated or mis-signed, follow the seed; the
+/// delivery ids are new in every run, as a provider's are, and with `concurrency > 1` the
+/// arrival order is not fixed.
 pub async fn send_webhooks(options: SendOptions) -> Result<SendReport, SandboxError> {
     check_rate("duplicate rate", options.duplicate_rate)?;
     check_rate("bad signature rate", options.bad_signature_rate)?;
@@ -198,98 +175,23 @@ pub async fn send_webhooks(options: SendOptions) -> Result<SendReport, SandboxEr
             "concurrency must be at least 1".into(),
         ));
     }
-    let WebhookProvider::GitHub = options.provider;
-    let event: GitHubEvent = options.event.parse()?;
+    let provider = crate::server::provider_named(&options.provider, options.seed, options.scale)?;
     let client = reqwest::Client::builder()
         .timeout(options.timeout)
         .no_proxy()
         .build()
         .map_err(|e| SandboxError::HttpClient(e.to_string()))?;
-
-    let data = Data::generate(options.seed, options.scale);
-    let templates = Templates::load()?;
-    let roots = ("https://api.github.com", "https://github.com");
-    let view = View::new(&templates, &data, roots, None);
-    let secret = options.secret.expose_secret().as_bytes();
-    let wrong_secret = [secret, b"-not-the-secret"].concat();
-    let hook_id = 400_000_000 + options.seed % 100_000_000;
-    let user_agent = format!(
-        "GitHub-Hookshot/{:07x}",
-        SandboxRng::derive(options.seed, "hookshot", &[]).next_u64() & 0xfff_ffff
-    );
-
-    let mut plan = Vec::with_capacity(options.count);
-    let mut again = Vec::new();
-    let mut bodies = std::collections::HashSet::new();
-    for k in 0..options.count {
-        let mut rng = SandboxRng::derive(options.seed, "webhook", &[k as u64]);
-        // Each original carries a body no earlier one had, as GitHub's do (each describes one
-        // change): a receiver rightly treats a repeated body as a replay. A few draws find one.
-        let (mut body, mut target_id) = (bytes::Bytes::new(), 0);
-        for _ in 0..DISTINCT_BODY_DRAWS {
-            let (payload, target) = build(&view, &data, event, &mut rng);
-            body = bytes::Bytes::from(serde_json::to_vec(&payload).unwrap_or_default());
-            target_id = target;
-            if !bodies.contains(&body) {
-                break;
-            }
-        }
-        bodies.insert(body.clone());
-        // Payloads and fault draws follow the seed, but every run's deliveries are new ones
-        // (as GitHub's are): a seeded id would make a second run, or another event type, look
-        // like redeliveries and be deduplicated away.
-        let delivery_id = uuid::Uuid::new_v4().to_string();
-        let bad_signature = rng.chance(options.bad_signature_rate);
-        let duplicate = rng.chance(options.duplicate_rate);
-        let signature = github_signature(if bad_signature { &wrong_secret } else { secret }, &body);
-        let p = Planned {
-            index: k,
-            delivery_id,
-            event: event.name().to_owned(),
-            body,
-            signature,
-            target_id,
-            duplicate: false,
-            bad_signature,
-        };
-        if duplicate {
-            again.push(Planned {
-                index: options.count + again.len(),
-                delivery_id: p.delivery_id.clone(),
-                event: p.event.clone(),
-                body: p.body.clone(),
-                signature: p.signature.clone(),
-                target_id,
-                duplicate: true,
-                bad_signature,
-            });
-        }
-        plan.push(p);
-    }
-    plan.extend(again);
+    let plan = plan(provider.as_ref(), &options)?;
 
     let client = &client;
     let to = &options.to;
-    let user_agent = user_agent.as_str();
     let mut results: Vec<(usize, DeliveryResult)> = futures::stream::iter(plan)
         .map(|p| async move {
-            let response = client
-                .post(to.clone())
-                .header("content-type", "application/json")
-                .header("user-agent", user_agent)
-                .header("x-github-event", p.event.as_str())
-                .header("x-github-delivery", p.delivery_id.as_str())
-                .header("x-github-hook-id", hook_id.to_string())
-                .header("x-github-hook-installation-target-type", "repository")
-                .header(
-                    "x-github-hook-installation-target-id",
-                    p.target_id.to_string(),
-                )
-                .header("x-hub-signature-256", p.signature.as_str())
-                .body(p.body.clone())
-                .send()
-                .await;
-            let (status, error) = match response {
+            let mut request = client.post(to.clone()).body(p.delivery.body.clone());
+            for (name, value) in &p.delivery.headers {
+                request = request.header(name.as_str(), value.as_str());
+            }
+            let (status, error) = match request.send().await {
                 Ok(r) => {
                     let status = r.status().as_u16();
                     // Drain the body so the connection can be reused.
@@ -301,8 +203,8 @@ pub async fn send_webhooks(options: SendOptions) -> Result<SendReport, SandboxEr
             (
                 p.index,
                 DeliveryResult {
-                    delivery_id: p.delivery_id,
-                    event: p.event,
+                    delivery_id: p.delivery.id.clone(),
+                    event: p.delivery.event.to_owned(),
                     duplicate: p.duplicate,
                     bad_signature: p.bad_signature,
                     status,
@@ -332,6 +234,73 @@ pub async fn send_webhooks(options: SendOptions) -> Result<SendReport, SandboxEr
     Ok(report)
 }
 
+/// The deliveries to send: originals in order, then the duplicates.
+fn plan(provider: &dyn Provider, options: &SendOptions) -> Result<Vec<Planned>, SandboxError> {
+    let secret = options.secret.expose_secret();
+    let wrong_secret = format!("{secret}-not-the-secret");
+    let mut rng = SandboxRng::derive(options.seed, "webhook", &[]);
+    let mut at = provider.newest_timestamp().max(now_secs());
+    let (mut plan, mut again) = (Vec::with_capacity(options.count), Vec::new());
+    let (mut idle, mut seen) = (0, BTreeSet::new());
+    while plan.len() < options.count {
+        at += 1;
+        let before = plan.len();
+        for change in provider.mutate(CHANGES_PER_ROUND, at, &mut rng) {
+            if plan.len() == options.count {
+                break;
+            }
+            let bad_signature = rng.chance(options.bad_signature_rate);
+            let duplicate = rng.chance(options.duplicate_rate);
+            let key = if bad_signature { &wrong_secret } else { secret };
+            let Some(delivery) = provider.webhook_for(&change, key, PAYLOAD_BASE_URL) else {
+                continue;
+            };
+            seen.insert(delivery.event);
+            if options
+                .event
+                .as_deref()
+                .is_some_and(|e| e != delivery.event)
+            {
+                continue;
+            }
+            let delivery = Arc::new(delivery);
+            if duplicate {
+                again.push((Arc::clone(&delivery), bad_signature));
+            }
+            plan.push(Planned {
+                index: plan.len(),
+                delivery,
+                duplicate: false,
+                bad_signature,
+            });
+        }
+        idle = if plan.len() > before { 0 } else { idle + 1 };
+        if idle == ROUNDS_WITHOUT_A_DELIVERY {
+            let seen: Vec<&str> = seen.into_iter().collect();
+            return Err(SandboxError::InvalidOptions(format!(
+                "{} sends no `{}` deliveries for the sandbox's changes (it sends: {})",
+                options.provider,
+                options.event.as_deref().unwrap_or("any"),
+                if seen.is_empty() {
+                    "none".to_owned()
+                } else {
+                    seen.join(", ")
+                }
+            )));
+        }
+    }
+    let originals = plan.len();
+    for (i, (delivery, bad_signature)) in again.into_iter().enumerate() {
+        plan.push(Planned {
+            index: originals + i,
+            delivery,
+            duplicate: true,
+            bad_signature,
+        });
+    }
+    Ok(plan)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -347,10 +316,10 @@ mod tests {
 
     #[test]
     fn debug_hides_the_secret() {
-        let o = SendOptions::github(
+        let o = SendOptions::new(
+            "github",
             Url::parse("http://127.0.0.1:1/").unwrap(),
             "hunter2",
-            "push",
             1,
         );
         assert!(!format!("{o:?}").contains("hunter2"));

@@ -4,10 +4,9 @@ use std::net::IpAddr;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use clap::{Args, Subcommand, ValueEnum};
+use clap::{Args, Subcommand};
 use gwi_sandbox::{
-    FaultConfig, RateLimitConfig, Sandbox, SandboxConfig, SendOptions, TokenPolicy,
-    WebhookProvider, send_webhooks,
+    FaultConfig, RateLimitConfig, Sandbox, SandboxConfig, SendOptions, TokenPolicy, send_webhooks,
 };
 use url::Url;
 
@@ -24,6 +23,8 @@ Examples:
   gwi sandbox send-webhook github --to http://127.0.0.1:8080/webhooks/github \\
       --secret s3cret --event pull_request --count 100 --duplicate-rate 0.1
       Send 100 signed pull_request deliveries, re-sending about 10 of them.
+  gwi sandbox send-webhook slack --to http://127.0.0.1:8080/webhooks/slack --secret s3cret
+      Send one signed Events API delivery.
 
 Providers, each under its own prefix; point a connector's base_url there:
   github   http://127.0.0.1:8787/github (also at the root, and under /api/v3 for the Enterprise
@@ -109,46 +110,49 @@ pub struct ServeArgs {
 /// `gwi sandbox` subcommands.
 #[derive(Debug, Subcommand)]
 pub enum SandboxCommand {
-    /// Send signed webhook deliveries (realistic payloads, the provider's real headers) to a URL.
+    /// Send signed webhook deliveries (the provider's payloads and headers) to a URL.
     #[command(after_long_help = "\
 Examples:
   gwi sandbox send-webhook github --to http://127.0.0.1:8080/webhooks/github --secret s3cret \\
       --event pull_request
-  GWI_WEBHOOK_SECRET=s3cret gwi sandbox send-webhook github \\
-      --to http://127.0.0.1:8080/webhooks/github --event push --count 500 \\
+  GWI_WEBHOOK_SECRET=s3cret gwi sandbox send-webhook gitlab \\
+      --to http://127.0.0.1:8080/webhooks/gitlab --count 500 \\
       --duplicate-rate 0.05 --bad-signature-rate 0.02 --concurrency 16
 
-Headers: X-GitHub-Event, X-GitHub-Delivery (a UUID; a duplicate re-sends the same id and body),
-X-GitHub-Hook-ID, User-Agent: GitHub-Hookshot/..., Content-Type: application/json, and
-X-Hub-Signature-256: sha256=<hex HMAC-SHA256 of the raw body with the secret>.
+Each delivery is the one the provider sends for a change the sender makes to a sandbox's data
+(the same --seed and --scale serve the same records), with the provider's own headers and
+signature, and a delivery id new to this run (a duplicate re-sends the same id and body):
+  github  X-GitHub-Event, X-GitHub-Delivery, X-Hub-Signature-256: sha256=<hex HMAC-SHA256>
+          events: pull_request, issues, issue_comment, pull_request_review,
+          pull_request_review_comment, push, workflow_run
+  gitlab  X-Gitlab-Event, X-Gitlab-Event-UUID, X-Gitlab-Token: <the secret>
+          events: Merge Request Hook, Issue Hook, Note Hook, Push Hook
+  jira    X-Atlassian-Webhook-Identifier, X-Hub-Signature: sha256=<hex HMAC-SHA256>
+          events: jira:issue_created, jira:issue_updated, jira:issue_deleted,
+          comment_created, comment_updated, comment_deleted
+  slack   X-Slack-Request-Timestamp, X-Slack-Signature: v0=<hex HMAC-SHA256 of v0:time:body>
+          events: message, user_change
+  linear  Linear-Event, Linear-Delivery, Linear-Signature: <hex HMAC-SHA256>
+          events: Issue, Comment, Project, Cycle
 Exits non-zero if any request got no response.")]
     SendWebhook(SendWebhookArgs),
-}
-
-/// Webhook formats the sender knows.
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum WebhookProviderArg {
-    /// GitHub (`X-Hub-Signature-256`).
-    Github,
 }
 
 /// Options of `gwi sandbox send-webhook`.
 #[derive(Debug, Args)]
 pub struct SendWebhookArgs {
-    /// Provider whose webhook format to send.
-    #[arg(value_enum)]
-    pub provider: WebhookProviderArg,
+    /// Provider whose deliveries to send.
+    #[arg(value_parser = clap::builder::PossibleValuesParser::new(gwi_sandbox::PROVIDERS))]
+    pub provider: String,
     /// Receiver URL, e.g. http://127.0.0.1:8080/webhooks/github.
     #[arg(long)]
     pub to: Url,
     /// Shared webhook secret the signatures are made with.
     #[arg(long, env = "GWI_WEBHOOK_SECRET", hide_env_values = true)]
     pub secret: String,
-    /// Event type: pull_request, issues, issue_comment, pull_request_review, push, workflow_run.
-    #[arg(long, default_value = "pull_request", value_parser = [
-        "pull_request", "issues", "issue_comment", "pull_request_review", "push", "workflow_run",
-    ])]
-    pub event: String,
+    /// Only deliveries of this event, in the provider's words (see below); all of them if left out.
+    #[arg(long)]
+    pub event: Option<String>,
     /// Distinct deliveries to send.
     #[arg(long, default_value_t = 1)]
     pub count: usize,
@@ -158,10 +162,10 @@ pub struct SendWebhookArgs {
     /// Share of deliveries signed with the wrong key (the receiver must refuse them).
     #[arg(long, default_value_t = 0.0, value_parser = parse_rate, value_name = "RATE")]
     pub bad_signature_rate: f64,
-    /// Seed for payloads, delivery ids and the choices above.
+    /// Seed for the changes and the choices above.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// Data scale the payloads are drawn from (match the server's --scale to get the same records).
+    /// Data scale the changes are made to (match the server's --scale to get the same records).
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=10_000))]
     pub scale: u32,
     /// Requests in flight at once.
@@ -250,17 +254,18 @@ fn summary(expected: &[gwi_sandbox::Expected]) -> String {
 }
 
 async fn send_webhook(args: SendWebhookArgs) -> anyhow::Result<ExitCode> {
-    let WebhookProviderArg::Github = args.provider;
     let options = SendOptions {
-        provider: WebhookProvider::GitHub,
+        event: args.event,
         duplicate_rate: args.duplicate_rate,
         bad_signature_rate: args.bad_signature_rate,
         seed: args.seed,
         scale: args.scale,
         concurrency: usize::from(args.concurrency),
-        ..SendOptions::github(args.to.clone(), args.secret, &args.event, args.count)
+        ..SendOptions::new(&args.provider, args.to.clone(), args.secret, args.count)
     };
-    let report = send_webhooks(options).await.context("sending webhooks")?;
+    let report = send_webhooks(options).await.context(
+        "sending webhooks (`gwi sandbox send-webhook --help` lists each provider's events)",
+    )?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
@@ -356,20 +361,18 @@ mod tests {
         let Some(SandboxCommand::SendWebhook(a)) = cli.args.command else {
             panic!("expected send-webhook");
         };
-        assert_eq!(a.event, "push");
+        assert_eq!(a.event.as_deref(), Some("push"));
         assert_eq!(a.count, 5);
         assert_eq!(a.duplicate_rate, 0.5);
         assert!(
             Cli::try_parse_from([
                 "gwi",
                 "send-webhook",
-                "github",
+                "gitbucket",
                 "--to",
                 "http://x/",
                 "--secret",
                 "s",
-                "--event",
-                "nope"
             ])
             .is_err()
         );

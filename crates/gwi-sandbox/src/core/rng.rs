@@ -3,6 +3,12 @@
 //! The sandbox promises "same seed, same data, same fault sequence"; a general-purpose RNG crate is
 //! free to change its algorithm between releases, so the sandbox carries its own (SplitMix64).
 
+/// A seed for the delivery ids of one provider instance: new in every sandbox, as a provider's
+/// ids are, so a receiver that kept an earlier sandbox's deliveries takes this one's as new.
+pub fn delivery_seed() -> u64 {
+    uuid::Uuid::new_v4().as_u64_pair().0
+}
+
 /// Deterministic pseudo-random numbers (SplitMix64), derived from the sandbox seed.
 #[derive(Debug, Clone)]
 pub struct SandboxRng {

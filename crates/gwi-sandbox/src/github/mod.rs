@@ -31,7 +31,7 @@ use crate::core::auth::{Gate, TokenPolicy};
 use crate::core::cache::GenerationCache;
 use crate::core::page::PageParams;
 use crate::core::rate_limit::RateLimitConfig;
-use crate::core::rng::SandboxRng;
+use crate::core::rng::{SandboxRng, delivery_seed, hash_str};
 use crate::core::shared::Shared;
 use crate::core::table::Row;
 use crate::core::time::{Iso, Secs};
@@ -102,6 +102,8 @@ pub struct GitHub {
     templates: Templates,
     pages: GenerationCache<PageKey, (Bytes, usize)>,
     parts: GenerationCache<(String, String), Arc<Parts>>,
+    /// Seeds delivery ids (see [`delivery_seed`]).
+    deliveries: u64,
 }
 
 impl std::fmt::Debug for GitHub {
@@ -130,6 +132,7 @@ impl GitHub {
             templates: Templates::load()?,
             pages: GenerationCache::new(16_384),
             parts: GenerationCache::new(64),
+            deliveries: delivery_seed(),
         })
     }
 
@@ -309,16 +312,22 @@ impl Provider for GitHub {
         let repo_id = body["repository"]["id"].as_u64().unwrap_or(0);
         let body = serde_json::to_vec(&body).ok()?;
         let signature = crate::webhook::github_signature(secret.as_bytes(), &body);
-        let delivery = format!(
-            "{}-{}-{}-{}",
-            change.kind,
-            change.id,
-            change.sha.as_deref().unwrap_or(""),
-            change.number.unwrap_or(0)
+        let mut rng = SandboxRng::derive(
+            self.deliveries,
+            "github-delivery",
+            &[
+                hash_str(change.kind),
+                change.id,
+                hash_str(change.sha.as_deref().unwrap_or("")),
+                data.generation,
+            ],
         );
+        let delivery = uuid::Uuid::from_u64_pair(rng.next_u64(), rng.next_u64()).to_string();
         let headers = [
+            ("user-agent", "GitHub-Hookshot/044aadd".to_owned()),
+            ("x-github-hook-id", "400000001".to_owned()),
             ("x-github-event", event.to_owned()),
-            ("x-github-delivery", delivery),
+            ("x-github-delivery", delivery.clone()),
             (
                 "x-github-hook-installation-target-type",
                 "repository".to_owned(),
@@ -326,7 +335,7 @@ impl Provider for GitHub {
             ("x-github-hook-installation-target-id", repo_id.to_string()),
             ("x-hub-signature-256", signature),
         ];
-        Some(Delivery::json(body, headers))
+        Some(Delivery::json((event, delivery), body, headers))
     }
 
     fn expected(&self) -> Vec<Expected> {

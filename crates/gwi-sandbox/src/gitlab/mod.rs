@@ -21,7 +21,7 @@ use self::data::{Data, PROJECTS, change};
 use self::render::{Templates, View};
 use crate::core::auth::{Gate, TokenPolicy};
 use crate::core::rate_limit::RateLimitConfig;
-use crate::core::rng::{SandboxRng, hash_str};
+use crate::core::rng::{SandboxRng, delivery_seed, hash_str};
 use crate::core::shared::Shared;
 use crate::core::time::{Iso, Secs};
 use crate::error::SandboxError;
@@ -33,7 +33,8 @@ pub struct GitLab {
     data: Shared<Data>,
     gate: Gate,
     templates: Templates,
-    seed: u64,
+    /// Seeds delivery ids (see [`delivery_seed`]).
+    deliveries: u64,
 }
 
 impl std::fmt::Debug for GitLab {
@@ -56,7 +57,7 @@ impl GitLab {
             data: Shared::new(Data::generate(seed, scale)),
             gate: Gate::new(tokens, rate_limit),
             templates: Templates::load()?,
-            seed,
+            deliveries: delivery_seed(),
         })
     }
 
@@ -188,7 +189,7 @@ impl Provider for GitLab {
         };
         let body = serde_json::to_vec(&body).ok()?;
         let mut rng = SandboxRng::derive(
-            self.seed,
+            self.deliveries,
             "gitlab-hook",
             &[hash_str(change.kind), change.id, data.generation],
         );
@@ -203,8 +204,8 @@ impl Provider for GitLab {
             ("x-gitlab-instance", root.clone()),
             ("x-gitlab-webhook-uuid", uuid(&mut rng)),
             ("x-gitlab-event-uuid", event_uuid.clone()),
-            ("idempotency-key", event_uuid),
+            ("idempotency-key", event_uuid.clone()),
         ];
-        Some(Delivery::json(body, headers))
+        Some(Delivery::json((event, event_uuid), body, headers))
     }
 }

@@ -24,7 +24,7 @@ use self::data::{Data, PROJECTS, SYNCED};
 use self::render::{Templates, View};
 use crate::core::auth::{Gate, TokenPolicy};
 use crate::core::rate_limit::RateLimitConfig;
-use crate::core::rng::{SandboxRng, hash_str};
+use crate::core::rng::{SandboxRng, delivery_seed, hash_str};
 use crate::core::shared::Shared;
 use crate::core::time::{Iso, Secs};
 use crate::error::SandboxError;
@@ -37,7 +37,8 @@ pub struct Jira {
     gate: Gate,
     templates: Templates,
     limit: u64,
-    seed: u64,
+    /// Seeds delivery ids (see [`delivery_seed`]).
+    deliveries: u64,
 }
 
 impl std::fmt::Debug for Jira {
@@ -61,7 +62,7 @@ impl Jira {
             gate: Gate::new(tokens, rate_limit),
             templates: Templates::load()?,
             limit: rate_limit.limit,
-            seed,
+            deliveries: delivery_seed(),
         })
     }
 
@@ -180,7 +181,7 @@ impl Provider for Jira {
             api: 2,
         };
         let row = data.table(change.kind)?.get(change.id)?;
-        let body = match change.kind {
+        let (event_name, body) = match change.kind {
             "issue" => {
                 let at = row.deleted.unwrap_or(row.updated);
                 let (event, type_name) = match change.action {
@@ -200,7 +201,8 @@ impl Provider for Jira {
                     (ChangeAction::Updated, None) => "issue_commented",
                     _ => type_name,
                 };
-                view.hook(event, Some(type_name), row, None, history, at)
+                let body = view.hook(event, Some(type_name), row, None, history, at);
+                (event, body)
             }
             "comment" => {
                 let issue = data.issues.get(row.parent?)?;
@@ -210,13 +212,13 @@ impl Provider for Jira {
                     ChangeAction::Deleted => "comment_deleted",
                 };
                 let at = row.deleted.unwrap_or(row.updated);
-                view.hook(event, None, issue, Some(row), None, at)
+                (event, view.hook(event, None, issue, Some(row), None, at))
             }
             _ => return None,
         };
         let body = serde_json::to_vec(&body).ok()?;
         let mut rng = SandboxRng::derive(
-            self.seed,
+            self.deliveries,
             "jira-hook",
             &[
                 hash_str(change.kind),
@@ -236,6 +238,10 @@ impl Provider for Jira {
                 crate::webhook::github_signature(secret.as_bytes(), &body),
             ),
         ];
-        Some(Delivery::json(body, headers))
+        Some(Delivery::json(
+            (event_name, identifier.to_string()),
+            body,
+            headers,
+        ))
     }
 }

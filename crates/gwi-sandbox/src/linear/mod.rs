@@ -30,7 +30,7 @@ use self::render::{Event, Templates};
 pub use self::routes::linear_token;
 use crate::core::auth::{Gate, TokenPolicy};
 use crate::core::rate_limit::RateLimitConfig;
-use crate::core::rng::SandboxRng;
+use crate::core::rng::{SandboxRng, delivery_seed};
 use crate::core::rng::{hash_str, mix};
 use crate::core::shared::Shared;
 use crate::core::time::{Iso, Secs, now_secs};
@@ -44,6 +44,8 @@ pub struct Linear {
     gate: Gate,
     templates: Templates,
     seed: u64,
+    /// Seeds delivery ids (see [`delivery_seed`]).
+    deliveries: u64,
     limit: u64,
     window: Secs,
     /// Complexity budget: window start and points used.
@@ -71,6 +73,7 @@ impl Linear {
             gate: Gate::new(tokens, rate_limit),
             templates: Templates::load()?,
             seed,
+            deliveries: delivery_seed(),
             limit: rate_limit.limit,
             window: rate_limit.window.as_secs().max(1) as Secs,
             complexity: Mutex::new((now_secs(), 0)),
@@ -213,7 +216,7 @@ impl Provider for Linear {
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_millis() as u64);
         let delivery = uuid(
-            self.seed ^ hash_str("linear-delivery"),
+            self.deliveries,
             mix(hash_str(change.kind)
                 ^ change.id.rotate_left(20)
                 ^ data.generation.rotate_left(44))
@@ -228,10 +231,10 @@ impl Provider for Linear {
         let body = serde_json::to_vec(&body).ok()?;
         let headers = [
             ("linear-event", kind.type_name().to_owned()),
-            ("linear-delivery", delivery),
+            ("linear-delivery", delivery.clone()),
             ("linear-signature", signature(secret, &body)),
         ];
-        Some(Delivery::json(body, headers))
+        Some(Delivery::json((kind.type_name(), delivery), body, headers))
     }
 }
 

@@ -22,7 +22,7 @@ use self::data::{CHANNELS, Data, TEAM_ID, change};
 use self::render::Templates;
 use crate::core::auth::{Gate, TokenPolicy};
 use crate::core::rate_limit::RateLimitConfig;
-use crate::core::rng::{SandboxRng, hash_str};
+use crate::core::rng::{SandboxRng, delivery_seed, hash_str};
 use crate::core::shared::Shared;
 use crate::core::time::{Iso, Secs, now_secs};
 use crate::error::SandboxError;
@@ -34,7 +34,8 @@ pub struct Slack {
     data: Shared<Data>,
     gate: Gate,
     templates: Arc<Templates>,
-    seed: u64,
+    /// Seeds delivery ids (see [`delivery_seed`]).
+    deliveries: u64,
 }
 
 impl std::fmt::Debug for Slack {
@@ -57,7 +58,7 @@ impl Slack {
             data: Shared::new(Data::generate(seed, scale)),
             gate: Gate::new(tokens, rate_limit),
             templates: Arc::new(Templates::load()?),
-            seed,
+            deliveries: delivery_seed(),
         })
     }
 }
@@ -143,7 +144,7 @@ impl Provider for Slack {
     fn webhook_for(&self, change: &Change, secret: &str, _base_url: &str) -> Option<Delivery> {
         let data = self.data.read();
         let t = &self.templates;
-        let (event, at, context) = match (change.kind, change.action) {
+        let (event, at, event_type) = match (change.kind, change.action) {
             ("user", _) => {
                 let row = data.users.get(change.id)?;
                 (
@@ -168,12 +169,12 @@ impl Provider for Slack {
             _ => return None,
         };
         let mut rng = SandboxRng::derive(
-            self.seed,
+            self.deliveries,
             "slack-event",
             &[hash_str(change.kind), change.id, data.generation],
         );
         let event_id = format!("Ev0SBX{:010X}", rng.next_u64() >> 24);
-        let context = format!("1-{context}-{TEAM_ID}-{}", change.scope);
+        let context = format!("1-{event_type}-{TEAM_ID}-{}", change.scope);
         let body = t.envelope(event, &event_id, at, &context);
         let body = serde_json::to_vec(&body).ok()?;
         let timestamp = now_secs();
@@ -181,7 +182,7 @@ impl Provider for Slack {
             ("x-slack-request-timestamp", timestamp.to_string()),
             ("x-slack-signature", signature(secret, timestamp, &body)),
         ];
-        Some(Delivery::json(body, headers))
+        Some(Delivery::json((event_type, event_id), body, headers))
     }
 }
 

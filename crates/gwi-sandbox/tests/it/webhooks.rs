@@ -65,7 +65,8 @@ async fn receiver() -> (Url, Received) {
 #[tokio::test]
 async fn signatures_verify_over_the_received_bytes_and_duplicates_reuse_the_delivery_id() {
     let (url, received) = receiver().await;
-    let mut opts = SendOptions::github(url, SECRET, "pull_request", 40);
+    let mut opts = SendOptions::new("github", url, SECRET, 40);
+    opts.event = Some("pull_request".to_owned());
     opts.duplicate_rate = 0.25;
     opts.bad_signature_rate = 0.2;
     opts.seed = 8;
@@ -121,12 +122,56 @@ async fn every_event_type_sends_a_payload_the_receiver_accepts() {
         "push",
         "workflow_run",
     ] {
-        let report = send_webhooks(SendOptions::github(url.clone(), SECRET, event, 3))
-            .await
-            .expect("send");
+        let mut o = SendOptions::new("github", url.clone(), SECRET, 3);
+        o.event = Some(event.to_owned());
+        let report = send_webhooks(o).await.expect("send");
         assert_eq!(report.status_counts.get(&202), Some(&3), "{event}");
     }
-    assert_eq!(received.0.lock().expect("lock").len(), 18);
+    let got = received.0.lock().expect("lock").clone();
+    assert_eq!(got.len(), 18);
+    let bodies: std::collections::HashSet<&Bytes> = got.iter().map(|(_, b)| b).collect();
+    assert_eq!(
+        bodies.len(),
+        18,
+        "each delivery tells of a change of its own"
+    );
+}
+
+#[tokio::test]
+async fn every_provider_sends_its_own_signed_deliveries() {
+    let (url, received) = receiver().await;
+    let signature_header = [
+        ("github", "x-hub-signature-256"),
+        ("gitlab", "x-gitlab-token"),
+        ("jira", "x-hub-signature"),
+        ("slack", "x-slack-signature"),
+        ("linear", "linear-signature"),
+    ];
+    for (provider, header) in signature_header {
+        received.0.lock().expect("lock").clear();
+        let report = send_webhooks(SendOptions::new(provider, url.clone(), SECRET, 12))
+            .await
+            .expect("send");
+        assert_eq!(
+            (report.sent, report.transport_errors),
+            (12, 0),
+            "{provider}"
+        );
+        let ids: std::collections::HashSet<&str> = report
+            .results
+            .iter()
+            .map(|r| r.delivery_id.as_str())
+            .collect();
+        assert_eq!(
+            ids.len(),
+            12,
+            "{provider}: every delivery has an id of its own"
+        );
+        for (headers, body) in received.0.lock().expect("lock").iter() {
+            assert!(headers.contains_key(header), "{provider}: no {header}");
+            assert!(serde_json::from_slice::<serde_json::Value>(body).is_ok());
+        }
+    }
 }
 
 #[tokio::test]
@@ -145,7 +190,8 @@ async fn same_seed_plans_the_same_faults_but_every_run_sends_new_deliveries() {
             .map(|d| d.delivery_id.clone())
             .collect::<std::collections::BTreeSet<_>>()
     };
-    let mut o = SendOptions::github(url, SECRET, "issues", 10);
+    let mut o = SendOptions::new("github", url, SECRET, 10);
+    o.event = Some("issues".to_owned());
     o.duplicate_rate = 0.3;
     o.bad_signature_rate = 0.3;
     let a = send_webhooks(o.clone()).await.expect("send");
@@ -159,14 +205,24 @@ async fn same_seed_plans_the_same_faults_but_every_run_sends_new_deliveries() {
 }
 
 #[tokio::test]
-async fn unknown_events_and_bad_rates_are_refused() {
+async fn unknown_providers_events_and_bad_rates_are_refused() {
     let url = Url::parse("http://127.0.0.1:9/").expect("url");
+    let mut o = SendOptions::new("github", url.clone(), SECRET, 1);
+    o.event = Some("deployment".to_owned());
+    let err = send_webhooks(o)
+        .await
+        .expect_err("no such event")
+        .to_string();
     assert!(
-        send_webhooks(SendOptions::github(url.clone(), SECRET, "deployment", 1))
-            .await
-            .is_err()
+        err.contains("deployment") && err.contains("pull_request"),
+        "{err}"
     );
-    let mut o = SendOptions::github(url, SECRET, "push", 1);
+    let err = send_webhooks(SendOptions::new("gitbucket", url.clone(), SECRET, 1))
+        .await
+        .expect_err("no such provider")
+        .to_string();
+    assert!(err.contains("gitbucket") && err.contains("gitlab"), "{err}");
+    let mut o = SendOptions::new("github", url, SECRET, 1);
     o.duplicate_rate = 1.5;
     assert!(send_webhooks(o).await.is_err());
 }

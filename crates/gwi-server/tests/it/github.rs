@@ -114,12 +114,13 @@ async fn sandbox_deliveries(engine: Engine) {
     let store = opened.store.clone();
     let running = spawn(server(vec![github], store.clone(), fast_config())).await;
 
-    let mut options = gwi_sandbox::SendOptions::github(
+    let mut options = gwi_sandbox::SendOptions::new(
+        "github",
         url::Url::parse(&running.url("/webhooks/github")).unwrap(),
         SECRET,
-        "issues",
         60,
     );
+    options.event = Some("issues".to_owned());
     options.duplicate_rate = 0.25;
     options.bad_signature_rate = 0.1;
     options.concurrency = 8;
