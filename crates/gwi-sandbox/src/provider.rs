@@ -109,6 +109,21 @@ pub enum ChangeAction {
     Deleted,
 }
 
+impl ChangeAction {
+    /// Each `(kind, action, id)` of `touched` once, with the strongest action done to it (a
+    /// record created and then updated in one mutation was created), in `(kind, id)` order.
+    pub fn strongest<K: Ord>(touched: Vec<(K, Self, u64)>) -> Vec<(K, Self, u64)> {
+        let mut strongest = std::collections::BTreeMap::new();
+        for (kind, action, id) in touched {
+            let held = strongest.entry((kind, id)).or_insert(action);
+            *held = (*held).max(action);
+        }
+        (strongest.into_iter())
+            .map(|((kind, id), action)| (kind, action, id))
+            .collect()
+    }
+}
+
 /// One record a mutation touched.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub struct Change {

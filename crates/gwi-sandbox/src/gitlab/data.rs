@@ -393,15 +393,7 @@ impl Data {
                 }
             }
         }
-        let mut strongest = std::collections::BTreeMap::new();
-        for (kind, action, id) in changes {
-            let held = strongest.entry((kind, id)).or_insert(action);
-            *held = (*held).max(action);
-        }
-        strongest
-            .into_iter()
-            .map(|((kind, id), action)| (kind, action, id))
-            .collect()
+        ChangeAction::strongest(changes)
     }
 
     /// Deletes a note, or a merge request or issue of project `scope` with its notes, at `at`.

@@ -1,8 +1,6 @@
 //! Jira's objects as sandbox tables: issues, comments and changelog histories, generated from the
 //! seed and changed by mutations.
 
-use std::collections::BTreeMap;
-
 use serde_json::{Value, json};
 
 use crate::core::rng::SandboxRng;
@@ -498,14 +496,6 @@ impl Data {
                 }
             }
         }
-        let mut strongest = BTreeMap::new();
-        for (kind, action, id) in changes {
-            let held = strongest.entry((kind, id)).or_insert(action);
-            *held = (*held).max(action);
-        }
-        strongest
-            .into_iter()
-            .map(|((kind, id), action)| (kind, action, id))
-            .collect()
+        ChangeAction::strongest(changes)
     }
 }

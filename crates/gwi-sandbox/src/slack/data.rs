@@ -1,7 +1,7 @@
 //! Slack's objects as sandbox tables: fixed channels, users and messages generated from the seed,
 //! changed by mutations.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use serde_json::{Value, json};
 
@@ -425,15 +425,7 @@ impl Data {
                 }
             }
         }
-        let mut strongest = BTreeMap::new();
-        for (kind, action, id) in changes {
-            let held = strongest.entry((kind, id)).or_insert(action);
-            *held = (*held).max(action);
-        }
-        strongest
-            .into_iter()
-            .map(|((kind, id), action)| (kind, action, id))
-            .collect()
+        ChangeAction::strongest(changes)
     }
 }
 
