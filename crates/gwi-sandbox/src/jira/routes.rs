@@ -5,15 +5,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::{OriginalUri, Path, State};
+use axum::extract::{FromRequestParts, OriginalUri, Path, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
 use base64::Engine as _;
+use http::request::Parts;
 use http::{HeaderMap, HeaderValue, StatusCode, header};
 use serde_json::{Value, json};
 
 use super::Jira;
-use super::data::{PROJECTS, SITE_TZ};
+use super::data::{Data, PROJECTS, SITE_TZ};
 use super::jql;
 use super::render::{FIELDS, View, jira_time};
 use crate::core::auth::{Refusal, bearer_token};
@@ -138,19 +139,36 @@ fn credentials(headers: &HeaderMap) -> Option<String> {
     text.split_once(':').map(|(_, token)| token.to_owned())
 }
 
-impl Ctx {
-    /// Jira's refusal of a request, if it is refused.
-    fn refusal(&self, headers: &HeaderMap) -> Option<Response> {
-        let token = credentials(headers);
-        self.jira
-            .gate
-            .admit(token.as_deref(), true)
-            .err()
-            .map(refused)
-    }
+/// A request Jira let through: the site root it addressed (for the URLs in bodies) and its
+/// query.
+struct Admitted {
+    root: String,
+    pairs: Vec<(String, String)>,
+}
 
-    fn root(&self, headers: &HeaderMap) -> String {
-        format!("{}{}", origin(headers, "127.0.0.1"), self.mount)
+impl FromRequestParts<Ctx> for Admitted {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, ctx: &Ctx) -> Result<Self, Response> {
+        let token = credentials(&parts.headers);
+        let gate = &ctx.jira.gate;
+        gate.admit(token.as_deref(), true).map_err(refused)?;
+        Ok(Self {
+            root: format!("{}{}", origin(&parts.headers, "127.0.0.1"), ctx.mount),
+            pairs: parse_query(parts.uri.query()),
+        })
+    }
+}
+
+impl Admitted {
+    /// A view rendering `data` for this request's site root, in REST API v3's shapes.
+    fn view<'a>(&'a self, ctx: &'a Ctx, data: &'a Data) -> View<'a> {
+        View {
+            root: &self.root,
+            t: &ctx.jira.templates,
+            data,
+            api: 3,
+        }
     }
 }
 
@@ -165,33 +183,15 @@ fn number(pairs: &[(String, String)], name: &str, default: usize, max: usize) ->
         .map_or(default, |n| n.min(max))
 }
 
-macro_rules! view {
-    ($ctx:expr, $headers:expr, $data:ident, $view:ident) => {
-        let $data = $ctx.jira.data.read();
-        let root = $ctx.root(&$headers);
-        let $view = View {
-            root: &root,
-            t: &$ctx.jira.templates,
-            data: &$data,
-            api: 3,
-        };
-    };
-}
-
-async fn myself(State(ctx): State<Ctx>, headers: HeaderMap) -> Response {
-    if let Some(r) = ctx.refusal(&headers) {
-        return r;
-    }
-    view!(ctx, headers, data, view);
+async fn myself(State(ctx): State<Ctx>, req: Admitted) -> Response {
+    let data = ctx.jira.data.read();
+    let view = req.view(&ctx, &data);
     ok(view.myself())
 }
 
-async fn server_info(State(ctx): State<Ctx>, headers: HeaderMap) -> Response {
-    if let Some(r) = ctx.refusal(&headers) {
-        return r;
-    }
+async fn server_info(req: Admitted) -> Response {
     ok(json!({
-        "baseUrl": ctx.root(&headers), "version": "1001.0.0", "versionNumbers": [1001, 0, 0],
+        "baseUrl": req.root, "version": "1001.0.0", "versionNumbers": [1001, 0, 0],
         "deploymentType": "Cloud", "buildNumber": 100_001, "scmInfo": "gwi-sandbox",
         "serverTime": jira_time(now_secs()), "serverTitle": "Jira",
     }))
@@ -203,13 +203,10 @@ async fn removed() -> Response {
 
 async fn projects(
     State(ctx): State<Ctx>,
-    headers: HeaderMap,
+    req: Admitted,
     OriginalUri(uri): OriginalUri,
 ) -> Response {
-    if let Some(r) = ctx.refusal(&headers) {
-        return r;
-    }
-    let pairs = parse_query(uri.query());
+    let pairs = &req.pairs;
     let keys: Vec<&str> = pairs
         .iter()
         .filter(|(k, _)| k == "keys")
@@ -217,10 +214,11 @@ async fn projects(
         .map(str::trim)
         .collect();
     let insight =
-        query_value(&pairs, "expand").is_some_and(|e| e.split(',').any(|x| x == "insight"));
-    let start = number(&pairs, "startAt", 0, usize::MAX);
-    let max = number(&pairs, "maxResults", 50, 100).max(1);
-    view!(ctx, headers, data, view);
+        query_value(pairs, "expand").is_some_and(|e| e.split(',').any(|x| x == "insight"));
+    let start = number(pairs, "startAt", 0, usize::MAX);
+    let max = number(pairs, "maxResults", 50, 100).max(1);
+    let data = ctx.jira.data.read();
+    let view = req.view(&ctx, &data);
     let all: Vec<usize> = (0..PROJECTS.len())
         .filter(|s| {
             keys.is_empty()
@@ -268,16 +266,9 @@ fn key_order(a: &Row, b: &Row) -> std::cmp::Ordering {
     (PROJECTS[a.scope].1, a.u64("num")).cmp(&(PROJECTS[b.scope].1, b.u64("num")))
 }
 
-async fn search(
-    State(ctx): State<Ctx>,
-    headers: HeaderMap,
-    OriginalUri(uri): OriginalUri,
-) -> Response {
-    if let Some(r) = ctx.refusal(&headers) {
-        return r;
-    }
-    let pairs = parse_query(uri.query());
-    let text = query_value(&pairs, "jql").unwrap_or("");
+async fn search(State(ctx): State<Ctx>, req: Admitted) -> Response {
+    let pairs = &req.pairs;
+    let text = query_value(pairs, "jql").unwrap_or("");
     let tz: chrono_tz::Tz = SITE_TZ.parse().unwrap_or(chrono_tz::UTC);
     let query = match jql::parse(text, tz) {
         Ok(q) => q,
@@ -294,10 +285,11 @@ async fn search(
             "Unbounded JQL queries are not allowed here. Please add a search restriction to your query.",
         );
     }
-    let fields = requested_fields(&pairs);
+    let fields = requested_fields(pairs);
     let changelog =
-        query_value(&pairs, "expand").is_some_and(|e| e.split(',').any(|x| x == "changelog"));
-    view!(ctx, headers, data, view);
+        query_value(pairs, "expand").is_some_and(|e| e.split(',').any(|x| x == "changelog"));
+    let data = ctx.jira.data.read();
+    let view = req.view(&ctx, &data);
     let mut rows: Vec<&Row> = data
         .issues
         .live()
@@ -337,13 +329,13 @@ async fn search(
         }
         key_order(a, b)
     });
-    let max = query_value(&pairs, "maxResults").and_then(|v| v.trim().parse().ok());
+    let max = query_value(pairs, "maxResults").and_then(|v| v.trim().parse().ok());
     let page = match cursor_page(
         rows.len(),
         max,
         50,
         100,
-        query_value(&pairs, "nextPageToken"),
+        query_value(pairs, "nextPageToken"),
     ) {
         Ok(p) => p,
         Err(_) => {
@@ -369,52 +361,38 @@ fn find<'d>(data: &'d super::data::Data, id_or_key: &str) -> Option<&'d Row> {
     data.issue_by(id_or_key).filter(|r| r.deleted.is_none())
 }
 
-async fn issue(
-    State(ctx): State<Ctx>,
-    headers: HeaderMap,
-    OriginalUri(uri): OriginalUri,
-    Path(id): Path<String>,
-) -> Response {
-    if let Some(r) = ctx.refusal(&headers) {
-        return r;
-    }
-    let pairs = parse_query(uri.query());
-    view!(ctx, headers, data, view);
+async fn issue(State(ctx): State<Ctx>, req: Admitted, Path(id): Path<String>) -> Response {
+    let pairs = &req.pairs;
+    let data = ctx.jira.data.read();
+    let view = req.view(&ctx, &data);
     let Some(row) = find(&data, &id) else {
         return errors(StatusCode::NOT_FOUND, NO_ISSUE);
     };
-    let mut fields = requested_fields(&pairs);
+    let mut fields = requested_fields(pairs);
     if !pairs.iter().any(|(k, _)| k == "fields") {
         fields = FIELDS.iter().map(|f| (*f).to_owned()).collect();
     }
     let changelog =
-        query_value(&pairs, "expand").is_some_and(|e| e.split(',').any(|x| x == "changelog"));
+        query_value(pairs, "expand").is_some_and(|e| e.split(',').any(|x| x == "changelog"));
     ok(view.issue(row, &fields, changelog))
 }
 
-async fn comments(
-    State(ctx): State<Ctx>,
-    headers: HeaderMap,
-    OriginalUri(uri): OriginalUri,
-    Path(id): Path<String>,
-) -> Response {
-    if let Some(r) = ctx.refusal(&headers) {
-        return r;
-    }
-    let pairs = parse_query(uri.query());
-    view!(ctx, headers, data, view);
+async fn comments(State(ctx): State<Ctx>, req: Admitted, Path(id): Path<String>) -> Response {
+    let pairs = &req.pairs;
+    let data = ctx.jira.data.read();
+    let view = req.view(&ctx, &data);
     let Some(row) = find(&data, &id) else {
         return errors(StatusCode::NOT_FOUND, NO_ISSUE);
     };
-    let start = number(&pairs, "startAt", 0, usize::MAX);
-    let max = number(&pairs, "maxResults", 50, 100);
+    let start = number(pairs, "startAt", 0, usize::MAX);
+    let max = number(pairs, "maxResults", 50, 100);
     let mut rows: Vec<&Row> = data
         .comments
         .live()
         .filter(|c| c.parent == Some(row.id))
         .collect();
     rows.sort_by_key(|c| (c.created, c.id));
-    if query_value(&pairs, "orderBy").is_some_and(|o| o.starts_with('-')) {
+    if query_value(pairs, "orderBy").is_some_and(|o| o.starts_with('-')) {
         rows.reverse();
     }
     let total = rows.len();
@@ -429,13 +407,11 @@ async fn comments(
 
 async fn comment(
     State(ctx): State<Ctx>,
-    headers: HeaderMap,
+    req: Admitted,
     Path((id, comment)): Path<(String, u64)>,
 ) -> Response {
-    if let Some(r) = ctx.refusal(&headers) {
-        return r;
-    }
-    view!(ctx, headers, data, view);
+    let data = ctx.jira.data.read();
+    let view = req.view(&ctx, &data);
     let Some(row) = find(&data, &id) else {
         return errors(StatusCode::NOT_FOUND, NO_ISSUE);
     };
@@ -449,22 +425,15 @@ async fn comment(
     }
 }
 
-async fn changelog(
-    State(ctx): State<Ctx>,
-    headers: HeaderMap,
-    OriginalUri(uri): OriginalUri,
-    Path(id): Path<String>,
-) -> Response {
-    if let Some(r) = ctx.refusal(&headers) {
-        return r;
-    }
-    let pairs = parse_query(uri.query());
-    view!(ctx, headers, data, view);
+async fn changelog(State(ctx): State<Ctx>, req: Admitted, Path(id): Path<String>) -> Response {
+    let pairs = &req.pairs;
+    let data = ctx.jira.data.read();
+    let view = req.view(&ctx, &data);
     let Some(row) = find(&data, &id) else {
         return errors(StatusCode::NOT_FOUND, NO_ISSUE);
     };
-    let start = number(&pairs, "startAt", 0, usize::MAX);
-    let max = number(&pairs, "maxResults", 100, 100);
+    let start = number(pairs, "startAt", 0, usize::MAX);
+    let max = number(pairs, "maxResults", 100, 100);
     let all = view.histories(row.id);
     let total = all.len();
     let values: Vec<Value> = all.into_iter().skip(start).take(max).collect();
