@@ -144,5 +144,5 @@ pub use error::SandboxError;
 pub use faults::{FaultConfig, FaultKind};
 pub use github::{GitHubCounts, RepoCounts};
 pub use provider::{Change, ChangeAction, Delivery, Expected, MutationReport, Provider};
-pub use server::{PROVIDERS, RecordCounts, Sandbox, SandboxHandle, SandboxStats};
+pub use server::{PROVIDERS, RecordCounts, Sandbox, SandboxHandle, SandboxStats, webhook_events};
 pub use webhook::{DeliveryResult, SendOptions, SendReport, github_signature, send_webhooks};

@@ -47,7 +47,7 @@ pub trait Provider: Send + Sync + 'static {
 }
 
 /// A webhook delivery as the provider sends it: headers (signature included) and body.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Delivery {
     /// The provider's name for the event (`pull_request`, `Merge Request Hook`, `message`).
     pub event: &'static str,
@@ -57,6 +57,19 @@ pub struct Delivery {
     pub headers: Vec<(String, String)>,
     /// The raw body.
     pub body: Vec<u8>,
+}
+
+/// Header names only: some providers sign by sending the secret itself (GitLab's token).
+impl std::fmt::Debug for Delivery {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names: Vec<&str> = self.headers.iter().map(|(k, _)| k.as_str()).collect();
+        f.debug_struct("Delivery")
+            .field("event", &self.event)
+            .field("id", &self.id)
+            .field("headers", &names)
+            .field("body_bytes", &self.body.len())
+            .finish()
+    }
 }
 
 impl Delivery {
@@ -110,7 +123,7 @@ pub enum ChangeAction {
 }
 
 impl ChangeAction {
-    /// Each `(kind, action, id)` of `touched` once, with the strongest action done to it (a
+    /// Each `(kind, id)` of `touched` once, with the strongest action done to it (a
     /// record created and then updated in one mutation was created), in `(kind, id)` order.
     pub fn strongest<K: Ord>(touched: Vec<(K, Self, u64)>) -> Vec<(K, Self, u64)> {
         let mut strongest = std::collections::BTreeMap::new();
@@ -145,6 +158,10 @@ pub struct Change {
     /// Commit sha, for commits.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sha: Option<String>,
+    /// The data generation of the mutation that made it: a delivery for the change derives its
+    /// id from it, so one change keeps its id however late its delivery is built.
+    #[serde(skip)]
+    pub generation: u64,
 }
 
 /// What `POST /_sandbox/mutate` changed.

@@ -32,6 +32,19 @@ use crate::stats::{Faults, RequestStats, Requests};
 /// The providers a sandbox can serve, by name.
 pub const PROVIDERS: &[&str] = &["github", "gitlab", "slack", "linear", "jira"];
 
+/// The events the sandbox's `name` sends deliveries for, in the provider's words; `None` for a
+/// provider it does not know.
+pub fn webhook_events(name: &str) -> Option<&'static [&'static str]> {
+    Some(match name {
+        "github" => &crate::github::WEBHOOK_EVENTS,
+        "gitlab" => &crate::gitlab::WEBHOOK_EVENTS,
+        "slack" => &crate::slack::WEBHOOK_EVENTS,
+        "linear" => &crate::linear::WEBHOOK_EVENTS,
+        "jira" => &crate::jira::WEBHOOK_EVENTS,
+        _ => return None,
+    })
+}
+
 /// A fresh instance of the provider `name` at `seed` and `scale`, with the default tokens and
 /// rate limit.
 pub(crate) fn provider_named(
@@ -354,6 +367,12 @@ impl SandboxHandle {
     /// Request, fault and record counters (what `GET /_sandbox/stats` returns).
     pub fn stats(&self) -> SandboxStats {
         self.state.stats()
+    }
+
+    /// Request and fault counters alone: cheaper than [`SandboxHandle::stats`], which also
+    /// lists every record each provider serves to count them.
+    pub fn requests(&self) -> crate::stats::RequestCounts {
+        self.state.injector.stats().snapshot()
     }
 
     /// The fault settings now.

@@ -1,7 +1,7 @@
 //! The signed webhook sender: each delivery is the one the provider sends for a change the
 //! sender makes to the provider's data, with the provider's headers and signature.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, VecDeque};
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,7 +14,7 @@ use sha2::Sha256;
 use url::Url;
 
 use crate::core::rng::SandboxRng;
-use crate::core::time::now_secs;
+use crate::core::time::{Secs, now_secs};
 use crate::error::SandboxError;
 use crate::provider::{Delivery, Provider};
 
@@ -153,8 +153,8 @@ fn check_rate(name: &str, r: f64) -> Result<(), SandboxError> {
     }
 }
 
-/// Records each round of changes touches.
-const CHANGES_PER_ROUND: usize = 8;
+/// Records each round of changes touches; rounds are stamped one second apart.
+const CHANGES_PER_ROUND: usize = 32;
 /// Rounds of changes without one delivery of the wanted event before the sender gives up.
 const ROUNDS_WITHOUT_A_DELIVERY: usize = 200;
 /// Where the URLs inside payloads point: the sandbox's default address.
@@ -162,10 +162,13 @@ const PAYLOAD_BASE_URL: &str = "http://127.0.0.1:8787/";
 
 /// Sends `options.count` signed deliveries (plus duplicates) and reports what came back.
 ///
-/// The sender changes the provider's data (a sandbox's, for the same seed and scale) a few
-/// records at a time, one second apart, and sends the delivery the provider sends for each
-/// change. The changes, and which deliveries are duplicated or mis-signed, follow the seed; the
-/// delivery ids are new in every run, as a provider's are, and with `concurrency > 1` the
+/// The sender changes its own copy of the provider's data (what a sandbox with the same seed
+/// and scale serves) a few records at a time, and sends the delivery the provider sends for each
+/// change as soon as it is made, so timestamps that receivers bound (Slack's, Linear's) are
+/// fresh. Rounds of changes are stamped one second apart from now, so a long run stamps its last
+/// changes ahead of the clock (about `count / 32` seconds). A duplicate follows its original one
+/// round later. The changes, and which deliveries are duplicated or mis-signed, follow the seed;
+/// the delivery ids are new in every run, as a provider's are, and with `concurrency > 1` the
 /// arrival order is not fixed.
 pub async fn send_webhooks(options: SendOptions) -> Result<SendReport, SandboxError> {
     check_rate("duplicate rate", options.duplicate_rate)?;
@@ -175,17 +178,27 @@ pub async fn send_webhooks(options: SendOptions) -> Result<SendReport, SandboxEr
             "concurrency must be at least 1".into(),
         ));
     }
+    let events = crate::server::webhook_events(&options.provider).ok_or_else(|| {
+        SandboxError::UnknownProvider(options.provider.clone(), crate::PROVIDERS.join(", "))
+    })?;
+    if let Some(event) = options.event.as_deref().filter(|e| !events.contains(e)) {
+        return Err(SandboxError::InvalidOptions(format!(
+            "{} sends no `{event}` deliveries (its events: {})",
+            options.provider,
+            events.join(", ")
+        )));
+    }
     let provider = crate::server::provider_named(&options.provider, options.seed, options.scale)?;
     let client = reqwest::Client::builder()
         .timeout(options.timeout)
         .no_proxy()
         .build()
         .map_err(|e| SandboxError::HttpClient(e.to_string()))?;
-    let plan = plan(provider.as_ref(), &options)?;
+    let mut plan = Plan::new(provider.as_ref(), &options);
 
     let client = &client;
     let to = &options.to;
-    let mut results: Vec<(usize, DeliveryResult)> = futures::stream::iter(plan)
+    let mut results: Vec<(usize, DeliveryResult)> = futures::stream::iter(plan.by_ref())
         .map(|p| async move {
             let mut request = client.post(to.clone()).body(p.delivery.body.clone());
             for (name, value) in &p.delivery.headers {
@@ -217,8 +230,17 @@ pub async fn send_webhooks(options: SendOptions) -> Result<SendReport, SandboxEr
         .await;
     results.sort_by_key(|(i, _)| *i);
 
+    if plan.idle == ROUNDS_WITHOUT_A_DELIVERY {
+        return Err(SandboxError::InvalidOptions(format!(
+            "{} stopped bringing `{}` deliveries after {} of {}",
+            options.provider,
+            options.event.as_deref().unwrap_or("any"),
+            plan.made,
+            options.count
+        )));
+    }
     let mut report = SendReport {
-        deliveries: options.count,
+        deliveries: plan.made,
         ..SendReport::default()
     };
     for (_, r) in results {
@@ -234,28 +256,74 @@ pub async fn send_webhooks(options: SendOptions) -> Result<SendReport, SandboxEr
     Ok(report)
 }
 
-/// The deliveries to send: originals in order, then the duplicates.
-fn plan(provider: &dyn Provider, options: &SendOptions) -> Result<Vec<Planned>, SandboxError> {
-    let secret = options.secret.expose_secret();
-    let wrong_secret = format!("{secret}-not-the-secret");
-    let mut rng = SandboxRng::derive(options.seed, "webhook", &[]);
-    let mut at = provider.newest_timestamp().max(now_secs());
-    let (mut plan, mut again) = (Vec::with_capacity(options.count), Vec::new());
-    let (mut idle, mut seen) = (0, BTreeSet::new());
-    while plan.len() < options.count {
-        at += 1;
-        let before = plan.len();
-        for change in provider.mutate(CHANGES_PER_ROUND, at, &mut rng) {
-            if plan.len() == options.count {
+/// The deliveries to send, made a round of changes at a time as the sender asks for them:
+/// each round's originals, then the previous round's duplicates.
+struct Plan<'a> {
+    provider: &'a dyn Provider,
+    options: &'a SendOptions,
+    wrong_secret: String,
+    rng: SandboxRng,
+    at: Secs,
+    /// Originals made so far.
+    made: usize,
+    /// Deliveries handed out so far (originals and duplicates).
+    sent: usize,
+    /// Rounds in a row that brought no delivery of the wanted event.
+    idle: usize,
+    ready: VecDeque<Planned>,
+    /// This round's deliveries to send again, with whether they are mis-signed.
+    again: Vec<(Arc<Delivery>, bool)>,
+}
+
+impl<'a> Plan<'a> {
+    fn new(provider: &'a dyn Provider, options: &'a SendOptions) -> Self {
+        Self {
+            provider,
+            options,
+            wrong_secret: format!("{}-not-the-secret", options.secret.expose_secret()),
+            rng: SandboxRng::derive(options.seed, "webhook", &[]),
+            at: provider.newest_timestamp().max(now_secs()),
+            made: 0,
+            sent: 0,
+            idle: 0,
+            ready: VecDeque::new(),
+            again: Vec::new(),
+        }
+    }
+
+    fn push(&mut self, delivery: Arc<Delivery>, duplicate: bool, bad_signature: bool) {
+        self.ready.push_back(Planned {
+            index: self.sent,
+            delivery,
+            duplicate,
+            bad_signature,
+        });
+        self.sent += 1;
+    }
+
+    /// Makes one round of changes: queues its deliveries, then the last round's duplicates.
+    fn round(&mut self) {
+        let earlier = std::mem::take(&mut self.again);
+        self.at += 1;
+        let (options, before) = (self.options, self.made);
+        for change in self
+            .provider
+            .mutate(CHANGES_PER_ROUND, self.at, &mut self.rng)
+        {
+            if self.made == options.count {
                 break;
             }
-            let bad_signature = rng.chance(options.bad_signature_rate);
-            let duplicate = rng.chance(options.duplicate_rate);
-            let key = if bad_signature { &wrong_secret } else { secret };
-            let Some(delivery) = provider.webhook_for(&change, key, PAYLOAD_BASE_URL) else {
+            let bad_signature = self.rng.chance(options.bad_signature_rate);
+            let duplicate = self.rng.chance(options.duplicate_rate);
+            let secret = if bad_signature {
+                self.wrong_secret.as_str()
+            } else {
+                options.secret.expose_secret()
+            };
+            let Some(delivery) = self.provider.webhook_for(&change, secret, PAYLOAD_BASE_URL)
+            else {
                 continue;
             };
-            seen.insert(delivery.event);
             if options
                 .event
                 .as_deref()
@@ -265,40 +333,40 @@ fn plan(provider: &dyn Provider, options: &SendOptions) -> Result<Vec<Planned>, 
             }
             let delivery = Arc::new(delivery);
             if duplicate {
-                again.push((Arc::clone(&delivery), bad_signature));
+                self.again.push((Arc::clone(&delivery), bad_signature));
             }
-            plan.push(Planned {
-                index: plan.len(),
-                delivery,
-                duplicate: false,
-                bad_signature,
-            });
+            self.push(delivery, false, bad_signature);
+            self.made += 1;
         }
-        idle = if plan.len() > before { 0 } else { idle + 1 };
-        if idle == ROUNDS_WITHOUT_A_DELIVERY {
-            let seen: Vec<&str> = seen.into_iter().collect();
-            return Err(SandboxError::InvalidOptions(format!(
-                "{} sends no `{}` deliveries for the sandbox's changes (it sends: {})",
-                options.provider,
-                options.event.as_deref().unwrap_or("any"),
-                if seen.is_empty() {
-                    "none".to_owned()
-                } else {
-                    seen.join(", ")
+        for (delivery, bad_signature) in earlier {
+            self.push(delivery, true, bad_signature);
+        }
+        self.idle = if self.made > before { 0 } else { self.idle + 1 };
+    }
+}
+
+impl Iterator for Plan<'_> {
+    type Item = Planned;
+
+    fn next(&mut self) -> Option<Planned> {
+        loop {
+            if let Some(next) = self.ready.pop_front() {
+                return Some(next);
+            }
+            let done = self.made == self.options.count || self.idle == ROUNDS_WITHOUT_A_DELIVERY;
+            if done {
+                let last = std::mem::take(&mut self.again);
+                if last.is_empty() {
+                    return None;
                 }
-            )));
+                for (delivery, bad_signature) in last {
+                    self.push(delivery, true, bad_signature);
+                }
+            } else {
+                self.round();
+            }
         }
     }
-    let originals = plan.len();
-    for (i, (delivery, bad_signature)) in again.into_iter().enumerate() {
-        plan.push(Planned {
-            index: originals + i,
-            delivery,
-            duplicate: true,
-            bad_signature,
-        });
-    }
-    Ok(plan)
 }
 
 #[cfg(test)]

@@ -292,7 +292,7 @@ impl Bench {
     }
 
     fn requests(&self) -> u64 {
-        self.sandbox.stats().requests.total
+        self.sandbox.requests().requests.total
     }
 
     /// Verifies and maps the provider's webhook for each of `changes` with `connector` (built
@@ -440,7 +440,7 @@ pub async fn a_sync_under_faults_stores_the_same_set(subject: &Subject) -> Verdi
         .map_err(|e| format!("faults refused: {e}"))?;
     bench.sync_ok().await?;
     let stored = bench.store_equals_expected("under faults").await?;
-    let injected = bench.sandbox.stats().faults.total;
+    let injected = bench.sandbox.requests().faults.total;
     ensure!(injected > 0, "no fault was injected");
     Ok(format!(
         "{stored} records through {injected} injected faults"

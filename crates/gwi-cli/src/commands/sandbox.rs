@@ -119,9 +119,12 @@ Examples:
       --to http://127.0.0.1:8080/webhooks/gitlab --count 500 \\
       --duplicate-rate 0.05 --bad-signature-rate 0.02 --concurrency 16
 
-Each delivery is the one the provider sends for a change the sender makes to a sandbox's data
-(the same --seed and --scale serve the same records), with the provider's own headers and
-signature, and a delivery id new to this run (a duplicate re-sends the same id and body):
+Each delivery is the one the provider sends for a change the sender makes to its own copy of a
+sandbox's data (the same --seed and --scale; a running sandbox does not see these changes), sent
+as soon as it is made, with the provider's own headers and signature and a delivery id new to
+this run; a duplicate re-sends the same id and body a little later. Changes are stamped one
+second apart from now, 32 at a time, so a long run stamps its last ones ahead of the clock;
+URLs in payloads point at http://127.0.0.1:8787/.
   github  X-GitHub-Event, X-GitHub-Delivery, X-Hub-Signature-256: sha256=<hex HMAC-SHA256>
           events: pull_request, issues, issue_comment, pull_request_review,
           pull_request_review_comment, push, workflow_run
@@ -332,6 +335,26 @@ mod tests {
         assert_eq!(cli.args.serve.seed, 7);
         assert_eq!(cli.args.serve.scale, 1);
         assert_eq!(cli.args.serve.faults.too_many_requests, 0.01);
+    }
+
+    #[test]
+    fn send_webhook_help_lists_every_event_of_every_provider() {
+        use clap::CommandFactory as _;
+        let mut cli = Cli::command();
+        let help = cli
+            .find_subcommand_mut("send-webhook")
+            .map(|c| c.render_long_help().to_string())
+            .unwrap_or_default();
+        for provider in gwi_sandbox::PROVIDERS {
+            let events = gwi_sandbox::webhook_events(provider).unwrap_or_default();
+            assert!(!events.is_empty(), "{provider}");
+            for event in events {
+                assert!(
+                    help.contains(event),
+                    "{provider}: {event} missing from the help"
+                );
+            }
+        }
     }
 
     #[test]

@@ -21,11 +21,11 @@ use std::sync::Arc;
 use axum::Router;
 use bytes::Bytes;
 
-pub(crate) use self::data::Data;
+use self::data::Data;
 pub use self::data::{DATA_END, DATA_START, OWNER, REPO_NAMES};
 use self::data::{flag, is_pull};
 use self::render::Parts;
-pub(crate) use self::render::{Templates, View};
+use self::render::{Templates, View};
 use self::routes::{Endpoint, ListQuery};
 use crate::core::auth::{Gate, TokenPolicy};
 use crate::core::cache::GenerationCache;
@@ -231,6 +231,17 @@ impl GitHub {
     }
 }
 
+/// The events GitHub's deliveries are for here (what `webhook_for` sends).
+pub const WEBHOOK_EVENTS: [&str; 7] = [
+    "pull_request",
+    "issues",
+    "issue_comment",
+    "pull_request_review",
+    "pull_request_review_comment",
+    "push",
+    "workflow_run",
+];
+
 impl Provider for GitHub {
     fn name(&self) -> &'static str {
         "github"
@@ -275,6 +286,7 @@ impl Provider for GitHub {
                 let sha = (kind == "commit").then(|| row.map_or("", |r| r.str("sha")).to_owned());
                 Change {
                     provider: "github",
+                    generation: data.generation,
                     scope: full_name(scope),
                     kind,
                     action,
@@ -319,7 +331,7 @@ impl Provider for GitHub {
                 hash_str(change.kind),
                 change.id,
                 hash_str(change.sha.as_deref().unwrap_or("")),
-                data.generation,
+                change.generation,
             ],
         );
         let delivery = uuid::Uuid::from_u64_pair(rng.next_u64(), rng.next_u64()).to_string();

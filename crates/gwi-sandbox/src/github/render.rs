@@ -866,8 +866,8 @@ impl<'a> View<'a> {
     }
 
     /// The webhook body of `event` about repository `scope`, from its recorded delivery with
-    /// `fields` written in; `sender` is the user who acted.
-    pub fn hook(&self, event: &str, scope: usize, sender: u64, fields: Fields<'_>) -> Value {
+    /// `fields` written in; the sender is user 1, who makes every change.
+    pub fn hook(&self, event: &str, scope: usize, fields: Fields<'_>) -> Value {
         let mut v = self
             .t
             .copy(&format!("{event}_hook"), &["repository", "sender"]);
@@ -879,7 +879,7 @@ impl<'a> View<'a> {
         let common = [
             ("/repository", self.repo(scope)),
             ("/organization", self.organization()),
-            ("/sender", self.user(sender)),
+            ("/sender", self.user(1)),
         ];
         for (pointer, value) in common.into_iter().chain(fields) {
             set(&mut v, pointer, value);
@@ -946,7 +946,7 @@ impl<'a> View<'a> {
             ("/pusher", pusher),
             ("/repository", repository),
         ];
-        self.hook("push", scope, 1, fields)
+        self.hook("push", scope, fields)
     }
 }
 

@@ -7,8 +7,8 @@ use super::render::View;
 use crate::core::table::Row;
 use crate::provider::{Change, ChangeAction};
 
-/// The webhook GitHub sends when the record `row` of `kind` (a [`Change`]'s kind) sees `action`,
-/// done by the token's user: its event and payload.
+/// The webhook GitHub sends when the record `row` of `kind` (a [`Change`]'s kind) sees `action`: its
+/// event and payload.
 fn hook_for(
     view: &View<'_>,
     data: &Data,
@@ -67,7 +67,7 @@ fn hook_for(
         fields.push(("/changes", json!({"body": {"from": "(earlier text)"}})));
     }
     fields.push(("/action", json!(action)));
-    Some((event, view.hook(event, row.scope, 1, fields)))
+    Some((event, view.hook(event, row.scope, fields)))
 }
 
 /// The delivery GitHub sends for `change`: its event and payload, built from the record as it

@@ -465,6 +465,7 @@ pub fn change(data: &Data, kind: &'static str, action: ChangeAction, id: u64) ->
     let (_, path, _) = PROJECTS.get(row.scope)?;
     Some(Change {
         provider: "gitlab",
+        generation: data.generation,
         scope: (*path).to_owned(),
         kind,
         action,

@@ -81,6 +81,10 @@ fn record_key(data: &Data, kind: &str, id: u64) -> Option<(&'static str, String)
     })
 }
 
+/// The events GitLab's deliveries are for here (what `webhook_for` sends).
+pub const WEBHOOK_EVENTS: [&str; 4] =
+    ["Merge Request Hook", "Issue Hook", "Note Hook", "Push Hook"];
+
 impl Provider for GitLab {
     fn name(&self) -> &'static str {
         "gitlab"
@@ -191,7 +195,7 @@ impl Provider for GitLab {
         let mut rng = SandboxRng::derive(
             self.deliveries,
             "gitlab-hook",
-            &[hash_str(change.kind), change.id, data.generation],
+            &[hash_str(change.kind), change.id, change.generation],
         );
         let uuid = |rng: &mut SandboxRng| {
             uuid::Uuid::from_u64_pair(rng.next_u64(), rng.next_u64()).to_string()

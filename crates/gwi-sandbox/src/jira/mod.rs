@@ -80,6 +80,16 @@ fn record_type(kind: &str) -> &'static str {
     }
 }
 
+/// The events Jira's deliveries are for here (what `webhook_for` sends).
+pub const WEBHOOK_EVENTS: [&str; 6] = [
+    "jira:issue_created",
+    "jira:issue_updated",
+    "jira:issue_deleted",
+    "comment_created",
+    "comment_updated",
+    "comment_deleted",
+];
+
 impl Provider for Jira {
     fn name(&self) -> &'static str {
         "jira"
@@ -107,6 +117,7 @@ impl Provider for Jira {
                 let number = (kind == "issue").then(|| row.u64("num"));
                 Some(Change {
                     provider: "jira",
+                    generation: data.generation,
                     scope: PROJECTS.get(row.scope)?.1.to_owned(),
                     kind,
                     action,
@@ -223,11 +234,11 @@ impl Provider for Jira {
             &[
                 hash_str(change.kind),
                 change.id,
-                data.generation,
+                change.generation,
                 change.action as u64,
             ],
         );
-        let identifier = 1_000_000_000 + rng.below(9_000_000_000);
+        let identifier = rng.next_u64() >> 1;
         let headers = [
             ("user-agent", "Atlassian Webhook HTTP Client".to_owned()),
             ("x-atlassian-webhook-identifier", identifier.to_string()),

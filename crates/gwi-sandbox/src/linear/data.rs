@@ -1,7 +1,7 @@
 //! The seeded Linear workspace: teams, users, workflow states, labels, projects, cycles, issues
 //! and comments, kept in [`Table`]s, and the mutations that change them.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 
 use serde_json::{Value, json};
 
@@ -452,7 +452,7 @@ impl Data {
         rng: &mut SandboxRng,
     ) -> Vec<(Kind, ChangeAction, u64)> {
         self.generation += 1;
-        let mut touched: BTreeMap<(Kind, u64), ChangeAction> = BTreeMap::new();
+        let mut touched = Vec::new();
         let mut saved: HashSet<u64> = HashSet::new();
         let open = |r: &Row| !archived(r);
         for step in 0..count {
@@ -580,10 +580,9 @@ impl Data {
                 });
                 (Kind::Cycle, ChangeAction::Updated, id)
             };
-            let slot = touched.entry((kind, id)).or_insert(action);
-            *slot = (*slot).max(action);
+            touched.push((kind, action, id));
         }
-        touched.into_iter().map(|((k, id), a)| (k, a, id)).collect()
+        ChangeAction::strongest(touched)
     }
 
     /// Keeps the row as it was before this mutation's first change to it.

@@ -119,6 +119,9 @@ pub fn signature(secret: &str, body: &[u8]) -> String {
     crate::webhook::hmac_sha256_hex(secret.as_bytes(), &[body])
 }
 
+/// The events Linear's deliveries are for here (what `webhook_for` sends).
+pub const WEBHOOK_EVENTS: [&str; 4] = ["Issue", "Comment", "Project", "Cycle"];
+
 impl Provider for Linear {
     fn name(&self) -> &'static str {
         "linear"
@@ -145,6 +148,7 @@ impl Provider for Linear {
                 let row = data.get(kind, id)?;
                 Some(Change {
                     provider: "linear",
+                    generation: data.generation,
                     scope: scope(kind, row),
                     kind: kind.record(),
                     action,
@@ -219,7 +223,7 @@ impl Provider for Linear {
             self.deliveries,
             mix(hash_str(change.kind)
                 ^ change.id.rotate_left(20)
-                ^ data.generation.rotate_left(44))
+                ^ change.generation.rotate_left(44))
                 ^ change.action as u64,
         );
         let root = body.as_object_mut()?;

@@ -405,9 +405,15 @@ impl Data {
                     changes.push(("message", ChangeAction::Deleted, id));
                 }
             } else {
-                let active = |r: &Row| r.field("deleted") == false && r.field("is_bot") == false;
-                if let Some(id) = self.users.pick(rng, active) {
+                // A deactivated person comes back, so user changes never run out.
+                let person = |r: &Row| r.field("is_bot") == false;
+                if let Some(id) = self.users.pick(rng, person) {
+                    let gone = self
+                        .users
+                        .get(id)
+                        .is_some_and(|r| r.field("deleted") == true);
                     let key = match rng.below(3) {
+                        _ if gone => "deleted",
                         0 => "title",
                         1 => "real_name",
                         _ => "deleted",
@@ -417,7 +423,7 @@ impl Data {
                         let value = match key {
                             "title" => json!(title),
                             "real_name" => json!(format!("{} Jr.", row.str("real_name"))),
-                            _ => json!(true),
+                            _ => json!(!gone),
                         };
                         row.fields.insert(key.to_owned(), value);
                     });
@@ -485,6 +491,7 @@ pub fn change(data: &Data, kind: &'static str, action: ChangeAction, id: u64) ->
     };
     Some(Change {
         provider: "slack",
+        generation: data.generation,
         scope,
         kind,
         action,

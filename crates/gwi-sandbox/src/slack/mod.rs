@@ -70,6 +70,9 @@ fn signature(secret: &str, timestamp: Secs, body: &[u8]) -> String {
     format!("v0={mac}")
 }
 
+/// The events Slack's deliveries are for here (what `webhook_for` sends).
+pub const WEBHOOK_EVENTS: [&str; 2] = ["message", "user_change"];
+
 impl Provider for Slack {
     fn name(&self) -> &'static str {
         "slack"
@@ -171,9 +174,9 @@ impl Provider for Slack {
         let mut rng = SandboxRng::derive(
             self.deliveries,
             "slack-event",
-            &[hash_str(change.kind), change.id, data.generation],
+            &[hash_str(change.kind), change.id, change.generation],
         );
-        let event_id = format!("Ev0SBX{:010X}", rng.next_u64() >> 24);
+        let event_id = format!("Ev0SBX{:013X}", rng.next_u64() >> 12);
         let context = format!("1-{event_type}-{TEAM_ID}-{}", change.scope);
         let body = t.envelope(event, &event_id, at, &context);
         let body = serde_json::to_vec(&body).ok()?;

@@ -240,3 +240,27 @@ async fn every_change_kind_has_a_signed_webhook_about_that_record() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_change_keeps_its_delivery_id_and_later_changes_get_new_ones() {
+    let sb = start_default().await;
+    let ids = |changes: &[gwi_sandbox::Change], provider: &str| -> Vec<String> {
+        let deliveries = sb.webhooks_for(provider, changes, "s3cret");
+        deliveries.into_iter().map(|d| d.id).collect()
+    };
+    for provider in gwi_sandbox::PROVIDERS {
+        let first = sb.mutate(provider, 30).expect("mutate");
+        let then = ids(&first.changes, provider);
+        assert!(!then.is_empty(), "{provider}: no deliveries");
+        let mut later = BTreeSet::new();
+        for _ in 0..5 {
+            let report = sb.mutate(provider, 30).expect("mutate");
+            later.extend(ids(&report.changes, provider));
+        }
+        // Built again after later mutations (some to the same records), the first changes'
+        // deliveries keep their ids, and no later change reuses one.
+        assert_eq!(ids(&first.changes, provider), then, "{provider}");
+        assert!(then.iter().all(|id| !later.contains(id)), "{provider}");
+        assert_eq!(then.iter().collect::<BTreeSet<_>>().len(), then.len());
+    }
+}

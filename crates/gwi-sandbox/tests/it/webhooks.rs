@@ -226,3 +226,13 @@ async fn unknown_providers_events_and_bad_rates_are_refused() {
     o.duplicate_rate = 1.5;
     assert!(send_webhooks(o).await.is_err());
 }
+
+#[tokio::test]
+async fn slack_user_changes_do_not_run_out() {
+    let (url, _received) = receiver().await;
+    let mut o = SendOptions::new("slack", url, SECRET, 60);
+    o.event = Some("user_change".to_owned());
+    let report = send_webhooks(o).await.expect("send");
+    assert_eq!(report.deliveries, 60);
+    assert!(report.results.iter().all(|r| r.event == "user_change"));
+}
