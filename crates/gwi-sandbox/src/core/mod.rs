@@ -1,7 +1,8 @@
 //! Pieces every simulated provider shares: seeded randomness, timestamps, the mutation clock,
 //! page-number pagination with `Link` headers, body-token (cursor) paging, token checks,
-//! rate-limit accounting, a generation-keyed response cache, data shared under one lock, tables of objects with their listing
-//! and mutations, and templates that render provider JSON from recorded payloads.
+//! rate-limit accounting, a generation-keyed response cache, data shared under one lock, tables
+//! of objects with their listing and mutations, and templates that render provider JSON from
+//! recorded payloads.
 
 pub mod auth;
 pub mod cache;
