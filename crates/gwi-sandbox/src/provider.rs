@@ -6,7 +6,7 @@ use std::sync::Arc;
 use axum::Router;
 use serde::Serialize;
 
-use crate::core::rng::SandboxRng;
+use crate::core::rng::{SandboxRng, hash_str};
 use crate::core::time::{Iso, Secs};
 use crate::faults::FaultResponder;
 
@@ -162,6 +162,23 @@ pub struct Change {
     /// id from it, so one change keeps its id however late its delivery is built.
     #[serde(skip)]
     pub generation: u64,
+}
+
+impl Change {
+    /// Draws for this change's delivery ids, from `deliveries` (a provider instance's
+    /// [`delivery_seed`](crate::core::rng::delivery_seed)): the same for one change however
+    /// often its delivery is built, and different for any other change.
+    pub fn delivery_rng(&self, deliveries: u64) -> SandboxRng {
+        let sha = hash_str(self.sha.as_deref().unwrap_or(""));
+        let parts = [
+            hash_str(self.kind),
+            self.id,
+            sha,
+            self.generation,
+            self.action as u64,
+        ];
+        SandboxRng::derive(deliveries, "delivery", &parts)
+    }
 }
 
 /// What `POST /_sandbox/mutate` changed.

@@ -45,14 +45,14 @@ pub fn webhook_events(name: &str) -> Option<&'static [&'static str]> {
     })
 }
 
-/// A fresh instance of the provider `name` at `seed` and `scale`, with the default tokens and
-/// rate limit.
+/// A fresh instance of the provider `name` at `seed` and `scale`, accepting `tokens`, limited
+/// by `limit`.
 pub(crate) fn provider_named(
     name: &str,
-    seed: u64,
-    scale: u32,
+    (seed, scale): (u64, u32),
+    tokens: TokenPolicy,
+    limit: RateLimitConfig,
 ) -> Result<Arc<dyn Provider>, SandboxError> {
-    let (tokens, limit) = (TokenPolicy::default(), RateLimitConfig::default());
     let scale = scale.max(1);
     Ok(match name {
         "github" => Arc::new(GitHub::new(seed, scale, tokens, limit)?),
@@ -74,13 +74,10 @@ pub(crate) struct SandboxState {
     pub(crate) seed: u64,
     pub(crate) scale: u32,
     pub(crate) injector: Arc<FaultInjector>,
+    /// GitHub, served or not: [`SandboxHandle::github`] hands it out.
     pub(crate) github: Arc<GitHub>,
-    gitlab: Arc<GitLab>,
-    slack: Arc<Slack>,
-    linear: Arc<Linear>,
-    jira: Arc<Jira>,
-    /// The providers served, by name.
-    served: Vec<&'static str>,
+    /// The providers served, in [`PROVIDERS`] order.
+    served: Vec<Arc<dyn Provider>>,
     clock: MutationClock,
     mutations: AtomicU64,
 }
@@ -88,16 +85,7 @@ pub(crate) struct SandboxState {
 impl SandboxState {
     /// Every provider the sandbox serves.
     pub(crate) fn providers(&self) -> Vec<Arc<dyn Provider>> {
-        let all = [
-            Arc::clone(&self.github) as Arc<dyn Provider>,
-            Arc::clone(&self.gitlab) as Arc<dyn Provider>,
-            Arc::clone(&self.slack) as Arc<dyn Provider>,
-            Arc::clone(&self.linear) as Arc<dyn Provider>,
-            Arc::clone(&self.jira) as Arc<dyn Provider>,
-        ];
-        all.into_iter()
-            .filter(|p| self.served.contains(&p.name()))
-            .collect()
+        self.served.clone()
     }
 
     /// The provider named `name`, if the sandbox serves it.
@@ -213,21 +201,12 @@ impl Sandbox {
 
         let stats = Arc::new(RequestStats::default());
         let injector = Arc::new(FaultInjector::new(config.seed, config.faults, stats));
-        let served: Vec<&'static str> = if config.providers.is_empty() {
-            PROVIDERS.to_vec()
-        } else {
-            let mut served = Vec::new();
-            for name in &config.providers {
-                let known = PROVIDERS
-                    .iter()
-                    .find(|p| **p == name.as_str())
-                    .ok_or_else(|| {
-                        SandboxError::UnknownProvider(name.clone(), PROVIDERS.join(", "))
-                    })?;
-                served.push(*known);
-            }
-            served
-        };
+        if let Some(name) = (config.providers.iter()).find(|n| !PROVIDERS.contains(&n.as_str())) {
+            return Err(SandboxError::UnknownProvider(
+                name.clone(),
+                PROVIDERS.join(", "),
+            ));
+        }
         let scale = config.scale.max(1);
         let github = Arc::new(GitHub::new(
             config.seed,
@@ -235,39 +214,26 @@ impl Sandbox {
             config.tokens.clone(),
             config.rate_limit,
         )?);
-        let gitlab = Arc::new(GitLab::new(
-            config.seed,
-            scale,
-            config.tokens.clone(),
-            config.rate_limit,
-        )?);
-        let slack = Arc::new(Slack::new(
-            config.seed,
-            scale,
-            config.tokens.clone(),
-            config.rate_limit,
-        )?);
-        let linear = Arc::new(Linear::new(
-            config.seed,
-            scale,
-            config.tokens.clone(),
-            config.rate_limit,
-        )?);
-        let jira = Arc::new(Jira::new(
-            config.seed,
-            scale,
-            config.tokens.clone(),
-            config.rate_limit,
-        )?);
+        let mut served: Vec<Arc<dyn Provider>> = Vec::new();
+        for name in PROVIDERS {
+            if !config.providers.is_empty() && !config.providers.iter().any(|n| n == name) {
+                continue;
+            }
+            served.push(match *name {
+                "github" => Arc::clone(&github) as Arc<dyn Provider>,
+                _ => provider_named(
+                    name,
+                    (config.seed, scale),
+                    config.tokens.clone(),
+                    config.rate_limit,
+                )?,
+            });
+        }
         let state = Arc::new(SandboxState {
             seed: config.seed,
             scale,
             injector: Arc::clone(&injector),
             github,
-            gitlab,
-            slack,
-            linear,
-            jira,
             served,
             clock: MutationClock::new(0),
             mutations: AtomicU64::new(0),
@@ -438,7 +404,8 @@ impl SandboxHandle {
     /// does); an error names the providers served when `provider` is not one of them.
     pub fn mutate(&self, provider: &str, count: usize) -> Result<MutationReport, SandboxError> {
         self.state.mutate(count, Some(provider)).map_err(|_| {
-            SandboxError::UnknownProvider(provider.to_owned(), self.state.served.join(", "))
+            let served: Vec<&str> = self.state.served.iter().map(|p| p.name()).collect();
+            SandboxError::UnknownProvider(provider.to_owned(), served.join(", "))
         })
     }
 

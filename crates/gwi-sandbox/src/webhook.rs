@@ -188,7 +188,12 @@ pub async fn send_webhooks(options: SendOptions) -> Result<SendReport, SandboxEr
             events.join(", ")
         )));
     }
-    let provider = crate::server::provider_named(&options.provider, options.seed, options.scale)?;
+    let provider = crate::server::provider_named(
+        &options.provider,
+        (options.seed, options.scale),
+        crate::TokenPolicy::default(),
+        crate::RateLimitConfig::default(),
+    )?;
     let client = reqwest::Client::builder()
         .timeout(options.timeout)
         .no_proxy()

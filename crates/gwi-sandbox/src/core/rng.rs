@@ -66,6 +66,16 @@ impl SandboxRng {
         items.get(self.index(items.len()))
     }
 
+    /// A random (version 4) UUID in its hyphenated form.
+    pub fn uuid(&mut self) -> String {
+        let mut bytes = [0u8; 16];
+        bytes[..8].copy_from_slice(&self.next_u64().to_le_bytes());
+        bytes[8..].copy_from_slice(&self.next_u64().to_le_bytes());
+        uuid::Builder::from_random_bytes(bytes)
+            .into_uuid()
+            .to_string()
+    }
+
     /// 40 lowercase hex digits, shaped like a git object id.
     pub fn sha(&mut self) -> String {
         let mut out = String::with_capacity(40);

@@ -31,7 +31,7 @@ use crate::core::auth::{Gate, TokenPolicy};
 use crate::core::cache::GenerationCache;
 use crate::core::page::PageParams;
 use crate::core::rate_limit::RateLimitConfig;
-use crate::core::rng::{SandboxRng, delivery_seed, hash_str};
+use crate::core::rng::{SandboxRng, delivery_seed};
 use crate::core::shared::Shared;
 use crate::core::table::Row;
 use crate::core::time::{Iso, Secs};
@@ -324,17 +324,7 @@ impl Provider for GitHub {
         let repo_id = body["repository"]["id"].as_u64().unwrap_or(0);
         let body = serde_json::to_vec(&body).ok()?;
         let signature = crate::webhook::github_signature(secret.as_bytes(), &body);
-        let mut rng = SandboxRng::derive(
-            self.deliveries,
-            "github-delivery",
-            &[
-                hash_str(change.kind),
-                change.id,
-                hash_str(change.sha.as_deref().unwrap_or("")),
-                change.generation,
-            ],
-        );
-        let delivery = uuid::Uuid::from_u64_pair(rng.next_u64(), rng.next_u64()).to_string();
+        let delivery = change.delivery_rng(self.deliveries).uuid();
         let headers = [
             ("user-agent", "GitHub-Hookshot/044aadd".to_owned()),
             ("x-github-hook-id", "400000001".to_owned()),

@@ -21,7 +21,7 @@ use self::data::{Data, PROJECTS, change};
 use self::render::{Templates, View};
 use crate::core::auth::{Gate, TokenPolicy};
 use crate::core::rate_limit::RateLimitConfig;
-use crate::core::rng::{SandboxRng, delivery_seed, hash_str};
+use crate::core::rng::{SandboxRng, delivery_seed};
 use crate::core::shared::Shared;
 use crate::core::time::{Iso, Secs};
 use crate::error::SandboxError;
@@ -192,21 +192,14 @@ impl Provider for GitLab {
             _ => return None,
         };
         let body = serde_json::to_vec(&body).ok()?;
-        let mut rng = SandboxRng::derive(
-            self.deliveries,
-            "gitlab-hook",
-            &[hash_str(change.kind), change.id, change.generation],
-        );
-        let uuid = |rng: &mut SandboxRng| {
-            uuid::Uuid::from_u64_pair(rng.next_u64(), rng.next_u64()).to_string()
-        };
-        let event_uuid = uuid(&mut rng);
+        let mut rng = change.delivery_rng(self.deliveries);
+        let event_uuid = rng.uuid();
         let headers = [
             ("user-agent", "GitLab/17.6.0".to_owned()),
             ("x-gitlab-event", event.to_owned()),
             ("x-gitlab-token", secret.to_owned()),
             ("x-gitlab-instance", root.clone()),
-            ("x-gitlab-webhook-uuid", uuid(&mut rng)),
+            ("x-gitlab-webhook-uuid", rng.uuid()),
             ("x-gitlab-event-uuid", event_uuid.clone()),
             ("idempotency-key", event_uuid.clone()),
         ];

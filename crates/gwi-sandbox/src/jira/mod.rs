@@ -24,7 +24,7 @@ use self::data::{Data, PROJECTS, SYNCED};
 use self::render::{Templates, View};
 use crate::core::auth::{Gate, TokenPolicy};
 use crate::core::rate_limit::RateLimitConfig;
-use crate::core::rng::{SandboxRng, delivery_seed, hash_str};
+use crate::core::rng::{SandboxRng, delivery_seed};
 use crate::core::shared::Shared;
 use crate::core::time::{Iso, Secs};
 use crate::error::SandboxError;
@@ -228,17 +228,7 @@ impl Provider for Jira {
             _ => return None,
         };
         let body = serde_json::to_vec(&body).ok()?;
-        let mut rng = SandboxRng::derive(
-            self.deliveries,
-            "jira-hook",
-            &[
-                hash_str(change.kind),
-                change.id,
-                change.generation,
-                change.action as u64,
-            ],
-        );
-        let identifier = rng.next_u64() >> 1;
+        let identifier = change.delivery_rng(self.deliveries).next_u64() >> 1;
         let headers = [
             ("user-agent", "Atlassian Webhook HTTP Client".to_owned()),
             ("x-atlassian-webhook-identifier", identifier.to_string()),

@@ -146,13 +146,7 @@ pub struct Data {
 
 /// A UUID derived from the seed and a row id.
 pub fn uuid(seed: u64, id: u64) -> String {
-    let mut rng = SandboxRng::derive(seed, "linear-id", &[id]);
-    let mut bytes = [0u8; 16];
-    bytes[..8].copy_from_slice(&rng.next_u64().to_le_bytes());
-    bytes[8..].copy_from_slice(&rng.next_u64().to_le_bytes());
-    uuid::Builder::from_random_bytes(bytes)
-        .into_uuid()
-        .to_string()
+    SandboxRng::derive(seed, "linear-id", &[id]).uuid()
 }
 
 fn secs(v: Option<Secs>) -> Value {

@@ -30,8 +30,8 @@ use self::render::{Event, Templates};
 pub use self::routes::linear_token;
 use crate::core::auth::{Gate, TokenPolicy};
 use crate::core::rate_limit::RateLimitConfig;
+use crate::core::rng::hash_str;
 use crate::core::rng::{SandboxRng, delivery_seed};
-use crate::core::rng::{hash_str, mix};
 use crate::core::shared::Shared;
 use crate::core::time::{Iso, Secs, now_secs};
 use crate::error::SandboxError;
@@ -219,13 +219,7 @@ impl Provider for Linear {
         let now_ms = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_millis() as u64);
-        let delivery = uuid(
-            self.deliveries,
-            mix(hash_str(change.kind)
-                ^ change.id.rotate_left(20)
-                ^ change.generation.rotate_left(44))
-                ^ change.action as u64,
-        );
+        let delivery = change.delivery_rng(self.deliveries).uuid();
         let root = body.as_object_mut()?;
         root.insert("webhookTimestamp".into(), json!(now_ms));
         root.insert(

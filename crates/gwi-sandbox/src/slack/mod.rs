@@ -22,7 +22,7 @@ use self::data::{CHANNELS, Data, TEAM_ID, change};
 use self::render::Templates;
 use crate::core::auth::{Gate, TokenPolicy};
 use crate::core::rate_limit::RateLimitConfig;
-use crate::core::rng::{SandboxRng, delivery_seed, hash_str};
+use crate::core::rng::{SandboxRng, delivery_seed};
 use crate::core::shared::Shared;
 use crate::core::time::{Iso, Secs, now_secs};
 use crate::error::SandboxError;
@@ -171,12 +171,10 @@ impl Provider for Slack {
             }
             _ => return None,
         };
-        let mut rng = SandboxRng::derive(
-            self.deliveries,
-            "slack-event",
-            &[hash_str(change.kind), change.id, change.generation],
+        let event_id = format!(
+            "Ev0SBX{:013X}",
+            change.delivery_rng(self.deliveries).next_u64() >> 12
         );
-        let event_id = format!("Ev0SBX{:013X}", rng.next_u64() >> 12);
         let context = format!("1-{event_type}-{TEAM_ID}-{}", change.scope);
         let body = t.envelope(event, &event_id, at, &context);
         let body = serde_json::to_vec(&body).ok()?;
