@@ -1,6 +1,6 @@
 //! The simulated Linear GraphQL API (`POST /linear/graphql`): one workspace (`Acme`) with teams
 //! `ENG`, `OPS` and `DES`, users, workflow states, labels, projects, cycles, issues and comments,
-//! answered by a small GraphQL executor that returns exactly the fields a query selects.
+//! answered by the core's GraphQL executor ([`crate::core::graphql`]) over Linear's schema.
 //!
 //! Behaviour worth knowing: root connections `teams`, `users`, `projects`, `cycles`, `issues`
 //! and `comments` (and nested `labels`, `teams`, `comments`, `children`) are Relay connections

@@ -12,8 +12,9 @@ use http::{HeaderMap, HeaderValue, StatusCode, header};
 use serde_json::{Value, json};
 
 use super::Linear;
-use super::graphql::execute;
+use super::graphql::LinearSchema;
 use crate::core::auth::Refusal;
+use crate::core::graphql::execute;
 use crate::core::rate_limit::RateLimitStatus;
 use crate::core::time::now_secs;
 use crate::faults::{FaultKind, FaultResponder};
@@ -108,7 +109,11 @@ async fn graphql(State(linear): State<Arc<Linear>>, headers: HeaderMap, body: By
     };
     let result = {
         let data = linear.data.read();
-        execute(&data, linear.seed, &request)
+        let schema = LinearSchema {
+            data: &data,
+            seed: linear.seed,
+        };
+        execute(&schema, &request)
     };
     match result {
         Ok(answer) => {
