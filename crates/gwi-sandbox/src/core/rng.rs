@@ -3,6 +3,7 @@
 //! The sandbox promises "same seed, same data, same fault sequence"; a general-purpose RNG crate is
 //! free to change its algorithm between releases, so the sandbox carries its own (SplitMix64).
 
+use super::time::Secs;
 /// A seed for the delivery ids of one provider instance: new in every sandbox, as a provider's
 /// ids are, so a receiver that kept an earlier sandbox's deliveries takes this one's as new.
 pub fn delivery_seed() -> u64 {
@@ -49,6 +50,11 @@ impl SandboxRng {
         }
         // Lemire's multiply-shift: unbiased enough for test data, and branch-free.
         ((u128::from(self.next_u64()) * u128::from(n)) >> 64) as u64
+    }
+
+    /// A uniform time in `[from, to)`; `from` when the span is empty.
+    pub fn time_between(&mut self, from: Secs, to: Secs) -> Secs {
+        from + self.below(u64::try_from(to - from).unwrap_or(0)) as Secs
     }
 
     /// A uniform index into a collection of `len` items.

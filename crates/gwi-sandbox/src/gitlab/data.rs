@@ -110,10 +110,6 @@ fn labels(rng: &mut SandboxRng) -> Vec<&'static str> {
 }
 
 /// A time in `[from, to)`, or `from` when the range is empty.
-fn between(rng: &mut SandboxRng, from: Secs, to: Secs) -> Secs {
-    from + rng.below(u64::try_from(to - from).unwrap_or(0)) as Secs
-}
-
 fn merge_request(rng: &mut SandboxRng, id: u64, iid: u64, scope: usize, created: Secs) -> Row {
     let branch = format!("feature/{iid}-{}", rng.below(1000));
     Row::new(id, scope, created)
@@ -173,7 +169,7 @@ impl Data {
         for scope in 0..PROJECTS.len() {
             let mut rng = SandboxRng::derive(seed, "gitlab", &[scope as u64]);
             for n in 0..(25 + rng.below(10)) * scale {
-                let created = between(&mut rng, DATA_START, DATA_END - 40 * DAY);
+                let created = rng.time_between(DATA_START, DATA_END - 40 * DAY);
                 let id = 10_000 + data.merge_requests.max_id().saturating_sub(10_000) + 1;
                 let mut row = merge_request(&mut rng, id, n + 1, scope, created);
                 row.updated = created + rng.below(20) as Secs * DAY;
@@ -185,7 +181,7 @@ impl Data {
                 data.seed_notes(&mut rng, id, "MergeRequest");
             }
             for n in 0..(30 + rng.below(10)) * scale {
-                let created = between(&mut rng, DATA_START, DATA_END - 40 * DAY);
+                let created = rng.time_between(DATA_START, DATA_END - 40 * DAY);
                 let id = 50_000 + data.issues.max_id().saturating_sub(50_000) + 1;
                 let mut row = issue(&mut rng, id, n + 1, scope, created);
                 row.updated = created + rng.below(20) as Secs * DAY;
@@ -197,11 +193,11 @@ impl Data {
                 data.seed_notes(&mut rng, id, "Issue");
             }
             for _ in 0..(30 + rng.below(10)) * scale {
-                let created = between(&mut rng, DATA_START, DATA_END - DAY);
+                let created = rng.time_between(DATA_START, DATA_END - DAY);
                 data.add_pipeline(&mut rng, scope, created, true);
             }
             for _ in 0..(40 + rng.below(10)) * scale {
-                let at = between(&mut rng, DATA_START, DATA_END);
+                let at = rng.time_between(DATA_START, DATA_END);
                 data.add_commit(&mut rng, scope, at);
             }
         }
@@ -222,7 +218,7 @@ impl Data {
         };
         let mut newest = updated;
         for _ in 0..rng.below(4) {
-            let at = between(rng, created, updated + 1);
+            let at = rng.time_between(created, updated + 1);
             self.add_note(rng, scope, parent, kind, at);
             newest = newest.max(at);
         }

@@ -110,10 +110,6 @@ pub struct Data {
 /// A change drawn by a mutation: (table kind, action, id).
 pub type Touched = (&'static str, ChangeAction, u64);
 
-fn between(rng: &mut SandboxRng, from: Secs, to: Secs) -> Secs {
-    from + rng.below(u64::try_from(to - from).unwrap_or(0)) as Secs
-}
-
 fn user(rng: &mut SandboxRng) -> usize {
     1 + rng.index(USERS.len() - 1)
 }
@@ -206,17 +202,17 @@ impl Data {
                     data.add_issue(&mut rng, scope, at);
                     continue;
                 }
-                let created = between(&mut rng, DATA_START, DATA_END - 40 * DAY);
+                let created = rng.time_between(DATA_START, DATA_END - 40 * DAY);
                 let id = data.add_issue(&mut rng, scope, created);
                 let mut times: Vec<Secs> = (0..rng.below(6))
-                    .map(|_| between(&mut rng, created + 60, created + 30 * DAY))
+                    .map(|_| rng.time_between(created + 60, created + 30 * DAY))
                     .collect();
                 times.sort_unstable();
                 for at in times {
                     data.add_history(&mut rng, id, at);
                 }
                 for _ in 0..rng.below(5) {
-                    let at = between(&mut rng, created + 60, created + 30 * DAY);
+                    let at = rng.time_between(created + 60, created + 30 * DAY);
                     let c = data.add_comment(&mut rng, id, at);
                     if rng.chance(0.2) {
                         let edited = at + 1 + rng.below(3 * DAY as u64) as Secs;

@@ -192,14 +192,10 @@ pub struct Data {
 }
 
 /// A time in `[from, to)`.
-fn between(rng: &mut SandboxRng, from: Secs, to: Secs) -> Secs {
-    from + rng.below(u64::try_from(to - from).unwrap_or(0)) as Secs
-}
-
 /// A timestamp in `[from, to)` seconds not in `used`.
 fn fresh(rng: &mut SandboxRng, used: &mut BTreeSet<Ts>, from: Secs, to: Secs) -> Ts {
     loop {
-        let ts = (between(rng, from, to), rng.below(1_000_000) as u32);
+        let ts = (rng.time_between(from, to), rng.below(1_000_000) as u32);
         if used.insert(ts) {
             return ts;
         }
@@ -216,7 +212,7 @@ impl Data {
         let mut data = Self::default();
         let mut rng = SandboxRng::derive(seed, "slack-users", &[]);
         for (i, (name, real, title)) in PEOPLE.iter().enumerate() {
-            let updated = between(&mut rng, DATA_START, DATA_END);
+            let updated = rng.time_between(DATA_START, DATA_END);
             data.users.insert(
                 Row::new(i as u64 + 1, 0, updated)
                     .with("id", user_id(i + 1))
