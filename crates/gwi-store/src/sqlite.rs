@@ -89,8 +89,9 @@ pub struct SqliteOptions {
     /// Most records per `INSERT ... ON CONFLICT` statement (1 = one prepared single-row
     /// statement reused for every record). See the `upsert` benchmark for the trade-off.
     pub rows_per_statement: usize,
-    /// Page size of a newly created database file (ignored for an existing one). Records are
-    /// about 1 KB; 8 KiB pages hold several per page and cut B-tree work on batch inserts.
+    /// Page size of a newly created database file (ignored for an existing one). 16 KiB pages
+    /// halve the pages (and WAL frames) a batch of records writes, against 8 KiB, at the same
+    /// webhook ingest rate; larger pages slowed ingest (see `bench/measurements.md`).
     pub page_size: u32,
     /// fsync every commit (`synchronous = FULL`): survives power loss, slower writes.
     pub synchronous_full: bool,
@@ -105,7 +106,7 @@ impl Default for SqliteOptions {
             readers: 4,
             busy_timeout: Duration::from_secs(5),
             rows_per_statement: 250,
-            page_size: 8192,
+            page_size: 16_384,
             synchronous_full: false,
             background_checkpoint: true,
         }
