@@ -87,11 +87,13 @@ pub struct SqliteOptions {
     /// How long a statement waits for another process's lock before failing.
     pub busy_timeout: Duration,
     /// Most records per `INSERT ... ON CONFLICT` statement (1 = one prepared single-row
-    /// statement reused for every record). See the `upsert` benchmark for the trade-off.
+    /// statement reused for every record). A statement journals each page it changes and
+    /// copies its bound values, so more rows cost memory, fewer cost statements (see the
+    /// `upsert` benchmark and `bench/measurements.md`).
     pub rows_per_statement: usize,
     /// Page size of a newly created database file (ignored for an existing one). 16 KiB pages
-    /// halve the pages (and WAL frames) a batch of records writes, against 8 KiB, at the same
-    /// webhook ingest rate; larger pages slowed ingest (see `bench/measurements.md`).
+    /// halve the pages (and WAL frames) a batch of records writes, against 8 KiB; larger pages
+    /// slowed webhook ingest (see `bench/measurements.md`).
     pub page_size: u32,
     /// fsync every commit (`synchronous = FULL`): survives power loss, slower writes.
     pub synchronous_full: bool,
@@ -105,7 +107,7 @@ impl Default for SqliteOptions {
         Self {
             readers: 4,
             busy_timeout: Duration::from_secs(5),
-            rows_per_statement: 250,
+            rows_per_statement: 64,
             page_size: 16_384,
             synchronous_full: false,
             background_checkpoint: true,
