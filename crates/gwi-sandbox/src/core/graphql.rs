@@ -6,8 +6,8 @@
 //! with the opaque cursors of [`crate::core::cursor`]. A connection takes `first` (1..=250,
 //! default 50), `after`, `orderBy` (`createdAt`, oldest first, the default; or `updatedAt`,
 //! newest first), `includeArchived` and `filter`, the arguments Linear's connections take; the
-//! schema decides what `filter` means and what is archived. Errors are GraphQL's `errors`
-//! documents with the codes Apollo servers use.
+//! schema decides what `filter` means and what is archived. Errors are `errors` documents
+//! with the codes Linear answers with (`GRAPHQL_PARSE_FAILED`, `INPUT_ERROR`, ...).
 
 use std::collections::HashMap;
 

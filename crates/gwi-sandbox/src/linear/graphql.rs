@@ -228,7 +228,7 @@ impl<'a> Schema<'a> for LinearSchema<'a> {
         args: &Map<String, Value>,
     ) -> Result<Resolved<'a, Node>, GqlError> {
         let d = self.data;
-        let row = match on {
+        let (row, spec) = match on {
             None => {
                 if let Some(kind) = root_kind(name) {
                     let rows = d.table(kind).live().collect();
@@ -262,7 +262,6 @@ impl<'a> Schema<'a> for LinearSchema<'a> {
             },
             Some((Node::Of(_), None)) => return Ok(Resolved::Value(Value::Null)),
         };
-        let (row, spec) = row;
         Ok(match spec {
             Id => Resolved::Value(json!(row.str("id"))),
             V(k) => Resolved::Value(row.field(k)),
