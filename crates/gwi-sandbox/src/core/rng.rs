@@ -4,6 +4,7 @@
 //! free to change its algorithm between releases, so the sandbox carries its own (SplitMix64).
 
 use super::time::Secs;
+
 /// A seed for the delivery ids of one provider instance: new in every sandbox, as a provider's
 /// ids are, so a receiver that kept an earlier sandbox's deliveries takes this one's as new.
 pub fn delivery_seed() -> u64 {
